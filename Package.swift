@@ -1,0 +1,53 @@
+// swift-tools-version: 6.0
+import Foundation
+import PackageDescription
+
+// libtorch comes from Debian's libtorch-dev by default. To build against another
+// libtorch (for example the one inside a PyTorch wheel, for CUDA), set
+// GLASSBOX_LIBTORCH to its folder (the one holding include/ and lib/), and
+// GLASSBOX_LIBTORCH_CXX11_ABI=0 if that build uses the old C++ ABI.
+let environment = ProcessInfo.processInfo.environment
+let custom = environment["GLASSBOX_LIBTORCH"].flatMap { $0.isEmpty ? nil : $0 }
+let includeRoot = custom.map { "\($0)/include" } ?? "/usr/include"
+var cxxFlags = ["-I\(includeRoot)/torch/csrc/api/include", "-Wno-deprecated-declarations"]
+if let custom { cxxFlags.append("-I\(custom)/include") }
+if environment["GLASSBOX_LIBTORCH_CXX11_ABI"] == "0" { cxxFlags.append("-D_GLIBCXX_USE_CXX11_ABI=0") }
+var linkerFlags: [String] = []
+if let custom { linkerFlags += ["-L\(custom)/lib", "-Xlinker", "-rpath", "-Xlinker", "\(custom)/lib"] }
+
+let package = Package(
+    name: "Glassbox",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Glassbox", targets: ["Torch", "NN", "Datasets", "Report"]),
+        .executable(name: "glassbox", targets: ["GlassboxCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(
+            name: "CTorch",
+            cxxSettings: [.unsafeFlags(cxxFlags + ["-O2"])],
+            linkerSettings: [
+                .linkedLibrary("torch"), .linkedLibrary("torch_cpu"), .linkedLibrary("c10"), .linkedLibrary("z"),
+                .unsafeFlags(linkerFlags),
+            ]
+        ),
+        .target(name: "Torch", dependencies: ["CTorch"]),
+        .target(name: "NN", dependencies: ["Torch"]),
+        .target(name: "Datasets", dependencies: ["Torch"], resources: [.copy("Resources/mnist5k")]),
+        .target(name: "Report", dependencies: ["Torch", "Datasets"]),
+        .executableTarget(
+            name: "GlassboxCLI",
+            dependencies: ["Torch", "NN", "Datasets", "Report",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Torch"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Torch"]),
+        .testTarget(name: "CLITests", dependencies: ["GlassboxCLI"]),
+    ],
+    swiftLanguageModes: [.v5],
+    cxxLanguageStandard: .cxx17
+)
