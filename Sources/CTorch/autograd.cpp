@@ -16,6 +16,9 @@ struct HookContext {
   gbt_hook_fn fn;
   void *context;
   gbt_release_fn release;
+  HookContext(gbt_hook_fn f, void *c, gbt_release_fn r) : fn(f), context(c), release(r) {}
+  HookContext(const HookContext &) = delete;
+  HookContext &operator=(const HookContext &) = delete;
   ~HookContext() { if (release) release(context); }
 };
 
@@ -80,7 +83,7 @@ int gbt_autograd_grad(const gbt_tensor *outputs, int64_t n_out, const gbt_tensor
 }
 
 int gbt_register_hook(gbt_tensor t, gbt_hook_fn fn, void *context, gbt_release_fn release, int64_t *handle) {
-  auto holder = std::make_shared<HookContext>(HookContext{fn, context, release});
+  auto holder = std::make_shared<HookContext>(fn, context, release);
   GBT_TRY(
     *handle = static_cast<int64_t>(T(t).register_hook([holder](const at::Tensor &grad) -> at::Tensor {
       gbt_tensor replacement = nullptr;

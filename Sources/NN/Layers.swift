@@ -1,0 +1,239 @@
+import Foundation
+import Torch
+
+/// PyTorch's default initialisation for Linear and Conv layers: U(-1/√fanIn, 1/√fanIn)
+/// for weights (kaiming_uniform with a = √5) and biases.
+func uniformInit(_ shape: [Int], fanIn: Int, generator: Generator?) throws -> Tensor {
+    let bound = 1 / Foundation.sqrt(Double(max(fanIn, 1)))
+    return try (Tensor.rand(shape, generator: generator) * (2 * bound) - bound).requiringGrad()
+}
+
+/// y = x Wᵀ + b
+public final class Linear: Module {
+    public let weight: Tensor
+    public let bias: Tensor?
+
+    public init(_ inputs: Int, _ outputs: Int, bias: Bool = true, generator: Generator? = nil) throws {
+        weight = try uniformInit([outputs, inputs], fanIn: inputs, generator: generator)
+        self.bias = bias ? try uniformInit([outputs], fanIn: inputs, generator: generator) : nil
+    }
+
+    public override var localParameters: [(name: String, tensor: Tensor)] {
+        [("weight", weight)] + (bias.map { [("bias", $0)] } ?? [])
+    }
+
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        try Functional.linear(x, weight: weight, bias: bias)
+    }
+}
+
+public final class Conv2d: Module {
+    public let weight: Tensor
+    public let bias: Tensor?
+    public let stride: (Int, Int)
+    public let padding: (Int, Int)
+
+    public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+                bias: Bool = true, generator: Generator? = nil) throws {
+        let fanIn = inChannels * kernelSize * kernelSize
+        weight = try uniformInit([outChannels, inChannels, kernelSize, kernelSize], fanIn: fanIn, generator: generator)
+        self.bias = bias ? try uniformInit([outChannels], fanIn: fanIn, generator: generator) : nil
+        self.stride = (stride, stride)
+        self.padding = (padding, padding)
+    }
+
+    public override var localParameters: [(name: String, tensor: Tensor)] {
+        [("weight", weight)] + (bias.map { [("bias", $0)] } ?? [])
+    }
+
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        try Functional.conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding)
+    }
+}
+
+public final class MaxPool2d: Module {
+    let kernelSize: Int, stride: Int
+
+    public init(_ kernelSize: Int, stride: Int? = nil) {
+        self.kernelSize = kernelSize
+        self.stride = stride ?? kernelSize
+    }
+
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        try Functional.maxPool2d(x, kernelSize: (kernelSize, kernelSize), stride: (stride, stride))
+    }
+}
+
+public final class AvgPool2d: Module {
+    let kernelSize: Int, stride: Int
+
+    public init(_ kernelSize: Int, stride: Int? = nil) {
+        self.kernelSize = kernelSize
+        self.stride = stride ?? kernelSize
+    }
+
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        try Functional.avgPool2d(x, kernelSize: (kernelSize, kernelSize), stride: (stride, stride))
+    }
+}
+
+public final class AdaptiveAvgPool2d: Module {
+    let outputSize: (Int, Int)
+
+    public init(_ outputSize: (Int, Int)) {
+        self.outputSize = outputSize
+    }
+
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        try Functional.adaptiveAvgPool2d(x, outputSize: outputSize)
+    }
+}
+
+/// Batch normalisation over (N, C) or (N, C, L) input (BatchNorm1d) or (N, C, H, W) input (BatchNorm2d).
+public final class BatchNorm: Module {
+    public let weight: Tensor, bias: Tensor
+    public let runningMean: Tensor, runningVar: Tensor, batchesTracked: Tensor
+    let momentum: Double, eps: Double
+    let expectedRanks: Set<Int>
+
+    init(_ features: Int, momentum: Double, eps: Double, ranks: Set<Int>) throws {
+        weight = try Tensor.ones([features]).requiringGrad()
+        bias = try Tensor.zeros([features]).requiringGrad()
+        runningMean = try Tensor.zeros([features])
+        runningVar = try Tensor.ones([features])
+        batchesTracked = try Tensor.zeros([], dtype: .int64)
+        self.momentum = momentum
+        self.eps = eps
+        expectedRanks = ranks
+    }
+
+    public static func oneDimensional(_ features: Int, momentum: Double = 0.1, eps: Double = 1e-5) throws -> BatchNorm {
+        try BatchNorm(features, momentum: momentum, eps: eps, ranks: [2, 3])
+    }
+
+    public static func twoDimensional(_ features: Int, momentum: Double = 0.1, eps: Double = 1e-5) throws -> BatchNorm {
+        try BatchNorm(features, momentum: momentum, eps: eps, ranks: [4])
+    }
+
+    public override var localParameters: [(name: String, tensor: Tensor)] { [("weight", weight), ("bias", bias)] }
+    public override var localBuffers: [(name: String, tensor: Tensor)] {
+        [("running_mean", runningMean), ("running_var", runningVar), ("num_batches_tracked", batchesTracked)]
+    }
+
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        guard expectedRanks.contains(x.rank) else {
+            throw TorchError("BatchNorm at '\(path)' expects a \(expectedRanks.sorted().map(String.init).joined(separator: " or "))-D input, got shape \(x.shape)")
+        }
+        if isTraining { try noGrad { try batchesTracked.addInPlace(Tensor.ones([], dtype: .int64)) } }
+        return try Functional.batchNorm(x, weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
+                                        training: isTraining, momentum: momentum, eps: eps)
+    }
+}
+
+public final class LayerNorm: Module {
+    public let weight: Tensor, bias: Tensor
+    let shape: [Int], eps: Double
+
+    public init(_ shape: [Int], eps: Double = 1e-5) throws {
+        weight = try Tensor.ones(shape).requiringGrad()
+        bias = try Tensor.zeros(shape).requiringGrad()
+        self.shape = shape
+        self.eps = eps
+    }
+
+    public override var localParameters: [(name: String, tensor: Tensor)] { [("weight", weight), ("bias", bias)] }
+
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        try Functional.layerNorm(x, normalizedShape: shape, weight: weight, bias: bias, eps: eps)
+    }
+}
+
+/// Zeroes elements with probability `probability` in training, scaling the rest by 1/(1 − p).
+public final class Dropout: Module {
+    let probability: Double
+
+    public init(_ probability: Double = 0.5) {
+        self.probability = probability
+    }
+
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        try Functional.dropout(x, probability: probability, training: isTraining)
+    }
+}
+
+public final class Embedding: Module {
+    public let weight: Tensor
+
+    public init(_ count: Int, _ dimension: Int, generator: Generator? = nil) throws {
+        weight = try Tensor.randn([count, dimension], generator: generator).requiringGrad()
+    }
+
+    public override var localParameters: [(name: String, tensor: Tensor)] { [("weight", weight)] }
+
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        try Functional.embedding(x, weight: weight)
+    }
+}
+
+public final class Flatten: Module {
+    let start: Int, end: Int
+
+    public init(from start: Int = 1, to end: Int = -1) {
+        self.start = start
+        self.end = end
+    }
+
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        try x.flattened(from: start, to: end)
+    }
+}
+
+/// ReLU; `backwardRule` lets attribution methods swap its gradient without copying the model.
+public final class ReLU: Module {
+    public var backwardRule: ReLUBackwardRule = .standard
+
+    public override init() {}
+
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        try backwardRule == .standard ? x.relu() : Functional.relu(x, backward: backwardRule)
+    }
+}
+
+/// An elementwise activation without parameters.
+public final class Activation: Module {
+    public enum Kind: String, Sendable { case gelu, tanh, sigmoid, softplus, solu }
+    public let kind: Kind
+
+    public init(_ kind: Kind) {
+        self.kind = kind
+    }
+
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        switch kind {
+        case .gelu: try x.gelu()
+        case .tanh: try x.tanh()
+        case .sigmoid: try x.sigmoid()
+        case .softplus: try x.softplus()
+        case .solu: try Functional.solu(x)
+        }
+    }
+}
+
+/// Layers applied in order; children are named "0", "1", … as in `torch.nn.Sequential`.
+public final class Sequential: Module {
+    public let layers: [Module]
+
+    public init(_ layers: [Module]) {
+        self.layers = layers
+        super.init()
+        assignPaths()
+    }
+
+    public override var children: [(name: String, module: Module)] {
+        layers.enumerated().map { (String($0.offset), $0.element) }
+    }
+
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        try layers.reduce(x) { try $1($0) }
+    }
+}

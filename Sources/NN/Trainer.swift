@@ -1,0 +1,114 @@
+import Foundation
+import Torch
+
+/// What one epoch of training measured.
+public struct EpochReport: Codable, Sendable {
+    public var epoch: Int
+    public var loss: Double
+    public var accuracy: Double
+    public var seconds: Double
+}
+
+/// A supervised training loop: seeded shuffling, mini-batches, progress, and
+/// per-epoch checkpoints written atomically, from which training resumes.
+public final class Trainer {
+    public let model: Module
+    public let optimizer: Optimizer
+    public let loss: (Tensor, Tensor) throws -> Tensor
+    public var batchSize = 64
+    public var seed: UInt64 = 0
+    /// Where to write a checkpoint after every epoch; training resumes from it when it exists.
+    public var checkpointPath: String?
+    public var quiet = false
+
+    public init(model: Module, optimizer: Optimizer,
+                loss: @escaping (Tensor, Tensor) throws -> Tensor = { try Functional.crossEntropy($0, target: $1) }) {
+        self.model = model
+        self.optimizer = optimizer
+        self.loss = loss
+    }
+
+    /// Trains for `epochs` epochs in total (counting those a checkpoint already holds).
+    ///
+    /// Epoch e shuffles with seed `seed + e` and seeds dropout likewise, so a resumed
+    /// run gives the same numbers as an uninterrupted one.
+    @discardableResult
+    public func fit(inputs: Tensor, targets: Tensor, epochs: Int,
+                    afterEpoch: (EpochReport) throws -> Void = { _ in }) throws -> [EpochReport] {
+        let n = inputs.shape.first ?? 0
+        guard n > 0, targets.shape.first == n else {
+            throw TorchError("training needs as many targets as inputs: \(inputs.shape) vs \(targets.shape)")
+        }
+        guard batchSize > 0 else { throw TorchError("batch size must be positive") }
+        var history: [EpochReport] = []
+        if let checkpointPath, FileManager.default.fileExists(atPath: checkpointPath) {
+            history = try Checkpoint.load(checkpointPath, into: model, optimizer: optimizer)
+            if !quiet, let last = history.last {
+                FileHandle.standardError.write(Data("resuming from \(checkpointPath) after epoch \(last.epoch)\n".utf8))
+            }
+        }
+        let batches = (n + batchSize - 1) / batchSize
+        for epoch in stride(from: history.count + 1, through: epochs, by: 1) {
+            let started = Date()
+            model.train()
+            Torch.manualSeed(seed &+ UInt64(epoch))
+            let order = try Tensor.randperm(n, generator: Generator(seed: seed &+ UInt64(epoch)))
+            let progress = Progress("epoch \(epoch)/\(epochs)", total: batches, unit: "batches", quiet: quiet)
+            var lossSum = 0.0
+            var correct = 0
+            for b in 0..<batches {
+                let index = try order.slice(dim: 0, start: b * batchSize, end: min(n, (b + 1) * batchSize))
+                let x = try inputs.indexSelect(dim: 0, index: index)
+                let y = try targets.indexSelect(dim: 0, index: index)
+                let logits = try model(x)
+                let value = try loss(logits, y)
+                try model.zeroGrad()
+                try value.backward()
+                try optimizer.step()
+                let batchLoss = try value.item()
+                guard batchLoss.isFinite else {
+                    throw TorchError("training diverged: loss is \(batchLoss) at epoch \(epoch), batch \(b + 1); lower the learning rate")
+                }
+                lossSum += batchLoss * Double(index.count)
+                if logits.rank == 2 { correct += try noGrad { try logits.argmax(dim: 1).eq(y).to(.int64).sum().itemInt() } }
+                progress.advance(status: String(format: "loss %.4f", lossSum / Double(min(n, (b + 1) * batchSize))))
+            }
+            let report = EpochReport(epoch: epoch, loss: lossSum / Double(n), accuracy: Double(correct) / Double(n),
+                                     seconds: Date().timeIntervalSince(started))
+            history.append(report)
+            if let checkpointPath {
+                try Checkpoint.save(checkpointPath, model: model, optimizer: optimizer, history: history)
+            }
+            try afterEpoch(report)
+        }
+        model.eval()
+        return history
+    }
+}
+
+/// Training checkpoints: one safetensors file with the model's state dict
+/// (names unchanged, so it loads in PyTorch with `strict=False`), the optimizer's
+/// state under `optimizer.`, and the epoch history as metadata.
+public enum Checkpoint {
+    public static func save(_ path: String, model: Module, optimizer: Optimizer, history: [EpochReport]) throws {
+        var tensors = model.stateDict()
+        for (name, tensor) in try optimizer.state() { tensors["optimizer.\(name)"] = tensor }
+        let historyJSON = String(decoding: try JSONEncoder().encode(history), as: UTF8.self)
+        try Safetensors.write(tensors, metadata: ["format": "glassbox-checkpoint-1", "history": historyJSON], to: path)
+    }
+
+    /// Restores model and optimizer; returns the epochs already trained.
+    public static func load(_ path: String, into model: Module, optimizer: Optimizer) throws -> [EpochReport] {
+        let (tensors, metadata) = try Safetensors.read(path)
+        guard metadata["format"] == "glassbox-checkpoint-1", let history = metadata["history"] else {
+            throw TorchError("\(path) is not a Glassbox training checkpoint; delete it or choose another --out")
+        }
+        let modelState = tensors.filter { !$0.key.hasPrefix("optimizer.") }
+        let optimizerState = Dictionary(uniqueKeysWithValues: tensors.compactMap { key, value in
+            key.hasPrefix("optimizer.") ? (String(key.dropFirst("optimizer.".count)), value) : nil
+        })
+        try model.loadStateDict(modelState)
+        try optimizer.loadState(optimizerState)
+        return try JSONDecoder().decode([EpochReport].self, from: Data(history.utf8))
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+
+/// The safetensors format (Hugging Face): an 8-byte little-endian header length,
+/// a JSON header naming each tensor's dtype, shape and byte range, then the raw
+/// little-endian data. Optional string metadata lives under `__metadata__`.
+public enum Safetensors {
+    static let codes: [DType: String] = [
+        .float32: "F32", .float64: "F64", .float16: "F16", .bfloat16: "BF16", .int64: "I64",
+        .int32: "I32", .int16: "I16", .int8: "I8", .uint8: "U8", .bool: "BOOL",
+    ]
+    static let maxHeaderLength = 100_000_000
+
+    /// The tensors and metadata of a safetensors file.
+    public static func read(_ path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
+        let data = try readFile(path, what: "safetensors file")
+        do {
+            return try decode(data)
+        } catch let error as TorchError {
+            throw TorchError("\(path) is not a valid safetensors file: \(error.message)")
+        }
+    }
+
+    public static func decode(_ data: Data) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
+        let bytes = [UInt8](data)
+        guard bytes.count >= 8 else { throw TorchError("file has \(bytes.count) bytes, shorter than the 8-byte header length") }
+        let headerLength = bytes[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        guard headerLength <= UInt64(maxHeaderLength), headerLength <= UInt64(bytes.count - 8) else {
+            throw TorchError("header claims \(headerLength) bytes but the file has \(bytes.count - 8) after the length")
+        }
+        let headerEnd = 8 + Int(headerLength)
+        guard let json = try? JSONSerialization.jsonObject(with: Data(bytes[8..<headerEnd])),
+              let header = json as? [String: Any] else {
+            throw TorchError("header is not a JSON object")
+        }
+        let payload = headerEnd
+        let available = bytes.count - payload
+        var metadata: [String: String] = [:]
+        var tensors: [String: Tensor] = [:]
+        var ranges: [(Int, Int, String)] = []
+        for (name, entry) in header {
+            if name == "__metadata__" {
+                guard let values = entry as? [String: Any] else { throw TorchError("__metadata__ is not an object") }
+                for (key, value) in values {
+                    guard let text = value as? String else { throw TorchError("metadata value for '\(key)' is not a string") }
+                    metadata[key] = text
+                }
+                continue
+            }
+            guard let info = entry as? [String: Any], let code = info["dtype"] as? String,
+                  let shapeValues = info["shape"] as? [Any], let offsets = info["data_offsets"] as? [Any], offsets.count == 2 else {
+                throw TorchError("entry '\(name)' lacks dtype, shape or data_offsets")
+            }
+            guard let dtype = codes.first(where: { $0.value == code })?.key else {
+                throw TorchError("tensor '\(name)' has unsupported dtype \(code)")
+            }
+            let shape = try shapeValues.map { value -> Int in
+                guard let n = (value as? NSNumber)?.intValue, n >= 0 else { throw TorchError("tensor '\(name)' has a bad shape") }
+                return n
+            }
+            guard let begin = (offsets[0] as? NSNumber)?.intValue, let end = (offsets[1] as? NSNumber)?.intValue,
+                  0 <= begin, begin <= end, end <= available else {
+                throw TorchError("tensor '\(name)' has data offsets outside the file (\(available) data bytes)")
+            }
+            let (elements, overflow) = shape.reduce((1, false)) { acc, n in
+                let (product, o) = acc.0.multipliedReportingOverflow(by: n)
+                return (product, acc.1 || o)
+            }
+            guard !overflow, elements * dtype.byteSize == end - begin else {
+                throw TorchError("tensor '\(name)' of shape \(shape) \(code) needs \(elements * dtype.byteSize) bytes, offsets give \(end - begin)")
+            }
+            ranges.append((begin, end, name))
+            tensors[name] = try bytes.withUnsafeBytes { raw in
+                try Tensor(bytes: UnsafeRawBufferPointer(rebasing: raw[(payload + begin)..<(payload + end)]), shape: shape, dtype: dtype)
+            }
+        }
+        ranges.sort { $0.0 < $1.0 }
+        for (a, b) in zip(ranges, ranges.dropFirst()) where a.1 > b.0 {
+            throw TorchError("tensors '\(a.2)' and '\(b.2)' overlap")
+        }
+        return (tensors, metadata)
+    }
+
+    /// Encodes tensors (sorted by name) and string metadata.
+    public static func encode(_ tensors: [String: Tensor], metadata: [String: String] = [:]) throws -> Data {
+        var header: [String: Any] = [:]
+        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var payload = Data()
+        for name in tensors.keys.sorted() {
+            let tensor = try tensors[name]!.to(.cpu)
+            guard let code = codes[tensor.dtype] else { throw TorchError("cannot store dtype \(tensor.dtype) in safetensors") }
+            let begin = payload.count
+            payload.append(contentsOf: try tensor.bytes())
+            header[name] = ["dtype": code, "shape": tensor.shape, "data_offsets": [begin, payload.count]] as [String: Any]
+        }
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        // Pad to 8 bytes so the data is aligned, as the reference implementation does.
+        while json.count % 8 != 0 { json.append(0x20) }
+        var out = Data()
+        var length = UInt64(json.count).littleEndian
+        withUnsafeBytes(of: &length) { out.append(contentsOf: $0) }
+        out.append(json)
+        out.append(payload)
+        return out
+    }
+
+    /// Writes a safetensors file atomically.
+    public static func write(_ tensors: [String: Tensor], metadata: [String: String] = [:], to path: String) throws {
+        try AtomicFile.write(encode(tensors, metadata: metadata), to: path)
+    }
+}
