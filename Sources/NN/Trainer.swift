@@ -20,6 +20,10 @@ public final class Trainer {
     /// Where to write a checkpoint after every epoch; training resumes from it when it exists.
     public var checkpointPath: String?
     public var quiet = false
+    /// Multiplies the learning rate after each epoch (1 keeps it constant).
+    public var learningRateDecay = 1.0
+    /// Transforms each training batch (data augmentation); gets a generator seeded per epoch.
+    public var augment: ((Tensor, Generator) throws -> Tensor)?
 
     public init(model: Module, optimizer: Optimizer,
                 loss: @escaping (Tensor, Tensor) throws -> Tensor = { try Functional.crossEntropy($0, target: $1) }) {
@@ -48,17 +52,21 @@ public final class Trainer {
             }
         }
         let batches = (n + batchSize - 1) / batchSize
+        let baseLearningRate = optimizer.learningRate
         for epoch in stride(from: history.count + 1, through: epochs, by: 1) {
             let started = Date()
             model.train()
             Torch.manualSeed(seed &+ UInt64(epoch))
-            let order = try Tensor.randperm(n, generator: Generator(seed: seed &+ UInt64(epoch)))
+            let generator = Generator(seed: seed &+ UInt64(epoch))
+            let order = try Tensor.randperm(n, generator: generator)
+            optimizer.learningRate = baseLearningRate * Foundation.pow(learningRateDecay, Double(epoch - 1))
             let progress = Progress("epoch \(epoch)/\(epochs)", total: batches, unit: "batches", quiet: quiet)
             var lossSum = 0.0
             var correct = 0
             for b in 0..<batches {
                 let index = try order.slice(dim: 0, start: b * batchSize, end: min(n, (b + 1) * batchSize))
-                let x = try inputs.indexSelect(dim: 0, index: index)
+                var x = try inputs.indexSelect(dim: 0, index: index)
+                if let augment { x = try augment(x, generator) }
                 let y = try targets.indexSelect(dim: 0, index: index)
                 let logits = try model(x)
                 let value = try loss(logits, y)

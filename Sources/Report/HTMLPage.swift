@@ -1,0 +1,63 @@
+import Foundation
+import Torch
+
+/// A self-contained HTML report page built from sections.
+public struct HTMLPage {
+    public var title: String
+    var sections: [String] = []
+
+    public init(title: String) {
+        self.title = title
+    }
+
+    public mutating func heading(_ text: String) {
+        sections.append("<h2>\(escape(text))</h2>")
+    }
+
+    public mutating func paragraph(_ text: String) {
+        sections.append("<p>\(escape(text))</p>")
+    }
+
+    /// Raw HTML (SVG, tables) made by this module's builders.
+    public mutating func html(_ markup: String) {
+        sections.append(markup)
+    }
+
+    public mutating func keyValues(_ rows: [(String, String)]) {
+        let body = rows.map { "<tr><th>\(escape($0.0))</th><td>\(escape($0.1))</td></tr>" }.joined()
+        sections.append("<table class=\"kv\">\(body)</table>")
+    }
+
+    public mutating func image(_ source: String, caption: String, width: Int? = nil) {
+        let size = width.map { " width=\"\($0)\"" } ?? ""
+        sections.append("<figure><img src=\"\(escape(source))\"\(size) alt=\"\(escape(caption))\"><figcaption>\(escape(caption))</figcaption></figure>")
+    }
+
+    public func render() -> String {
+        """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title>
+        <style>
+        body { font-family: system-ui, sans-serif; max-width: 960px; margin: 2em auto; color: #222; padding: 0 1em; }
+        h1 { font-weight: 600; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; }
+        table { border-collapse: collapse; } td, th { padding: 4px 8px; text-align: right; }
+        table.kv th { text-align: left; color: #555; font-weight: normal; }
+        table.confusion td { width: 2.6em; text-align: center; font-variant-numeric: tabular-nums; }
+        figure { margin: 1em 0; } figcaption { color: #555; font-size: 0.9em; }
+        img { image-rendering: pixelated; }
+        </style></head><body>
+        <h1>\(escape(title))</h1>
+        \(sections.joined(separator: "\n"))
+        </body></html>
+        """
+    }
+
+    public func write(to path: String) throws {
+        try AtomicFile.write(render(), to: path)
+    }
+}
+
+func escape(_ text: String) -> String {
+    text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+        .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+}
