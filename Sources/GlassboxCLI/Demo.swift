@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import Torch
+
+struct Demo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train the demo CNN on the bundled MNIST digits and write a report.",
+        discussion: "Writes model.safetensors, metrics.json, index.html, loss.svg and predictions.png to --out."
+    )
+
+    @Option(help: "Output folder.") var out = "runs/demo"
+    @OptionGroup var data: DataOptions
+    @OptionGroup var training: TrainingOptions
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        let started = Date()
+        try common.apply()
+        let (model, metrics, test) = try MNISTRun.train(data: data, options: training, seed: common.seed, out: out, resume: false)
+        let total = Date().timeIntervalSince(started)
+        try MNISTRun.writeReport(model: model, metrics: metrics, test: test, out: out, totalSeconds: total)
+        print(String(format: "test accuracy %.2f%% (target ≥ 97%%): %@", 100 * metrics.testAccuracy,
+                     metrics.testAccuracy >= 0.97 ? "met" : "NOT met"))
+        print(String(format: "total time %.1f s (target < 180 s on 2 cores): %@", total, total < 180 ? "met" : "NOT met"))
+        print("report: \((out as NSString).appendingPathComponent("index.html"))")
+    }
+}
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train the MNIST CNN; checkpoints every epoch and can resume.",
+        discussion: "Writes checkpoint.safetensors (every epoch), model.safetensors and metrics.json to --out."
+    )
+
+    @Option(help: "Output folder.") var out = "runs/train"
+    @Flag(help: "Continue from --out/checkpoint.safetensors if it exists.") var resume = false
+    @OptionGroup var data: DataOptions
+    @OptionGroup var training: TrainingOptions
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        try common.apply()
+        let (_, metrics, _) = try MNISTRun.train(data: data, options: training, seed: common.seed, out: out, resume: resume)
+        print(String(format: "test accuracy %.2f%%, model written to %@", 100 * metrics.testAccuracy,
+                     (out as NSString).appendingPathComponent("model.safetensors")))
+    }
+}
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure a trained model's accuracy, loss and confusion matrix on MNIST's test split."
+    )
+
+    @Option(help: "A Glassbox model.safetensors or a TorchScript file.") var model: String
+    @Option(help: "Write evaluation.json here too.") var out: String?
+    @OptionGroup var data: DataOptions
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        try common.apply()
+        let classify = try ModelFile.load(model)
+        let (_, test, description) = try data.load()
+        let evaluation = try Evaluation(classify, on: test)
+        print("data: \(description)")
+        print(String(format: "accuracy %.2f%%  loss %.4f", 100 * evaluation.accuracy, evaluation.loss))
+        print("confusion matrix (rows: true class, columns: predicted):")
+        for (truth, row) in evaluation.confusion.counts.enumerated() {
+            print("\(truth): " + row.map { String(format: "%4d", $0) }.joined())
+        }
+        if let out {
+            struct Result: Codable { var data: String; var accuracy: Double; var loss: Double; var confusionMatrix: [[Int]] }
+            try MNISTRun.writeJSON(Result(data: description, accuracy: evaluation.accuracy, loss: evaluation.loss,
+                                          confusionMatrix: evaluation.confusion.counts),
+                                   to: (out as NSString).appendingPathComponent("evaluation.json"))
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import Torch
+
+@main
+struct Glassbox: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "glassbox",
+        abstract: "Explain, check and build interpretable neural networks.",
+        discussion: """
+        Start with `glassbox demo`: it trains a small CNN on the bundled MNIST digits and writes a report.
+        Every command takes --seed (same seed, same numbers on the same machine) and --threads.
+        """,
+        version: "0.1.0 (libtorch \(Torch.version))",
+        subcommands: [Demo.self, Train.self, Evaluate.self, Predict.self]
+    )
+}
+
+/// Options every command shares.
+struct CommonOptions: ParsableArguments {
+    @Option(help: "Seed for every random choice (initialisation, shuffling, dropout, augmentation).")
+    var seed: UInt64 = 0
+
+    @Option(help: "Intra-op threads for libtorch (default: all cores).")
+    var threads: Int?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
+    /// Applies threads and the global seed; call first in `run()`.
+    func apply() throws {
+        try Torch.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        Torch.manualSeed(seed)
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}

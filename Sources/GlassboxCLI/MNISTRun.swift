@@ -1,0 +1,173 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import NN
+import Report
+import Torch
+
+struct DataOptions: ParsableArguments {
+    @Option(help: "Folder with the full MNIST IDX files (train-images-idx3-ubyte[.gz], …). Default: the bundled 5,000-digit subset.")
+    var data: String?
+
+    func load() throws -> (train: LabelledImages, test: LabelledImages, description: String) {
+        if let data {
+            let (train, test) = try MNIST.load(directory: data)
+            return (train, test, "MNIST from \(data) (\(train.count) train / \(test.count) test)")
+        }
+        let (train, test) = try MNIST.bundled()
+        return (train, test, "bundled MNIST subset (\(train.count) train / \(test.count) test, 400/100 per digit)")
+    }
+}
+
+/// Training settings; the defaults are the demo's.
+struct TrainingOptions: ParsableArguments {
+    @Option(help: "Training epochs.") var epochs = 15
+    @Option(help: "Mini-batch size.") var batchSize = 64
+    @Option(help: "Adam learning rate.") var learningRate = 2e-3
+    @Option(help: "Learning-rate factor applied after each epoch.") var learningRateDecay = 0.85
+    @Option(help: "Random shift augmentation, in pixels (0 turns it off).") var shift = 2
+
+    func validate() throws {
+        guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be positive") }
+        guard learningRateDecay > 0, learningRateDecay <= 1 else { throw ValidationError("--learning-rate-decay must be in (0, 1]") }
+        guard (0...8).contains(shift) else { throw ValidationError("--shift must be between 0 and 8") }
+    }
+}
+
+/// What evaluating a classifier on a labelled set gives.
+struct Evaluation {
+    var accuracy: Double
+    var loss: Double
+    var confusion: ConfusionMatrix
+    var predictions: [Int]
+
+    /// One batched pass per 500 examples.
+    init(_ classify: (Tensor) throws -> Tensor, on set: LabelledImages) throws {
+        var logits: [Tensor] = []
+        try noGrad {
+            for start in stride(from: 0, to: set.count, by: 500) {
+                logits.append(try classify(set.images.slice(dim: 0, start: start, end: min(set.count, start + 500))))
+            }
+        }
+        let all = try Tensor.cat(logits)
+        guard all.rank == 2, all.shape[0] == set.count, all.shape[1] == MNIST.classes else {
+            throw TorchError("the model returned logits of shape \(all.shape), expected (\(set.count), \(MNIST.classes))")
+        }
+        let predicted = try all.argmax(dim: 1)
+        loss = try Functional.crossEntropy(all, target: set.labels).item()
+        confusion = try ConfusionMatrix(predictions: predicted, labels: set.labels, classes: MNIST.classes)
+        accuracy = confusion.accuracy
+        predictions = try predicted.scalars(as: Int64.self).map(Int.init)
+    }
+}
+
+struct EpochMetrics: Codable {
+    var epoch: Int
+    var trainLoss: Double
+    var trainAccuracy: Double
+    var testLoss: Double
+    var testAccuracy: Double
+    var seconds: Double
+}
+
+struct RunMetrics: Codable {
+    var data: String
+    var seed: UInt64
+    var threads: Int
+    var libtorch: String
+    var parameters: Int
+    var epochs: [EpochMetrics]
+    var testAccuracy: Double
+    var testLoss: Double
+    var trainSeconds: Double
+    var confusionMatrix: [[Int]]
+}
+
+enum MNISTRun {
+    /// Trains the demo CNN, writing a checkpoint every epoch and the final model to `out`.
+    static func train(data: DataOptions, options: TrainingOptions, seed: UInt64, out: String, resume: Bool)
+        throws -> (model: Sequential, metrics: RunMetrics, test: LabelledImages) {
+        let (train, test, description) = try data.load()
+        let checkpoint = (out as NSString).appendingPathComponent("checkpoint.safetensors")
+        if !resume, FileManager.default.fileExists(atPath: checkpoint) {
+            try FileManager.default.removeItem(atPath: checkpoint)
+        }
+        let model = try Architectures.mnistCNN(generator: Generator(seed: seed))
+        let optimizer = Adam(model.parameters, learningRate: options.learningRate)
+        let trainer = Trainer(model: model, optimizer: optimizer)
+        trainer.batchSize = options.batchSize
+        trainer.seed = seed
+        trainer.learningRateDecay = options.learningRateDecay
+        trainer.checkpointPath = checkpoint
+        if options.shift > 0 {
+            trainer.augment = { try Augmentation.randomShift($0, maxPixels: options.shift, generator: $1) }
+        }
+        print("training the MNIST CNN (\(model.parameterCount) parameters) on \(description) for \(options.epochs) epochs")
+        var epochs: [EpochMetrics] = []
+        let history = try trainer.fit(inputs: train.images, targets: train.labels, epochs: options.epochs) { report in
+            model.eval()
+            defer { model.train() }
+            let evaluation = try Evaluation({ try model($0) }, on: test)
+            epochs.append(EpochMetrics(epoch: report.epoch, trainLoss: report.loss, trainAccuracy: report.accuracy,
+                                       testLoss: evaluation.loss, testAccuracy: evaluation.accuracy, seconds: report.seconds))
+            print(String(format: "epoch %2d  train loss %.4f  train acc %.2f%%  test loss %.4f  test acc %.2f%%  (%.1fs)",
+                         report.epoch, report.loss, 100 * report.accuracy, evaluation.loss, 100 * evaluation.accuracy, report.seconds))
+        }
+        let final = try Evaluation({ try model($0) }, on: test)
+        // Epochs restored from a checkpoint have no test numbers of this run; evaluate only the new ones.
+        let metrics = RunMetrics(
+            data: description, seed: seed, threads: Torch.threads, libtorch: Torch.version,
+            parameters: model.parameterCount, epochs: epochs, testAccuracy: final.accuracy, testLoss: final.loss,
+            trainSeconds: history.map(\.seconds).reduce(0, +), confusionMatrix: final.confusion.counts)
+        try ModelFile.save(model, architecture: ModelFile.mnistCNN, to: (out as NSString).appendingPathComponent("model.safetensors"))
+        try writeJSON(metrics, to: (out as NSString).appendingPathComponent("metrics.json"))
+        return (model, metrics, test)
+    }
+
+    static func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        try AtomicFile.write(encoder.encode(value), to: path)
+    }
+
+    /// Writes index.html with accuracy, curves, the confusion matrix and a grid of test predictions.
+    static func writeReport(model: Sequential, metrics: RunMetrics, test: LabelledImages, out: String, totalSeconds: Double) throws {
+        let evaluation = try Evaluation({ try model($0) }, on: test)
+        let shown = min(64, test.count)
+        let grid = try PredictionGrid.render(images: test.images.slice(dim: 0, start: 0, end: shown),
+                                             predictions: Array(evaluation.predictions.prefix(shown)),
+                                             labels: try test.labels.slice(dim: 0, start: 0, end: shown).scalars(as: Int64.self).map(Int.init))
+        try PNG.write(grid, to: (out as NSString).appendingPathComponent("predictions.png"))
+        let lossChart = LineChart(title: "Cross-entropy loss", xLabel: "epoch", series: [
+            .init(name: "train", values: metrics.epochs.map(\.trainLoss), color: "#1f77b4"),
+            .init(name: "test", values: metrics.epochs.map(\.testLoss), color: "#d62728"),
+        ]).svg()
+        try AtomicFile.write(lossChart, to: (out as NSString).appendingPathComponent("loss.svg"))
+        let accuracyChart = LineChart(title: "Accuracy", xLabel: "epoch", series: [
+            .init(name: "train", values: metrics.epochs.map(\.trainAccuracy), color: "#1f77b4"),
+            .init(name: "test", values: metrics.epochs.map(\.testAccuracy), color: "#d62728"),
+        ]).svg()
+        var page = HTMLPage(title: "Glassbox demo: a CNN on MNIST")
+        page.keyValues([
+            ("test accuracy", String(format: "%.2f%%", 100 * metrics.testAccuracy)),
+            ("test loss", String(format: "%.4f", metrics.testLoss)),
+            ("data", metrics.data),
+            ("model", "Conv(32)–Pool–Conv(64)–Pool–Dropout–FC(128)–FC(10), \(metrics.parameters) parameters"),
+            ("training time", String(format: "%.1f s (%d threads, libtorch %@)", metrics.trainSeconds, metrics.threads, metrics.libtorch)),
+            ("total time", String(format: "%.1f s", totalSeconds)),
+            ("seed", String(metrics.seed)),
+        ])
+        page.heading("Training curves")
+        page.html(lossChart)
+        page.html(accuracyChart)
+        page.heading("Confusion matrix (test set)")
+        page.html(evaluation.confusion.html())
+        page.heading("Test digits")
+        page.paragraph("The first \(shown) test digits. Green frame: correct; red: wrong. The corner shows the predicted class.")
+        page.image("predictions.png", caption: "Predictions on test digits")
+        try page.write(to: (out as NSString).appendingPathComponent("index.html"))
+    }
+}

@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import Torch
+
+struct Predict: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Classify digit images with a trained model.",
+        discussion: "Inputs: 28×28 PNG (converted to gray), .npy or .safetensors holding (28, 28), (1, 28, 28) or (N, 1, 28, 28) values in [0, 1] (uint8 is scaled by 1/255)."
+    )
+
+    @Option(help: "A Glassbox model.safetensors or a TorchScript file.")
+    var model: String
+
+    @Argument(help: "Input files.")
+    var inputs: [String]
+
+    @Option(help: "How many most likely classes to print per input.")
+    var top: Int = 3
+
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        if inputs.isEmpty { throw ValidationError("give at least one input file") }
+        if !(1...10).contains(top) { throw ValidationError("--top must be between 1 and 10") }
+    }
+
+    func run() throws {
+        try common.apply()
+        let classify = try ModelFile.load(model)
+        for path in inputs {
+            let (batch, names) = try InputFile.load(path)
+            let probabilities = try noGrad { try classify(batch).softmax(dim: 1) }
+            guard probabilities.rank == 2 else { throw TorchError("the model returned shape \(probabilities.shape), expected (N, classes)") }
+            let (values, indices) = try probabilities.topk(min(top, probabilities.shape[1]), dim: 1)
+            let p = try values.scalars(as: Float.self), k = try indices.scalars(as: Int64.self)
+            let width = values.shape[1]
+            for (row, name) in names.enumerated() {
+                let ranked = (0..<width).map { String(format: "%d (%.3f)", k[row * width + $0], p[row * width + $0]) }
+                print("\(name): \(k[row * width])    top: \(ranked.joined(separator: ", "))")
+            }
+        }
+    }
+}
