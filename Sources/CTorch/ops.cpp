@@ -222,7 +222,12 @@ int gbt_bce_with_logits(gbt_tensor x, gbt_tensor y, int64_t reduction, gbt_tenso
   GBT_TRY(*out = wrap(at::binary_cross_entropy_with_logits(T(x), T(y), {}, {}, reduction)))
 }
 
-int gbt_add_(gbt_tensor t, gbt_tensor other, double alpha) { GBT_TRY(T(t).add_(T(other), alpha)) }
+int gbt_add_(gbt_tensor t, gbt_tensor other, double alpha) {
+  // Integral tensors (counters) take an integral alpha.
+  GBT_TRY(at::Tensor &x = T(t);
+          at::Scalar a = at::isIntegralType(x.scalar_type(), true) && std::floor(alpha) == alpha ? at::Scalar(static_cast<int64_t>(alpha)) : at::Scalar(alpha);
+          x.add_(T(other), a))
+}
 int gbt_mul_scalar_(gbt_tensor t, double s) { GBT_TRY(T(t).mul_(s)) }
 int gbt_addcmul_(gbt_tensor t, gbt_tensor a, gbt_tensor b, double v) { GBT_TRY(T(t).addcmul_(T(a), T(b), v)) }
 int gbt_addcdiv_(gbt_tensor t, gbt_tensor a, gbt_tensor b, double v) { GBT_TRY(T(t).addcdiv_(T(a), T(b), v)) }

@@ -68,7 +68,7 @@ public enum Safetensors {
             guard !overflow, elements * dtype.byteSize == end - begin else {
                 throw TorchError("tensor '\(name)' of shape \(shape) \(code) needs \(elements * dtype.byteSize) bytes, offsets give \(end - begin)")
             }
-            ranges.append((begin, end, name))
+            if end > begin { ranges.append((begin, end, name)) }
             tensors[name] = try bytes.withUnsafeBytes { raw in
                 try Tensor(bytes: UnsafeRawBufferPointer(rebasing: raw[(payload + begin)..<(payload + end)]), shape: shape, dtype: dtype)
             }

@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+@testable import Torch
+
+@Suite("Tensors")
+struct TensorTests {
+    @Test("creation from Swift arrays checks the element count")
+    func creationChecksCount() throws {
+        let t = try Tensor([1, 2, 3, 4, 5, 6] as [Float], shape: [2, 3])
+        #expect(t.shape == [2, 3])
+        #expect(t.dtype == .float32)
+        #expect(errorMessage { _ = try Tensor([1, 2, 3] as [Float], shape: [2, 2]) } == "cannot make a tensor of shape [2, 2] (4 elements) from 3 values")
+    }
+
+    @Test("broadcasting arithmetic and PyTorch's type promotion")
+    func broadcastingAndPromotion() throws {
+        let a = try Tensor([1, 2, 3] as [Float], shape: [3, 1])
+        let b = try Tensor([10, 20] as [Float], shape: [1, 2])
+        #expect(try (a + b).scalars(as: Float.self) == [11, 21, 12, 22, 13, 23])
+        #expect(try (Tensor([1, 2] as [Int64]) * 2.5).dtype == .float32)
+        #expect(try (Tensor([1, 2] as [Int64]) + 2.0).dtype == .int64)
+        #expect(try (Tensor([1.0] as [Double]) * 2.0).dtype == .float64)
+        #expect(try (1.0 - Tensor([0.25] as [Float])).scalars(as: Float.self) == [0.75])
+        #expect(try (Tensor([1, 2] as [Int64]) / 4.0).scalars(as: Float.self) == [0.25, 0.5])
+    }
+
+    @Test("shape errors name both shapes")
+    func shapeErrorsNameShapes() throws {
+        let a = try Tensor.zeros([2, 3]), b = try Tensor.zeros([4, 5])
+        let message = try #require(errorMessage { _ = try a.matmul(b) })
+        #expect(message.contains("[2, 3]") && message.contains("[4, 5]") && message.contains("cannot be multiplied"))
+        let add = try #require(errorMessage { _ = try a + Tensor.zeros([3, 2]) })
+        #expect(add.contains("add of [2, 3] float32 and [3, 2] float32"))
+        #expect(errorMessage { _ = try a.reshaped([7]) }?.contains("reshape [2, 3] to [7]") == true)
+        #expect(errorMessage { _ = try a.scalars(as: Int64.self) }?.contains("holds float32, not int64") == true)
+    }
+
+    @Test("reductions, argmax and norms")
+    func reductions() throws {
+        let t = try Tensor([1, -2, 3, -4, 5, -6] as [Float], shape: [2, 3])
+        #expect(try t.sum().item() == -3)
+        #expect(try t.sum(dims: [1]).scalars(as: Float.self) == [2, -5])
+        #expect(try t.mean(dims: [0], keepDims: true).shape == [1, 3])
+        #expect(try t.max().item() == 5)
+        #expect(try t.argmax(dim: 1).scalars(as: Int64.self) == [2, 1])
+        #expect(try t.abs().argmax().itemInt() == 5)
+        #expect(try abs(t.norm().item() - 9.539392) < 1e-5)
+        #expect(try t.norm(1, dims: [1]).scalars(as: Float.self) == [6, 15])
+        #expect(try t.prod(dims: [0, 1]).item() == -720)
+        #expect(try abs(Tensor([1, 2, 3, 4] as [Double]).std().item() - 1.2909944487358056) < 1e-12)
+    }
+
+    @Test("softmax rows sum to one and log-softmax agrees")
+    func softmax() throws {
+        let x = try Tensor.randn([4, 7], generator: Generator(seed: 1))
+        #expect(try (x.softmax(dim: 1).sum(dims: [1]) - 1.0).abs().max().item() < 1e-6)
+        #expect(try (x.logSoftmax(dim: 1).exp() - x.softmax(dim: 1)).abs().max().item() < 1e-6)
+    }
+
+    @Test("indexing, slicing, gather, scatter and where")
+    func indexing() throws {
+        let t = try Tensor.arange(0, 12, dtype: .float32).reshaped([3, 4])
+        #expect(try t[1].scalars(as: Float.self) == [4, 5, 6, 7])
+        #expect(try t[1..<3].shape == [2, 4])
+        #expect(try t.slice(dim: 1, start: 0, end: 4, step: 2).scalars(as: Float.self) == [0, 2, 4, 6, 8, 10])
+        #expect(try t.indexSelect(dim: 0, index: Tensor([2, 0] as [Int64])).scalars(as: Float.self) == [8, 9, 10, 11, 0, 1, 2, 3])
+        #expect(try t.gather(dim: 1, index: Tensor([3, 0, 1] as [Int64], shape: [3, 1])).scalars(as: Float.self) == [3, 4, 9])
+        let scattered = try Tensor.zeros([4]).scatter(dim: 0, index: Tensor([1, 1, 3] as [Int64]), source: Tensor([1, 2, 5] as [Float]), accumulate: true)
+        #expect(try scattered.scalars(as: Float.self) == [0, 3, 0, 5])
+        #expect(try Tensor.where(t.gt(5), t, t.zerosLike()).sum().item() == 6 + 7 + 8 + 9 + 10 + 11)
+        #expect(try t.clamp(min: 2, max: 4).max().item() == 4)
+        #expect(try t.maskedFill(t.lt(2), with: -1).sum().item() == 66 - 1 - 2)
+        #expect(errorMessage { _ = try t[5] }?.contains("select index 5 of dim 0 of [3, 4]") == true)
+    }
+
+    @Test("cat, stack, permute and padding")
+    func joining() throws {
+        let a = try Tensor.ones([2, 3]), b = try Tensor.zeros([1, 3])
+        #expect(try Tensor.cat([a, b]).shape == [3, 3])
+        #expect(try Tensor.stack([a, a], dim: 1).shape == [2, 2, 3])
+        #expect(try a.permuted([1, 0]).shape == [3, 2])
+        #expect(try a.padded([1, 2]).shape == [2, 6])
+        #expect(errorMessage { _ = try Tensor.cat([]) } != nil)
+        #expect(errorMessage { _ = try Tensor.cat([a, Tensor.ones([2, 2])]) }?.contains("[2, 3], [2, 2]") == true)
+    }
+
+    @Test("seeded generators repeat their draws")
+    func seededGenerators() throws {
+        let first = try Tensor.randn([5], generator: Generator(seed: 42)).scalars(as: Float.self)
+        let second = try Tensor.randn([5], generator: Generator(seed: 42)).scalars(as: Float.self)
+        let other = try Tensor.randn([5], generator: Generator(seed: 43)).scalars(as: Float.self)
+        #expect(first == second)
+        #expect(first != other)
+        let perm = try Tensor.randperm(10, generator: Generator(seed: 1)).scalars(as: Int64.self)
+        #expect(perm.sorted() == Array(0..<10))
+    }
+
+    @Test("SVD reconstructs the matrix and least squares solves an exact system")
+    func linearAlgebra() throws {
+        let g = Generator(seed: 5)
+        let a = try Tensor.randn([6, 4], dtype: .float64, generator: g)
+        let (u, s, vh) = try a.svd()
+        let rebuilt = try (u * s.unsqueezed(dim: 0)).matmul(vh)
+        #expect(try (rebuilt - a).abs().max().item() < 1e-12)
+        let x = try Tensor.randn([4, 2], dtype: .float64, generator: g)
+        let solution = try a.leastSquares(a.matmul(x))
+        #expect(try (solution - x).abs().max().item() < 1e-10)
+    }
+
+    @Test("finite checks catch NaN and infinity")
+    func finiteChecks() throws {
+        #expect(try Tensor([1, 2] as [Float]).allFinite())
+        #expect(try !Tensor([1, .nan] as [Float]).allFinite())
+        #expect(try !Tensor([.infinity] as [Float]).allFinite())
+    }
+
+    @Test("conv2d and pooling report bad input shapes")
+    func convolutionShapeErrors() throws {
+        let weight = try Tensor.zeros([4, 1, 3, 3])
+        let message = try #require(errorMessage { _ = try Functional.conv2d(Tensor.zeros([2, 3, 8, 8]), weight: weight, bias: nil) })
+        #expect(message.contains("conv2d on input [2, 3, 8, 8] with weight [4, 1, 3, 3]"))
+        #expect(try Functional.maxPool2d(Tensor.zeros([1, 1, 8, 8]), kernelSize: (2, 2)).shape == [1, 1, 4, 4])
+    }
+
+    @Test("a missing TorchScript file and a corrupt one fail cleanly")
+    func torchScriptErrors() throws {
+        #expect(errorMessage { _ = try ScriptModule(contentsOf: "/nonexistent.pt") }?.contains("not found") == true)
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("bad.pt").path
+        try Data("PK garbage".utf8).write(to: URL(fileURLWithPath: path))
+        #expect(errorMessage { _ = try ScriptModule(contentsOf: path) }?.contains("cannot load TorchScript model") == true)
+    }
+}
