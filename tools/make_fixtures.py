@@ -71,8 +71,8 @@ def optimizer_fixtures():
     a = torch.randn(5, 5)
     out = {"w0": w0, "a": a}
     configs = {
-        "sgd": lambda p: torch.optim.SGD([p], lr=0.1, momentum=0.9, dampening=0.1, weight_decay=0.01),
-        "nesterov": lambda p: torch.optim.SGD([p], lr=0.1, momentum=0.9, nesterov=True),
+        "sgd": lambda p: torch.optim.SGD([p], lr=0.02, momentum=0.9, dampening=0.1, weight_decay=0.01),
+        "nesterov": lambda p: torch.optim.SGD([p], lr=0.02, momentum=0.9, nesterov=True),
         "adam": lambda p: torch.optim.Adam([p], lr=0.05, weight_decay=0.01),
         "adamw": lambda p: torch.optim.AdamW([p], lr=0.05, weight_decay=0.1),
     }

@@ -149,16 +149,35 @@ public final class LayerNorm: Module {
 }
 
 /// Zeroes elements with probability `probability` in training, scaling the rest by 1/(1 − p).
-public final class Dropout: Module {
+///
+/// Draws from its own generator, so concurrent models never share random state;
+/// `Trainer` reseeds it every epoch (see `Stochastic`).
+public final class Dropout: Module, Stochastic {
     let probability: Double
+    var generator: Generator
 
-    public init(_ probability: Double = 0.5) {
+    public init(_ probability: Double = 0.5, seed: UInt64 = 0) {
         self.probability = probability
+        generator = Generator(seed: seed)
+    }
+
+    public func reseed(_ seed: UInt64) {
+        generator = Generator(seed: seed)
     }
 
     public override func forward(_ x: Tensor) throws -> Tensor {
-        try Functional.dropout(x, probability: probability, training: isTraining)
+        guard (0..<1).contains(probability) else {
+            throw TorchError("dropout probability must be in [0, 1), got \(probability)")
+        }
+        guard isTraining, probability > 0 else { return x }
+        let keep = try Tensor.full(x.shape, value: 1 - probability, dtype: x.dtype).bernoulli(generator: generator)
+        return try x * keep / (1 - probability)
     }
+}
+
+/// A module that draws random numbers; training reseeds it for reproducible runs.
+public protocol Stochastic: AnyObject {
+    func reseed(_ seed: UInt64)
 }
 
 public final class Embedding: Module {

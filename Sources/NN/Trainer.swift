@@ -34,7 +34,7 @@ public final class Trainer {
 
     /// Trains for `epochs` epochs in total (counting those a checkpoint already holds).
     ///
-    /// Epoch e shuffles with seed `seed + e` and seeds dropout likewise, so a resumed
+    /// Epoch e shuffles with seed `seed + e` and reseeds every `Stochastic` module from it, so a resumed
     /// run gives the same numbers as an uninterrupted one.
     @discardableResult
     public func fit(inputs: Tensor, targets: Tensor, epochs: Int,
@@ -56,7 +56,9 @@ public final class Trainer {
         for epoch in stride(from: history.count + 1, through: epochs, by: 1) {
             let started = Date()
             model.train()
-            Torch.manualSeed(seed &+ UInt64(epoch))
+            for (index, module) in model.namedModules().enumerated() {
+                (module.module as? Stochastic)?.reseed(seed &+ UInt64(epoch) &* 1_000_003 &+ UInt64(index))
+            }
             let generator = Generator(seed: seed &+ UInt64(epoch))
             let order = try Tensor.randperm(n, generator: generator)
             optimizer.learningRate = baseLearningRate * Foundation.pow(learningRateDecay, Double(epoch - 1))

@@ -21,3 +21,14 @@ func maxDifference(_ a: Tensor, _ b: Tensor) throws -> Double {
 func relativeDifference(_ actual: Tensor, _ expected: Tensor) throws -> Double {
     try maxDifference(actual, expected) / max(expected.to(.float64).abs().max().item(), 1e-12)
 }
+
+func errorMessage(_ body: () throws -> Void) -> String? {
+    do {
+        try body()
+        return nil
+    } catch let error as TorchError {
+        return error.message
+    } catch {
+        return "\(error)"
+    }
+}

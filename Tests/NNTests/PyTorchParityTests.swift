@@ -113,8 +113,8 @@ struct LayerParityTests {
         let f = try Fixture.tensors("optimizers.safetensors")
         let p = try f["w0"]!.clone().requiringGrad()
         let optimizer: Optimizer = switch name {
-        case "sgd": SGD([p], learningRate: 0.1, momentum: 0.9, dampening: 0.1, weightDecay: 0.01)
-        case "nesterov": SGD([p], learningRate: 0.1, momentum: 0.9, nesterov: true)
+        case "sgd": SGD([p], learningRate: 0.02, momentum: 0.9, dampening: 0.1, weightDecay: 0.01)
+        case "nesterov": SGD([p], learningRate: 0.02, momentum: 0.9, nesterov: true)
         case "adam": Adam([p], learningRate: 0.05, weightDecay: 0.01)
         default: Adam.adamW([p], learningRate: 0.05, weightDecay: 0.1)
         }
