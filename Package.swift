@@ -46,7 +46,7 @@ let package = Package(
         .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Torch"]),
-        .testTarget(name: "CLITests", dependencies: ["GlassboxCLI"]),
+        .testTarget(name: "CLITests", dependencies: ["GlassboxCLI", "NN", "Torch", "Datasets"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

@@ -1,0 +1,23 @@
+# The two commands of the README. Both install what is missing first.
+.PHONY: setup demo test fixtures clean
+
+setup:
+	@scripts/setup.sh
+
+# Trains the demo CNN on the bundled MNIST data and writes runs/demo/.
+demo: setup
+	swift build -c release --product glassbox
+	.build/release/glassbox demo --out runs/demo
+
+test: setup
+	swift test
+
+# Regenerates test fixtures (needs Python; CI does not run this).
+fixtures:
+	sudo=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); $$sudo apt-get install -y -qq python3-torch python3-venv >/dev/null
+	[ -d .venv-tools ] || /usr/bin/python3 -m venv --system-site-packages .venv-tools
+	.venv-tools/bin/pip install -q -r tools/requirements.txt
+	.venv-tools/bin/python tools/make_fixtures.py
+
+clean:
+	rm -rf .build runs

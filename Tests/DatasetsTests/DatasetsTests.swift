@@ -1,0 +1,168 @@
+import Foundation
+import Testing
+@testable import Datasets
+import Torch
+
+func errorMessage(_ body: () throws -> Void) -> String? {
+    do {
+        try body()
+        return nil
+    } catch let error as TorchError {
+        return error.message
+    } catch {
+        return "\(error)"
+    }
+}
+
+func temporaryFolder() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("glassbox-test-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// Builds an IDX file in memory: magic (type, rank), big-endian sizes, data.
+func idx(type: UInt8, shape: [Int], data: [UInt8]) -> Data {
+    var out = Data([0, 0, type, UInt8(shape.count)])
+    for n in shape { out.append(contentsOf: [24, 16, 8, 0].map { UInt8((n >> $0) & 0xFF) }) }
+    return out + Data(data)
+}
+
+@Suite("MNIST and IDX")
+struct MNISTTests {
+    @Test("the bundled split has 400 training and 100 test digits per class")
+    func bundledSplitIsStratified() throws {
+        let (train, test) = try MNIST.bundled()
+        #expect(train.images.shape == [4000, 1, 28, 28])
+        #expect(test.images.shape == [1000, 1, 28, 28])
+        let trainCounts = try Tensor.zeros([10], dtype: .int64).scatter(dim: 0, index: train.labels, source: train.labels.onesLike(), accumulate: true)
+        let testCounts = try Tensor.zeros([10], dtype: .int64).scatter(dim: 0, index: test.labels, source: test.labels.onesLike(), accumulate: true)
+        #expect(try trainCounts.scalars(as: Int64.self) == Array(repeating: 400, count: 10))
+        #expect(try testCounts.scalars(as: Int64.self) == Array(repeating: 100, count: 10))
+        #expect(try train.images.min().item() == 0 && train.images.max().item() == 1)
+        // The files are shuffled, not sorted by label.
+        #expect(try train.labels.slice(dim: 0, start: 0, end: 20).scalars(as: Int64.self) != Array(repeating: 0, count: 20))
+    }
+
+    @Test("IDX decoding reads big-endian multi-byte values")
+    func decodesBigEndian() throws {
+        let data = idx(type: 0x0C, shape: [2], data: [0, 0, 1, 2, 0xFF, 0xFF, 0xFF, 0xFE])
+        let t = try data.withUnsafeBytes { try IDX.decode($0) }
+        #expect(try t.scalars(as: Int32.self) == [258, -2])
+    }
+
+    @Test("malformed IDX files give clear errors")
+    func malformedIDX() throws {
+        func decode(_ d: Data) -> String? { errorMessage { _ = try d.withUnsafeBytes { try IDX.decode($0) } } }
+        #expect(decode(Data([1, 2, 8, 1])) == "bad magic number")
+        #expect(decode(Data([0, 0, 0x42, 1, 0, 0, 0, 1, 0])) == "unknown element type 0x42")
+        #expect(decode(idx(type: 0x08, shape: [2, 2], data: [1, 2, 3]))?.contains("needs 4 data bytes, the file has 3") == true)
+        #expect(decode(Data([0, 0, 8, 3, 0])) == "header is truncated")
+    }
+
+    @Test("a folder of full-MNIST-style files loads, and problems name the file")
+    func loadsFolder() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let pixels = (0..<(3 * 784)).map { UInt8($0 % 256) }
+        for prefix in ["train", "t10k"] {
+            try idx(type: 0x08, shape: [3, 28, 28], data: pixels).write(to: folder.appendingPathComponent("\(prefix)-images-idx3-ubyte"))
+            try idx(type: 0x08, shape: [3], data: [7, 0, 9]).write(to: folder.appendingPathComponent("\(prefix)-labels-idx1-ubyte"))
+        }
+        let (train, test) = try MNIST.load(directory: folder.path)
+        #expect(train.count == 3 && test.count == 3)
+        #expect(try train.labels.scalars(as: Int64.self) == [7, 0, 9])
+        #expect(try abs(train.images[0].flattened()[1].item() - 1.0 / 255) < 1e-7)
+        try idx(type: 0x08, shape: [3], data: [7, 0, 12]).write(to: folder.appendingPathComponent("t10k-labels-idx1-ubyte"))
+        #expect(errorMessage { _ = try MNIST.load(directory: folder.path) }?.contains("fall outside 0...9") == true)
+        try FileManager.default.removeItem(at: folder.appendingPathComponent("t10k-labels-idx1-ubyte"))
+        #expect(errorMessage { _ = try MNIST.load(directory: folder.path) }?.contains("no t10k-labels-idx1-ubyte") == true)
+    }
+
+    @Test("a corrupt gzip file is reported, not crashed on")
+    func corruptGzip() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("x.gz").path
+        try Data([0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3, 4, 5]).write(to: URL(fileURLWithPath: path))
+        #expect(errorMessage { _ = try IDX.read(path) } != nil)
+    }
+
+    @Test("random shift moves the batch without changing its shape")
+    func randomShift() throws {
+        let x = try Tensor.ones([2, 1, 5, 5])
+        let shifted = try Augmentation.randomShift(x, maxPixels: 2, generator: Generator(seed: 3))
+        #expect(shifted.shape == [2, 1, 5, 5])
+        #expect(try shifted.sum().item() <= 50)
+    }
+}
+
+@Suite("PNG")
+struct PNGTests {
+    @Test("grayscale and RGB images round-trip")
+    func roundTrips() throws {
+        for channels in [1, 3, 4] {
+            let pixels = (0..<(7 * 5 * channels)).map { UInt8(($0 * 37) % 256) }
+            let image = try Image(width: 7, height: 5, channels: channels, pixels: pixels)
+            #expect(try PNG.decode(PNG.encode(image)) == image)
+        }
+    }
+
+    @Test("the Sub, Up, Average and Paeth row filters decode")
+    func decodesFilters() throws {
+        // A 4×4 RGB PNG whose rows use filters 1 (Sub), 2 (Up), 3 (Average) and 4 (Paeth), encoded by hand.
+        let width = 4, height = 4, channels = 3
+        let pixels = (0..<(width * height * channels)).map { UInt8(($0 * 53 + 11) % 256) }
+        var raw = [UInt8]()
+        for y in 0..<height {
+            let filter = UInt8(y + 1)
+            raw.append(filter)
+            for x in 0..<(width * channels) {
+                let value = Int(pixels[y * width * channels + x])
+                let left = x >= channels ? Int(pixels[y * width * channels + x - channels]) : 0
+                let up = y > 0 ? Int(pixels[(y - 1) * width * channels + x]) : 0
+                let upLeft = (x >= channels && y > 0) ? Int(pixels[(y - 1) * width * channels + x - channels]) : 0
+                let predicted: Int
+                switch filter {
+                case 1: predicted = left
+                case 2: predicted = up
+                case 3: predicted = (left + up) / 2
+                default:
+                    let p = left + up - upLeft
+                    let (pa, pb, pc) = (abs(p - left), abs(p - up), abs(p - upLeft))
+                    predicted = pa <= pb && pa <= pc ? left : pb <= pc ? up : upLeft
+                }
+                raw.append(UInt8((value - predicted + 256) % 256))
+            }
+        }
+        var data = Data(PNG.signature)
+        var header = Data()
+        header.append(bigEndian: UInt32(width))
+        header.append(bigEndian: UInt32(height))
+        header.append(contentsOf: [8, 2, 0, 0, 0])
+        PNG.appendChunk("IHDR", header, to: &data)
+        PNG.appendChunk("IDAT", try PNG.compress(raw), to: &data)
+        PNG.appendChunk("IEND", Data(), to: &data)
+        #expect(try PNG.decode(data).pixels == pixels)
+    }
+
+    @Test("tensors convert to images and back")
+    func tensorConversion() throws {
+        let t = try Tensor([0, 0.5, 1, 0.25] as [Float], shape: [1, 2, 2])
+        let image = try Image(tensor: t)
+        #expect(image.pixels == [0, 128, 255, 64])
+        #expect(try (image.tensor() - t).abs().max().item() < 0.003)
+        let rgb = try Image(width: 1, height: 1, channels: 3, pixels: [255, 0, 0])
+        #expect(try rgb.grayscale().pixels == [76])
+    }
+
+    @Test("broken PNG files give clear errors")
+    func brokenFiles() throws {
+        let good = try PNG.encode(Image(width: 3, height: 3, channels: 1, pixels: Array(repeating: 9, count: 9)))
+        #expect(errorMessage { _ = try PNG.decode(Data("GIF89a".utf8)) } == "missing the PNG signature")
+        #expect(errorMessage { _ = try PNG.decode(good.prefix(40)) } != nil)
+        #expect(errorMessage { _ = try PNG.read("/nonexistent.png") } == "image not found: /nonexistent.png")
+        var sixteenBit = good
+        sixteenBit[24] = 16
+        #expect(errorMessage { _ = try PNG.decode(sixteenBit) }?.contains("only 8-bit PNGs") == true)
+    }
+}
