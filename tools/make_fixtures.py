@@ -112,6 +112,23 @@ def layer_fixtures():
     out["gelu_out"] = nn.functional.gelu(x)
     out["avgpool_out"] = nn.functional.avg_pool2d(x, 2)
     out["adaptive_out"] = nn.functional.adaptive_avg_pool2d(x, (2, 3))
+    # BatchNorm1d on (N, C) in training mode, with default affine parameters.
+    x1 = torch.randn(8, 4)
+    out["x1"] = x1
+    out["bn1d_train_out"] = nn.BatchNorm1d(4).train()(x1).detach()
+    # Losses.
+    logits = torch.randn(6, 5)
+    labels = torch.tensor([0, 4, 2, 2, 1, 3])
+    out["logits"] = logits
+    out["labels"] = labels
+    out["ce"] = nn.functional.cross_entropy(logits, labels).reshape(1)
+    out["ce_smooth"] = nn.functional.cross_entropy(logits, labels, label_smoothing=0.1).reshape(1)
+    out["ce_none"] = nn.functional.cross_entropy(logits, labels, reduction="none")
+    out["nll_sum"] = nn.functional.nll_loss(logits.log_softmax(1), labels, reduction="sum").reshape(1)
+    targets = torch.rand(6, 5)
+    out["targets"] = targets
+    out["mse"] = nn.functional.mse_loss(logits, targets).reshape(1)
+    out["bce"] = nn.functional.binary_cross_entropy_with_logits(logits, targets).reshape(1)
     save_file({k: v.contiguous() for k, v in out.items()}, os.path.join(NN_FIXTURES, "layers.safetensors"))
 
 

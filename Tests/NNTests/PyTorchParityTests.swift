@@ -108,6 +108,31 @@ struct LayerParityTests {
         #expect(try maxDifference(AdaptiveAvgPool2d((2, 3))(x), f["adaptive_out"]!) < 1e-6)
     }
 
+    @Test("BatchNorm1d normalises (N, C) batches like PyTorch")
+    func batchNorm1dMatches() throws {
+        let f = try Fixture.tensors("layers.safetensors")
+        let bn = try BatchNorm.oneDimensional(4)
+        #expect(try maxDifference(bn(f["x1"]!).detached(), f["bn1d_train_out"]!) < 1e-5)
+        #expect(errorMessage { _ = try bn(Tensor.zeros([2, 4, 3, 3])) }?.contains("expects a 2 or 3-D input") == true)
+    }
+
+    @Test("cross-entropy (with label smoothing, unreduced), NLL, MSE and BCE-with-logits match PyTorch")
+    func lossesMatch() throws {
+        let f = try Fixture.tensors("layers.safetensors")
+        let logits = f["logits"]!, labels = f["labels"]!, targets = f["targets"]!
+        let pairs: [(Tensor, String)] = [
+            (try Functional.crossEntropy(logits, target: labels), "ce"),
+            (try Functional.crossEntropy(logits, target: labels, labelSmoothing: 0.1), "ce_smooth"),
+            (try Functional.crossEntropy(logits, target: labels, reduction: .none), "ce_none"),
+            (try Functional.nllLoss(logits.logSoftmax(dim: 1), target: labels, reduction: .sum), "nll_sum"),
+            (try Functional.mseLoss(logits, target: targets), "mse"),
+            (try Functional.binaryCrossEntropyWithLogits(logits, target: targets), "bce"),
+        ]
+        for (value, name) in pairs {
+            #expect(try maxDifference(value.reshaped([-1]), f[name]!) < 1e-6, "\(name)")
+        }
+    }
+
     @Test("SGD, Nesterov SGD, Adam and AdamW take the same three steps as PyTorch", arguments: ["sgd", "nesterov", "adam", "adamw"])
     func optimizerStepsMatch(name: String) throws {
         let f = try Fixture.tensors("optimizers.safetensors")
