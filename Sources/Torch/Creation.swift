@@ -1,4 +1,5 @@
 import CTorch
+import Foundation
 
 /// Swift element types that map onto a tensor dtype.
 public protocol TensorElement {
@@ -199,6 +200,12 @@ public final class Generator: @unchecked Sendable {
     }
 }
 
+/// Runs once, before the first tensor is made: Debian's libtorch starts with a
+/// single intra-op thread, so use every core unless `Torch.setThreads` says otherwise.
+let engineDefaults: Void = {
+    _ = gbt_set_num_threads(Int32(max(ProcessInfo.processInfo.activeProcessorCount, 1)))
+}()
+
 /// Process-wide settings of the engine.
 public enum Torch {
     /// The libtorch version in use.
@@ -208,6 +215,7 @@ public enum Torch {
     public static var threads: Int { Int(gbt_get_num_threads()) }
 
     public static func setThreads(_ n: Int) throws {
+        _ = engineDefaults
         try check(gbt_set_num_threads(Int32(n)), "set threads")
     }
 

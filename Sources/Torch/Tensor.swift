@@ -9,6 +9,7 @@ public final class Tensor: @unchecked Sendable {
     let handle: gbt_tensor
 
     init(handle: gbt_tensor) {
+        _ = engineDefaults
         self.handle = handle
     }
 

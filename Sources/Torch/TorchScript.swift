@@ -12,6 +12,7 @@ public final class ScriptModule: @unchecked Sendable {
         guard FileManager.default.fileExists(atPath: path) else {
             throw TorchError("TorchScript file not found: \(path)")
         }
+        _ = engineDefaults
         var out: gbt_script_module?
         try check(gbt_script_load(path, &out), "cannot load TorchScript model \(path)")
         handle = out!

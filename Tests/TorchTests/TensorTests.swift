@@ -132,3 +132,14 @@ struct TensorTests {
         #expect(errorMessage { _ = try ScriptModule(contentsOf: path) }?.contains("cannot load TorchScript model") == true)
     }
 }
+
+@Suite("Engine")
+struct EngineTests {
+    @Test("libtorch uses every core unless told otherwise")
+    func threadsDefaultToCores() throws {
+        _ = try Tensor.zeros([1])
+        #expect(Torch.threads == max(ProcessInfo.processInfo.activeProcessorCount, 1))
+        #expect(Torch.version.hasPrefix("1.") || Torch.version.hasPrefix("2."))
+        #expect(errorMessage { try Torch.setThreads(0) }?.contains("at least 1") == true)
+    }
+}
