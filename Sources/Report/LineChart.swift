@@ -45,11 +45,14 @@ public struct LineChart {
             parts.append("<line x1=\"\(left)\" x2=\"\(left + plotWidth)\" y1=\"\(y(v))\" y2=\"\(y(v))\" stroke=\"#eee\"/>")
             parts.append("<text x=\"\(left - 6)\" y=\"\(y(v) + 4)\" text-anchor=\"end\">\(String(format: "%.3g", v))</text>")
         }
-        let ticks = Swift.min(count, 10)
-        for k in 0..<ticks {
-            let i = ticks > 1 ? k * (count - 1) / (ticks - 1) : 0
+        let every = Swift.max(1, (count + 19) / 20)
+        for i in Swift.stride(from: 0, to: count, by: every) {
             parts.append("<text x=\"\(x(i))\" y=\"\(top + plotHeight + 16)\" text-anchor=\"middle\">\(i + 1)</text>")
         }
+        // The legend goes in the right-hand corner the series end farther from.
+        let ends = series.compactMap { $0.values.last(where: \.isFinite) }
+        let endsHigh = !ends.isEmpty && ends.reduce(0, +) / Double(ends.count) > (low + high) / 2
+        let legendTop = endsHigh ? top + plotHeight - 10 - Double(series.count) * 14 : top
         parts.append("<text x=\"\(left + plotWidth / 2)\" y=\"\(Double(height) - 6)\" text-anchor=\"middle\">\(escape(xLabel))</text>")
         parts.append("<rect x=\"\(left)\" y=\"\(top)\" width=\"\(plotWidth)\" height=\"\(plotHeight)\" fill=\"none\" stroke=\"#999\"/>")
         for (n, s) in series.enumerated() {
@@ -57,7 +60,7 @@ public struct LineChart {
                 .map { String(format: "%.1f,%.1f", x($0.offset), y($0.element)) }.joined(separator: " ")
             parts.append("<polyline fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"2\" points=\"\(points)\"/>")
             let legendX = left + plotWidth - 150
-            let legendY = top + 14 + Double(n) * 14
+            let legendY = legendTop + 14 + Double(n) * 14
             parts.append("<line x1=\"\(legendX)\" x2=\"\(legendX + 18)\" y1=\"\(legendY - 4)\" y2=\"\(legendY - 4)\" stroke=\"\(s.color)\" stroke-width=\"2\"/>")
             parts.append("<text x=\"\(legendX + 24)\" y=\"\(legendY)\">\(escape(s.name))</text>")
         }
