@@ -19,7 +19,7 @@ let package = Package(
     name: "Glassbox",
     platforms: [.macOS(.v14)],
     products: [
-        .library(name: "Glassbox", targets: ["Torch", "NN", "Datasets", "Report"]),
+        .library(name: "Glassbox", targets: ["Torch", "NN", "Datasets", "Attribution", "Report"]),
         .executable(name: "glassbox", targets: ["GlassboxCLI"]),
     ],
     dependencies: [
@@ -37,14 +37,16 @@ let package = Package(
         .target(name: "Torch", dependencies: ["CTorch"]),
         .target(name: "NN", dependencies: ["Torch"]),
         .target(name: "Datasets", dependencies: ["Torch"], resources: [.copy("Resources/mnist5k")]),
+        .target(name: "Attribution", dependencies: ["Torch", "NN"]),
         .target(name: "Report", dependencies: ["Torch", "Datasets"]),
         .executableTarget(
             name: "GlassboxCLI",
-            dependencies: ["Torch", "NN", "Datasets", "Report",
+            dependencies: ["Torch", "NN", "Datasets", "Attribution", "Report",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Torch"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AttributionTests", dependencies: ["Attribution", "NN", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Torch"]),
         .testTarget(name: "CLITests", dependencies: ["GlassboxCLI", "NN", "Torch", "Datasets"]),
     ],

@@ -201,6 +201,9 @@ int gbt_adaptive_avg_pool2d(gbt_tensor x, const int64_t *size, gbt_tensor *out) 
 int gbt_upsample_bilinear2d(gbt_tensor x, const int64_t *size, int align_corners, gbt_tensor *out) {
   GBT_TRY(*out = wrap(at::upsample_bilinear2d(T(x), dims(size, 2), align_corners != 0)))
 }
+int gbt_upsample_nearest2d(gbt_tensor x, const int64_t *size, gbt_tensor *out) {
+  GBT_TRY(*out = wrap(at::upsample_nearest2d(T(x), dims(size, 2))))
+}
 int gbt_batch_norm(gbt_tensor x, gbt_tensor w, gbt_tensor b, gbt_tensor rm, gbt_tensor rv, int training, double momentum,
                    double eps, gbt_tensor *out) {
   GBT_TRY(*out = wrap(at::batch_norm(T(x), opt(w), opt(b), opt(rm), opt(rv), training != 0, momentum, eps, false)))

@@ -81,6 +81,13 @@ public enum Functional {
         }
     }
 
+    /// Nearest-neighbour resizing of an (N, C, H, W) tensor.
+    public static func upsampleNearest(_ x: Tensor, size: (Int, Int)) throws -> Tensor {
+        try withInt64s(pair(size)) { a, _ in
+            try makeTensor("nearest upsampling of \(shapeText(x.shape))") { gbt_upsample_nearest2d(x.handle, a, &$0) }
+        }
+    }
+
     /// Batch normalisation; in training it updates the running statistics in place.
     public static func batchNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, runningMean: Tensor?, runningVar: Tensor?,
                                  training: Bool, momentum: Double = 0.1, eps: Double = 1e-5) throws -> Tensor {

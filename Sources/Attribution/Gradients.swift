@@ -1,0 +1,58 @@
+import Torch
+
+/// Gradient of the target outputs with respect to a batch of inputs, in chunks of `batchSize`.
+///
+/// `targets` has one class per row of `inputs`. Each chunk is one forward and one
+/// backward call; the result has `inputs`' shape.
+func inputGradients(_ model: Explainable, _ inputs: Tensor, targets: Tensor, batchSize: Int? = nil) throws -> Tensor {
+    let n = inputs.shape[0]
+    let chunk = max(1, batchSize ?? n)
+    var parts: [Tensor] = []
+    for start in stride(from: 0, to: n, by: chunk) {
+        let end = min(n, start + chunk)
+        let x = try inputs.slice(dim: 0, start: start, end: end).detached().requiringGrad()
+        let selected = try withGrad { try selectTargets(model(x), targets.slice(dim: 0, start: start, end: end)) }
+        parts.append(try Tensor.grad(of: selected.sum(), wrt: x))
+    }
+    return parts.count == 1 ? parts[0] : try Tensor.cat(parts)
+}
+
+/// Outputs at the targets, without recording gradients, in chunks.
+func targetOutputs(_ model: Explainable, _ inputs: Tensor, targets: Tensor, batchSize: Int? = nil) throws -> Tensor {
+    let n = inputs.shape[0]
+    let chunk = max(1, batchSize ?? n)
+    var parts: [Tensor] = []
+    try noGrad {
+        for start in stride(from: 0, to: n, by: chunk) {
+            let end = min(n, start + chunk)
+            parts.append(try selectTargets(model(inputs.slice(dim: 0, start: start, end: end)),
+                                           targets.slice(dim: 0, start: start, end: end)))
+        }
+    }
+    return parts.count == 1 ? parts[0] : try Tensor.cat(parts)
+}
+
+/// Resolves the target classes for `inputs` (one forward pass only for `.predicted`).
+func resolveTargets(_ target: Target, model: Explainable, inputs: Tensor) throws -> Tensor {
+    if case .predicted = target {
+        return try noGrad { try target.resolve(outputs: model(inputs)) }
+    }
+    guard inputs.rank >= 1, inputs.shape[0] > 0 else { throw TorchError("attribution needs a non-empty batch, got \(inputs.shape)") }
+    // Validate the range against the real number of outputs with one example.
+    let classes = try noGrad { try model(inputs.slice(dim: 0, start: 0, end: 1)) }
+    guard classes.rank == 2 else { throw TorchError("attribution needs model outputs of shape (N, classes), got \(classes.shape)") }
+    let fake = try Tensor.zeros([inputs.shape[0], classes.shape[1]])
+    return try target.resolve(outputs: fake)
+}
+
+/// Checks the common preconditions: a float batch with finite values.
+func validateInputs(_ inputs: Tensor) throws {
+    guard inputs.rank >= 2 else { throw TorchError("inputs need a batch dimension: got shape \(inputs.shape)") }
+    guard inputs.dtype.isFloatingPoint else { throw TorchError("inputs must be floating point, got \(inputs.dtype)") }
+    guard try inputs.allFinite() else { throw TorchError("inputs contain NaN or infinite values") }
+}
+
+/// Sums every dimension but the first: (N, …) → (N).
+func sumPerExample(_ t: Tensor) throws -> Tensor {
+    t.rank <= 1 ? t : try t.sum(dims: Array(1..<t.rank))
+}
