@@ -1,0 +1,83 @@
+import Foundation
+import Torch
+
+/// The common core of LIME and KernelSHAP: sample binary coalitions z over feature
+/// groups, evaluate the model with absent groups set to the baseline, and fit a
+/// weighted linear model y ≈ β₀ + Σ βᵢ zᵢ; the coefficients βᵢ are the groups' attributions.
+///
+/// The fit is weighted least squares (with an optional ridge penalty on β, not on
+/// β₀), solved by libtorch's least-squares routine: deterministic, no iterations.
+struct LinearSurrogate {
+    enum Weighting {
+        /// LIME: exp(−d²/(2w²)), d the cosine distance between input and perturbed input.
+        case exponentialCosine(kernelWidth: Double)
+        /// KernelSHAP: samples are drawn from the Shapley kernel already; the empty and
+        /// full coalitions get weight 10⁶ to pin the fit to f(baseline) and f(x), as Captum does.
+        case shapley
+    }
+
+    let model: Explainable
+    let baseline: Baseline
+    let featureMask: Tensor?
+    let weighting: Weighting
+    let ridge: Double
+    let batchSize: Int?
+
+    /// coalitions: (S, G) 0/1 per example (the same for all examples here).
+    func attribute(_ inputs: Tensor, targets: Tensor, coalitions: Tensor) throws -> Tensor {
+        let featureShape = Array(inputs.shape.dropFirst())
+        let groups = try FeatureGroups(featureMask, featureShape: featureShape, dtype: inputs.dtype)
+        let g = groups.count
+        guard coalitions.rank == 2, coalitions.shape[1] == g else {
+            throw TorchError("coalitions must be (samples, \(g)), got \(coalitions.shape)")
+        }
+        let s = coalitions.shape[0]
+        let z = try coalitions.to(inputs.dtype)
+        let reference = try baseline.resolve(for: inputs)
+        let baselineMasks = try (1.0 - z.matmul(groups.masks.reshaped([g, -1]))).reshaped([s] + featureShape)
+        let outputs = try maskedOutputs(model, inputs: inputs, baseline: reference, masks: baselineMasks, targets: targets,
+                                        batchSize: batchSize)
+        let design = try Tensor.cat([Tensor.ones([s, 1], dtype: .float64), z.to(.float64)], dim: 1)
+        var coefficients: [Tensor] = []
+        for row in 0..<inputs.shape[0] {
+            let weights = try sampleWeights(input: inputs[row], reference: reference[row], baselineMasks: baselineMasks, coalitions: z)
+            let root = try weights.to(.float64).sqrt().unsqueezed(dim: 1)
+            var a = try design * root
+            var b = try outputs[row].to(.float64).unsqueezed(dim: 1) * root
+            if ridge > 0 {
+                let penalty = try Tensor.cat([Tensor.zeros([g, 1], dtype: .float64),
+                                              Tensor.ones([g], dtype: .float64).oneHotDiagonal() * Foundation.sqrt(ridge)], dim: 1)
+                a = try Tensor.cat([a, penalty])
+                b = try Tensor.cat([b, Tensor.zeros([g, 1], dtype: .float64)])
+            }
+            let beta = try a.leastSquares(b).squeezed(dim: 1)
+            coefficients.append(try beta.slice(dim: 0, start: 1, end: g + 1).to(inputs.dtype))
+        }
+        return try groups.spread(Tensor.stack(coefficients), featureShape: featureShape)
+    }
+
+    func sampleWeights(input: Tensor, reference: Tensor, baselineMasks: Tensor, coalitions: Tensor) throws -> Tensor {
+        switch weighting {
+        case .shapley:
+            let sizes = try coalitions.sum(dims: [1])
+            let extreme = try sizes.eq(0).logicalOr(sizes.eq(Double(coalitions.shape[1])))
+            return try Tensor.where(extreme, Tensor.full([coalitions.shape[0]], value: 1e6), Tensor.ones([coalitions.shape[0]]))
+        case .exponentialCosine(let width):
+            let x = try input.reshaped([1, -1]).to(.float64)
+            let perturbed = try (input.unsqueezed(dim: 0) + (reference - input).unsqueezed(dim: 0) * baselineMasks)
+                .reshaped([baselineMasks.shape[0], -1]).to(.float64)
+            let cosine = try (perturbed * x).sum(dims: [1]) / (perturbed.norm(dims: [1]) * x.norm()).clamp(min: 1e-8)
+            let distance = try 1.0 - cosine
+            return try (distance.square() * (-1 / (2 * width * width))).exp()
+        }
+    }
+}
+
+extension Tensor {
+    /// diag(self) for a 1-D tensor.
+    func oneHotDiagonal() throws -> Tensor {
+        let n = count
+        let eye = try Tensor.arange(0, Double(n)).unsqueezed(dim: 1).eq(Tensor.arange(0, Double(n)).unsqueezed(dim: 0)).to(dtype)
+        return try eye * unsqueezed(dim: 0)
+    }
+}

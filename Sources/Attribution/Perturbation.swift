@@ -1,0 +1,67 @@
+import Torch
+
+/// Target outputs for inputs with masked features replaced by the baseline:
+/// f(x ⊙ (1 − m) + b ⊙ m) for every example and every mask.
+///
+/// `masks` is (P, features…) with 1 where the baseline replaces the input. The
+/// N·P perturbed inputs are built and evaluated in chunks of about `batchSize`
+/// rows, each chunk one broadcast and one forward call. Returns (N, P).
+func maskedOutputs(_ model: Explainable, inputs: Tensor, baseline: Tensor, masks: Tensor, targets: Tensor,
+                   batchSize: Int?) throws -> Tensor {
+    let n = inputs.shape[0]
+    let p = masks.shape[0]
+    let featureShape = Array(inputs.shape.dropFirst())
+    let perChunk = max(1, (batchSize ?? 4096) / max(n, 1))
+    let x = try inputs.unsqueezed(dim: 1)
+    let b = try baseline.unsqueezed(dim: 1)
+    var columns: [Tensor] = []
+    try noGrad {
+        for start in stride(from: 0, to: p, by: perChunk) {
+            let end = min(p, start + perChunk)
+            let m = try masks.slice(dim: 0, start: start, end: end).unsqueezed(dim: 0).to(inputs.dtype)
+            let perturbed = try (x + (b - x) * m).reshaped([n * (end - start)] + featureShape)
+            let outputs = try model(perturbed)
+            let repeated = try targets.unsqueezed(dim: 1).expanded(to: [n, end - start]).reshaped([-1])
+            columns.append(try selectTargets(outputs, repeated).reshaped([n, end - start]))
+        }
+    }
+    return try Tensor.cat(columns, dim: 1)
+}
+
+/// Feature groups: an integer mask with the input's shape (without the batch
+/// dimension, or with a batch of 1), each value naming one group.
+struct FeatureGroups {
+    /// (G, features…) float masks, 1 inside the group.
+    let masks: Tensor
+    let count: Int
+
+    /// Groups from `mask`, or one group per feature when nil.
+    init(_ mask: Tensor?, featureShape: [Int], dtype: DType) throws {
+        let size = featureShape.reduce(1, *)
+        guard let mask else {
+            let eye = try Tensor.arange(0, Double(size)).unsqueezed(dim: 1).eq(Tensor.arange(0, Double(size)).unsqueezed(dim: 0))
+            masks = try eye.to(dtype).reshaped([size] + featureShape)
+            count = size
+            return
+        }
+        var m = mask
+        if m.rank == featureShape.count + 1, m.shape[0] == 1 { m = try m.squeezed(dim: 0) }
+        guard m.shape == featureShape else {
+            throw TorchError("feature mask has shape \(mask.shape); it must match one input, \(featureShape)")
+        }
+        m = try m.to(.int64)
+        let ids = try m.reshaped([-1]).scalars(as: Int64.self)
+        let distinct = Set(ids)
+        guard let maximum = distinct.max(), distinct.min() == 0, distinct.count == Int(maximum) + 1 else {
+            throw TorchError("feature mask values must be the group numbers 0…G−1 with none missing")
+        }
+        count = distinct.count
+        let groupIDs = try Tensor.arange(0, Double(count)).reshaped([count] + Array(repeating: 1, count: featureShape.count))
+        masks = try m.unsqueezed(dim: 0).eq(groupIDs).to(dtype)
+    }
+
+    /// Spreads per-group values (N, G) onto the features: (N, features…).
+    func spread(_ values: Tensor, featureShape: [Int]) throws -> Tensor {
+        try values.matmul(masks.reshaped([count, -1])).reshaped([values.shape[0]] + featureShape)
+    }
+}
