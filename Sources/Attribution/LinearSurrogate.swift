@@ -5,8 +5,9 @@ import Torch
 /// groups, evaluate the model with absent groups set to the baseline, and fit a
 /// weighted linear model y ≈ β₀ + Σ βᵢ zᵢ; the coefficients βᵢ are the groups' attributions.
 ///
-/// The fit is weighted least squares (with an optional ridge penalty on β, not on
-/// β₀), solved by libtorch's least-squares routine: deterministic, no iterations.
+/// The fit is weighted least squares on weighted-mean-centred data (with an optional
+/// ridge penalty on β, not on β₀), solved by libtorch's SVD-based least-squares
+/// routine: deterministic, no iterations, the minimum-norm β when underdetermined.
 struct LinearSurrogate {
     enum Weighting {
         /// LIME: exp(−d²/(2w²)), d the cosine distance between input and perturbed input.
@@ -37,21 +38,25 @@ struct LinearSurrogate {
         let baselineMasks = try (1.0 - z.matmul(groups.masks.reshaped([g, -1]))).reshaped([s] + featureShape)
         let outputs = try maskedOutputs(model, inputs: inputs, baseline: reference, masks: baselineMasks, targets: targets,
                                         batchSize: batchSize)
-        let design = try Tensor.cat([Tensor.ones([s, 1], dtype: .float64), z.to(.float64)], dim: 1)
+        let design = try z.to(.float64)
         var coefficients: [Tensor] = []
         for row in 0..<inputs.shape[0] {
-            let weights = try sampleWeights(input: inputs[row], reference: reference[row], baselineMasks: baselineMasks, coalitions: z)
-            let root = try weights.to(.float64).sqrt().unsqueezed(dim: 1)
-            var a = try design * root
-            var b = try outputs[row].to(.float64).unsqueezed(dim: 1) * root
+            let weights = try sampleWeights(input: inputs[row], reference: reference[row], baselineMasks: baselineMasks, coalitions: z).to(.float64)
+            let y = try outputs[row].to(.float64)
+            // Centre by the weighted means so the intercept is not part of the fit (as
+            // scikit-learn's LinearRegression): with fewer samples than groups, the
+            // least-squares routine then returns the minimum-norm β.
+            let total = try weights.sum()
+            let meanZ = try (design * weights.unsqueezed(dim: 1)).sum(dims: [0], keepDims: true) / total
+            let meanY = try (y * weights).sum() / total
+            let root = try weights.sqrt().unsqueezed(dim: 1)
+            var a = try (design - meanZ) * root
+            var b = try (y - meanY).unsqueezed(dim: 1) * root
             if ridge > 0 {
-                let penalty = try Tensor.cat([Tensor.zeros([g, 1], dtype: .float64),
-                                              Tensor.ones([g], dtype: .float64).oneHotDiagonal() * Foundation.sqrt(ridge)], dim: 1)
-                a = try Tensor.cat([a, penalty])
+                a = try Tensor.cat([a, Tensor.ones([g], dtype: .float64).oneHotDiagonal() * Foundation.sqrt(ridge)])
                 b = try Tensor.cat([b, Tensor.zeros([g, 1], dtype: .float64)])
             }
-            let beta = try a.leastSquares(b).squeezed(dim: 1)
-            coefficients.append(try beta.slice(dim: 0, start: 1, end: g + 1).to(inputs.dtype))
+            coefficients.append(try a.leastSquares(b).squeezed(dim: 1).to(inputs.dtype))
         }
         return try groups.spread(Tensor.stack(coefficients), featureShape: featureShape)
     }

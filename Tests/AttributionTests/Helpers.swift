@@ -1,0 +1,61 @@
+import Foundation
+@testable import Attribution
+import NN
+import Torch
+
+enum Fixture {
+    static func path(_ name: String) -> String {
+        Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent(name).path
+    }
+
+    nonisolated(unsafe) static let captum: [String: Tensor] = try! Safetensors.read(path("captum.safetensors")).tensors
+}
+
+/// The two Captum reference models, with their fixture prefixes and layer names.
+struct ReferenceModel: CustomStringConvertible, Sendable {
+    let prefix: String
+    let layer: String
+    let neuron: Neuron
+
+    static let cnn = ReferenceModel(prefix: "cnn.", layer: "3", neuron: Neuron("8", [5]))
+    static let mlp = ReferenceModel(prefix: "mlp.", layer: "0", neuron: Neuron("2", [1]))
+    static let all = [cnn, mlp]
+
+    var description: String { prefix == "cnn." ? "CNN" : "MLP" }
+
+    func model() throws -> Sequential {
+        if prefix == "cnn." {
+            let model = try Architectures.mnistCNN()
+            try model.loadStateDict(Safetensors.read(Fixture.path("cnn_weights.safetensors")).tensors)
+            model.eval()
+            return model
+        }
+        let model = Sequential([try Linear(6, 8), ReLU(), try Linear(8, 3)])
+        try model.loadStateDict(Safetensors.read(Fixture.path("mlp_weights.safetensors")).tensors)
+        model.eval()
+        return model
+    }
+
+    func tensor(_ name: String) -> Tensor { Fixture.captum[prefix + name]! }
+    var input: Tensor { tensor("input") }
+    var target: Target { .indices(try! tensor("targets").scalars(as: Int64.self).map(Int.init)) }
+    var mask: Tensor { tensor("mask") }
+}
+
+/// max |a − b| / max |b|.
+func relativeDifference(_ actual: Tensor, _ expected: Tensor) throws -> Double {
+    precondition(actual.shape == expected.shape, "shapes \(actual.shape) and \(expected.shape) differ")
+    let a = try actual.to(.float64), b = try expected.to(.float64)
+    return try (a - b).abs().max().item() / max(b.abs().max().item(), 1e-12)
+}
+
+func errorMessage(_ body: () throws -> Void) -> String? {
+    do {
+        try body()
+        return nil
+    } catch let error as TorchError {
+        return error.message
+    } catch {
+        return "\(error)"
+    }
+}
