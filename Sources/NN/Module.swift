@@ -124,4 +124,7 @@ open class Module {
     }
 
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
+
+    /// Hooks attached anywhere in this model (0 outside `withHooks`).
+    public var attachedHookCount: Int { namedModules().reduce(0) { $0 + $1.module.hooks.count } }
 }
