@@ -47,6 +47,7 @@ let package = Package(
         .testTarget(name: "TorchTests", dependencies: ["Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AttributionTests", dependencies: ["Attribution", "NN", "Torch"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "Datasets", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "Torch"]),
         .testTarget(name: "CLITests", dependencies: ["GlassboxCLI", "NN", "Torch", "Datasets"]),
     ],

@@ -153,6 +153,19 @@ def attributions(prefix, model, x, targets, layer, layer_name, neuron_layer, neu
     out[prefix + "kernel_shap_float64"] = sklearn_float64_fit(model, x, targets, mask, shap_rows, shapley_kernel)
 
 
+def heatmap_fixtures(attr):
+    """Captum's heat-map normalisation (visualize_image_attr's first step) for every sign."""
+    from captum.attr._utils.visualization import _normalize_attr
+    hwc = attr.permute(1, 2, 0).double().numpy()
+    out = {"attribution": attr}
+    for sign in ["all", "positive", "negative", "absolute_value"]:
+        for outlier in [0, 2, 10]:
+            out[f"{sign}.{outlier}"] = torch.tensor(_normalize_attr(hwc, sign, outlier, reduction_axis=2))
+    folder = os.path.join(ROOT, "Tests", "ReportTests", "Fixtures")
+    os.makedirs(folder, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in out.items()}, os.path.join(folder, "heatmap.safetensors"))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     torch.set_num_threads(1)
@@ -181,6 +194,7 @@ def main():
     out["mlp.occlusion"] = Occlusion(mlp).attribute(xm, target=tm, sliding_window_shapes=(2,), strides=(1,))
 
     save_file({k: v.detach().contiguous() for k, v in out.items()}, os.path.join(OUT, "captum.safetensors"))
+    heatmap_fixtures(out["cnn.ig.gausslegendre"][0])
     print("wrote", len(out), "tensors; captum", __import__("captum").__version__, "torch", torch.__version__)
 
 

@@ -1,0 +1,43 @@
+import Foundation
+import Testing
+@testable import Datasets
+@testable import Report
+import Torch
+
+@Suite("Heat maps")
+struct HeatmapTests {
+    static let fixture = try! Safetensors.read(
+        Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("heatmap.safetensors").path).tensors
+
+    @Test("normalisation matches Captum's visualize_image_attr for every sign and outlier percentile",
+          arguments: Heatmap.Sign.allCases, [0.0, 2, 10])
+    func normalizationMatchesCaptum(sign: Heatmap.Sign, outlier: Double) throws {
+        let attribution = Self.fixture["attribution"]!
+        let ours = try Heatmap.normalize(attribution, sign: sign, outlierPercentile: outlier)
+        let theirs = Self.fixture["\(sign.rawValue).\(Int(outlier))"]!
+        #expect(try (ours.to(.float64) - theirs.squeezed()).abs().max().item() < 1e-5)
+    }
+
+    @Test("every style renders an image of the input's size; styles that need a sign or an image say so")
+    func stylesRender() throws {
+        let attribution = Self.fixture["attribution"]!
+        let image = try Tensor.rand([1, 28, 28], generator: Generator(seed: 1))
+        for style in Heatmap.Style.allCases {
+            let rendered = try Heatmap.render(attribution, image: image, style: style, sign: .positive)
+            #expect(rendered.width == 28 && rendered.height == 28)
+            #expect(rendered.channels == (style == .alphaScaling ? 4 : 3))
+        }
+        #expect(throws: TorchError.self) { try Heatmap.render(attribution, image: image, style: .maskedImage, sign: .all) }
+        #expect(throws: TorchError.self) { try Heatmap.render(attribution, style: .blendedHeatMap) }
+        #expect(throws: TorchError.self) { try Heatmap.render(attribution, image: Tensor.zeros([1, 5, 5]), style: .blendedHeatMap) }
+    }
+
+    @Test("the diverging map is red for negative, white for zero and green for positive")
+    func divergingColors() throws {
+        let map = try Tensor([-1, 0, 1] as [Float], shape: [1, 3])
+        let image = try Heatmap.render(map, style: .heatMap, sign: .all, outlierPercentile: 0)
+        #expect(image.pixels == [255, 0, 0, 255, 255, 255, 0, 128, 0])
+        let zeros = try Heatmap.normalize(Tensor.zeros([4, 4]), sign: .all)
+        #expect(try zeros.abs().max().item() == 0)
+    }
+}
