@@ -5,7 +5,7 @@ import Torch
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train the demo CNN on the bundled MNIST digits and write a report.",
-        discussion: "Writes model.safetensors, metrics.json, index.html, loss.svg and predictions.png to --out."
+        discussion: "Writes model.safetensors, metrics.json, index.html, loss.svg, predictions.png and attribution.html (every attribution method on 8 test digits) to --out."
     )
 
     @Option(help: "Output folder.") var out = "runs/demo"
@@ -17,6 +17,7 @@ struct Demo: ParsableCommand {
         let started = Date()
         try common.apply()
         let (model, metrics, test) = try MNISTRun.train(data: data, options: training, seed: common.seed, out: out, resume: false)
+        try DemoAttribution.write(model: model, test: test, out: out, seed: common.seed)
         let total = Date().timeIntervalSince(started)
         try MNISTRun.writeReport(model: model, metrics: metrics, test: test, out: out, totalSeconds: total)
         print(String(format: "test accuracy %.2f%% (target ≥ 97%%): %@", 100 * metrics.testAccuracy,
@@ -58,9 +59,9 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         try common.apply()
-        let classify = try ModelFile.load(model)
+        let loaded = try ModelFile.load(model)
         let (_, test, description) = try data.load()
-        let evaluation = try Evaluation(classify, on: test)
+        let evaluation = try Evaluation({ try loaded($0) }, on: test)
         print("data: \(description)")
         print(String(format: "accuracy %.2f%%  loss %.4f", 100 * evaluation.accuracy, evaluation.loss))
         print("confusion matrix (rows: true class, columns: predicted):")

@@ -168,6 +168,10 @@ enum MNISTRun {
         page.heading("Test digits")
         page.paragraph("The first \(shown) test digits. Green frame: correct; red: wrong. The corner shows the predicted class.")
         page.image("predictions.png", caption: "Predictions on test digits")
+        if FileManager.default.fileExists(atPath: (out as NSString).appendingPathComponent("attribution.html")) {
+            page.heading("Why these predictions?")
+            page.html("<p><a href=\"attribution.html\">Attribution maps</a>: fourteen methods explaining the same eight test digits.</p>")
+        }
         try page.write(to: (out as NSString).appendingPathComponent("index.html"))
     }
 }

@@ -1,9 +1,25 @@
+import Attribution
 import Datasets
 import Foundation
 import NN
 import Torch
 
-/// A trained classifier loaded from a file: a Glassbox safetensors model or a TorchScript file.
+/// A trained model loaded from a file, ready to run and to explain.
+struct LoadedModel {
+    let model: Explainable
+    /// One input's shape (no batch dimension), when the file says it.
+    let inputShape: [Int]?
+
+    func callAsFunction(_ x: Tensor) throws -> Tensor {
+        do {
+            return try model(x)
+        } catch let error as TorchError {
+            throw TorchError("the model rejected an input batch of shape \(x.shape): \(error.message)")
+        }
+    }
+}
+
+/// Model files: a Glassbox safetensors model or a TorchScript file.
 enum ModelFile {
     static let architectureKey = "glassbox.architecture"
     static let mnistCNN = "mnist-cnn"
@@ -13,12 +29,11 @@ enum ModelFile {
         try Safetensors.write(model.stateDict(), metadata: [architectureKey: architecture], to: path)
     }
 
-    /// Loads a model for inference (evaluation mode).
-    static func load(_ path: String) throws -> (Tensor) throws -> Tensor {
+    /// Loads a model in evaluation mode.
+    static func load(_ path: String) throws -> LoadedModel {
         guard FileManager.default.fileExists(atPath: path) else { throw TorchError("model file not found: \(path)") }
         if isTorchScript(path) {
-            let script = try ScriptModule(contentsOf: path)
-            return { try script($0) }
+            return LoadedModel(model: try ScriptModule(contentsOf: path), inputShape: nil)
         }
         let (tensors, metadata) = try Safetensors.read(path)
         guard let architecture = metadata[architectureKey] else {
@@ -30,7 +45,7 @@ enum ModelFile {
         let model = try Architectures.mnistCNN()
         try model.loadStateDict(tensors)
         model.eval()
-        return { try model($0) }
+        return LoadedModel(model: model, inputShape: MNIST.imageShape)
     }
 
     /// TorchScript files are zip archives (they start with "PK").
@@ -41,17 +56,20 @@ enum ModelFile {
     }
 }
 
-/// Reads inputs for a 28×28 grayscale classifier from PNG, .npy or safetensors files.
+/// Reads model inputs from PNG, .npy or safetensors files.
 enum InputFile {
-    /// Returns a (N, 1, 28, 28) float32 batch in [0, 1] and a name per example.
-    static func load(_ path: String) throws -> (batch: Tensor, names: [String]) {
+    /// A float32 batch and a name per example. With `expected` (one input's shape),
+    /// PNGs are converted to its channel count and every shape is checked; without it
+    /// a file's tensor is one example unless it is already a batch of images (rank 4).
+    static func load(_ path: String, expecting expected: [Int]?) throws -> (batch: Tensor, names: [String]) {
         let name = (path as NSString).lastPathComponent
         let lower = path.lowercased()
-        let tensor: Tensor
+        var tensor: Tensor
         if lower.hasSuffix(".png") {
-            let image = try PNG.read(path).grayscale()
-            guard image.width == 28, image.height == 28 else {
-                throw TorchError("\(path) is \(image.width)×\(image.height); the model expects 28×28 grayscale digits (white on black, like MNIST)")
+            var image = try PNG.read(path)
+            if expected?.first == 1 { image = try image.grayscale() }
+            if let expected, expected.count == 3, image.width != expected[2] || image.height != expected[1] {
+                throw TorchError("\(path) is \(image.width)×\(image.height); the model expects \(expected[2])×\(expected[1])\(expected[0] == 1 ? " grayscale digits (white on black, like MNIST)" : "")")
             }
             tensor = try image.tensor()
         } else if lower.hasSuffix(".npy") {
@@ -65,16 +83,20 @@ enum InputFile {
         } else {
             throw TorchError("\(path): unknown input type; use .png, .npy or .safetensors")
         }
-        var x = tensor.dtype == .uint8 ? try tensor.to(.float32) / 255.0 : try tensor.to(.float32)
-        switch x.shape {
-        case [28, 28]: x = try x.reshaped([1, 1, 28, 28])
-        case [1, 28, 28]: x = try x.unsqueezed(dim: 0)
-        case let s where s.count == 4 && Array(s.dropFirst()) == [1, 28, 28]: break
-        default:
-            throw TorchError("\(path) has shape \(tensor.shape); expected (28, 28), (1, 28, 28) or (N, 1, 28, 28)")
+        tensor = tensor.dtype == .uint8 ? try tensor.to(.float32) / 255.0 : try tensor.to(.float32)
+        if let expected {
+            if tensor.shape == expected { tensor = try tensor.unsqueezed(dim: 0) }
+            else if expected.first == 1, tensor.shape == Array(expected.dropFirst()) { tensor = try tensor.reshaped([1] + expected) }
+            else if tensor.rank != expected.count + 1 || Array(tensor.shape.dropFirst()) != expected {
+                let accepted = ([expected, [-1] + expected] + (expected.first == 1 ? [Array(expected.dropFirst())] : []))
+                    .map { "(" + $0.map { $0 == -1 ? "N" : String($0) }.joined(separator: ", ") + ")" }
+                throw TorchError("\(path) has shape \(tensor.shape); expected \(accepted.joined(separator: ", "))")
+            }
+        } else if tensor.rank != 4 {
+            tensor = try tensor.unsqueezed(dim: 0)
         }
-        guard try x.allFinite() else { throw TorchError("\(path) contains NaN or infinite values") }
-        let n = x.shape[0]
-        return (x, n == 1 ? [name] : (0..<n).map { "\(name)[\($0)]" })
+        guard try tensor.allFinite() else { throw TorchError("\(path) contains NaN or infinite values") }
+        let n = tensor.shape[0]
+        return (tensor, n == 1 ? [name] : (0..<n).map { "\(name)[\($0)]" })
     }
 }

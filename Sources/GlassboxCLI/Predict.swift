@@ -5,7 +5,7 @@ import Torch
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Classify digit images with a trained model.",
-        discussion: "Inputs: 28×28 PNG (converted to gray), .npy or .safetensors holding (28, 28), (1, 28, 28) or (N, 1, 28, 28) values in [0, 1] (uint8 is scaled by 1/255)."
+        discussion: "Inputs: PNG, .npy or .safetensors. For a Glassbox MNIST model: 28×28 PNGs (converted to gray) or arrays of shape (28, 28), (1, 28, 28) or (N, 1, 28, 28) with values in [0, 1] (uint8 is scaled by 1/255). A TorchScript model gets the file's tensor as one example, or as a batch when it has rank 4."
     )
 
     @Option(help: "A Glassbox model.safetensors or a TorchScript file.")
@@ -26,10 +26,10 @@ struct Predict: ParsableCommand {
 
     func run() throws {
         try common.apply()
-        let classify = try ModelFile.load(model)
+        let loaded = try ModelFile.load(model)
         for path in inputs {
-            let (batch, names) = try InputFile.load(path)
-            let probabilities = try noGrad { try classify(batch).softmax(dim: 1) }
+            let (batch, names) = try InputFile.load(path, expecting: loaded.inputShape)
+            let probabilities = try noGrad { try loaded(batch).softmax(dim: 1) }
             guard probabilities.rank == 2 else { throw TorchError("the model returned shape \(probabilities.shape), expected (N, classes)") }
             let (values, indices) = try probabilities.topk(min(top, probabilities.shape[1]), dim: 1)
             let p = try values.scalars(as: Float.self), k = try indices.scalars(as: Int64.self)

@@ -45,6 +45,8 @@ public struct HTMLPage {
         table.confusion td { width: 2.6em; text-align: center; font-variant-numeric: tabular-nums; }
         figure { margin: 1em 0; } figcaption { color: #555; font-size: 0.9em; }
         img { image-rendering: pixelated; }
+        table.grid th { font-size: 0.8em; font-weight: 600; text-align: center; max-width: 90px; }
+        table.grid td { padding: 2px; }
         </style></head><body>
         <h1>\(escape(title))</h1>
         \(sections.joined(separator: "\n"))
