@@ -139,13 +139,18 @@ struct Attribute: ParsableCommand {
         if entry.needsNativeModel, loaded.model.module == nil {
             throw TorchError("\(entry.name) needs a native Glassbox model (it uses hook points or ReLU modules); \(model!) is TorchScript. Methods that run on TorchScript: \(attributionMethods.filter { !$0.needsNativeModel }.map(\.name).joined(separator: ", "))")
         }
-        var stored: [String: Tensor] = [:]
-        var rows: [String] = []
+        // Compute everything first, so an error on any input leaves no files behind.
+        var results: [(path: String, batch: Tensor, names: [String], targets: [Int], attribution: Attribution)] = []
         for path in inputs {
             let (batch, names) = try InputFile.load(path, expecting: loaded.inputShape)
             let targets = try resolveTarget(batch: batch, model: loaded)
             let attribution = try makeMethod(loaded.model, featureShape: Array(batch.shape.dropFirst()))
                 .attribute(batch, target: .indices(targets))
+            results.append((path, batch, names, targets, attribution))
+        }
+        var stored: [String: Tensor] = [:]
+        var rows: [String] = []
+        for (path, batch, names, targets, attribution) in results {
             let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
             try NumpyFile.write(attribution.values, to: "\(out)/\(stem).\(entry.name).npy")
             for (row, name) in names.enumerated() {

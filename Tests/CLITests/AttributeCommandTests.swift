@@ -1,0 +1,93 @@
+import Foundation
+import NN
+import Testing
+import Torch
+
+@Suite("Command line: attribute", .serialized)
+struct AttributeCommandTests {
+    /// A Glassbox model file with random weights (the maps' values do not matter here).
+    func modelFile(in folder: URL) throws -> String {
+        let path = folder.appendingPathComponent("model.safetensors").path
+        try Safetensors.write(Architectures.mnistCNN(generator: Generator(seed: 1)).stateDict(),
+                              metadata: ["glassbox.architecture": "mnist-cnn"], to: path)
+        return path
+    }
+
+    @Test("--list names every method with its options")
+    func listsMethods() throws {
+        let result = try glassbox(["attribute", "--list"])
+        #expect(result.status == 0)
+        for name in ["saliency", "integrated-gradients", "grad-cam", "occlusion", "kernel-shap", "lime", "layer-conductance", "neuron-integrated-gradients"] {
+            #expect(result.output.contains(name), "\(name) missing")
+        }
+    }
+
+    @Test("writes arrays, safetensors and heat maps for image inputs", arguments: [
+        ["--method", "integrated-gradients", "--steps", "8"],
+        ["--method", "grad-cam", "--layer", "3"],
+        ["--method", "shapley-value-sampling", "--patch", "7", "--samples", "2"],
+        ["--method", "occlusion", "--window", "1,7,7", "--strides", "1,7,7"],
+    ])
+    func writesOutputs(arguments: [String]) throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let model = try modelFile(in: folder)
+        let input = folder.appendingPathComponent("digits.npy").path
+        try NumpyFile.write(Tensor.rand([2, 1, 28, 28], generator: Generator(seed: 2)), to: input)
+        let out = folder.appendingPathComponent("out").path
+        let result = try glassbox(["attribute", "--model", model, "--input", input, "--target", "3,4", "--out", out] + arguments)
+        #expect(result.status == 0, "stderr: \(result.error)")
+        let method = arguments[1]
+        let values = try NumpyFile.read("\(out)/digits.\(method).npy")
+        #expect(values.shape[0] == 2)
+        let stored = try Safetensors.read("\(out)/attributions.safetensors")
+        #expect(Set(stored.tensors.keys) == ["digits.npy[0]", "digits.npy[1]"])
+        #expect(stored.metadata["method"] == method)
+        for row in 0..<2 {
+            #expect(FileManager.default.fileExists(atPath: "\(out)/digits-\(row).\(method).png"))
+            #expect(FileManager.default.fileExists(atPath: "\(out)/digits-\(row).\(method).blended.png"))
+        }
+        #expect(result.output.contains("digits.npy[1]: target 4"))
+        if method == "integrated-gradients" { #expect(result.output.contains("convergence delta")) }
+    }
+
+    @Test("bad combinations fail with one clear line", arguments: [
+        (["--method", "grad-cam"], "grad-cam needs --layer"),
+        (["--method", "saliency", "--steps", "5"], "--steps does not apply to saliency"),
+        (["--method", "magic"], "unknown method 'magic'"),
+        (["--method", "saliency", "--target", "12"], "target 12 is out of range: the model has 10 classes"),
+        (["--method", "saliency", "--target", "1,2,3"], "--target lists 3 classes for 2 examples"),
+        (["--method", "grad-cam", "--layer", "99"], "no hook point '99'"),
+        (["--method", "integrated-gradients", "--rule", "simpson"], "unknown --rule 'simpson'"),
+        (["--method", "lime", "--patch", "4", "--feature-mask", "m.npy"], "give --feature-mask or --patch, not both"),
+        (["--method", "integrated-gradients", "--baseline", "purple"], "--baseline must be zeros"),
+    ] as [([String], String)])
+    func badCombinations(arguments: [String], expected: String) throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let model = try modelFile(in: folder)
+        let input = folder.appendingPathComponent("digits.npy").path
+        try NumpyFile.write(Tensor.rand([2, 1, 28, 28]), to: input)
+        let result = try glassbox(["attribute", "--model", model, "--input", input, "--out", folder.appendingPathComponent("out").path] + arguments)
+        #expect(result.status != 0)
+        #expect(result.error.contains(expected), "stderr: \(result.error)")
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("out/attributions.safetensors").path))
+    }
+
+    @Test("TorchScript models run perturbation methods and refuse hook-based ones")
+    func torchScript() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let traced = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../NNTests/Fixtures/cnn_traced.pt").standardized.path
+        let input = folder.appendingPathComponent("x.npy").path
+        try NumpyFile.write(Tensor.rand([1, 1, 28, 28]), to: input)
+        let ok = try glassbox(["attribute", "--model", traced, "--input", input, "--method", "feature-ablation", "--patch", "7",
+                               "--out", folder.appendingPathComponent("out").path])
+        #expect(ok.status == 0, "stderr: \(ok.error)")
+        let refused = try glassbox(["attribute", "--model", traced, "--input", input, "--method", "guided-backprop",
+                                    "--out", folder.appendingPathComponent("out2").path])
+        #expect(refused.status != 0)
+        #expect(refused.error.contains("guided-backprop needs a native Glassbox model"))
+    }
+}
