@@ -6,6 +6,7 @@
 #include <cstring>
 #include <sstream>
 #include <zlib.h>
+#include <malloc.h>
 #include <torch/version.h>
 
 namespace gbt {
@@ -74,6 +75,12 @@ int gbt_set_grad_enabled(int enabled, int *previous) {
   GBT_TRY(*previous = c10::GradMode::is_enabled(); c10::GradMode::set_enabled(enabled != 0))
 }
 int gbt_is_grad_enabled(void) { return c10::GradMode::is_enabled(); }
+void gbt_keep_freed_memory(void) {
+#if defined(__GLIBC__)
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, -1);
+#endif
+}
 
 int gbt_generator_new(uint64_t seed, gbt_generator *out) {
   GBT_TRY(*out = reinterpret_cast<gbt_generator>(new at::Generator(at::make_generator<at::CPUGeneratorImpl>(seed))))

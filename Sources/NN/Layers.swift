@@ -52,15 +52,16 @@ public final class Conv2d: Module {
 }
 
 public final class MaxPool2d: Module {
-    let kernelSize: Int, stride: Int
+    let kernelSize: Int, stride: Int, padding: Int
 
-    public init(_ kernelSize: Int, stride: Int? = nil) {
+    public init(_ kernelSize: Int, stride: Int? = nil, padding: Int = 0) {
         self.kernelSize = kernelSize
         self.stride = stride ?? kernelSize
+        self.padding = padding
     }
 
     public override func forward(_ x: Tensor) throws -> Tensor {
-        try Functional.maxPool2d(x, kernelSize: (kernelSize, kernelSize), stride: (stride, stride))
+        try Functional.maxPool2d(x, kernelSize: (kernelSize, kernelSize), stride: (stride, stride), padding: (padding, padding))
     }
 }
 

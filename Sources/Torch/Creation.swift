@@ -200,10 +200,14 @@ public final class Generator: @unchecked Sendable {
     }
 }
 
-/// Runs once, before the first tensor is made: Debian's libtorch starts with a
-/// single intra-op thread, so use every core unless `Torch.setThreads` says otherwise.
+/// Runs once, when the first tensor is made: Debian's libtorch starts with a
+/// single intra-op thread, so use every core unless `Torch.setThreads` says otherwise;
+/// and keep freed memory in the process (large tensors would otherwise be
+/// mapped and unmapped batch after batch, costing more in page faults than the
+/// arithmetic). GLASSBOX_RELEASE_MEMORY=1 keeps glibc's defaults.
 let engineDefaults: Void = {
     _ = gbt_set_num_threads(Int32(max(ProcessInfo.processInfo.activeProcessorCount, 1)))
+    if ProcessInfo.processInfo.environment["GLASSBOX_RELEASE_MEMORY"] != "1" { gbt_keep_freed_memory() }
 }()
 
 /// Process-wide settings of the engine.

@@ -36,6 +36,10 @@ int gbt_cuda_device_count(void);
 int gbt_manual_seed(uint64_t seed);
 const char *gbt_version(void);
 int gbt_set_grad_enabled(int enabled, int *previous);
+// Keeps freed memory in the process instead of returning large blocks to the
+// kernel (glibc: no mmap for large blocks, no trimming). Saves the page faults
+// of re-allocating big activation tensors batch after batch.
+void gbt_keep_freed_memory(void);
 int gbt_is_grad_enabled(void);
 
 // ---- generators ----

@@ -1,0 +1,70 @@
+import Torch
+
+/// ResNet-18 (He et al. 2016) with torchvision's layout and parameter names
+/// (`conv1.weight`, `layer2.0.downsample.0.weight`, `fc.bias`, …), so torchvision
+/// checkpoints load with `loadStateDict`. Input (N, 3, H, W), output `classes` logits.
+public final class ResNet18: Module {
+    let conv1: Conv2d, bn1: BatchNorm, relu = ReLU(), maxpool = MaxPool2d(3, stride: 2, padding: 1)
+    let stages: [Sequential]
+    let avgpool = AdaptiveAvgPool2d((1, 1)), flatten = Flatten()
+    let fc: Linear
+
+    public init(classes: Int = 1000, generator: Generator? = nil) throws {
+        conv1 = try Conv2d(3, 64, kernelSize: 7, stride: 2, padding: 3, bias: false, generator: generator)
+        bn1 = try BatchNorm.twoDimensional(64)
+        var stages: [Sequential] = []
+        var channels = 64
+        for (index, width) in [64, 128, 256, 512].enumerated() {
+            let stride = index == 0 ? 1 : 2
+            stages.append(Sequential([
+                try BasicBlock(channels, width, stride: stride, generator: generator),
+                try BasicBlock(width, width, stride: 1, generator: generator),
+            ]))
+            channels = width
+        }
+        self.stages = stages
+        fc = try Linear(512, classes, generator: generator)
+        super.init()
+        assignPaths()
+    }
+
+    public override var children: [(name: String, module: Module)] {
+        [("conv1", conv1), ("bn1", bn1), ("relu", relu), ("maxpool", maxpool)]
+            + stages.enumerated().map { ("layer\($0.offset + 1)", $0.element as Module) }
+            + [("avgpool", avgpool), ("flatten", flatten), ("fc", fc)]
+    }
+
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        var y = try maxpool(relu(bn1(conv1(x))))
+        for stage in stages { y = try stage(y) }
+        return try fc(flatten(avgpool(y)))
+    }
+}
+
+/// Two 3×3 convolutions with batch norm and a skip connection (a 1×1 projection when the shape changes).
+public final class BasicBlock: Module {
+    let conv1: Conv2d, bn1: BatchNorm, relu1 = ReLU()
+    let conv2: Conv2d, bn2: BatchNorm, relu2 = ReLU()
+    let downsample: Sequential?
+
+    public init(_ inChannels: Int, _ outChannels: Int, stride: Int, generator: Generator? = nil) throws {
+        conv1 = try Conv2d(inChannels, outChannels, kernelSize: 3, stride: stride, padding: 1, bias: false, generator: generator)
+        bn1 = try BatchNorm.twoDimensional(outChannels)
+        conv2 = try Conv2d(outChannels, outChannels, kernelSize: 3, padding: 1, bias: false, generator: generator)
+        bn2 = try BatchNorm.twoDimensional(outChannels)
+        downsample = stride != 1 || inChannels != outChannels
+            ? Sequential([try Conv2d(inChannels, outChannels, kernelSize: 1, stride: stride, bias: false, generator: generator),
+                          try BatchNorm.twoDimensional(outChannels)])
+            : nil
+    }
+
+    public override var children: [(name: String, module: Module)] {
+        [("conv1", conv1), ("bn1", bn1), ("relu1", relu1), ("conv2", conv2), ("bn2", bn2), ("relu2", relu2)]
+            + (downsample.map { [("downsample", $0 as Module)] } ?? [])
+    }
+
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        let residual = try bn2(conv2(relu1(bn1(conv1(x)))))
+        return try relu2(residual + (downsample.map { try $0(x) } ?? x))
+    }
+}
