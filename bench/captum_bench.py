@@ -18,12 +18,8 @@ from torch import nn
 from safetensors.torch import load_file, save_file
 from captum.attr import IntegratedGradients, KernelShap, NoiseTunnel, Occlusion, Saliency
 
-
-def mnist_cnn():
-    return nn.Sequential(
-        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Dropout(0.25), nn.Linear(64 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from make_fixtures import mnist_cnn  # noqa: E402  (the demo CNN's PyTorch twin)
 
 
 class BasicBlock(nn.Module):
@@ -68,6 +64,26 @@ class ResNet18(nn.Module):
         return self.fc(self.flatten(self.avgpool(x)))
 
 
+def kernel_shap(model, x, targets, mask, samples, per_eval, recorded):
+    """Captum's KernelShap per example, recording the coalitions it draws."""
+    results = []
+    recorded.clear()
+    for i in range(x.shape[0]):
+        explainer = KernelShap(model)
+        draw = explainer.perturb_func
+        drawn = []
+
+        def recording(original_input, **kwargs):
+            for coalition in draw(original_input, **kwargs):
+                drawn.append(coalition)
+                yield coalition
+        explainer.perturb_func = recording
+        results.append(explainer.attribute(x[i:i + 1], target=int(targets[i]), feature_mask=mask,
+                                           n_samples=samples, perturbations_per_eval=per_eval))
+        recorded.append(torch.cat(drawn[:samples]).float())
+    return torch.cat(results)
+
+
 def timed(run, repeats):
     run()  # warm-up
     times, result = [], None
@@ -98,10 +114,9 @@ def main(folder):
                 x, target=targets, nt_type="smoothgrad", nt_samples=50, stdevs=0.15, abs=False, nt_samples_batch_size=batch // x.shape[0] or 1),
             "occlusion": lambda: Occlusion(model).attribute(
                 x, target=targets, sliding_window_shapes=tuple(spec["window"]), strides=tuple(spec["strides"]), perturbations_per_eval=per_eval),
-            "kernel-shap": lambda: torch.cat([KernelShap(model).attribute(
-                x[i:i + 1], target=int(targets[i]), feature_mask=mask, n_samples=spec["shap_samples"], perturbations_per_eval=per_eval)
-                for i in range(x.shape[0])]),
+            "kernel-shap": lambda: kernel_shap(model, x, targets, mask, spec["shap_samples"], per_eval, coalitions),
         }
+        coalitions = []
         results[name] = {}
         for method, run in runs.items():
             if method == "smoothgrad":
@@ -116,9 +131,15 @@ def main(folder):
                     seconds, value = timed(run, settings["repeats"])
                 finally:
                     torch.normal = original
-                attributions[f"{name}.smoothgrad.noise"] = torch.cat(drawn[-(len(drawn) // (settings["repeats"] + 1)):])
+                # Captum draws one noise tensor per batch of samples, example-major inside each
+                # batch; regroup the last run's draws as all samples of example 0, then 1, ….
+                last = drawn[-(len(drawn) // (settings["repeats"] + 1)):]
+                per_example = [d.reshape((x.shape[0], -1) + tuple(x.shape[1:])) for d in last]
+                attributions[f"{name}.smoothgrad.noise"] = torch.cat(per_example, dim=1).reshape((-1,) + tuple(x.shape[1:]))
             else:
                 seconds, value = timed(run, settings["repeats"])
+            if method == "kernel-shap":
+                attributions[f"{name}.kernel-shap.coalitions"] = torch.stack(coalitions)
             results[name][method] = seconds
             attributions[f"{name}.{method}"] = value.detach().contiguous()
             print(f"captum {name} {method}: {seconds:.3f} s", file=sys.stderr, flush=True)

@@ -22,19 +22,11 @@ from captum.attr import (
 )
 from captum._utils.models.linear_model import SkLearnLinearRegression
 
+from make_fixtures import mnist_cnn
+
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 OUT = os.path.join(ROOT, "Tests", "AttributionTests", "Fixtures")
 RULES = ["riemann_left", "riemann_right", "riemann_middle", "riemann_trapezoid", "gausslegendre"]
-
-
-def mnist_cnn():
-    return nn.Sequential(
-        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Dropout(0.25),
-        nn.Linear(64 * 7 * 7, 128), nn.ReLU(),
-        nn.Linear(128, 10),
-    )
 
 
 def test_digits(n):

@@ -37,6 +37,12 @@ enum DemoAttribution {
         return try (rows + columns).unsqueezed(dim: 0)
     }
 
+    /// The benchmark's KernelSHAP groups: 49 square patches (4 pixels on MNIST, 32 on 224×224), so 200 coalitions determine the fit.
+    static func benchMask(for spec: BenchModel) throws -> Tensor {
+        spec.architecture == "mnist-cnn" ? try patchMask(size: 28, patch: 4)
+            : try patchMask(size: 224, patch: 32).expanded(to: [3, 224, 224]).contiguous()
+    }
+
     /// Writes attribution.html and its images; returns the seconds it took per method.
     @discardableResult
     static func write(model: Sequential, test: LabelledImages, out: String, seed: UInt64, count: Int = 8) throws -> [(String, Double)] {

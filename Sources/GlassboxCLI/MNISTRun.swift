@@ -141,15 +141,15 @@ enum MNISTRun {
                                              predictions: Array(evaluation.predictions.prefix(shown)),
                                              labels: try test.labels.slice(dim: 0, start: 0, end: shown).scalars(as: Int64.self).map(Int.init))
         try PNG.write(grid, to: (out as NSString).appendingPathComponent("predictions.png"))
-        let lossChart = LineChart(title: "Cross-entropy loss", xLabel: "epoch", series: [
-            .init(name: "train", values: metrics.epochs.map(\.trainLoss), color: "#1f77b4"),
-            .init(name: "test", values: metrics.epochs.map(\.testLoss), color: "#d62728"),
-        ]).svg()
+        func trainAndTest(_ title: String, _ train: (EpochMetrics) -> Double, _ test: (EpochMetrics) -> Double) -> String {
+            LineChart(title: title, xLabel: "epoch", series: [
+                .init(name: "train", values: metrics.epochs.map(train), color: "#1f77b4"),
+                .init(name: "test", values: metrics.epochs.map(test), color: "#d62728"),
+            ]).svg()
+        }
+        let lossChart = trainAndTest("Cross-entropy loss", \.trainLoss, \.testLoss)
         try AtomicFile.write(lossChart, to: (out as NSString).appendingPathComponent("loss.svg"))
-        let accuracyChart = LineChart(title: "Accuracy", xLabel: "epoch", series: [
-            .init(name: "train", values: metrics.epochs.map(\.trainAccuracy), color: "#1f77b4"),
-            .init(name: "test", values: metrics.epochs.map(\.testAccuracy), color: "#d62728"),
-        ]).svg()
+        let accuracyChart = trainAndTest("Accuracy", \.trainAccuracy, \.testAccuracy)
         var page = HTMLPage(title: "Glassbox demo: a CNN on MNIST")
         page.keyValues([
             ("test accuracy", String(format: "%.2f%%", 100 * metrics.testAccuracy)),

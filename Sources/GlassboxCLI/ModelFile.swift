@@ -59,8 +59,9 @@ enum ModelFile {
 /// Reads model inputs from PNG, .npy or safetensors files.
 enum InputFile {
     /// A float32 batch and a name per example. With `expected` (one input's shape),
-    /// PNGs are converted to its channel count and every shape is checked; without it
-    /// a file's tensor is one example unless it is already a batch of images (rank 4).
+    /// PNGs are converted to its channel count and every shape is checked. Without it
+    /// (TorchScript), image conventions apply: (H, W) is one grayscale image, (C, H, W)
+    /// one image, (N, C, H, W) a batch, and a vector (F) one example.
     static func load(_ path: String, expecting expected: [Int]?) throws -> (batch: Tensor, names: [String]) {
         let name = (path as NSString).lastPathComponent
         let lower = path.lowercased()
@@ -88,10 +89,12 @@ enum InputFile {
             if tensor.shape == expected { tensor = try tensor.unsqueezed(dim: 0) }
             else if expected.first == 1, tensor.shape == Array(expected.dropFirst()) { tensor = try tensor.reshaped([1] + expected) }
             else if tensor.rank != expected.count + 1 || Array(tensor.shape.dropFirst()) != expected {
-                let accepted = ([expected, [-1] + expected] + (expected.first == 1 ? [Array(expected.dropFirst())] : []))
+                let accepted = ((expected.first == 1 ? [Array(expected.dropFirst())] : []) + [expected, [-1] + expected])
                     .map { "(" + $0.map { $0 == -1 ? "N" : String($0) }.joined(separator: ", ") + ")" }
-                throw TorchError("\(path) has shape \(tensor.shape); expected \(accepted.joined(separator: ", "))")
+                throw TorchError("\(path) has shape \(tensor.shape); expected \(accepted.dropLast().joined(separator: ", ")) or \(accepted.last!)")
             }
+        } else if tensor.rank == 2 {
+            tensor = try tensor.reshaped([1, 1] + tensor.shape)
         } else if tensor.rank != 4 {
             tensor = try tensor.unsqueezed(dim: 0)
         }

@@ -5,7 +5,7 @@ import Torch
 struct Predict: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Classify digit images with a trained model.",
-        discussion: "Inputs: PNG, .npy or .safetensors. For a Glassbox MNIST model: 28×28 PNGs (converted to gray) or arrays of shape (28, 28), (1, 28, 28) or (N, 1, 28, 28) with values in [0, 1] (uint8 is scaled by 1/255). A TorchScript model gets the file's tensor as one example, or as a batch when it has rank 4."
+        discussion: "Inputs: PNG, .npy or .safetensors. For a Glassbox MNIST model: 28×28 PNGs (converted to gray) or arrays of shape (28, 28), (1, 28, 28) or (N, 1, 28, 28) with values in [0, 1] (uint8 is scaled by 1/255). A TorchScript model gets image conventions: (H, W) is one grayscale image, (C, H, W) one image, (N, C, H, W) a batch."
     )
 
     @Option(help: "A Glassbox model.safetensors or a TorchScript file.")

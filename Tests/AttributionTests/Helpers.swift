@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 @testable import Attribution
 import NN
 import Torch
@@ -8,7 +9,7 @@ enum Fixture {
         Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent(name).path
     }
 
-    nonisolated(unsafe) static let captum: [String: Tensor] = try! Safetensors.read(path("captum.safetensors")).tensors
+    static let captum: [String: Tensor] = try! Safetensors.read(path("captum.safetensors")).tensors
 }
 
 /// The two Captum reference models, with their fixture prefixes and layer names.
@@ -42,20 +43,4 @@ struct ReferenceModel: CustomStringConvertible, Sendable {
     var mask: Tensor { tensor("mask") }
 }
 
-/// max |a − b| / max |b|.
-func relativeDifference(_ actual: Tensor, _ expected: Tensor) throws -> Double {
-    precondition(actual.shape == expected.shape, "shapes \(actual.shape) and \(expected.shape) differ")
-    let a = try actual.to(.float64), b = try expected.to(.float64)
-    return try (a - b).abs().max().item() / max(b.abs().max().item(), 1e-12)
-}
 
-func errorMessage(_ body: () throws -> Void) -> String? {
-    do {
-        try body()
-        return nil
-    } catch let error as TorchError {
-        return error.message
-    } catch {
-        return "\(error)"
-    }
-}

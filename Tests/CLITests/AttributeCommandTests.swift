@@ -1,6 +1,7 @@
 import Foundation
 import NN
 import Testing
+import TestSupport
 import Torch
 
 @Suite("Command line: attribute", .serialized)

@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import TestSupport
 import NN
 import Testing
 import Torch
@@ -31,11 +32,6 @@ func glassbox(_ arguments: [String]) throws -> CommandResult {
                          error: String(decoding: errData, as: UTF8.self))
 }
 
-func temporaryFolder() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("glassbox-cli-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
 
 /// A tiny MNIST-format folder: the first `count` bundled training and test digits.
 func tinyMNIST(in folder: URL, count: Int) throws {

@@ -1,24 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import Datasets
 import Torch
 
-func errorMessage(_ body: () throws -> Void) -> String? {
-    do {
-        try body()
-        return nil
-    } catch let error as TorchError {
-        return error.message
-    } catch {
-        return "\(error)"
-    }
-}
 
-func temporaryFolder() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("glassbox-test-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
 
 /// Builds an IDX file in memory: magic (type, rank), big-endian sizes, data.
 func idx(type: UInt8, shape: [Int], data: [UInt8]) -> Data {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Torch
 
 enum Fixture {
@@ -7,21 +8,4 @@ enum Fixture {
     }
 }
 
-/// A fresh temporary folder, removed by the caller's `defer`.
-func temporaryFolder() throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("glassbox-test-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
-}
 
-/// The message of the TorchError `body` throws, or nil.
-func errorMessage(_ body: () throws -> Void) -> String? {
-    do {
-        try body()
-        return nil
-    } catch let error as TorchError {
-        return error.message
-    } catch {
-        return "\(error)"
-    }
-}

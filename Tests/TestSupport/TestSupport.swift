@@ -1,0 +1,35 @@
+import Foundation
+import Torch
+
+/// The message of the error `body` throws (a TorchError's message, or the error's
+/// description), or nil when it does not throw.
+public func errorMessage(_ body: () throws -> Void) -> String? {
+    do {
+        try body()
+        return nil
+    } catch let error as TorchError {
+        return error.message
+    } catch {
+        return "\(error)"
+    }
+}
+
+/// A fresh temporary folder; the caller removes it.
+public func temporaryFolder() throws -> URL {
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("glassbox-test-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    return url
+}
+
+/// max |actual − expected| / max |expected|, in float64.
+public func relativeDifference(_ actual: Tensor, _ expected: Tensor) throws -> Double {
+    precondition(actual.shape == expected.shape, "shapes \(actual.shape) and \(expected.shape) differ")
+    let a = try actual.to(.float64), b = try expected.to(.float64)
+    return try (a - b).abs().max().item() / max(b.abs().max().item(), 1e-12)
+}
+
+/// max |a − b|, in float64.
+public func maxDifference(_ a: Tensor, _ b: Tensor) throws -> Double {
+    precondition(a.shape == b.shape, "shapes \(a.shape) and \(b.shape) differ")
+    return try (a.to(.float64) - b.to(.float64)).abs().max().item()
+}
