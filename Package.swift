@@ -19,7 +19,7 @@ let package = Package(
     name: "Glassbox",
     platforms: [.macOS(.v14)],
     products: [
-        .library(name: "Glassbox", targets: ["Torch", "NN", "Datasets", "Attribution", "Report"]),
+        .library(name: "Glassbox", targets: ["Torch", "NN", "Datasets", "Attribution", "Evaluation", "Report"]),
         .executable(name: "glassbox", targets: ["GlassboxCLI"]),
     ],
     dependencies: [
@@ -38,6 +38,7 @@ let package = Package(
         .target(name: "NN", dependencies: ["Torch"]),
         .target(name: "Datasets", dependencies: ["Torch"], resources: [.copy("Resources/mnist5k")]),
         .target(name: "Attribution", dependencies: ["Torch", "NN"]),
+        .target(name: "Evaluation", dependencies: ["Torch", "NN", "Attribution"]),
         .target(name: "Report", dependencies: ["Torch", "Datasets"]),
         .executableTarget(
             name: "GlassboxCLI",

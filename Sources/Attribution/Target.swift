@@ -10,7 +10,7 @@ public enum Target: Equatable, Sendable {
     case predicted
 
     /// Class indices (N) int64 for a batch whose outputs are `outputs` (N, classes).
-    func resolve(outputs: Tensor) throws -> Tensor {
+    public func resolve(outputs: Tensor) throws -> Tensor {
         guard outputs.rank == 2 else {
             throw TorchError("attribution needs model outputs of shape (N, classes), got \(outputs.shape)")
         }

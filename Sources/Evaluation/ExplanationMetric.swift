@@ -1,0 +1,57 @@
+import Attribution
+import Torch
+
+/// A score for the explanations one attribution method gives on a batch.
+///
+/// Metrics that need the model use the method's model; metrics that need the
+/// explanation take `attributions` when the caller already has them, and compute
+/// them with `method` otherwise.
+public protocol ExplanationMetric {
+    /// Short name, as `glassbox score` prints it.
+    var name: String { get }
+    /// Whether larger scores mean better explanations.
+    var higherIsBetter: Bool { get }
+    /// One score per example: (N).
+    func score(_ method: AttributionMethod, inputs: Tensor, target: Target, attributions: Tensor?) throws -> Tensor
+}
+
+extension ExplanationMetric {
+    public func score(_ method: AttributionMethod, inputs: Tensor, target: Target) throws -> Tensor {
+        try score(method, inputs: inputs, target: target, attributions: nil)
+    }
+}
+
+/// The attributions to score: given ones (checked against the inputs) or the method's.
+func explanation(_ method: AttributionMethod, _ inputs: Tensor, _ target: Target, _ given: Tensor?) throws -> Tensor {
+    if let given {
+        guard given.shape == inputs.shape else {
+            throw TorchError("attributions of shape \(given.shape) do not match inputs of shape \(inputs.shape)")
+        }
+        return given
+    }
+    return try method.attribute(inputs, target: target).values
+}
+
+/// Flattens every dimension but the first: (N, …) → (N, F).
+func rows(_ t: Tensor) throws -> Tensor {
+    try t.reshaped([t.shape[0], -1])
+}
+
+/// The target classes as an int64 tensor (N), resolved on the clean inputs.
+func targetIndices(_ target: Target, model: Explainable, inputs: Tensor) throws -> Tensor {
+    let outputs = try noGrad { try model(inputs) }
+    return try target.resolve(outputs: outputs)
+}
+
+/// Model outputs at the targets, without gradients, for a batch whose rows repeat each example `times` times.
+func outputsAtTargets(_ model: Explainable, _ inputs: Tensor, targets: Tensor, batchSize: Int = 512) throws -> Tensor {
+    var parts: [Tensor] = []
+    try noGrad {
+        for start in stride(from: 0, to: inputs.shape[0], by: batchSize) {
+            let end = min(inputs.shape[0], start + batchSize)
+            let outputs = try model(inputs.slice(dim: 0, start: start, end: end))
+            parts.append(try outputs.gather(dim: 1, index: targets.slice(dim: 0, start: start, end: end).unsqueezed(dim: 1)).squeezed(dim: 1))
+        }
+    }
+    return try Tensor.cat(parts)
+}
