@@ -19,6 +19,7 @@ fixtures:
 	.venv-tools/bin/pip install -q -r tools/requirements.txt
 	.venv-tools/bin/python tools/make_fixtures.py
 	.venv-tools/bin/python tools/make_attribution_fixtures.py
+	.venv-tools/bin/python tools/make_evaluation_fixtures.py
 
 clean:
 	rm -rf .build runs

@@ -15,7 +15,8 @@ public struct Sparseness: ExplanationMetric {
 
     /// Gini index per row: Σᵢ (2i − F − 1)·aᵢ / (F · Σ a) over the sorted |a|.
     public static func gini(_ attributions: Tensor) throws -> Tensor {
-        let a = try rows(attributions).to(.float64).abs().sorted(dim: 1).values + 1e-12
+        // The 1e-7 offset (as Quantus) keeps an all-zero map defined.
+        let a = try rows(attributions).to(.float64).abs().sorted(dim: 1).values + 1e-7
         let f = a.shape[1]
         let weights = try Tensor.arange(1, Double(f + 1), dtype: .float64) * 2.0 - Double(f + 1)
         return try (a * weights.unsqueezed(dim: 0)).sum(dims: [1]) / (a.sum(dims: [1]) * Double(f))
