@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "Report", dependencies: ["Torch", "Datasets"]),
         .executableTarget(
             name: "GlassboxCLI",
-            dependencies: ["Torch", "NN", "Datasets", "Attribution", "Report",
+            dependencies: ["Torch", "NN", "Datasets", "Attribution", "Evaluation", "Report",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .target(name: "TestSupport", dependencies: ["Torch"], path: "Tests/TestSupport"),

@@ -1,0 +1,89 @@
+import Attribution
+import Foundation
+import Torch
+
+/// Scores of several attribution methods under several metrics on the same inputs:
+/// each method's attributions are computed once and shared by the metrics that need them.
+public struct ScoreTable: Codable {
+    public struct Cell: Codable {
+        public let method: String
+        public let metric: String
+        public let higherIsBetter: Bool
+        /// One score per example.
+        public let values: [Double]
+        /// Time the metric took (attributions excluded).
+        public let seconds: Double
+
+        public var mean: Double { values.reduce(0, +) / Double(max(values.count, 1)) }
+        public var standardDeviation: Double {
+            guard values.count > 1 else { return 0 }
+            let m = mean
+            return (values.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(values.count - 1)).squareRoot()
+        }
+    }
+
+    public var cells: [Cell] = []
+    public var examples: Int
+
+    /// Computes every metric for every method; `progress` is told after each cell.
+    public init(methods: [(String, AttributionMethod)], metrics: [ExplanationMetric], inputs: Tensor, target: Target,
+                progress: (String) -> Void = { _ in }) throws {
+        examples = inputs.shape[0]
+        for (name, method) in methods {
+            let attributions = try method.attribute(inputs, target: target).values
+            for metric in metrics {
+                let metricStarted = Date()
+                let scores = try metric.score(method, inputs: inputs, target: target, attributions: attributions)
+                cells.append(Cell(method: name, metric: metric.name, higherIsBetter: metric.higherIsBetter,
+                                  values: try scores.to(.float64).scalars(as: Double.self),
+                                  seconds: Date().timeIntervalSince(metricStarted)))
+                progress("\(name) / \(metric.name)")
+            }
+        }
+    }
+
+    public func cell(method: String, metric: String) -> Cell? {
+        cells.first { $0.method == method && $0.metric == metric }
+    }
+
+    public var methods: [String] { cells.map(\.method).reduce(into: []) { if !$0.contains($1) { $0.append($1) } } }
+    public var metrics: [String] { cells.map(\.metric).reduce(into: []) { if !$0.contains($1) { $0.append($1) } } }
+
+    /// A plain-text table of means (± standard deviation), arrows saying which way is better.
+    public func text() -> String {
+        let header = ["method"] + metrics.map { name in
+            let up = cells.first { $0.metric == name }?.higherIsBetter ?? true
+            return name + (up ? " ↑" : " ↓")
+        }
+        let rows = methods.map { method in
+            [method] + metrics.map { metric in
+                cell(method: method, metric: metric).map { String(format: "%.3g ± %.2g", $0.mean, $0.standardDeviation) } ?? "-"
+            }
+        }
+        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max()! }
+        return ([header] + rows).map { row in
+            row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+}
+
+/// The metrics `glassbox score` offers, by name, with their defaults.
+public enum MetricCatalog {
+    public static let names = ["faithfulness-correlation", "infidelity", "max-sensitivity", "avg-sensitivity", "local-lipschitz",
+                               "deletion", "insertion", "sparseness", "complexity"]
+
+    public static func metric(named name: String, seed: UInt64, featureCount: Int) throws -> ExplanationMetric {
+        switch name {
+        case "faithfulness-correlation": return FaithfulnessCorrelation(runs: 50, subsetSize: max(1, featureCount / 20), seed: seed)
+        case "infidelity": return Infidelity(samples: 10, standardDeviation: 0.003, seed: seed)
+        case "max-sensitivity": return Sensitivity(.max, samples: 5, radius: 0.02, seed: seed)
+        case "avg-sensitivity": return Sensitivity(.average, samples: 5, radius: 0.02, seed: seed)
+        case "local-lipschitz": return LocalLipschitz(samples: 5, radius: 0.1, seed: seed)
+        case "deletion": return DeletionInsertion(.deletion)
+        case "insertion": return DeletionInsertion(.insertion)
+        case "sparseness": return Sparseness()
+        case "complexity": return Complexity()
+        default: throw TorchError("unknown metric '\(name)'; known: \(names.joined(separator: ", "))")
+        }
+    }
+}
