@@ -14,6 +14,14 @@ public struct ScoreTable: Codable {
         /// Time the metric took (attributions excluded).
         public let seconds: Double
 
+        public init(method: String, metric: String, higherIsBetter: Bool, values: [Double], seconds: Double) {
+            self.method = method
+            self.metric = metric
+            self.higherIsBetter = higherIsBetter
+            self.values = values
+            self.seconds = seconds
+        }
+
         public var mean: Double { values.reduce(0, +) / Double(max(values.count, 1)) }
         public var standardDeviation: Double {
             guard values.count > 1 else { return 0 }

@@ -1,5 +1,6 @@
 import Attribution
 import Datasets
+import Evaluation
 import Foundation
 import NN
 import Report
@@ -43,6 +44,26 @@ enum DemoAttribution {
             : try patchMask(size: 224, patch: 32).expanded(to: [3, 224, 224]).contiguous()
     }
 
+    /// An HTML table of mean scores, the best per metric in bold.
+    static func scoreTable(_ cells: [ScoreTable.Cell], methods: [String], metrics: [ExplanationMetric]) -> String {
+        var html = ["<div style=\"overflow-x: auto\"><table><tr><th>method</th>"]
+        html += metrics.map { "<th>\($0.name) \($0.higherIsBetter ? "↑" : "↓")</th>" }
+        html.append("</tr>")
+        for method in methods {
+            html.append("<tr><th style=\"text-align:left\">\(method)</th>")
+            for metric in metrics {
+                let column = cells.filter { $0.metric == metric.name }
+                guard let cell = column.first(where: { $0.method == method }) else { html.append("<td>-</td>"); continue }
+                let best = metric.higherIsBetter ? column.map(\.mean).max() : column.map(\.mean).min()
+                let text = String(format: "%.3g", cell.mean)
+                html.append(cell.mean == best ? "<td><b>\(text)</b></td>" : "<td>\(text)</td>")
+            }
+            html.append("</tr>")
+        }
+        html.append("</table></div>")
+        return html.joined()
+    }
+
     /// Writes attribution.html and its images; returns the seconds it took per method.
     @discardableResult
     static func write(model: Sequential, test: LabelledImages, out: String, seed: UInt64, count: Int = 8) throws -> [(String, Double)] {
@@ -51,20 +72,35 @@ enum DemoAttribution {
         let predicted = try noGrad { try model(x).argmax(dim: 1) }.scalars(as: Int64.self).map { Int($0) }
         var grid = AttributionGrid(images: x, rowLabels: zip(labels, predicted).map { "label \($0), predicted \($1)" })
         var timings: [(String, Double)] = []
-        let progress = NN.Progress("attribution methods", total: 14, unit: "methods")
-        for (title, sign, method) in try methods(model, seed: seed) {
+        let all = try methods(model, seed: seed)
+        let progress = NN.Progress("attribution methods", total: all.count, unit: "methods")
+        let target = Target.indices(predicted)
+        let metrics: [ExplanationMetric] = [
+            FaithfulnessCorrelation(runs: 50, subsetSize: 32, seed: seed), Infidelity(seed: seed),
+            Sensitivity(.max, samples: 3, seed: seed), DeletionInsertion(.deletion), DeletionInsertion(.insertion),
+            Sparseness(), Complexity(),
+        ]
+        var scores: [ScoreTable.Cell] = []
+        for (title, sign, method) in all {
             let started = Date()
-            let values = try method.attribute(x, target: .indices(predicted)).values
+            let values = try method.attribute(x, target: target).values
             timings.append((title, Date().timeIntervalSince(started)))
             grid.columns.append(.init(title: title, values: values, sign: sign))
+            for metric in metrics {
+                let value = try metric.score(method, inputs: x, target: target, attributions: values).to(.float64).scalars(as: Double.self)
+                scores.append(.init(method: title, metric: metric.name, higherIsBetter: metric.higherIsBetter, values: value, seconds: 0))
+            }
             progress.advance(status: title)
         }
         var page = HTMLPage(title: "Glassbox demo: why did the CNN predict that?")
         page.paragraph("Each column explains the model's predicted class for the same \(count) test digits with one attribution method, drawn over the digit. Signed maps: green supports the prediction, red speaks against it; unsigned maps: darker is more relevant. Colours follow Captum's visualize_image_attr (2% outlier clipping).")
         page.html(try grid.write(to: out, imageFolder: "attribution"))
+        page.heading("Scores of these maps")
+        page.paragraph("Mean over the \(count) digits; ↑ higher is better, ↓ lower is better; the best value in each column is bold. Faithfulness correlation (Bhatt et al. 2020): do attributions predict the output drop when random 32-pixel subsets are removed? Infidelity and max-sensitivity (Yeh et al. 2019): error under small perturbations, and how much the map moves when the input moves by ±0.02. Deletion/insertion (Petsiuk et al. 2018): area under the class probability as pixels are removed from the digit, or added to a blurred copy, most relevant first. Sparseness (Gini) and complexity (entropy): how concentrated the map is.")
+        page.html(scoreTable(scores, methods: all.map(\.0), metrics: metrics))
         page.heading("Cost")
         page.keyValues(timings.map { ($0.0, String(format: "%.2f s for %d digits", $0.1, count)) })
-        page.paragraph("Scores for these maps (faithfulness, stability, sanity checks) are not computed yet: that is the evaluation module, still to come. Until then, read these maps as hypotheses, not as explanations you can trust.")
+        page.paragraph("Sanity checks (does the map change when the model's weights are randomised?) are in `glassbox sanity-check`.")
         try page.write(to: (out as NSString).appendingPathComponent("attribution.html"))
         return timings
     }
