@@ -1,0 +1,59 @@
+import Foundation
+import NN
+import Testing
+import TestSupport
+import Torch
+
+@Suite("Command line: score and sanity-check", .serialized)
+struct EvaluationCommandTests {
+    func modelFile(in folder: URL) throws -> String {
+        let path = folder.appendingPathComponent("model.safetensors").path
+        try Safetensors.write(Architectures.mnistCNN(generator: Generator(seed: 1)).stateDict(),
+                              metadata: ["glassbox.architecture": "mnist-cnn"], to: path)
+        return path
+    }
+
+    @Test("score prints a method × metric table and writes per-example JSON")
+    func scoreWritesTable() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let out = folder.appendingPathComponent("out").path
+        let result = try glassbox(["score", "--model", try modelFile(in: folder), "--limit", "3", "--methods", "saliency,occlusion",
+                                   "--metrics", "sparseness,deletion,faithfulness-correlation", "--out", out])
+        #expect(result.status == 0, "stderr: \(result.error)")
+        #expect(result.output.contains("sparseness ↑") && result.output.contains("deletion ↓"))
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/scores.json"))) as? [String: Any]
+        let cells = json?["cells"] as? [[String: Any]]
+        #expect(cells?.count == 6)
+        #expect((cells?.first?["values"] as? [Double])?.count == 3)
+    }
+
+    @Test("score and sanity-check reject unknown names and TorchScript where layers must change", arguments: [
+        (["score", "--metrics", "beauty"], "unknown metric 'beauty'"),
+        (["score", "--methods", "layer-activation"], "unknown or unscorable method 'layer-activation'"),
+        (["sanity-check", "--methods", "magic"], "unknown method 'magic'"),
+    ] as [([String], String)])
+    func badNames(arguments: [String], expected: String) throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let result = try glassbox(arguments + ["--model", try modelFile(in: folder)])
+        #expect(result.status != 0)
+        #expect(result.error.contains(expected), "stderr: \(result.error)")
+    }
+
+    @Test("sanity-check writes its report and prints the cascading correlations")
+    func sanityCheckReport() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let out = folder.appendingPathComponent("sc").path
+        let result = try glassbox(["sanity-check", "--model", try modelFile(in: folder), "--methods", "saliency,guided-backprop",
+                                   "--limit", "2", "--out", out])
+        #expect(result.status == 0, "stderr: \(result.error)")
+        #expect(result.output.contains("layers, output first: 10, 8, 3, 0"))
+        let html = try String(contentsOfFile: "\(out)/sanity-check.html", encoding: .utf8)
+        #expect(html.contains("Cascading randomisation") && html.contains("Edge detector baseline") && html.contains("<svg"))
+        let traced = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../NNTests/Fixtures/cnn_traced.pt").standardized.path
+        let refused = try glassbox(["sanity-check", "--model", traced, "--out", out])
+        #expect(refused.status != 0 && refused.error.contains("need a native Glassbox model"))
+    }
+}
