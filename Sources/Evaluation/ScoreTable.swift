@@ -32,6 +32,8 @@ public struct ScoreTable: Codable {
 
     public var cells: [Cell] = []
     public var examples: Int
+    /// Index of this table's first example in the whole set (for shards).
+    public var firstExample = 0
 
     /// Computes every metric for every method; `progress` is told after each cell.
     public init(methods: [(String, AttributionMethod)], metrics: [ExplanationMetric], inputs: Tensor, target: Target,
@@ -48,6 +50,29 @@ public struct ScoreTable: Codable {
                 progress("\(name) / \(metric.name)")
             }
         }
+    }
+
+    /// Joins shard tables (same methods and metrics) in the order of their first examples.
+    public static func merge(_ tables: [ScoreTable]) throws -> ScoreTable {
+        guard var merged = tables.min(by: { $0.firstExample < $1.firstExample }) else { throw TorchError("nothing to merge") }
+        let ordered = tables.sorted { $0.firstExample < $1.firstExample }
+        for table in ordered where Set(table.cells.map { "\($0.method)/\($0.metric)" }) != Set(merged.cells.map { "\($0.method)/\($0.metric)" }) {
+            throw TorchError("shards disagree on methods or metrics (shard at example \(table.firstExample)); score them with the same --methods and --metrics")
+        }
+        var expected = merged.firstExample
+        for table in ordered {
+            guard table.firstExample == expected else {
+                throw TorchError("shards leave a gap or overlap at example \(expected) (next shard starts at \(table.firstExample))")
+            }
+            expected += table.examples
+        }
+        merged.cells = merged.cells.map { cell in
+            let parts = ordered.map { $0.cell(method: cell.method, metric: cell.metric)! }
+            return Cell(method: cell.method, metric: cell.metric, higherIsBetter: cell.higherIsBetter,
+                        values: parts.flatMap(\.values), seconds: parts.map(\.seconds).reduce(0, +))
+        }
+        merged.examples = ordered.map(\.examples).reduce(0, +)
+        return merged
     }
 
     public func cell(method: String, metric: String) -> Cell? {

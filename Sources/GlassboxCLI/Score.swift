@@ -56,6 +56,7 @@ struct Score: ParsableCommand {
     @Option(name: .customLong("input"), parsing: .upToNextOption, help: "Input files (.png, .npy, .safetensors).") var inputs: [String] = []
     @OptionGroup var data: DataOptions
     @Option(help: "Examples from the test split when no --input is given.") var limit = 16
+    @Option(help: "Score only part k of n (k from 1) of the examples; join shards with `glassbox merge-scores`.") var shard: String?
     @Option(help: "Comma-separated methods.") var methods = "saliency,integrated-gradients,smoothgrad,guided-backprop,occlusion"
     @Option(help: "Comma-separated metrics (default: all).") var metrics = MetricCatalog.names.joined(separator: ",")
     @Option(help: "Hook point for grad-cam and guided-grad-cam.") var layer: String?
@@ -72,6 +73,7 @@ struct Score: ParsableCommand {
             throw ValidationError("unknown metric '\(name)'; use \(MetricCatalog.names.joined(separator: ", "))")
         }
         if target != "predicted", Int(target) == nil { throw ValidationError("--target must be a class number or 'predicted'") }
+        if let shard { _ = try Self.parseShard(shard) }
     }
 
     func run() throws {
@@ -83,6 +85,15 @@ struct Score: ParsableCommand {
             batch = try test.images.slice(dim: 0, start: 0, end: min(limit, test.count))
         } else {
             batch = try Tensor.cat(inputs.map { try InputFile.load($0, expecting: loaded.inputShape).batch })
+        }
+        var firstExample = 0
+        if let shard {
+            let (k, n) = try Self.parseShard(shard)
+            let total = batch.shape[0]
+            firstExample = (k - 1) * total / n
+            let end = k * total / n
+            guard end > firstExample else { throw TorchError("shard \(shard) of \(total) examples is empty") }
+            batch = try batch.slice(dim: 0, start: firstExample, end: end)
         }
         let featureShape = Array(batch.shape.dropFirst())
         let chosenTarget: Target = target == "predicted" ? .predicted : .index(Int(target)!)
@@ -98,12 +109,54 @@ struct Score: ParsableCommand {
             try MetricCatalog.metric(named: String($0), seed: common.seed, featureCount: featureShape.reduce(1, *))
         }
         let progress = NN.Progress("scoring", total: methodList.count * metricList.count, unit: "cells")
-        let table = try ScoreTable(methods: methodList, metrics: metricList, inputs: batch, target: chosenTarget) { progress.advance(status: $0) }
-        print("\(table.examples) examples, target \(target)\n")
+        var table = try ScoreTable(methods: methodList, metrics: metricList, inputs: batch, target: chosenTarget) { progress.advance(status: $0) }
+        table.firstExample = firstExample
+        print("\(table.examples) examples\(shard.map { " (shard \($0), from example \(firstExample))" } ?? ""), target \(target)\n")
         print(table.text())
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(encoder.encode(table), to: "\(out)/scores.json")
+        print("\nwrote \(out)/scores.json")
+    }
+
+    /// "k/n" with 1 ≤ k ≤ n.
+    static func parseShard(_ text: String) throws -> (Int, Int) {
+        let parts = text.split(separator: "/").compactMap { Int($0) }
+        guard parts.count == 2, parts[1] >= 1, (1...parts[1]).contains(parts[0]) else {
+            throw ValidationError("--shard takes k/n with 1 ≤ k ≤ n, e.g. 2/4; got '\(text)'")
+        }
+        return (parts[0], parts[1])
+    }
+}
+
+struct MergeScores: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "merge-scores",
+        abstract: "Join the scores.json files of `glassbox score --shard` runs into one table."
+    )
+
+    @Argument(help: "scores.json files from the shards.") var files: [String]
+    @Option(help: "Output folder for the merged scores.json.") var out = "runs/score"
+    /// Accepted like every command's, though merging draws nothing random.
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("give the shards' scores.json files") }
+    }
+
+    func run() throws {
+        let tables = try files.map { path -> ScoreTable in
+            guard let data = FileManager.default.contents(atPath: path) else { throw TorchError("cannot read \(path)") }
+            do { return try JSONDecoder().decode(ScoreTable.self, from: data) } catch {
+                throw TorchError("\(path) is not a glassbox scores.json: \(error.localizedDescription)")
+            }
+        }
+        let merged = try ScoreTable.merge(tables)
+        print("\(merged.examples) examples from \(files.count) shards\n")
+        print(merged.text())
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(encoder.encode(merged), to: "\(out)/scores.json")
         print("\nwrote \(out)/scores.json")
     }
 }

@@ -28,6 +28,37 @@ struct EvaluationCommandTests {
         #expect((cells?.first?["values"] as? [Double])?.count == 3)
     }
 
+    @Test("scoring in shards and merging gives the same values as one run")
+    func shardsMerge() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let model = try modelFile(in: folder)
+        let common = ["score", "--model", model, "--limit", "5", "--methods", "saliency", "--metrics", "sparseness,deletion,faithfulness-correlation"]
+        let whole = try glassbox(common + ["--out", folder.appendingPathComponent("whole").path])
+        #expect(whole.status == 0, "stderr: \(whole.error)")
+        for k in 1...2 {
+            let part = try glassbox(common + ["--shard", "\(k)/2", "--out", folder.appendingPathComponent("part\(k)").path])
+            #expect(part.status == 0, "stderr: \(part.error)")
+        }
+        let merged = try glassbox(["merge-scores", folder.appendingPathComponent("part2/scores.json").path,
+                                   folder.appendingPathComponent("part1/scores.json").path, "--out", folder.appendingPathComponent("merged").path])
+        #expect(merged.status == 0, "stderr: \(merged.error)")
+        func values(_ name: String) throws -> [[Double]] {
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("\(name)/scores.json"))) as? [String: Any]
+            return ((json?["cells"] as? [[String: Any]]) ?? []).map { $0["values"] as? [Double] ?? [] }
+        }
+        let a = try values("whole"), b = try values("merged")
+        #expect(a.count == 3 && b.count == 3)
+        for (x, y) in zip(a, b) {
+            #expect(x.count == 5 && y.count == 5)
+            #expect(zip(x, y).allSatisfy { abs($0 - $1) < 1e-6 })
+        }
+        let gap = try glassbox(["merge-scores", folder.appendingPathComponent("part2/scores.json").path, "--out", folder.path])
+        #expect(gap.status == 0)  // a single shard is a valid (partial) table
+        let bad = try glassbox(["score", "--model", model, "--shard", "3/2"])
+        #expect(bad.error.contains("--shard takes k/n"))
+    }
+
     @Test("score and sanity-check reject unknown names and TorchScript where layers must change", arguments: [
         (["score", "--metrics", "beauty"], "unknown metric 'beauty'"),
         (["score", "--methods", "layer-activation"], "unknown or unscorable method 'layer-activation'"),
