@@ -33,6 +33,9 @@ public struct HTMLPage {
         sections.append("<figure><img src=\"\(escape(source))\"\(size) alt=\"\(escape(caption))\"><figcaption>\(escape(caption))</figcaption></figure>")
     }
 
+    /// The sections alone, for embedding in another page.
+    public var bodyHTML: String { sections.joined(separator: "\n") }
+
     public func render() -> String {
         """
         <!DOCTYPE html>

@@ -83,6 +83,14 @@ struct EvaluationCommandTests {
         #expect(result.output.contains("layers, output first: 10, 8, 3, 0"))
         let html = try String(contentsOfFile: "\(out)/sanity-check.html", encoding: .utf8)
         #expect(html.contains("Cascading randomisation") && html.contains("Edge detector baseline") && html.contains("<svg"))
+        let data = folder.appendingPathComponent("mnist")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        try tinyMNIST(in: data, count: 32)
+        let labels = try glassbox(["sanity-check", "--model", try modelFile(in: folder), "--methods", "saliency", "--limit", "2",
+                                   "--data", data.path, "--label-randomization", "--label-epochs", "1", "--out", out])
+        #expect(labels.status == 0, "stderr: \(labels.error)")
+        let withLabels = try String(contentsOfFile: "\(out)/sanity-check.html", encoding: .utf8)
+        #expect(withLabels.contains("training accuracy on the permuted labels") && withLabels.contains("trained on permuted labels"))
         let traced = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../NNTests/Fixtures/cnn_traced.pt").standardized.path
         let refused = try glassbox(["sanity-check", "--model", traced, "--out", out])
         #expect(refused.status != 0 && refused.error.contains("need a native Glassbox model"))
