@@ -103,7 +103,7 @@ public struct ScoreTable: Codable {
 /// The metrics `glassbox score` offers, by name, with their defaults.
 public enum MetricCatalog {
     public static let names = ["faithfulness-correlation", "infidelity", "max-sensitivity", "avg-sensitivity", "local-lipschitz",
-                               "deletion", "insertion", "sparseness", "complexity"]
+                               "deletion", "insertion", "monotonicity", "completeness", "non-sensitivity", "sparseness", "complexity"]
 
     public static func metric(named name: String, seed: UInt64, featureCount: Int) throws -> ExplanationMetric {
         switch name {
@@ -114,6 +114,9 @@ public enum MetricCatalog {
         case "local-lipschitz": return LocalLipschitz(samples: 5, radius: 0.1, seed: seed)
         case "deletion": return DeletionInsertion(.deletion)
         case "insertion": return DeletionInsertion(.insertion)
+        case "monotonicity": return Monotonicity()
+        case "completeness": return Completeness()
+        case "non-sensitivity": return NonSensitivity()
         case "sparseness": return Sparseness()
         case "complexity": return Complexity()
         default: throw TorchError("unknown metric '\(name)'; known: \(names.joined(separator: ", "))")

@@ -1,0 +1,47 @@
+import Testing
+import TestSupport
+@testable import Attribution
+@testable import Evaluation
+import NN
+import Torch
+
+@Suite("Axiom metrics")
+struct AxiomMetricTests {
+    /// Two classes; class 1's weights are positive on features 0–3 and zero on 4–5.
+    func model() throws -> Sequential {
+        let layer = try Linear(6, 2)
+        try noGrad {
+            try layer.weight.copyInPlace(from: Tensor([0, 0, 0, 0, 0, 0, 1, 0.5, 2, 0.25, 0, 0] as [Float], shape: [2, 6]))
+            try layer.bias!.fillInPlace(0)
+        }
+        return Sequential([layer])
+    }
+
+    @Test("completeness is 0 for Shapley sampling and IG on a linear model, not for the gradient")
+    func completeness() throws {
+        let m = try model()
+        // Inputs in [2, 3]: Σ gradient = Σ w = 3.75 while f(x) − f(0) = w·x ≥ 7.5.
+        let x = try Tensor.rand([3, 6], generator: Generator(seed: 1)) + 2.0
+        let metric = Completeness()
+        #expect(try metric.score(ShapleyValueSampling(m, samples: 2), inputs: x, target: .index(1)).max().item() < 1e-5)
+        #expect(try metric.score(IntegratedGradients(m), inputs: x, target: .index(1)).max().item() < 1e-5)
+        #expect(try metric.score(Saliency(m, absoluteValue: false), inputs: x, target: .index(1)).min().item() > 3)
+    }
+
+    @Test("non-sensitivity counts zero attributions on features that matter, and non-zero ones on features that do not")
+    func nonSensitivity() throws {
+        let m = try model()
+        let x = try Tensor.rand([2, 6], generator: Generator(seed: 2)) + 0.5
+        #expect(try NonSensitivity().score(InputXGradient(m), inputs: x, target: .index(1)).max().item() == 0)
+        let uniform = try Tensor.ones([2, 6])
+        #expect(try NonSensitivity().score(InputXGradient(m), inputs: x, target: .index(1), attributions: uniform).scalars(as: Double.self) == [2, 2])
+    }
+
+    @Test("monotonicity is 1 when every added feature raises the target probability")
+    func monotonicity() throws {
+        let m = try model()
+        let x = try Tensor.rand([2, 6], generator: Generator(seed: 3)) + 0.5
+        let score = try Monotonicity(steps: 6).score(IntegratedGradients(m), inputs: x, target: .index(1))
+        #expect(try score.min().item() == 1)
+    }
+}
