@@ -1,6 +1,7 @@
 import ArgumentParser
 import Attribution
 import Datasets
+import Evaluation
 import Foundation
 import NN
 import Torch
@@ -8,7 +9,7 @@ import Torch
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks against the reference libraries (prints a table).",
-        subcommands: [BenchAttribution.self]
+        subcommands: [BenchAttribution.self, BenchMetrics.self]
     )
 }
 
@@ -226,5 +227,44 @@ struct BenchAttribution: ParsableCommand {
             return .failure(TorchError("\(interpreter) \(script) exited with status \(process.terminationStatus); `make bench` sets up PyTorch and captum"))
         }
         return .success
+    }
+}
+
+struct BenchMetrics: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "metrics",
+        abstract: "Time every explanation metric on the MNIST CNN (Saliency and Integrated Gradients maps, 32 digits)."
+    )
+
+    @Option(help: "Timed runs per metric (median reported), after one warm-up.") var repeats = 3
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        try common.apply()
+        let model = try Architectures.mnistCNN(generator: Generator(seed: common.seed))
+        model.eval()
+        let x = try MNIST.bundled().test.images.slice(dim: 0, start: 0, end: 32)
+        let methods: [(String, AttributionMethod)] = [("saliency", Saliency(model)), ("integrated-gradients", IntegratedGradients(model))]
+        print("Explanation metric cost (\(Torch.threads) threads, 32 digits, median of \(repeats) runs; attributions precomputed\n except where the metric recomputes them)\n")
+        var rows: [[String]] = [["metric", "method", "seconds", "examples/s"]]
+        for name in MetricCatalog.names {
+            let metric = try MetricCatalog.metric(named: name, seed: common.seed, featureCount: 784)
+            for (methodName, method) in methods {
+                let attributions = try method.attribute(x, target: .predicted).values
+                _ = try metric.score(method, inputs: x, target: .predicted, attributions: attributions)
+                var times: [Double] = []
+                for _ in 0..<repeats {
+                    let start = Date()
+                    _ = try metric.score(method, inputs: x, target: .predicted, attributions: attributions)
+                    times.append(Date().timeIntervalSince(start))
+                }
+                let median = times.sorted()[times.count / 2]
+                rows.append([name, methodName, String(format: "%.3f", median), String(format: "%.1f", 32 / median)])
+            }
+        }
+        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max()! }
+        for row in rows {
+            print(row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  "))
+        }
     }
 }
