@@ -69,6 +69,11 @@ def main():
         return (m - m.min()) / (m.max() - m.min())
     out["ssim"] = torch.tensor([structural_similarity(unit(a[i, 0]), unit(b[i, 0]), data_range=1.0, win_size=7) for i in range(4)])
 
+    from skimage.feature import hog
+    images = torch.tensor(np.random.default_rng(3).random((2, 32, 40)))
+    out["hog_images"] = images
+    out["hog_features"] = torch.stack([torch.tensor(hog(images[i].numpy())) for i in range(2)])
+
     import quantus
     attr = attributions.numpy()
     out["sparseness"] = torch.tensor(quantus.Sparseness(normalise=False, abs=True, disable_warnings=True)(

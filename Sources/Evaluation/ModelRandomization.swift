@@ -71,7 +71,8 @@ public struct ModelRandomization {
         }
     }
 
-    /// The sanity-check paper's measures between original and new maps (channels summed for images).
+    /// The sanity-check paper's measures between original and new maps (channels summed for images):
+    /// Spearman (signed and absolute), Pearson, SSIM and HOG similarity where the maps are large enough.
     public static func similarities(_ original: Tensor, _ maps: Tensor) throws -> [String: Tensor] {
         let a = original.rank == 4 ? try original.sum(dims: [1]) : original
         let b = maps.rank == 4 ? try maps.sum(dims: [1]) : maps
@@ -82,6 +83,9 @@ public struct ModelRandomization {
         ]
         if a.rank == 3, a.shape[1] >= 7, a.shape[2] >= 7 {
             result["ssim"] = try Similarity.ssim(a.abs(), b.abs())
+        }
+        if a.rank == 3, a.shape[1] >= 24, a.shape[2] >= 24 {
+            result["hog"] = try Similarity.hog(a.abs(), b.abs())
         }
         return result
     }

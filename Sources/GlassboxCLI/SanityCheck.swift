@@ -14,7 +14,7 @@ struct SanityCheck: ParsableCommand {
         discussion: """
         Randomises the model's layers from the output down (cascading) and one at a time (independent), recomputes each
         method's maps for the same test digits, and writes sanity-check.html: the cascading grid (rows = methods, columns =
-        layers randomised), similarity-versus-layer curves (Spearman, |Spearman|, SSIM, Pearson), and the Sobel edge
+        layers randomised), similarity-versus-layer curves (Spearman, |Spearman|, SSIM, HOG, Pearson), and the Sobel edge
         detector compared with every method. With --label-randomization it also trains a copy of the architecture on
         permuted training labels and compares its maps with the trained model's (data randomisation test).
         """
@@ -122,7 +122,7 @@ struct SanityCheck: ParsableCommand {
         for (title, runs) in [("Cascading", cascading), ("Independent", independent)] {
             page.heading("\(title) randomisation: similarity to the original maps")
             page.paragraph("x axis: step 1 is the trained model; then layers \(layers.joined(separator: ", ")) (output first) are randomised \(title == "Cascading" ? "cumulatively" : "one at a time"). Mean over \(images.shape[0]) digits.")
-            for measure in ["spearman", "spearman-abs", "ssim", "pearson"] {
+            for measure in ["spearman", "spearman-abs", "ssim", "hog", "pearson"] {
                 let series = try runs.enumerated().map { index, run in
                     LineChart.Series(name: run.0, values: try run.1.map { try $0.similarity[measure]?.mean().item() ?? .nan },
                                      color: colors[index % colors.count])

@@ -123,3 +123,20 @@ struct EvaluationPropertyTests {
         #expect(errorMessage { _ = try Similarity.pearson(a, Tensor.zeros([2, 3])) }?.contains("same shape") == true)
     }
 }
+
+@Suite("HOG")
+struct HOGTests {
+    @Test("HOG features match scikit-image's hog with its defaults")
+    func matchesScikitImage() throws {
+        let features = try HOG.features(Fixture.values["hog_images"]!)
+        // 1e-7: scikit-image's histogram code rounds through single precision (measured 1.7e-8).
+        #expect(try maxDifference(features, Fixture.values["hog_features"]!) < 1e-7)
+    }
+
+    @Test("HOG similarity of a map with itself is 1 and needs maps of at least 24 pixels")
+    func similarity() throws {
+        let a = try Tensor.rand([2, 1, 28, 28], generator: Generator(seed: 9))
+        #expect(try (Similarity.hog(a, a) - 1.0).abs().max().item() < 1e-12)
+        #expect(errorMessage { _ = try Similarity.hog(Tensor.zeros([1, 1, 12, 12]), Tensor.zeros([1, 1, 12, 12])) }?.contains("at least 3×3 cells") == true)
+    }
+}
