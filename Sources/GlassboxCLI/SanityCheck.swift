@@ -14,8 +14,8 @@ struct SanityCheck: ParsableCommand {
         discussion: """
         Randomises the model's layers from the output down (cascading) and one at a time (independent), recomputes each
         method's maps for the same test digits, and writes sanity-check.html: the cascading grid (rows = methods, columns =
-        layers randomised), similarity-versus-layer curves (Spearman, |Spearman|, SSIM, HOG, Pearson), and the Sobel edge
-        detector compared with every method. With --label-randomization it also trains a copy of the architecture on
+        layers randomised), similarity-versus-layer curves (Spearman, |Spearman|, SSIM, HOG, Pearson), and the Sobel and Canny
+        edge detectors compared with every method. With --label-randomization it also trains a copy of the architecture on
         permuted training labels and compares its maps with the trained model's (data randomisation test).
         """
     )
@@ -55,7 +55,7 @@ struct SanityCheck: ParsableCommand {
             independent.append((name, try ModelRandomization(.independent, seed: common.seed).run(method, inputs: x, target: .predicted)))
             progress.advance(status: "\(name) independent")
         }
-        let edges = try EdgeDetector.sobel(x)
+        let edges = [("Sobel", try EdgeDetector.sobel(x)), ("Canny", try EdgeDetector.canny(x))]
         var labelSection: String?
         if labelRandomization {
             labelSection = try labelRandomizationSection(original: loaded, names: names, x: x, featureShape: featureShape)
@@ -106,7 +106,7 @@ struct SanityCheck: ParsableCommand {
     }
 
     func writeReport(images: Tensor, cascading: [(String, [ModelRandomization.Step])], independent: [(String, [ModelRandomization.Step])],
-                     edges: Tensor, labelSection: String?) throws {
+                     edges: [(String, Tensor)], labelSection: String?) throws {
         var page = HTMLPage(title: "Sanity checks: do the explanations depend on the model?")
         page.paragraph("Adebayo et al. (2018): re-initialise the model's weights layer by layer and recompute the explanations. Maps that stay the same when the model is destroyed do not explain the model. Expected, and reported whatever comes out: gradient-based maps decorrelate as layers are randomised; Guided Backprop tends to stay similar.")
         let layers = cascading.first?.1.last?.randomizedLayers ?? []
@@ -131,14 +131,20 @@ struct SanityCheck: ParsableCommand {
             }
         }
         page.heading("Edge detector baseline")
-        page.paragraph("Similarity between each method's maps on the trained model and the Sobel edge magnitude of the input, which ignores the model entirely. High similarity is a warning sign.")
+        page.paragraph("Similarity between each method's maps on the trained model and edge detectors applied to the input (Sobel magnitude, Canny edges), which ignore the model entirely. High similarity is a warning sign.")
         var rows: [(String, String)] = []
         for (name, steps) in cascading {
-            let similarity = try ModelRandomization.similarities(edges, steps[0].maps.sum(dims: [1], keepDims: true))
-            rows.append((name, String(format: "|Spearman| %.3f, SSIM %.3f", try similarity["spearman-abs"]!.mean().item(),
-                                      try similarity["ssim"]?.mean().item() ?? .nan)))
+            let parts = try edges.map { detector, edge -> String in
+                let similarity = try ModelRandomization.similarities(edge, steps[0].maps.sum(dims: [1], keepDims: true))
+                return String(format: "%@: |Spearman| %.3f, SSIM %.3f", detector, try similarity["spearman-abs"]!.mean().item(),
+                              try similarity["ssim"]?.mean().item() ?? .nan)
+            }
+            rows.append((name, parts.joined(separator: "; ")))
         }
         page.keyValues(rows)
+        var edgeGrid = AttributionGrid(images: images, rowLabels: (0..<images.shape[0]).map { "digit \($0 + 1)" })
+        edgeGrid.columns = edges.map { .init(title: $0.0, values: $0.1, sign: .absoluteValue) }
+        page.html(try edgeGrid.write(to: out, imageFolder: "sanity-check-edges"))
         page.heading("Data randomisation: a model trained on permuted labels")
         if let labelSection {
             page.paragraph("The same architecture trained on the training digits with their labels shuffled: it can only memorise. Explanations of a model that learnt nothing about digits should look different; the paper finds gradient maps change a lot while Guided Backprop still outlines the digit.")

@@ -47,3 +47,18 @@ struct SanityCheckTests {
             .contains("needs a native Glassbox model") == true)
     }
 }
+
+@Suite("Canny")
+struct CannyTests {
+    @Test("a vertical step gives a thin vertical edge, a flat image none, and bad thresholds an error")
+    func cannyEdges() throws {
+        let step = try Tensor.cat([Tensor.zeros([1, 1, 16, 8]), Tensor.ones([1, 1, 16, 8])], dim: 3)
+        let edges = try EdgeDetector.canny(step)
+        let columns = try edges[0][0].sum(dims: [0]).scalars(as: Float.self)
+        // The edge is one or two pixels wide, on the step, along (almost) every row.
+        #expect(columns.enumerated().filter { $0.element > 0 }.allSatisfy { (6...9).contains($0.offset) })
+        #expect(columns.reduce(0, +) >= 14)
+        #expect(try EdgeDetector.canny(Tensor.ones([1, 1, 16, 16])).sum().item() == 0)
+        #expect(errorMessage { _ = try EdgeDetector.canny(step, low: 0.5, high: 0.2) }?.contains("thresholds") == true)
+    }
+}
