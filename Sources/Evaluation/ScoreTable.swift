@@ -103,7 +103,10 @@ public struct ScoreTable: Codable {
 /// The metrics `glassbox score` offers, by name, with their defaults.
 public enum MetricCatalog {
     public static let names = ["faithfulness-correlation", "infidelity", "max-sensitivity", "avg-sensitivity", "local-lipschitz",
-                               "deletion", "insertion", "monotonicity", "completeness", "non-sensitivity", "sparseness", "complexity"]
+                               "deletion", "insertion", "monotonicity", "completeness", "non-sensitivity", "input-invariance", "sparseness", "complexity"]
+
+    /// The metrics that apply to any model (input invariance needs an unpadded first layer).
+    public static var defaultNames: [String] { names.filter { $0 != "input-invariance" } }
 
     public static func metric(named name: String, seed: UInt64, featureCount: Int) throws -> ExplanationMetric {
         switch name {
@@ -117,6 +120,7 @@ public enum MetricCatalog {
         case "monotonicity": return Monotonicity()
         case "completeness": return Completeness()
         case "non-sensitivity": return NonSensitivity()
+        case "input-invariance": return InputInvariance()
         case "sparseness": return Sparseness()
         case "complexity": return Complexity()
         default: throw TorchError("unknown metric '\(name)'; known: \(names.joined(separator: ", "))")

@@ -247,7 +247,7 @@ struct BenchMetrics: ParsableCommand {
         let methods: [(String, AttributionMethod)] = [("saliency", Saliency(model)), ("integrated-gradients", IntegratedGradients(model))]
         print("Explanation metric cost (\(Torch.threads) threads, 32 digits, median of \(repeats) runs; attributions precomputed\n except where the metric recomputes them)\n")
         var rows: [[String]] = [["metric", "method", "seconds", "examples/s"]]
-        for name in MetricCatalog.names {
+        for name in MetricCatalog.defaultNames {
             let metric = try MetricCatalog.metric(named: name, seed: common.seed, featureCount: 784)
             for (methodName, method) in methods {
                 let attributions = try method.attribute(x, target: .predicted).values

@@ -58,7 +58,7 @@ struct Score: ParsableCommand {
     @Option(help: "Examples from the test split when no --input is given.") var limit = 16
     @Option(help: "Score only part k of n (k from 1) of the examples; join shards with `glassbox merge-scores`.") var shard: String?
     @Option(help: "Comma-separated methods.") var methods = "saliency,integrated-gradients,smoothgrad,guided-backprop,occlusion"
-    @Option(help: "Comma-separated metrics (default: all).") var metrics = MetricCatalog.names.joined(separator: ",")
+    @Option(help: "Comma-separated metrics (default: all but input-invariance, which needs an unpadded first layer).") var metrics = MetricCatalog.defaultNames.joined(separator: ",")
     @Option(help: "Hook point for grad-cam and guided-grad-cam.") var layer: String?
     @Option(help: "Class to explain: a number or 'predicted'.") var target = "predicted"
     @Option(help: "Output folder.") var out = "runs/score"

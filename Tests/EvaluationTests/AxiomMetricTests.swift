@@ -45,3 +45,27 @@ struct AxiomMetricTests {
         #expect(try score.min().item() == 1)
     }
 }
+
+@Suite("Input invariance")
+struct InputInvarianceTests {
+    @Test("the gradient is input invariant; gradient × input and IG from a zero baseline are not; the bias is restored")
+    func kindermans() throws {
+        let g = Generator(seed: 8)
+        let first = try Linear(5, 8, generator: g)
+        let model = Sequential([first, ReLU(), try Linear(8, 3, generator: g)])
+        let bias = try first.bias!.clone()
+        let x = try Tensor.randn([4, 5], generator: g)
+        let metric = InputInvariance(shift: 0.5)
+        #expect(try metric.score(Saliency(model, absoluteValue: false), inputs: x, target: .index(2)).max().item() < 1e-5)
+        #expect(try metric.score(InputXGradient(model), inputs: x, target: .index(2)).min().item() > 0.01)
+        #expect(try metric.score(IntegratedGradients(model), inputs: x, target: .index(2)).min().item() > 0.01)
+        #expect(try (first.bias! - bias).abs().max().item() == 0)
+    }
+
+    @Test("a padded first convolution is refused with the reason")
+    func paddedConvolutionRefused() throws {
+        let model = try Fixture.cnn()
+        #expect(errorMessage { _ = try InputInvariance().score(Saliency(model), inputs: Fixture.values["input"]!, target: .index(0)) }?
+            .contains("no padding") == true)
+    }
+}
