@@ -213,11 +213,7 @@ struct Attribute: ParsableCommand {
         if let featureMask { return try NumpyFile.read(featureMask) }
         guard let patch else { return nil }
         guard featureShape.count == 3 else { throw TorchError("--patch needs image inputs (C, H, W), got \(featureShape)") }
-        let (h, w) = (featureShape[1], featureShape[2])
-        let across = (w + patch - 1) / patch
-        let rows = try Tensor.arange(0, Double(h)).floorDivide(Double(patch)).unsqueezed(dim: 1) * Double(across)
-        let columns = try Tensor.arange(0, Double(w)).floorDivide(Double(patch)).unsqueezed(dim: 0)
-        return try (rows + columns).unsqueezed(dim: 0).expanded(to: featureShape).contiguous()
+        return try DemoAttribution.patchMask(size: featureShape[1], width: featureShape[2], patch: patch).expanded(to: featureShape).contiguous()
     }
 
     func makeMethod(_ model: Explainable, featureShape: [Int]) throws -> AttributionMethod {

@@ -30,11 +30,12 @@ enum DemoAttribution {
         ]
     }
 
-    /// Square patches of `patch` pixels over a (1, size, size) image, numbered row by row.
-    static func patchMask(size: Int, patch: Int) throws -> Tensor {
-        let across = (size + patch - 1) / patch
+    /// Square patches of `patch` pixels over a (1, height, width) image, numbered row by row.
+    static func patchMask(size: Int, width: Int? = nil, patch: Int) throws -> Tensor {
+        let width = width ?? size
+        let across = (width + patch - 1) / patch
         let rows = try Tensor.arange(0, Double(size)).floorDivide(Double(patch)).unsqueezed(dim: 1) * Double(across)
-        let columns = try Tensor.arange(0, Double(size)).floorDivide(Double(patch)).unsqueezed(dim: 0)
+        let columns = try Tensor.arange(0, Double(width)).floorDivide(Double(patch)).unsqueezed(dim: 0)
         return try (rows + columns).unsqueezed(dim: 0)
     }
 

@@ -9,7 +9,7 @@ import Torch
 /// Attribution methods with default settings, by `glassbox attribute` name.
 func defaultMethod(_ name: String, model: Explainable, featureShape: [Int], layer: String?, seed: UInt64) throws -> AttributionMethod {
     let isImage = featureShape.count == 3
-    let patches = isImage ? try DemoAttribution.patchMask(size: featureShape[1], patch: max(1, featureShape[1] / 7))
+    let patches = isImage ? try DemoAttribution.patchMask(size: featureShape[1], width: featureShape[2], patch: max(1, featureShape[1] / 7))
         .expanded(to: featureShape).contiguous() : nil
     func needLayer() throws -> String {
         guard let layer else { throw TorchError("\(name) needs --layer (a hook point)") }

@@ -6,13 +6,6 @@ import Torch
 
 @Suite("Command line: attribute", .serialized)
 struct AttributeCommandTests {
-    /// A Glassbox model file with random weights (the maps' values do not matter here).
-    func modelFile(in folder: URL) throws -> String {
-        let path = folder.appendingPathComponent("model.safetensors").path
-        try Safetensors.write(Architectures.mnistCNN(generator: Generator(seed: 1)).stateDict(),
-                              metadata: ["glassbox.architecture": "mnist-cnn"], to: path)
-        return path
-    }
 
     @Test("--list names every method with its options")
     func listsMethods() throws {

@@ -33,6 +33,14 @@ func glassbox(_ arguments: [String]) throws -> CommandResult {
 }
 
 
+/// A Glassbox model file for the demo CNN with random weights (the values do not matter to these tests).
+func modelFile(in folder: URL) throws -> String {
+    let path = folder.appendingPathComponent("model.safetensors").path
+    try Safetensors.write(Architectures.mnistCNN(generator: Generator(seed: 1)).stateDict(),
+                          metadata: ["glassbox.architecture": "mnist-cnn"], to: path)
+    return path
+}
+
 /// A tiny MNIST-format folder: the first `count` bundled training and test digits.
 func tinyMNIST(in folder: URL, count: Int) throws {
     let (train, test) = try MNIST.bundled()
@@ -127,9 +135,8 @@ struct CLITests {
     func predictRejectsBadInput() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let model = folder.appendingPathComponent("model.safetensors").path
+        let model = try modelFile(in: folder)
         let net = try Architectures.mnistCNN()
-        try Safetensors.write(net.stateDict(), metadata: ["glassbox.architecture": "mnist-cnn"], to: model)
         let big = folder.appendingPathComponent("big.png").path
         try PNG.write(Image(width: 32, height: 32, channels: 1, pixels: Array(repeating: 0, count: 1024)), to: big)
         var result = try glassbox(["predict", "--model", model, big])

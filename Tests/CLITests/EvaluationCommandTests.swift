@@ -6,12 +6,6 @@ import Torch
 
 @Suite("Command line: score and sanity-check", .serialized)
 struct EvaluationCommandTests {
-    func modelFile(in folder: URL) throws -> String {
-        let path = folder.appendingPathComponent("model.safetensors").path
-        try Safetensors.write(Architectures.mnistCNN(generator: Generator(seed: 1)).stateDict(),
-                              metadata: ["glassbox.architecture": "mnist-cnn"], to: path)
-        return path
-    }
 
     @Test("score prints a method × metric table and writes per-example JSON")
     func scoreWritesTable() throws {
