@@ -28,3 +28,45 @@ public struct LocalLipschitz: ExplanationMetric {
         return try (change / distance).max(dims: [1]).to(.float64)
     }
 }
+
+extension LocalLipschitz {
+    /// The gradient-ascent estimate of SENN: start from `samples` points in the L∞ ball and
+    /// climb ‖e(x′) − e(x)‖₂ / ‖x′ − x‖₂ by signed gradient steps, projecting back into the
+    /// ball; the largest ratio seen (including the starting points) is the estimate, so it is
+    /// never below the sampling estimate from the same points.
+    ///
+    /// `explanation` maps a batch to its explanations and must be differentiable in its input
+    /// (SENN's relevances θ(x), or an input gradient computed with `createGraph`).
+    public func gradientAscent(_ explanation: (Tensor) throws -> Tensor, inputs: Tensor, steps: Int = 20,
+                               stepSize: Double? = nil) throws -> Tensor {
+        let n = inputs.shape[0], featureShape = Array(inputs.shape.dropFirst())
+        let reference = try explanation(inputs).detached()
+        let start = try noise ?? (Tensor.rand([n * samples] + featureShape, dtype: inputs.dtype, generator: Generator(seed: seed)) * 2.0 - 1.0) * radius
+        let center = try inputs.unsqueezed(dim: 1).expanded(to: [n, samples] + featureShape).reshaped([n * samples] + featureShape)
+        let references = try rows(reference).unsqueezed(dim: 1).expanded(to: [n, samples, reference.count / n]).reshaped([n * samples, -1])
+        let step = stepSize ?? radius / 4
+        var offset = start
+        var best = try Tensor.zeros([n * samples], dtype: .float64)
+        for iteration in 0...steps {
+            let point = try (center + offset).detached().requiringGrad()
+            let ratio = try withGrad { () -> Tensor in
+                let moved = try (rows(explanation(point)) - references).norm(dims: [1])
+                return try moved / rows(point - center).norm(dims: [1]).clamp(min: 1e-12)
+            }
+            best = try Tensor.maximum(best, ratio.detached().to(.float64))
+            guard iteration < steps else { break }
+            let gradient = try Tensor.grad(of: ratio.sum(), wrt: point)
+            offset = try (offset + gradient.sign() * step).clamp(min: -radius, max: radius).detached()
+        }
+        return try best.reshaped([n, samples]).max(dims: [1])
+    }
+
+    /// An input-gradient explanation that can itself be differentiated (double backprop).
+    public static func differentiableGradient(_ model: Explainable, target: Int) -> (Tensor) throws -> Tensor {
+        { x in
+            let input = x.requiresGrad ? x : try x.detached().requiringGrad()
+            let selected = try withGrad { try model(input).select(dim: 1, index: target).sum() }
+            return try Tensor.grad(of: selected, wrt: input, createGraph: true)
+        }
+    }
+}

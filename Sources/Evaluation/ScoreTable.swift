@@ -102,7 +102,7 @@ public struct ScoreTable: Codable {
 
 /// The metrics `glassbox score` offers, by name, with their defaults.
 public enum MetricCatalog {
-    public static let names = ["faithfulness-correlation", "infidelity", "max-sensitivity", "avg-sensitivity", "local-lipschitz",
+    public static let names = ["faithfulness-correlation", "ablation-faithfulness", "infidelity", "max-sensitivity", "avg-sensitivity", "local-lipschitz",
                                "deletion", "insertion", "monotonicity", "completeness", "non-sensitivity", "input-invariance", "sparseness", "complexity"]
 
     /// The metrics that apply to any model (input invariance needs an unpadded first layer).
@@ -111,6 +111,7 @@ public enum MetricCatalog {
     public static func metric(named name: String, seed: UInt64, featureCount: Int) throws -> ExplanationMetric {
         switch name {
         case "faithfulness-correlation": return FaithfulnessCorrelation(runs: 50, subsetSize: max(1, featureCount / 20), seed: seed)
+        case "ablation-faithfulness": return AblationFaithfulness()
         case "infidelity": return Infidelity(samples: 10, standardDeviation: 0.003, seed: seed)
         case "max-sensitivity": return Sensitivity(.max, samples: 5, radius: 0.02, seed: seed)
         case "avg-sensitivity": return Sensitivity(.average, samples: 5, radius: 0.02, seed: seed)

@@ -46,16 +46,17 @@ enum DemoAttribution {
     }
 
     /// An HTML table of mean scores, the best per metric in bold.
-    static func scoreTable(_ cells: [ScoreTable.Cell], methods: [String], metrics: [ExplanationMetric]) -> String {
+    static func scoreTable(_ cells: [ScoreTable.Cell], methods: [String], metrics: [String]) -> String {
+        func higherIsBetter(_ metric: String) -> Bool { cells.first { $0.metric == metric }?.higherIsBetter ?? true }
         var html = ["<div style=\"overflow-x: auto\"><table><tr><th>method</th>"]
-        html += metrics.map { "<th>\($0.name) \($0.higherIsBetter ? "↑" : "↓")</th>" }
+        html += metrics.map { "<th>\($0) \(higherIsBetter($0) ? "↑" : "↓")</th>" }
         html.append("</tr>")
         for method in methods {
             html.append("<tr><th style=\"text-align:left\">\(method)</th>")
             for metric in metrics {
-                let column = cells.filter { $0.metric == metric.name }
+                let column = cells.filter { $0.metric == metric }
                 guard let cell = column.first(where: { $0.method == method }) else { html.append("<td>-</td>"); continue }
-                let best = metric.higherIsBetter ? column.map(\.mean).max() : column.map(\.mean).min()
+                let best = higherIsBetter(metric) ? column.map(\.mean).max() : column.map(\.mean).min()
                 let text = String(format: "%.3g", cell.mean)
                 html.append(cell.mean == best ? "<td><b>\(text)</b></td>" : "<td>\(text)</td>")
             }
@@ -98,7 +99,7 @@ enum DemoAttribution {
         page.html(try grid.write(to: out, imageFolder: "attribution"))
         page.heading("Scores of these maps")
         page.paragraph("Mean over the \(count) digits; ↑ higher is better, ↓ lower is better; the best value in each column is bold. Faithfulness correlation (Bhatt et al. 2020): do attributions predict the output drop when random 32-pixel subsets are removed? Infidelity and max-sensitivity (Yeh et al. 2019): error under small perturbations, and how much the map moves when the input moves by ±0.02. Deletion/insertion (Petsiuk et al. 2018): area under the class probability as pixels are removed from the digit, or added to a blurred copy, most relevant first. Sparseness (Gini) and complexity (entropy): how concentrated the map is.")
-        page.html(scoreTable(scores, methods: all.map(\.0), metrics: metrics))
+        page.html(scoreTable(scores, methods: all.map(\.0), metrics: metrics.map(\.name)))
         page.heading("Cost")
         page.keyValues(timings.map { ($0.0, String(format: "%.2f s for %d digits", $0.1, count)) })
         page.paragraph("Sanity checks (does the map change when the model's weights are randomised?) are in `glassbox sanity-check`.")

@@ -4,6 +4,7 @@ import Datasets
 import Evaluation
 import Foundation
 import NN
+import Report
 import Torch
 
 /// Attribution methods with default settings, by `glassbox attribute` name.
@@ -48,7 +49,7 @@ struct Score: ParsableCommand {
         discussion: """
         Metrics: \(MetricCatalog.names.joined(separator: ", ")).
         Each cell is the mean (± standard deviation) over the examples; ↑/↓ says which way is better.
-        Writes scores.json (per-example values) to --out. Without --input, scores the first --limit digits of the MNIST test split.
+        Writes scores.json (per-example values) and scores.html (the table) to --out. Without --input, scores the first --limit digits of the MNIST test split.
         """
     )
 
@@ -116,7 +117,16 @@ struct Score: ParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(encoder.encode(table), to: "\(out)/scores.json")
-        print("\nwrote \(out)/scores.json")
+        try Self.writeReport(table, title: "Explanation scores for \((model as NSString).lastPathComponent)", to: "\(out)/scores.html")
+        print("\nwrote \(out)/scores.json and \(out)/scores.html")
+    }
+
+    /// The table as a page: means with the best per metric in bold.
+    static func writeReport(_ table: ScoreTable, title: String, to path: String) throws {
+        var page = HTMLPage(title: title)
+        page.paragraph("Mean over \(table.examples) examples; ↑ higher is better, ↓ lower is better; the best value per metric is bold. Per-example values are in scores.json.")
+        page.html(DemoAttribution.scoreTable(table.cells, methods: table.methods, metrics: table.metrics))
+        try page.write(to: path)
     }
 
     /// "k/n" with 1 ≤ k ≤ n.
@@ -157,6 +167,7 @@ struct MergeScores: ParsableCommand {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(encoder.encode(merged), to: "\(out)/scores.json")
-        print("\nwrote \(out)/scores.json")
+        try Score.writeReport(merged, title: "Explanation scores (\(files.count) shards merged)", to: "\(out)/scores.html")
+        print("\nwrote \(out)/scores.json and \(out)/scores.html")
     }
 }

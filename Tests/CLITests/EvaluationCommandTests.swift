@@ -20,6 +20,7 @@ struct EvaluationCommandTests {
         let cells = json?["cells"] as? [[String: Any]]
         #expect(cells?.count == 6)
         #expect((cells?.first?["values"] as? [Double])?.count == 3)
+        #expect(try String(contentsOfFile: "\(out)/scores.html", encoding: .utf8).contains("faithfulness-correlation ↑"))
     }
 
     @Test("scoring in shards and merging gives the same values as one run")

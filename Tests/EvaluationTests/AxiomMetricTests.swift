@@ -69,3 +69,39 @@ struct InputInvarianceTests {
             .contains("no padding") == true)
     }
 }
+
+@Suite("Ablation faithfulness")
+struct AblationFaithfulnessTests {
+    @Test("relevances that rank the probability drops get a high score; their negation a negative one")
+    func ranksDrops() throws {
+        let model = try Fixture.cnn()
+        let x = Fixture.values["input"]!
+        let patches = try (Tensor.arange(0, 28).floorDivide(7).unsqueezed(dim: 1) * 4.0 + Tensor.arange(0, 28).floorDivide(7).unsqueezed(dim: 0))
+            .reshaped([1, 28, 28])
+        let metric = AblationFaithfulness(featureMask: patches)
+        // Occlusion with the same patches measures exactly the drops (in logits), so it correlates strongly.
+        var occlusion = Occlusion(model, window: [1, 7, 7], strides: [1, 7, 7])
+        occlusion.perturbationsPerEvaluation = 64
+        let relevance = try occlusion.attribute(x, target: Fixture.target).values
+        let good = try metric.score(Saliency(model), inputs: x, target: Fixture.target, attributions: relevance)
+        let bad = try metric.score(Saliency(model), inputs: x, target: Fixture.target, attributions: -relevance)
+        #expect(try good.min().item() > 0.5)
+        #expect(try (good + bad).abs().max().item() < 1e-9)
+    }
+}
+
+@Suite("Local Lipschitz by gradient ascent")
+struct LipschitzAscentTests {
+    @Test("ascent never reports less than sampling from the same points, and finds more on a smooth model")
+    func ascentBeatsSampling() throws {
+        let g = Generator(seed: 12)
+        let model = Sequential([try Linear(4, 16, generator: g), Activation(.tanh), try Linear(16, 2, generator: g)])
+        let x = try Tensor.randn([3, 4], generator: g)
+        let metric = LocalLipschitz(samples: 4, radius: 0.2, seed: 5)
+        let explain = LocalLipschitz.differentiableGradient(model, target: 1)
+        let sampled = try metric.score(Saliency(model, absoluteValue: false), inputs: x, target: .index(1))
+        let ascended = try metric.gradientAscent(explain, inputs: x, steps: 15)
+        #expect(try (ascended - sampled).min().item() > -1e-6)
+        #expect(try (ascended - sampled).max().item() > 1e-4)
+    }
+}

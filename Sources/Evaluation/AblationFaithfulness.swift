@@ -1,0 +1,49 @@
+import Attribution
+import Torch
+
+/// The faithfulness measure of SENN (Alvarez-Melis & Jaakkola 2018): remove each feature
+/// (or feature group, e.g. a concept or a superpixel) by setting it to the baseline, and
+/// correlate the drops in the predicted class probability with the features' relevances.
+/// Pearson correlation per example; 1 means relevance ranks effect exactly. Higher is better.
+public struct AblationFaithfulness: ExplanationMetric {
+    public let name = "ablation-faithfulness"
+    public let higherIsBetter = true
+    public var baseline: Baseline = .zeros
+    /// Groups (integers 0…G−1 with one input's shape); nil removes features one at a time.
+    public var featureMask: Tensor?
+    public var batchSize = 512
+
+    public init(baseline: Baseline = .zeros, featureMask: Tensor? = nil) {
+        self.baseline = baseline
+        self.featureMask = featureMask
+    }
+
+    public func score(_ method: AttributionMethod, inputs: Tensor, target: Target, attributions: Tensor?) throws -> Tensor {
+        let attribution = try explanation(method, inputs, target, attributions)
+        let model = method.model
+        let probabilities = ForwardFunction { try model($0).softmax(dim: 1) }
+        var ablation = FeatureAblation(probabilities, baseline: baseline, featureMask: featureMask)
+        ablation.perturbationsPerEvaluation = batchSize
+        let targets = try targetIndices(target, model: model, inputs: inputs).scalars(as: Int64.self).map { Int($0) }
+        // Every feature of a group carries the group's drop; compare it with the group's total relevance.
+        let drops = try ablation.attribute(inputs, target: .indices(targets)).values
+        if let featureMask {
+            let groups = try Self.groupMasks(featureMask, featureShape: Array(inputs.shape.dropFirst()))
+            let relevance = try rows(attribution).to(.float64).matmul(groups.t())
+            let sizes = try groups.sum(dims: [1]).unsqueezed(dim: 0)
+            let groupDrops = try rows(drops).to(.float64).matmul(groups.t()) / sizes
+            return try Similarity.pearson(relevance, groupDrops)
+        }
+        return try Similarity.pearson(rows(attribution), rows(drops))
+    }
+
+    /// (G, F) float64 indicator rows from an integer mask with one input's shape.
+    static func groupMasks(_ mask: Tensor, featureShape: [Int]) throws -> Tensor {
+        let flat = try mask.to(.int64).reshaped([-1])
+        guard flat.count == featureShape.reduce(1, *) else {
+            throw TorchError("feature mask has \(flat.count) entries, inputs have \(featureShape.reduce(1, *)) features")
+        }
+        let g = try flat.max().itemInt() + 1
+        return try Tensor.arange(0, Double(g)).unsqueezed(dim: 1).eq(flat.unsqueezed(dim: 0).to(.float32)).to(.float64)
+    }
+}
