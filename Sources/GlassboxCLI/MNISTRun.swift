@@ -6,11 +6,11 @@ import Report
 import Torch
 
 struct DataOptions: ParsableArguments {
-    @Option(help: "Folder with the full MNIST IDX files (train-images-idx3-ubyte[.gz], …). Default: the bundled 5,000-digit subset.")
+    @Option(help: "Folder with the full MNIST IDX files (train-images-idx3-ubyte[.gz], …), or 'mnist' for the bundled 5,000-digit subset (the default).")
     var data: String?
 
     func load() throws -> (train: LabelledImages, test: LabelledImages, description: String) {
-        if let data {
+        if let data, !(["mnist", "bundled"].contains(data) && !FileManager.default.fileExists(atPath: data)) {
             let (train, test) = try MNIST.load(directory: data)
             return (train, test, "MNIST from \(data) (\(train.count) train / \(test.count) test)")
         }
