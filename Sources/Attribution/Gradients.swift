@@ -17,8 +17,8 @@ func inputGradients(_ model: Explainable, _ inputs: Tensor, targets: Tensor, bat
     return parts.count == 1 ? parts[0] : try Tensor.cat(parts)
 }
 
-/// Outputs at the targets, without recording gradients, in chunks.
-func targetOutputs(_ model: Explainable, _ inputs: Tensor, targets: Tensor, batchSize: Int? = nil) throws -> Tensor {
+/// Outputs at the targets, without recording gradients, in chunks of `batchSize` rows.
+public func targetOutputs(_ model: Explainable, _ inputs: Tensor, targets: Tensor, batchSize: Int? = nil) throws -> Tensor {
     let n = inputs.shape[0]
     let chunk = max(1, batchSize ?? n)
     var parts: [Tensor] = []

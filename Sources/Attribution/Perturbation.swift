@@ -6,7 +6,7 @@ import Torch
 /// `masks` is (P, features…) with 1 where the baseline replaces the input. The
 /// N·P perturbed inputs are built and evaluated in chunks of about `batchSize`
 /// rows, each chunk one broadcast and one forward call. Returns (N, P).
-func maskedOutputs(_ model: Explainable, inputs: Tensor, baseline: Tensor, masks: Tensor, targets: Tensor,
+public func maskedOutputs(_ model: Explainable, inputs: Tensor, baseline: Tensor, masks: Tensor, targets: Tensor,
                    batchSize: Int?) throws -> Tensor {
     let n = inputs.shape[0]
     let p = masks.shape[0]

@@ -42,16 +42,3 @@ func targetIndices(_ target: Target, model: Explainable, inputs: Tensor) throws 
     let outputs = try noGrad { try model(inputs) }
     return try target.resolve(outputs: outputs)
 }
-
-/// Model outputs at the targets, without gradients, for a batch whose rows repeat each example `times` times.
-func outputsAtTargets(_ model: Explainable, _ inputs: Tensor, targets: Tensor, batchSize: Int = 512) throws -> Tensor {
-    var parts: [Tensor] = []
-    try noGrad {
-        for start in stride(from: 0, to: inputs.shape[0], by: batchSize) {
-            let end = min(inputs.shape[0], start + batchSize)
-            let outputs = try model(inputs.slice(dim: 0, start: start, end: end))
-            parts.append(try outputs.gather(dim: 1, index: targets.slice(dim: 0, start: start, end: end).unsqueezed(dim: 1)).squeezed(dim: 1))
-        }
-    }
-    return try Tensor.cat(parts)
-}

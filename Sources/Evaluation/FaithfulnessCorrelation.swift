@@ -46,18 +46,10 @@ public struct FaithfulnessCorrelation: ExplanationMetric {
         let r = masks.shape[0]
         let targets = try targetIndices(target, model: model, inputs: inputs)
         let reference = try baseline.resolve(for: inputs)
-        let original = try outputsAtTargets(model, inputs, targets: targets)
-        var columns: [Tensor] = []
-        let perChunk = max(1, batchSize / n)
-        for start in stride(from: 0, to: r, by: perChunk) {
-            let end = min(r, start + perChunk)
-            let m = try masks.slice(dim: 0, start: start, end: end).reshaped([1, end - start] + featureShape)
-            let x = try inputs.unsqueezed(dim: 1), b = try reference.unsqueezed(dim: 1)
-            let perturbed = try (x + (b - x) * m).reshaped([n * (end - start)] + featureShape)
-            let repeated = try targets.unsqueezed(dim: 1).expanded(to: [n, end - start]).reshaped([-1])
-            columns.append(try outputsAtTargets(model, perturbed, targets: repeated).reshaped([n, end - start]))
-        }
-        let drops = try original.unsqueezed(dim: 1) - Tensor.cat(columns, dim: 1)
+        let original = try targetOutputs(model, inputs, targets: targets, batchSize: batchSize)
+        let perturbed = try maskedOutputs(model, inputs: inputs, baseline: reference, masks: masks.reshaped([r] + featureShape),
+                                          targets: targets, batchSize: batchSize)
+        let drops = try original.unsqueezed(dim: 1) - perturbed
         let sums = try rows(attribution).matmul(masks.t())
         return try Similarity.pearson(sums, drops)
     }

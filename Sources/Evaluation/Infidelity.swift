@@ -38,8 +38,8 @@ public struct Infidelity: ExplanationMetric {
         }
         let repeatedInputs = try inputs.unsqueezed(dim: 1).expanded(to: [n, samples] + featureShape).reshaped([n * samples] + featureShape)
         let repeatedTargets = try targets.unsqueezed(dim: 1).expanded(to: [n, samples]).reshaped([-1])
-        let perturbed = try outputsAtTargets(model, repeatedInputs - noise, targets: repeatedTargets).reshaped([n, samples])
-        let original = try outputsAtTargets(model, inputs, targets: targets).unsqueezed(dim: 1)
+        let perturbed = try targetOutputs(model, repeatedInputs - noise, targets: repeatedTargets, batchSize: 512).reshaped([n, samples])
+        let original = try targetOutputs(model, inputs, targets: targets, batchSize: 512).unsqueezed(dim: 1)
         let drops = try (original - perturbed).to(.float64)
         let predicted = try (rows(noise).reshaped([n, samples, -1]) * rows(attribution).unsqueezed(dim: 1)).sum(dims: [2]).to(.float64)
         if normalize {
