@@ -19,7 +19,7 @@ let package = Package(
     name: "Glassbox",
     platforms: [.macOS(.v14)],
     products: [
-        .library(name: "Glassbox", targets: ["Torch", "NN", "Datasets", "Attribution", "Evaluation", "Report"]),
+        .library(name: "Glassbox", targets: ["Torch", "NN", "Datasets", "Attribution", "Evaluation", "Concepts", "Report"]),
         .executable(name: "glassbox", targets: ["GlassboxCLI"]),
     ],
     dependencies: [
@@ -39,6 +39,7 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["Torch"], resources: [.copy("Resources/mnist5k")]),
         .target(name: "Attribution", dependencies: ["Torch", "NN"]),
         .target(name: "Evaluation", dependencies: ["Torch", "NN", "Attribution"]),
+        .target(name: "Concepts", dependencies: ["Torch", "NN"]),
         .target(name: "Report", dependencies: ["Torch", "Datasets"]),
         .executableTarget(
             name: "GlassboxCLI",
@@ -50,6 +51,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["TestSupport", "NN", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AttributionTests", dependencies: ["TestSupport", "Attribution", "NN", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EvaluationTests", dependencies: ["TestSupport", "Evaluation", "Attribution", "NN", "Torch"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ConceptsTests", dependencies: ["TestSupport", "Concepts", "NN", "Torch"]),
         .testTarget(name: "ReportTests", dependencies: ["TestSupport", "Report", "Datasets", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["TestSupport", "Datasets", "Torch"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "GlassboxCLI", "NN", "Torch", "Datasets"]),

@@ -1,0 +1,87 @@
+import NN
+import Torch
+
+/// A self-explaining neural network (Alvarez-Melis & Jaakkola 2018, "Towards Robust
+/// Interpretability with Self-Explaining Neural Networks"):
+/// f(x)_c = Σₖ θ(x)ₖ,c · h(x)ₖ — concepts h(x) weighted by input-dependent relevances θ(x),
+/// summed per class. The relevances are the explanation; the robustness loss keeps them
+/// faithful to the model's local behaviour.
+public final class SENN: Module {
+    /// h: (N, …) → (N, concepts).
+    public let conceptizer: Module
+    /// θ: (N, …) → (N, concepts · classes), read as (N, concepts, classes).
+    public let parametrizer: Module
+    public let concepts: Int
+    public let classes: Int
+
+    /// Everything one forward pass gives.
+    public struct Output {
+        public let logits: Tensor
+        /// h(x): (N, concepts).
+        public let concepts: Tensor
+        /// θ(x): (N, concepts, classes).
+        public let relevances: Tensor
+    }
+
+    public init(conceptizer: Module, parametrizer: Module, concepts: Int, classes: Int) {
+        self.conceptizer = conceptizer
+        self.parametrizer = parametrizer
+        self.concepts = concepts
+        self.classes = classes
+        super.init()
+        assignPaths()
+    }
+
+    public override var children: [(name: String, module: Module)] {
+        [("conceptizer", conceptizer), ("parametrizer", parametrizer)]
+    }
+
+    public func explain(_ x: Tensor) throws -> Output {
+        let h = try conceptizer(x)
+        let n = x.shape[0]
+        guard h.shape == [n, concepts] else {
+            throw TorchError("the conceptizer returned \(h.shape), expected (\(n), \(concepts))")
+        }
+        let raw = try parametrizer(x)
+        guard raw.shape == [n, concepts * classes] else {
+            throw TorchError("the parametrizer returned \(raw.shape), expected (\(n), \(concepts * classes))")
+        }
+        let theta = try raw.reshaped([n, concepts, classes])
+        let logits = try (theta * h.unsqueezed(dim: 2)).sum(dims: [1])
+        return Output(logits: logits, concepts: h, relevances: theta)
+    }
+
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        try explain(x).logits
+    }
+
+    /// The robustness loss L_θ = ‖∇ₓf(x) − θ(x)ᵀ Jₓh(x)‖ (Frobenius over classes and input
+    /// features, averaged over the batch). It is zero exactly when f behaves locally like a
+    /// linear model in the concepts with coefficients θ(x). The gradients inside are built
+    /// with `createGraph`, so the loss itself can be differentiated (double backprop):
+    /// one backward pass per concept and per class.
+    public func robustnessLoss(_ x: Tensor) throws -> Tensor {
+        let input = try x.detached().requiringGrad()
+        return try withGrad {
+            let output = try explain(input)
+            let n = input.shape[0]
+            func inputGradient(_ scalarPerExample: Tensor) throws -> Tensor {
+                try Tensor.grad(of: scalarPerExample.sum(), wrt: input, createGraph: true).reshaped([n, -1])
+            }
+            let jacobian = try Tensor.stack((0..<concepts).map { try inputGradient(output.concepts.select(dim: 1, index: $0)) }, dim: 1)
+            let modelGradient = try Tensor.stack((0..<classes).map { try inputGradient(output.logits.select(dim: 1, index: $0)) }, dim: 1)
+            let predicted = try output.relevances.transposed(1, 2).matmul(jacobian)
+            return try (modelGradient - predicted).reshaped([n, -1]).norm(dims: [1]).mean()
+        }
+    }
+}
+
+/// The identity conceptizer: the (flattened) input features are the concepts, so the
+/// relevances are feature weights, as for tabular data.
+public final class InputFeatures: Module {
+    public override init() {}
+
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        try x.flattened(from: 1)
+    }
+}

@@ -1,0 +1,71 @@
+import Testing
+import TestSupport
+@testable import Concepts
+import NN
+import Torch
+
+/// θ that ignores its input: a learned (concepts · classes) vector repeated per example.
+final class ConstantRelevances: Module {
+    let values: Tensor
+
+    init(_ values: Tensor) throws {
+        self.values = try values.requiringGrad()
+    }
+
+    override var localParameters: [(name: String, tensor: Tensor)] { [("values", values)] }
+
+    override func forward(_ x: Tensor) throws -> Tensor {
+        try values.unsqueezed(dim: 0).expanded(to: [x.shape[0], values.count])
+    }
+}
+
+@Suite("SENN")
+struct SENNTests {
+    @Test("with identity concepts, logits are Σ θ·x per class and the explanation has the right shapes")
+    func forwardIsLinearInConcepts() throws {
+        let g = Generator(seed: 1)
+        let senn = SENN(conceptizer: InputFeatures(), parametrizer: Sequential([try Linear(4, 12, generator: g), Activation(.tanh)]),
+                        concepts: 4, classes: 3)
+        let x = try Tensor.randn([5, 4], generator: g)
+        let output = try senn.explain(x)
+        #expect(output.relevances.shape == [5, 4, 3])
+        let expected = try (output.relevances * x.unsqueezed(dim: 2)).sum(dims: [1])
+        #expect(try maxDifference(output.logits, expected) < 1e-6)
+        #expect(senn.namedParameters().map(\.name) == ["parametrizer.0.weight", "parametrizer.0.bias"])
+    }
+
+    @Test("the robustness loss is zero when θ does not depend on x and positive when it does")
+    func robustnessLossVanishesForLinearModels() throws {
+        let x = try Tensor.randn([6, 4], generator: Generator(seed: 2))
+        let constant = SENN(conceptizer: InputFeatures(), parametrizer: try ConstantRelevances(Tensor.randn([8], generator: Generator(seed: 3))),
+                            concepts: 4, classes: 2)
+        #expect(try constant.robustnessLoss(x).item() < 1e-6)
+        let varying = SENN(conceptizer: InputFeatures(), parametrizer: Sequential([try Linear(4, 8, generator: Generator(seed: 4)), Activation(.tanh)]),
+                           concepts: 4, classes: 2)
+        #expect(try varying.robustnessLoss(x).item() > 1e-3)
+    }
+
+    @Test("the robustness loss differentiates through the input gradients to θ's parameters (double backprop)")
+    func robustnessLossTrainsParametrizer() throws {
+        let linear = try Linear(4, 8, generator: Generator(seed: 5))
+        let senn = SENN(conceptizer: InputFeatures(), parametrizer: Sequential([linear, Activation(.tanh)]), concepts: 4, classes: 2)
+        let x = try Tensor.randn([6, 4], generator: Generator(seed: 6))
+        let optimizer = Adam(senn.parameters, learningRate: 0.05)
+        let first = try senn.robustnessLoss(x).item()
+        for _ in 0..<40 {
+            try senn.zeroGrad()
+            let loss = try senn.robustnessLoss(x)
+            try loss.backward()
+            #expect(try linear.weight.grad.map { try $0.allFinite() && $0.abs().max().item() > 0 } == true)
+            try optimizer.step()
+        }
+        // Minimising L_θ alone pushes θ towards constant: the loss must fall a lot.
+        #expect(try senn.robustnessLoss(x).item() < first * 0.5)
+    }
+
+    @Test("shape mistakes in the sub-networks are reported")
+    func shapeErrors() throws {
+        let senn = SENN(conceptizer: InputFeatures(), parametrizer: try Linear(4, 5), concepts: 4, classes: 2)
+        #expect(errorMessage { _ = try senn(Tensor.zeros([2, 4])) }?.contains("expected (2, 8)") == true)
+    }
+}
