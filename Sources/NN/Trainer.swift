@@ -24,6 +24,9 @@ public final class Trainer {
     public var learningRateDecay = 1.0
     /// Transforms each training batch (data augmentation); gets a generator seeded per epoch.
     public var augment: ((Tensor, Generator) throws -> Tensor)?
+    /// Replaces `loss(model(x), y)` by an objective that sees the inputs (for losses on
+    /// input gradients or reconstructions); returns the loss and the logits.
+    public var objective: ((Tensor, Tensor) throws -> (loss: Tensor, logits: Tensor))?
 
     public init(model: Module, optimizer: Optimizer,
                 loss: @escaping (Tensor, Tensor) throws -> Tensor = { try Functional.crossEntropy($0, target: $1) }) {
@@ -70,8 +73,7 @@ public final class Trainer {
                 var x = try inputs.indexSelect(dim: 0, index: index)
                 if let augment { x = try augment(x, generator) }
                 let y = try targets.indexSelect(dim: 0, index: index)
-                let logits = try model(x)
-                let value = try loss(logits, y)
+                let (value, logits) = try objective?(x, y) ?? { let l = try model(x); return (try loss(l, y), l) }()
                 try model.zeroGrad()
                 try value.backward()
                 try optimizer.step()

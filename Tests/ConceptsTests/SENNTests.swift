@@ -69,3 +69,29 @@ struct SENNTests {
         #expect(errorMessage { _ = try senn(Tensor.zeros([2, 4])) }?.contains("expected (2, 8)") == true)
     }
 }
+
+@Suite("SENN training")
+struct SENNTrainingTests {
+    @Test("all four terms enter the objective and a small SENN learns a two-class rule with them")
+    func trainsWithFullObjective() throws {
+        let g = Generator(seed: 7)
+        let x = try Tensor.randn([128, 6], generator: g)
+        let y = try (x.select(dim: 1, index: 0) - x.select(dim: 1, index: 1)).gt(0).to(.int64)
+        let autoencoder = ConceptAutoencoder(encoder: Sequential([try Linear(6, 3, generator: g)]), decoder: Sequential([try Linear(3, 6, generator: g)]))
+        let senn = SENN(conceptizer: autoencoder, parametrizer: Sequential([try Linear(6, 6, generator: g), Activation(.tanh)]), concepts: 3, classes: 2)
+        let objective = SENNObjective(robustness: 1e-2, reconstruction: 1, sparsity: 1e-3)
+        let (terms, _) = try objective.evaluate(senn, inputs: x, targets: y)
+        #expect(terms.robustness > 0 && terms.reconstruction > 0 && terms.sparsity > 0)
+        let parts = terms.classification + 1e-2 * terms.robustness + terms.reconstruction + 1e-3 * terms.sparsity
+        #expect(try abs(terms.total.item() - parts) < 1e-5)
+        let trainer = Trainer(model: senn, optimizer: Adam(senn.parameters, learningRate: 0.02))
+        trainer.objective = { inputs, targets in
+            let (terms, logits) = try objective.evaluate(senn, inputs: inputs, targets: targets)
+            return (terms.total, logits)
+        }
+        trainer.batchSize = 32
+        trainer.quiet = true
+        let history = try trainer.fit(inputs: x, targets: y, epochs: 30)
+        #expect(history.last!.accuracy > 0.9)
+    }
+}
