@@ -51,6 +51,44 @@ public final class Conv2d: Module {
     }
 }
 
+/// Transposed convolution (weight (in, out, k, k), as PyTorch's ConvTranspose2d).
+public final class ConvTranspose2d: Module {
+    public let weight: Tensor
+    public let bias: Tensor?
+    let stride: (Int, Int), padding: (Int, Int)
+
+    public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+                bias: Bool = true, generator: Generator? = nil) throws {
+        // PyTorch computes fan-in from weight.size(1) · k · k for transposed convolutions.
+        let fanIn = outChannels * kernelSize * kernelSize
+        weight = try uniformInit([inChannels, outChannels, kernelSize, kernelSize], fanIn: fanIn, generator: generator)
+        self.bias = bias ? try uniformInit([outChannels], fanIn: fanIn, generator: generator) : nil
+        self.stride = (stride, stride)
+        self.padding = (padding, padding)
+    }
+
+    public override var localParameters: [(name: String, tensor: Tensor)] {
+        [("weight", weight)] + (bias.map { [("bias", $0)] } ?? [])
+    }
+
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        try Functional.convTranspose2d(x, weight: weight, bias: bias, stride: stride, padding: padding)
+    }
+}
+
+/// Reshapes each example to `shape` (the batch dimension is kept).
+public final class Unflatten: Module {
+    let shape: [Int]
+
+    public init(_ shape: [Int]) {
+        self.shape = shape
+    }
+
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        try x.reshaped([x.shape[0]] + shape)
+    }
+}
+
 public final class MaxPool2d: Module {
     let kernelSize: Int, stride: Int, padding: Int
 

@@ -95,3 +95,26 @@ struct SENNTrainingTests {
         #expect(history.last!.accuracy > 0.9)
     }
 }
+
+@Suite("SENN on MNIST shapes, and prototypes")
+struct MNISTSENNTests {
+    @Test("the authors' MNIST architectures give logits, concepts, relevances and a 28×28 reconstruction")
+    func shapes() throws {
+        let senn = try MNISTSENN.model(concepts: 5, generator: Generator(seed: 1))
+        senn.eval()
+        let x = try Tensor.rand([2, 1, 28, 28], generator: Generator(seed: 2))
+        let output = try senn.explain(x)
+        #expect(output.logits.shape == [2, 10] && output.concepts.shape == [2, 5] && output.relevances.shape == [2, 5, 10])
+        let autoencoder = try #require(senn.conceptizer as? ConceptAutoencoder)
+        #expect(try autoencoder.reconstruct(concepts: output.concepts, like: x).shape == [2, 1, 28, 28])
+        #expect(try senn.robustnessLoss(x).item() > 0)
+    }
+
+    @Test("prototypes pick the strongest activations and spread across levels")
+    func prototypes() throws {
+        let activations = try Tensor([0, 5, 1, 4, 2, 3, 3, 2, 4, 1, 5, 0] as [Float], shape: [6, 2])
+        #expect(try ConceptPrototypes.strongest(activations, count: 2) == [[5, 4], [0, 1]])
+        #expect(try ConceptPrototypes.acrossLevels(activations, count: 3) == [[0, 2, 5], [5, 3, 0]])
+        #expect(errorMessage { _ = try ConceptPrototypes.strongest(activations, count: 9) } != nil)
+    }
+}
