@@ -53,7 +53,7 @@ struct LinearSurrogate {
             var a = try (design - meanZ) * root
             var b = try (y - meanY).unsqueezed(dim: 1) * root
             if ridge > 0 {
-                a = try Tensor.cat([a, Tensor.ones([g], dtype: .float64).oneHotDiagonal() * Foundation.sqrt(ridge)])
+                a = try Tensor.cat([a, Tensor.eye(g, dtype: .float64) * Foundation.sqrt(ridge)])
                 b = try Tensor.cat([b, Tensor.zeros([g, 1], dtype: .float64)])
             }
             coefficients.append(try a.leastSquares(b).squeezed(dim: 1).to(inputs.dtype))
@@ -75,14 +75,5 @@ struct LinearSurrogate {
             let distance = try 1.0 - cosine
             return try (distance.square() * (-1 / (2 * width * width))).exp()
         }
-    }
-}
-
-extension Tensor {
-    /// diag(self) for a 1-D tensor.
-    func oneHotDiagonal() throws -> Tensor {
-        let n = count
-        let eye = try Tensor.arange(0, Double(n)).unsqueezed(dim: 1).eq(Tensor.arange(0, Double(n)).unsqueezed(dim: 0)).to(dtype)
-        return try eye * unsqueezed(dim: 0)
     }
 }

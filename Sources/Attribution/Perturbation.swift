@@ -30,17 +30,16 @@ public func maskedOutputs(_ model: Explainable, inputs: Tensor, baseline: Tensor
 
 /// Feature groups: an integer mask with the input's shape (without the batch
 /// dimension, or with a batch of 1), each value naming one group.
-struct FeatureGroups {
+public struct FeatureGroups {
     /// (G, features…) float masks, 1 inside the group.
-    let masks: Tensor
-    let count: Int
+    public let masks: Tensor
+    public let count: Int
 
     /// Groups from `mask`, or one group per feature when nil.
-    init(_ mask: Tensor?, featureShape: [Int], dtype: DType) throws {
+    public init(_ mask: Tensor?, featureShape: [Int], dtype: DType) throws {
         let size = featureShape.reduce(1, *)
         guard let mask else {
-            let eye = try Tensor.arange(0, Double(size)).unsqueezed(dim: 1).eq(Tensor.arange(0, Double(size)).unsqueezed(dim: 0))
-            masks = try eye.to(dtype).reshaped([size] + featureShape)
+            masks = try Tensor.eye(size, dtype: dtype).reshaped([size] + featureShape)
             count = size
             return
         }

@@ -28,22 +28,13 @@ public struct AblationFaithfulness: ExplanationMetric {
         // Every feature of a group carries the group's drop; compare it with the group's total relevance.
         let drops = try ablation.attribute(inputs, target: .indices(targets)).values
         if let featureMask {
-            let groups = try Self.groupMasks(featureMask, featureShape: Array(inputs.shape.dropFirst()))
+            let grouping = try FeatureGroups(featureMask, featureShape: Array(inputs.shape.dropFirst()), dtype: .float64)
+            let groups = try grouping.masks.reshaped([grouping.count, -1])
             let relevance = try rows(attribution).to(.float64).matmul(groups.t())
             let sizes = try groups.sum(dims: [1]).unsqueezed(dim: 0)
             let groupDrops = try rows(drops).to(.float64).matmul(groups.t()) / sizes
             return try Similarity.pearson(relevance, groupDrops)
         }
         return try Similarity.pearson(rows(attribution), rows(drops))
-    }
-
-    /// (G, F) float64 indicator rows from an integer mask with one input's shape.
-    static func groupMasks(_ mask: Tensor, featureShape: [Int]) throws -> Tensor {
-        let flat = try mask.to(.int64).reshaped([-1])
-        guard flat.count == featureShape.reduce(1, *) else {
-            throw TorchError("feature mask has \(flat.count) entries, inputs have \(featureShape.reduce(1, *)) features")
-        }
-        let g = try flat.max().itemInt() + 1
-        return try Tensor.arange(0, Double(g)).unsqueezed(dim: 1).eq(flat.unsqueezed(dim: 0).to(.float32)).to(.float64)
     }
 }

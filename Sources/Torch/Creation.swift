@@ -84,6 +84,12 @@ extension Tensor {
         try makeTensor("linspace") { gbt_linspace(start, end, Int64(steps), dtype.rawValue, &$0) }
     }
 
+    /// The n×n identity matrix.
+    public static func eye(_ n: Int, dtype: DType = .float32) throws -> Tensor {
+        let index = try arange(0, Double(n))
+        return try index.unsqueezed(dim: 1).eq(index.unsqueezed(dim: 0)).to(dtype)
+    }
+
     /// Uniform samples in [0, 1).
     public static func rand(_ shape: [Int], dtype: DType = .float32, generator: Generator? = nil) throws -> Tensor {
         try random(kind: 0, shape, dtype: dtype, generator: generator)
