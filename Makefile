@@ -10,7 +10,7 @@ demo: setup
 	.build/release/glassbox demo --out runs/demo
 
 test: setup
-	swift test
+	@scripts/test.sh
 
 # Regenerates test fixtures (needs Python; CI does not run this).
 fixtures:

@@ -1,6 +1,8 @@
 // Shared helpers for the shim's translation units. Not part of the C ABI.
 #pragma once
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <atomic>
 #include <string>
 #include "ctorch.h"
 
@@ -22,11 +24,26 @@ at::ScalarType scalar_type(int code);
 int dtype_code(at::ScalarType t);
 at::Generator *generator(gbt_generator g);
 
+// libtorch's OpenMP backend keeps the intra-op thread count per OS thread and
+// fixes it on a thread's first parallel call; a thread that touched libtorch
+// before `at::set_num_threads` would run single-threaded for good. Every entry
+// point therefore applies the requested count to its thread when it differs.
+extern std::atomic<int> requested_threads;
+inline void apply_requested_threads() {
+  static thread_local int applied = 0;
+  int wanted = requested_threads.load(std::memory_order_relaxed);
+  if (wanted != applied) {
+    at::set_num_threads(wanted);
+    applied = wanted;
+  }
+}
+
 } // namespace gbt
 
 // Wraps an entry point's body: every exception becomes an error message and status 1.
 #define GBT_TRY(...)                                                              \
   try {                                                                           \
+    gbt::apply_requested_threads();                                               \
     __VA_ARGS__;                                                                  \
     return 0;                                                                     \
   } catch (const c10::Error &e) {                                                 \

@@ -7,9 +7,17 @@
 #include <sstream>
 #include <zlib.h>
 #include <malloc.h>
+#include <sched.h>
 #include <torch/version.h>
 
 namespace gbt {
+static int cores_available() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+  return 1;
+}
+std::atomic<int> requested_threads{cores_available()};
+
 static thread_local std::string last_error;
 void set_error(const std::string &message) { last_error = message; }
 
@@ -62,8 +70,17 @@ using namespace gbt;
 extern "C" {
 
 const char *gbt_last_error(void) { return last_error.c_str(); }
-int gbt_set_num_threads(int n) { GBT_TRY(if (n < 1) throw std::invalid_argument("thread count must be at least 1"); at::set_num_threads(n)) }
-int gbt_get_num_threads(void) { return at::get_num_threads(); }
+int gbt_set_num_threads(int n) {
+  GBT_TRY(if (n < 1) throw std::invalid_argument("thread count must be at least 1"); requested_threads.store(n); apply_requested_threads())
+}
+int gbt_get_num_threads(void) {
+  try {
+    apply_requested_threads();
+    return at::get_num_threads();
+  } catch (...) {
+    return 1;
+  }
+}
 int gbt_cuda_device_count(void) {
   try { return at::hasCUDA() ? static_cast<int>(at::detail::getCUDAHooks().getNumGPUs()) : 0; } catch (...) { return 0; }
 }

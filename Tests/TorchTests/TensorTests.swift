@@ -143,4 +143,32 @@ struct EngineTests {
         #expect(Torch.version.hasPrefix("1.") || Torch.version.hasPrefix("2."))
         #expect(errorMessage { try Torch.setThreads(0) }?.contains("at least 1") == true)
     }
+
+    @Test("threads that ran an operation before asking still get every core")
+    func threadsApplyOnEveryThread() throws {
+        // libtorch's OpenMP backend fixes the count per OS thread on its first parallel call.
+        let counts = LockedBox([Int](repeating: 0, count: 4))
+        let group = DispatchGroup()
+        for index in 0..<4 {
+            group.enter()
+            let thread = Thread {
+                _ = try? (Tensor.ones([64, 64]).matmul(Tensor.ones([64, 64]))).sum()
+                counts.update { $0[index] = Torch.threads }
+                group.leave()
+            }
+            thread.start()
+        }
+        group.wait()
+        #expect(counts.value == Array(repeating: Torch.threads, count: 4))
+        #expect(Torch.threads == max(ProcessInfo.processInfo.activeProcessorCount, 1))
+    }
+}
+
+/// A value several threads write under a lock.
+final class LockedBox<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Value
+    init(_ value: Value) { stored = value }
+    var value: Value { lock.withLock { stored } }
+    func update(_ change: (inout Value) -> Void) { lock.withLock { change(&stored) } }
 }

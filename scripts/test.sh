@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Runs the whole test suite; on failure repeats each failed expectation at the
+# end, so a log cut to its last lines still says what broke.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+mkdir -p .build
+log=.build/test-output.log
+swift test 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+if [ "$status" -ne 0 ]; then
+  echo
+  echo "=== failures (full log: $log) ==="
+  grep -E "recorded an issue|error:|Fatal error|Crash|Illegal instruction" "$log" | grep -v "^\[" | head -40
+fi
+exit "$status"
