@@ -58,13 +58,27 @@ public final class SENN: Module {
     /// The robustness loss L_θ = ‖∇ₓf(x) − θ(x)ᵀ Jₓh(x)‖ (Frobenius over classes and input
     /// features, averaged over the batch). It is zero exactly when f behaves locally like a
     /// linear model in the concepts with coefficients θ(x). The gradients inside are built
-    /// with `createGraph`, so the loss itself can be differentiated (double backprop):
-    /// one backward pass per concept and per class.
-    public func robustnessLoss(_ x: Tensor) throws -> Tensor {
+    /// with `createGraph`, so the loss itself can be differentiated (double backprop).
+    ///
+    /// Exact (`directions` nil): one backward pass per concept and per class. With a
+    /// generator, each example's residual matrix D = ∇ₓf − θᵀJₓh is projected on a random
+    /// Gaussian class direction v, and the loss is the mean of ‖vᵀD‖: vᵀD is one
+    /// vector-Jacobian product of (f, h) with cotangents (v, −θv), so a single backward pass
+    /// replaces concepts + classes of them, and E‖vᵀD‖² = ‖D‖²_F (Hutchinson's estimator).
+    public func robustnessLoss(_ x: Tensor, directions generator: Generator? = nil) throws -> Tensor {
         let input = try x.detached().requiringGrad()
         return try withGrad {
             let output = try explain(input)
             let n = input.shape[0]
+            if let generator {
+                let v = try Tensor.randn([n, classes], dtype: output.logits.dtype, generator: generator)
+                let conceptDirection = try output.relevances.matmul(v.unsqueezed(dim: 2)).squeezed(dim: 2)
+                guard let residual = try Tensor.grad(of: [output.logits, output.concepts], wrt: [input],
+                                                     gradOutputs: [v, -conceptDirection], createGraph: true)[0] else {
+                    throw TorchError("the model's output does not depend on its input")
+                }
+                return try residual.reshaped([n, -1]).norm(dims: [1]).mean()
+            }
             func inputGradient(_ scalarPerExample: Tensor) throws -> Tensor {
                 try Tensor.grad(of: scalarPerExample.sum(), wrt: input, createGraph: true).reshaped([n, -1])
             }

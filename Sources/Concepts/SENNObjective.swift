@@ -8,6 +8,9 @@ public struct SENNObjective {
     public var robustness: Double
     public var reconstruction: Double
     public var sparsity: Double
+    /// Whether L_θ is computed exactly (a backward pass per concept and class) or by a
+    /// random class projection (one pass; see `SENN.robustnessLoss`).
+    public var exactRobustness = false
 
     /// The terms of one evaluation, for logging.
     public struct Terms {
@@ -25,13 +28,14 @@ public struct SENNObjective {
         self.sparsity = sparsity
     }
 
-    public func evaluate(_ model: SENN, inputs: Tensor, targets: Tensor) throws -> (Terms, logits: Tensor) {
+    /// The objective on one batch; `generator` draws the projections of L_θ unless it is exact.
+    public func evaluate(_ model: SENN, inputs: Tensor, targets: Tensor, generator: Generator) throws -> (Terms, logits: Tensor) {
         let output = try model.explain(inputs)
         let classification = try Functional.crossEntropy(output.logits, target: targets)
         var total = classification
         var robustnessValue = 0.0, reconstructionValue = 0.0
         if robustness > 0 {
-            let term = try model.robustnessLoss(inputs)
+            let term = try model.robustnessLoss(inputs, directions: exactRobustness ? nil : generator)
             robustnessValue = try term.item()
             total = try total + term * robustness
         }

@@ -25,8 +25,9 @@ public final class Trainer {
     /// Transforms each training batch (data augmentation); gets a generator seeded per epoch.
     public var augment: ((Tensor, Generator) throws -> Tensor)?
     /// Replaces `loss(model(x), y)` by an objective that sees the inputs (for losses on
-    /// input gradients or reconstructions); returns the loss and the logits.
-    public var objective: ((Tensor, Tensor) throws -> (loss: Tensor, logits: Tensor))?
+    /// input gradients or reconstructions); returns the loss and the logits. Its generator
+    /// is the epoch's (seeded per epoch, so resumed runs draw the same numbers).
+    public var objective: ((Tensor, Tensor, Generator) throws -> (loss: Tensor, logits: Tensor))?
 
     public init(model: Module, optimizer: Optimizer,
                 loss: @escaping (Tensor, Tensor) throws -> Tensor = { try Functional.crossEntropy($0, target: $1) }) {
@@ -73,7 +74,7 @@ public final class Trainer {
                 var x = try inputs.indexSelect(dim: 0, index: index)
                 if let augment { x = try augment(x, generator) }
                 let y = try targets.indexSelect(dim: 0, index: index)
-                let (value, logits) = try objective?(x, y) ?? { let l = try model(x); return (try loss(l, y), l) }()
+                let (value, logits) = try objective?(x, y, generator) ?? { let l = try model(x); return (try loss(l, y), l) }()
                 try model.zeroGrad()
                 try value.backward()
                 try optimizer.step()

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TestSupport
 @testable import Concepts
@@ -45,6 +46,33 @@ struct SENNTests {
         #expect(try varying.robustnessLoss(x).item() > 1e-3)
     }
 
+    @Test("the projected robustness loss is the mean of ‖vᵀ(∇f − θᵀJh)‖ for the drawn class directions v, and trains θ")
+    func projectedRobustnessLoss() throws {
+        let g = Generator(seed: 21)
+        let autoencoder = ConceptAutoencoder(encoder: Sequential([try Linear(5, 3, generator: g), Activation(.tanh)]),
+                                             decoder: Sequential([try Linear(3, 5, generator: g)]))
+        let senn = SENN(conceptizer: autoencoder, parametrizer: Sequential([try Linear(5, 12, generator: g), Activation(.tanh)]),
+                        concepts: 3, classes: 4)
+        let x = try Tensor.randn([6, 5], generator: g)
+        // The same directions the loss draws, and the residual matrices D built one row at a time.
+        let v = try Tensor.randn([6, 4], generator: Generator(seed: 22))
+        let input = try x.requiringGrad()
+        let output = try senn.explain(input)
+        func rows(_ t: Tensor, _ count: Int) throws -> Tensor {
+            try Tensor.stack((0..<count).map { try Tensor.grad(of: t.select(dim: 1, index: $0).sum(), wrt: input, retainGraph: true) }, dim: 1)
+        }
+        let residual = try rows(output.logits, 4) - output.relevances.transposed(1, 2).matmul(rows(output.concepts, 3))
+        let expected = try v.unsqueezed(dim: 1).matmul(residual).squeezed(dim: 1).norm(dims: [1]).mean().item()
+        let projected = try senn.robustnessLoss(x, directions: Generator(seed: 22))
+        #expect(try abs(projected.item() - expected) / expected < 1e-5)
+        // E‖vᵀD‖² = ‖D‖²_F: many draws approach the exact loss's square.
+        let squares = try (0..<400).map { try senn.robustnessLoss(x[0..<1], directions: Generator(seed: UInt64(100 + $0))).item() }.map { $0 * $0 }
+        let exactSquare = Foundation.pow(try senn.robustnessLoss(x[0..<1]).item(), 2)
+        #expect(abs(squares.reduce(0, +) / 400 - exactSquare) / exactSquare < 0.15)
+        try projected.backward()
+        #expect(try senn.parametrizer.parameters.allSatisfy { try $0.grad.map { try $0.abs().max().item() > 0 } == true })
+    }
+
     @Test("the robustness loss differentiates through the input gradients to θ's parameters (double backprop)")
     func robustnessLossTrainsParametrizer() throws {
         let linear = try Linear(4, 8, generator: Generator(seed: 5))
@@ -80,13 +108,13 @@ struct SENNTrainingTests {
         let autoencoder = ConceptAutoencoder(encoder: Sequential([try Linear(6, 3, generator: g)]), decoder: Sequential([try Linear(3, 6, generator: g)]))
         let senn = SENN(conceptizer: autoencoder, parametrizer: Sequential([try Linear(6, 6, generator: g), Activation(.tanh)]), concepts: 3, classes: 2)
         let objective = SENNObjective(robustness: 1e-2, reconstruction: 1, sparsity: 1e-3)
-        let (terms, _) = try objective.evaluate(senn, inputs: x, targets: y)
+        let (terms, _) = try objective.evaluate(senn, inputs: x, targets: y, generator: Generator(seed: 8))
         #expect(terms.robustness > 0 && terms.reconstruction > 0 && terms.sparsity > 0)
         let parts = terms.classification + 1e-2 * terms.robustness + terms.reconstruction + 1e-3 * terms.sparsity
         #expect(try abs(terms.total.item() - parts) < 1e-5)
         let trainer = Trainer(model: senn, optimizer: Adam(senn.parameters, learningRate: 0.02))
-        trainer.objective = { inputs, targets in
-            let (terms, logits) = try objective.evaluate(senn, inputs: inputs, targets: targets)
+        trainer.objective = { inputs, targets, generator in
+            let (terms, logits) = try objective.evaluate(senn, inputs: inputs, targets: targets, generator: generator)
             return (terms.total, logits)
         }
         trainer.batchSize = 32
