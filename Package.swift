@@ -36,10 +36,10 @@ let package = Package(
         ),
         .target(name: "Torch", dependencies: ["CTorch"]),
         .target(name: "NN", dependencies: ["Torch"]),
-        .target(name: "Datasets", dependencies: ["Torch"], resources: [.copy("Resources/mnist5k")]),
+        .target(name: "Datasets", dependencies: ["Torch"], resources: [.copy("Resources/mnist5k"), .copy("Resources/breast-cancer")]),
         .target(name: "Attribution", dependencies: ["Torch", "NN"]),
         .target(name: "Evaluation", dependencies: ["Torch", "NN", "Attribution"]),
-        .target(name: "Concepts", dependencies: ["Torch", "NN"]),
+        .target(name: "Concepts", dependencies: ["Torch", "NN", "Evaluation"]),
         .target(name: "Report", dependencies: ["Torch", "Datasets"]),
         .executableTarget(
             name: "GlassboxCLI",

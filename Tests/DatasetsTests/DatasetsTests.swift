@@ -152,3 +152,24 @@ struct PNGTests {
         #expect(errorMessage { _ = try PNG.decode(sixteenBit) }?.contains("only 8-bit PNGs") == true)
     }
 }
+
+@Suite("Breast-cancer data")
+struct BreastCancerTests {
+    @Test("the bundled split has 454/115 tumours in both classes' proportions, standardised on the training set")
+    func bundledSplit() throws {
+        let (train, test) = try BreastCancer.bundled()
+        #expect(train.count == 454 && test.count == 115)
+        #expect(train.features.shape == [454, 30] && train.featureNames.first == "mean radius" && train.featureNames.count == 30)
+        // scikit-learn: 212 malignant (0), 357 benign (1); 80% of each class trains.
+        #expect(try train.labels.sum().itemInt() == 285 && test.labels.sum().itemInt() == 72)
+        #expect(try train.features.mean(dims: [0]).abs().max().item() < 1e-5)
+        #expect(try ((train.features.pow(2).mean(dims: [0]) - 1.0).abs().max().item()) < 1e-4)
+    }
+
+    @Test("malformed CSV rows are reported with their line")
+    func malformed() throws {
+        #expect(errorMessage { _ = try BreastCancer.load(csv: "a,b,target,split\n1,2,0,train\n1,x,1,test\n") } == "line 3 of the breast-cancer CSV has a non-numeric feature")
+        #expect(errorMessage { _ = try BreastCancer.load(csv: "a,b,target,split\n1,2,7,train\n") } == "line 2 of the breast-cancer CSV is malformed")
+        #expect(errorMessage { _ = try BreastCancer.load(csv: "a,b\n") } == "the breast-cancer CSV header must end with target,split")
+    }
+}
