@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "Report", dependencies: ["Torch", "Datasets"]),
         .executableTarget(
             name: "GlassboxCLI",
-            dependencies: ["Torch", "NN", "Datasets", "Attribution", "Evaluation", "Report",
+            dependencies: ["Torch", "NN", "Datasets", "Attribution", "Evaluation", "Concepts", "Report",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .target(name: "TestSupport", dependencies: ["Torch"], path: "Tests/TestSupport"),

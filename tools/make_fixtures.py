@@ -132,6 +132,30 @@ def layer_fixtures():
     save_file({k: v.contiguous() for k, v in out.items()}, os.path.join(NN_FIXTURES, "layers.safetensors"))
 
 
+# (in, out, kernel, stride, padding, output_padding, input size): the SENN decoder's three
+# layers, then output padding, and padding > 0 with stride 3.
+CONV_TRANSPOSE_CASES = [(5, 16, 5, 2, 0, 0, 4), (16, 8, 5, 1, 0, 0, 11), (8, 1, 2, 2, 1, 0, 15),
+                        (3, 4, 3, 2, 1, 1, 6), (2, 3, 4, 3, 2, 0, 5)]
+
+
+def conv_transpose_fixtures():
+    """ConvTranspose2d outputs, first-order gradients and a second-order (double backprop) gradient."""
+    torch.manual_seed(13)
+    out = {}
+    for i, (cin, cout, k, s, p, op, h) in enumerate(CONV_TRANSPOSE_CASES):
+        layer = nn.ConvTranspose2d(cin, cout, k, stride=s, padding=p, output_padding=op)
+        x = torch.randn(2, cin, h, h, requires_grad=True)
+        y = layer(x)
+        r = torch.randn_like(y)
+        gx, = torch.autograd.grad((y * r).sum(), x, create_graph=True)
+        gw, = torch.autograd.grad((y * r).sum(), layer.weight, retain_graph=True)
+        second, = torch.autograd.grad((gx ** 2).sum(), layer.weight)
+        for name, t in [("x", x), ("weight", layer.weight), ("bias", layer.bias), ("y", y), ("r", r), ("grad_x", gx),
+                        ("grad_weight", gw), ("second", second)]:
+            out[f"{i}.{name}"] = t.detach().clone()
+    save_file({k: v.contiguous() for k, v in out.items()}, os.path.join(NN_FIXTURES, "conv_transpose.safetensors"))
+
+
 def safetensors_fixtures():
     """A Python-written file with every dtype and metadata, for the Swift reader."""
     tensors = {
@@ -178,6 +202,7 @@ if __name__ == "__main__":
     cnn_fixtures()
     optimizer_fixtures()
     layer_fixtures()
+    conv_transpose_fixtures()
     safetensors_fixtures()
     verify_swift_file()
     print("fixtures written; torch", torch.__version__)

@@ -187,9 +187,32 @@ int gbt_conv2d(gbt_tensor x, gbt_tensor w, gbt_tensor b, const int64_t *stride, 
                const int64_t *dilation, int64_t groups, gbt_tensor *out) {
   GBT_TRY(*out = wrap(at::conv2d(T(x), T(w), opt(b), dims(stride, 2), dims(padding, 2), dims(dilation, 2), groups)))
 }
+// A transposed convolution equals a plain one over the input with (stride − 1) zeros
+// between its elements, padded by (kernel − 1 − padding), with the kernel flipped and its
+// channel axes swapped. libtorch 1.13's own CPU kernel (im2col/col2im) is several times
+// slower for the small decoders SENN uses, and slower still with threads; the plain path
+// runs through the fast convolution and stays differentiable to any order.
+static at::Tensor conv_transpose2d_as_conv(const at::Tensor &x, const at::Tensor &w, const c10::optional<at::Tensor> &b,
+                                           at::IntArrayRef stride, at::IntArrayRef padding, at::IntArrayRef output_padding) {
+  const int64_t h = x.size(2), wd = x.size(3), kh = w.size(2), kw = w.size(3);
+  const int64_t top = kh - 1 - padding[0], left = kw - 1 - padding[1];
+  const int64_t spread_h = (h - 1) * stride[0] + 1, spread_w = (wd - 1) * stride[1] + 1;
+  at::Tensor spread = at::zeros({x.size(0), x.size(1), spread_h + 2 * top + output_padding[0], spread_w + 2 * left + output_padding[1]},
+                                x.options());
+  spread.slice(2, top, top + spread_h, stride[0]).slice(3, left, left + spread_w, stride[1]).copy_(x);
+  return at::conv2d(spread, w.flip({2, 3}).transpose(0, 1), b);
+}
+
 int gbt_conv_transpose2d(gbt_tensor x, gbt_tensor w, gbt_tensor b, const int64_t *stride, const int64_t *padding,
                          const int64_t *output_padding, int64_t groups, gbt_tensor *out) {
-  GBT_TRY(*out = wrap(at::conv_transpose2d(T(x), T(w), opt(b), dims(stride, 2), dims(padding, 2), dims(output_padding, 2), groups)))
+  GBT_TRY(
+    const at::Tensor &input = T(x);
+    const at::Tensor &weight = T(w);
+    const bool plain = groups == 1 && input.dim() == 4 && weight.dim() == 4 && input.size(1) == weight.size(0) &&
+                       padding[0] <= weight.size(2) - 1 && padding[1] <= weight.size(3) - 1 &&
+                       output_padding[0] < stride[0] && output_padding[1] < stride[1];
+    *out = wrap(plain ? conv_transpose2d_as_conv(input, weight, opt(b), dims(stride, 2), dims(padding, 2), dims(output_padding, 2))
+                      : at::conv_transpose2d(input, weight, opt(b), dims(stride, 2), dims(padding, 2), dims(output_padding, 2), groups)))
 }
 int gbt_pool2d(int kind, gbt_tensor x, const int64_t *k, const int64_t *s, const int64_t *p, int ceil_mode, gbt_tensor *out) {
   GBT_TRY(*out = wrap(kind == 0 ? at::max_pool2d(T(x), dims(k, 2), dims(s, 2), dims(p, 2), 1, ceil_mode != 0)

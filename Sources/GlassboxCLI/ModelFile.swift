@@ -24,9 +24,12 @@ enum ModelFile {
     static let architectureKey = "glassbox.architecture"
     static let mnistCNN = "mnist-cnn"
 
-    /// Writes a native model's weights with its architecture in the metadata.
-    static func save(_ model: Module, architecture: String, to path: String) throws {
-        try Safetensors.write(model.stateDict(), metadata: [architectureKey: architecture], to: path)
+    static let sennMNIST = "senn-mnist"
+    static let sennTabular = "senn-tabular"
+
+    /// Writes a native model's weights with its architecture (and any `details`) in the metadata.
+    static func save(_ model: Module, architecture: String, details: [String: String] = [:], to path: String) throws {
+        try Safetensors.write(model.stateDict(), metadata: details.merging([architectureKey: architecture]) { $1 }, to: path)
     }
 
     /// Loads a model in evaluation mode.
@@ -39,8 +42,12 @@ enum ModelFile {
         guard let architecture = metadata[architectureKey] else {
             throw TorchError("\(path) has no '\(architectureKey)' metadata: it was not written by Glassbox. Pass a Glassbox model.safetensors or a TorchScript file")
         }
+        if architecture == sennMNIST || architecture == sennTabular {
+            let file = try SENNFile.load(path)
+            return LoadedModel(model: file.model, inputShape: file.inputShape)
+        }
         guard architecture == mnistCNN else {
-            throw TorchError("\(path) holds architecture '\(architecture)', which this version cannot build (known: \(mnistCNN))")
+            throw TorchError("\(path) holds architecture '\(architecture)', which this version cannot build (known: \(mnistCNN), \(sennMNIST), \(sennTabular))")
         }
         let model = try Architectures.mnistCNN()
         try model.loadStateDict(tensors)

@@ -55,9 +55,9 @@ public final class Conv2d: Module {
 public final class ConvTranspose2d: Module {
     public let weight: Tensor
     public let bias: Tensor?
-    let stride: (Int, Int), padding: (Int, Int)
+    let stride: (Int, Int), padding: (Int, Int), outputPadding: (Int, Int)
 
-    public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
+    public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0, outputPadding: Int = 0,
                 bias: Bool = true, generator: Generator? = nil) throws {
         // PyTorch computes fan-in from weight.size(1) · k · k for transposed convolutions.
         let fanIn = outChannels * kernelSize * kernelSize
@@ -65,6 +65,7 @@ public final class ConvTranspose2d: Module {
         self.bias = bias ? try uniformInit([outChannels], fanIn: fanIn, generator: generator) : nil
         self.stride = (stride, stride)
         self.padding = (padding, padding)
+        self.outputPadding = (outputPadding, outputPadding)
     }
 
     public override var localParameters: [(name: String, tensor: Tensor)] {
@@ -72,7 +73,7 @@ public final class ConvTranspose2d: Module {
     }
 
     public override func forward(_ x: Tensor) throws -> Tensor {
-        try Functional.convTranspose2d(x, weight: weight, bias: bias, stride: stride, padding: padding)
+        try Functional.convTranspose2d(x, weight: weight, bias: bias, stride: stride, padding: padding, outputPadding: outputPadding)
     }
 }
 

@@ -19,6 +19,8 @@ public struct LineChart {
     public var series: [Series]
     public var width = 560
     public var height = 300
+    /// Labels for the x positions (default: 1, 2, 3, …).
+    public var xTicks: [String]?
 
     public init(title: String, xLabel: String, series: [Series]) {
         self.title = title
@@ -47,7 +49,8 @@ public struct LineChart {
         }
         let every = Swift.max(1, (count + 19) / 20)
         for i in Swift.stride(from: 0, to: count, by: every) {
-            parts.append("<text x=\"\(x(i))\" y=\"\(top + plotHeight + 16)\" text-anchor=\"middle\">\(i + 1)</text>")
+            let tick = xTicks.map { i < $0.count ? $0[i] : "" } ?? String(i + 1)
+            parts.append("<text x=\"\(x(i))\" y=\"\(top + plotHeight + 16)\" text-anchor=\"middle\">\(escape(tick))</text>")
         }
         // The legend goes in the right-hand corner the series end farther from.
         let ends = series.compactMap { $0.values.last(where: \.isFinite) }

@@ -109,6 +109,26 @@ struct LayerParityTests {
         #expect(try maxDifference(AdaptiveAvgPool2d((2, 3))(x), f["adaptive_out"]!) < 1e-6)
     }
 
+    @Test("ConvTranspose2d matches PyTorch in value, gradients and a second-order gradient, for strides, padding and output padding")
+    func convTransposeMatches() throws {
+        let f = try Fixture.tensors("conv_transpose.safetensors")
+        let cases = [(5, 16, 5, 2, 0, 0), (16, 8, 5, 1, 0, 0), (8, 1, 2, 2, 1, 0), (3, 4, 3, 2, 1, 1), (2, 3, 4, 3, 2, 0)]
+        for (i, (input, output, kernel, stride, padding, outputPadding)) in cases.enumerated() {
+            let layer = try ConvTranspose2d(input, output, kernelSize: kernel, stride: stride, padding: padding, outputPadding: outputPadding)
+            try layer.loadStateDict(["weight": f["\(i).weight"]!, "bias": f["\(i).bias"]!])
+            let x = try f["\(i).x"]!.requiringGrad()
+            let y = try layer(x)
+            #expect(try relativeDifference(y.detached(), f["\(i).y"]!) < 1e-5, "case \(i) output")
+            let weighted = try (y * f["\(i).r"]!).sum()
+            let gradientX = try Tensor.grad(of: weighted, wrt: x, retainGraph: true, createGraph: true)
+            let gradientW = try Tensor.grad(of: weighted, wrt: layer.weight, retainGraph: true)
+            #expect(try relativeDifference(gradientX.detached(), f["\(i).grad_x"]!) < 1e-5, "case \(i) input gradient")
+            #expect(try relativeDifference(gradientW, f["\(i).grad_weight"]!) < 1e-5, "case \(i) weight gradient")
+            let second = try Tensor.grad(of: gradientX.pow(2).sum(), wrt: layer.weight)
+            #expect(try relativeDifference(second, f["\(i).second"]!) < 1e-5, "case \(i) second-order gradient")
+        }
+    }
+
     @Test("BatchNorm1d normalises (N, C) batches like PyTorch")
     func batchNorm1dMatches() throws {
         let f = try Fixture.tensors("layers.safetensors")

@@ -1,0 +1,158 @@
+import ArgumentParser
+import Concepts
+import Datasets
+import Foundation
+import NN
+import Torch
+
+/// The datasets SENN trains on: images with learnt concepts, or a table whose features are the concepts.
+enum SENNDataset: String, ExpressibleByArgument, CaseIterable {
+    case mnist
+    case breastCancer = "breast-cancer"
+}
+
+/// A dataset ready for SENN: inputs, labels and names.
+struct SENNData {
+    var trainInputs: Tensor
+    var trainLabels: Tensor
+    var testInputs: Tensor
+    var testLabels: Tensor
+    var classNames: [String]
+    /// Names of the input features (tabular data), nil for images.
+    var featureNames: [String]?
+    var description: String
+
+    static func load(_ dataset: SENNDataset, mnist: DataOptions) throws -> SENNData {
+        switch dataset {
+        case .mnist:
+            let (train, test, description) = try mnist.load()
+            return SENNData(trainInputs: train.images, trainLabels: train.labels, testInputs: test.images, testLabels: test.labels,
+                            classNames: (0..<10).map(String.init), featureNames: nil, description: description)
+        case .breastCancer:
+            let (train, test) = try BreastCancer.bundled()
+            return SENNData(trainInputs: train.features, trainLabels: train.labels, testInputs: test.features, testLabels: test.labels,
+                            classNames: train.classNames, featureNames: train.featureNames,
+                            description: "bundled breast-cancer data (scikit-learn 1.3.2; \(train.count) train / \(test.count) test, standardised)")
+        }
+    }
+}
+
+/// SENN's training settings; defaults differ per dataset, so they are optional here.
+struct SENNTrainingOptions: ParsableArguments {
+    @Option(help: "mnist (learnt concepts) or breast-cancer (the 30 features are the concepts).") var dataset: SENNDataset = .mnist
+    @Option(help: "Concepts learnt from MNIST images (the features are the concepts for tabular data).") var concepts = 5
+    @Option(help: "λ, weight of the robustness loss L_θ.") var robustness = 1e-2
+    @Option(help: "ξ, weight of the concept autoencoder's reconstruction loss (MNIST).") var reconstruction = 1.0
+    @Option(help: "ζ, weight of the concept sparsity penalty mean |h(x)|.") var sparsity = 1e-4
+    @Flag(help: "Compute L_θ exactly (a backward pass per concept and class) instead of by a random class projection.") var exactRobustness = false
+    @Option(help: "Training epochs (default: 12 for MNIST, 60 for breast-cancer).") var epochs: Int?
+    @Option(help: "Mini-batch size.") var batchSize = 64
+    @Option(help: "Adam learning rate.") var learningRate = 2e-3
+    @Option(help: "Learning-rate factor applied after each epoch (default: 0.85 for MNIST, 0.97 for breast-cancer).") var learningRateDecay: Double?
+
+    var epochCount: Int { epochs ?? (dataset == .mnist ? 12 : 60) }
+    var decay: Double { learningRateDecay ?? (dataset == .mnist ? 0.85 : 0.97) }
+
+    func validate() throws {
+        guard (1...64).contains(concepts) else { throw ValidationError("--concepts must be between 1 and 64") }
+        for (name, value) in [("--robustness", robustness), ("--reconstruction", reconstruction), ("--sparsity", sparsity)] {
+            guard value >= 0, value.isFinite else { throw ValidationError("\(name) must be a finite number ≥ 0") }
+        }
+        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be positive") }
+        if let learningRateDecay, !(learningRateDecay > 0 && learningRateDecay <= 1) {
+            throw ValidationError("--learning-rate-decay must be in (0, 1]")
+        }
+    }
+}
+
+struct SENNEpoch: Codable {
+    var epoch: Int
+    var trainLoss: Double
+    var trainAccuracy: Double
+    var testAccuracy: Double
+    var seconds: Double
+}
+
+struct SENNMetrics: Codable {
+    var data: String
+    var dataset: String
+    var concepts: Int
+    var robustness: Double
+    var reconstruction: Double
+    var sparsity: Double
+    var exactRobustness: Bool
+    var seed: UInt64
+    var threads: Int
+    var parameters: Int
+    var epochs: [SENNEpoch]
+    var testAccuracy: Double
+    var trainSeconds: Double
+}
+
+enum SENNRun {
+    static func makeModel(_ dataset: SENNDataset, concepts: Int, features: Int, classes: Int, generator: Generator?) throws -> SENN {
+        switch dataset {
+        case .mnist: return try MNISTSENN.model(concepts: concepts, classes: classes, generator: generator)
+        case .breastCancer: return try TabularSENN.model(features: features, classes: classes, generator: generator)
+        }
+    }
+
+    /// Test accuracy in batches of 500.
+    static func accuracy(_ model: SENN, inputs: Tensor, labels: Tensor) throws -> Double {
+        try noGrad {
+            var correct = 0
+            for start in stride(from: 0, to: labels.count, by: 500) {
+                let end = min(labels.count, start + 500)
+                correct += try model(inputs.slice(dim: 0, start: start, end: end)).argmax(dim: 1)
+                    .eq(labels.slice(dim: 0, start: start, end: end)).to(.int64).sum().itemInt()
+            }
+            return Double(correct) / Double(labels.count)
+        }
+    }
+
+    /// Trains a SENN with the full objective; writes checkpoint.safetensors every epoch when `out` is given.
+    static func train(_ options: SENNTrainingOptions, data: SENNData, seed: UInt64, out: String?, quiet: Bool = false)
+        throws -> (model: SENN, metrics: SENNMetrics) {
+        let features = data.trainInputs.count / max(data.trainInputs.shape[0], 1)
+        let model = try makeModel(options.dataset, concepts: options.concepts, features: features, classes: data.classNames.count,
+                                  generator: Generator(seed: seed))
+        var objective = SENNObjective(robustness: options.robustness, reconstruction: options.reconstruction, sparsity: options.sparsity)
+        objective.exactRobustness = options.exactRobustness
+        let trainer = Trainer(model: model, optimizer: Adam(model.parameters, learningRate: options.learningRate))
+        trainer.batchSize = options.batchSize
+        trainer.seed = seed
+        trainer.learningRateDecay = options.decay
+        trainer.quiet = quiet
+        trainer.objective = { inputs, targets, generator in
+            let (terms, logits) = try objective.evaluate(model, inputs: inputs, targets: targets, generator: generator)
+            return (terms.total, logits)
+        }
+        if let out {
+            let checkpoint = (out as NSString).appendingPathComponent("checkpoint.safetensors")
+            if FileManager.default.fileExists(atPath: checkpoint) { try FileManager.default.removeItem(atPath: checkpoint) }
+            trainer.checkpointPath = checkpoint
+        }
+        var epochs: [SENNEpoch] = []
+        let history = try trainer.fit(inputs: data.trainInputs, targets: data.trainLabels, epochs: options.epochCount) { report in
+            model.eval()
+            defer { model.train() }
+            let test = try accuracy(model, inputs: data.testInputs, labels: data.testLabels)
+            epochs.append(SENNEpoch(epoch: report.epoch, trainLoss: report.loss, trainAccuracy: report.accuracy, testAccuracy: test,
+                                    seconds: report.seconds))
+            if !quiet {
+                print(String(format: "epoch %2d  loss %.4f  train acc %.2f%%  test acc %.2f%%  (%.1fs)",
+                             report.epoch, report.loss, 100 * report.accuracy, 100 * test, report.seconds))
+            }
+        }
+        model.eval()
+        let metrics = SENNMetrics(
+            data: data.description, dataset: options.dataset.rawValue, concepts: model.concepts, robustness: options.robustness,
+            reconstruction: options.reconstruction, sparsity: options.sparsity, exactRobustness: options.exactRobustness,
+            seed: seed, threads: Torch.threads, parameters: model.parameterCount, epochs: epochs,
+            testAccuracy: try accuracy(model, inputs: data.testInputs, labels: data.testLabels),
+            trainSeconds: history.map(\.seconds).reduce(0, +))
+        return (model, metrics)
+    }
+}
