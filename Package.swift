@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["Torch"], resources: [.copy("Resources/mnist5k"), .copy("Resources/breast-cancer")]),
         .target(name: "Attribution", dependencies: ["Torch", "NN"]),
         .target(name: "Evaluation", dependencies: ["Torch", "NN", "Attribution"]),
-        .target(name: "Concepts", dependencies: ["Torch", "NN", "Evaluation"]),
+        .target(name: "Concepts", dependencies: ["Torch", "NN", "Attribution", "Evaluation"]),
         .target(name: "Report", dependencies: ["Torch", "Datasets"]),
         .executableTarget(
             name: "GlassboxCLI",

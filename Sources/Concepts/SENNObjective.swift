@@ -11,6 +11,9 @@ public struct SENNObjective {
     /// Whether L_θ is computed exactly (a backward pass per concept and class) or by a
     /// random class projection (one pass; see `SENN.robustnessLoss`).
     public var exactRobustness = false
+    /// L_θ is evaluated on at most this many examples of each (shuffled) batch: an unbiased
+    /// estimate of the batch mean at a fraction of the double-backprop cost. nil uses all.
+    public var robustnessExamples: Int? = nil
 
     /// The terms of one evaluation, for logging.
     public struct Terms {
@@ -35,7 +38,8 @@ public struct SENNObjective {
         var total = classification
         var robustnessValue = 0.0, reconstructionValue = 0.0
         if robustness > 0 {
-            let term = try model.robustnessLoss(inputs, directions: exactRobustness ? nil : generator)
+            let count = min(inputs.shape[0], robustnessExamples ?? inputs.shape[0])
+            let term = try model.robustnessLoss(inputs.slice(dim: 0, start: 0, end: count), directions: exactRobustness ? nil : generator)
             robustnessValue = try term.item()
             total = try total + term * robustness
         }

@@ -1,0 +1,98 @@
+import Attribution
+import Concepts
+import Evaluation
+import Foundation
+import NN
+import Torch
+
+/// Stability (local Lipschitz) of one explanation method: the median over examples, raw and
+/// relative to the explanation's own norm (so methods with different units compare).
+struct StabilityRow: Codable {
+    var method: String
+    var model: String
+    var medianLipschitz: Double
+    var medianRelativeLipschitz: Double
+}
+
+/// One λ of the robustness sweep.
+struct SweepRow: Codable {
+    var robustness: Double
+    var testAccuracy: Double
+    /// Median over the evaluated test examples of the gradient-ascent Lipschitz estimate of θ(x).
+    var medianLipschitz: Double
+    var meanFaithfulness: Double
+    var trainSeconds: Double
+}
+
+/// Settings of the local Lipschitz estimates; one place so every report uses the same ones.
+struct StabilitySettings: Codable {
+    var examples = 50
+    var samples = 10
+    var steps = 10
+    var radius = 0.1
+    var seed: UInt64 = 0
+}
+
+enum SENNAnalysis {
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return .nan }
+        let mid = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+    }
+
+    /// SENN's estimate (Alvarez-Melis & Jaakkola 2018, §4): gradient ascent on
+    /// ‖θ(x′) − θ(x)‖ / ‖x′ − x‖ over the L∞ ball, all classes' relevances together.
+    static func ascentLipschitz(_ senn: SENN, inputs: Tensor, settings: StabilitySettings) throws -> [Double] {
+        let metric = LocalLipschitz(samples: settings.samples, radius: settings.radius, seed: settings.seed)
+        return try metric.gradientAscent({ try senn.explain($0).relevances }, inputs: inputs, steps: settings.steps)
+            .scalars(as: Double.self)
+    }
+
+    /// The sampling estimate for any attribution method (the same perturbations for all), for the predicted class.
+    static func samplingStability(_ method: AttributionMethod, label: String, model: String, inputs: Tensor,
+                                  settings: StabilitySettings) throws -> StabilityRow {
+        let metric = LocalLipschitz(samples: settings.samples, radius: settings.radius, seed: settings.seed)
+        let explanation = try method.attribute(inputs, target: .predicted).values
+        let scores = try metric.score(method, inputs: inputs, target: .predicted, attributions: explanation)
+        let norms = try explanation.reshaped([inputs.shape[0], -1]).norm(dims: [1]).to(.float64).clamp(min: 1e-12)
+        return StabilityRow(method: label, model: model, medianLipschitz: median(try scores.scalars(as: Double.self)),
+                            medianRelativeLipschitz: median(try (scores / norms).scalars(as: Double.self)))
+    }
+
+    /// SENN's relevances next to post-hoc methods on a plain CNN (the paper's comparison).
+    static func compare(senn: SENN, cnn: Explainable?, inputs: Tensor, settings: StabilitySettings,
+                        progress: NN.Progress? = nil) throws -> [StabilityRow] {
+        var rows = [try samplingStability(SENNRelevances(senn), label: "SENN relevances θ(x)", model: "SENN", inputs: inputs, settings: settings)]
+        progress?.advance(status: "SENN")
+        guard let cnn else { return rows }
+        let featureShape = Array(inputs.shape.dropFirst())
+        for name in ["saliency", "integrated-gradients", "lime", "occlusion"] {
+            let method = try defaultMethod(name, model: cnn, featureShape: featureShape, layer: nil, seed: settings.seed)
+            rows.append(try samplingStability(method, label: name, model: "CNN", inputs: inputs, settings: settings))
+            progress?.advance(status: name)
+        }
+        return rows
+    }
+
+    /// Trains one SENN per λ with otherwise equal settings; accuracy, stability and faithfulness for each.
+    static func sweep(_ lambdas: [Double], options: SENNTrainingOptions, data: SENNData, seed: UInt64,
+                      settings: StabilitySettings, keep: (Double, SENN, SENNMetrics) throws -> Void = { _, _, _ in }) throws -> [SweepRow] {
+        let inputs = try data.testInputs.slice(dim: 0, start: 0, end: min(settings.examples, data.testLabels.count))
+        var rows: [SweepRow] = []
+        for (index, lambda) in lambdas.enumerated() {
+            var run = options
+            run.robustness = lambda
+            print(String(format: "λ = %g (%d of %d)", lambda, index + 1, lambdas.count))
+            let (model, metrics) = try SENNRun.train(run, data: data, seed: seed, out: nil, quiet: true)
+            let lipschitz = median(try ascentLipschitz(model, inputs: inputs, settings: settings))
+            let faithfulness = try ConceptFaithfulness.evaluate(model, inputs: inputs).correlation.mean().item()
+            rows.append(SweepRow(robustness: lambda, testAccuracy: metrics.testAccuracy, medianLipschitz: lipschitz,
+                                 meanFaithfulness: faithfulness, trainSeconds: metrics.trainSeconds))
+            print(String(format: "  test accuracy %.2f%%  median Lipschitz %.4g  faithfulness %.3f  (%.0f s)",
+                         100 * metrics.testAccuracy, lipschitz, faithfulness, metrics.trainSeconds))
+            try keep(lambda, model, metrics)
+        }
+        return rows
+    }
+}
