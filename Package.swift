@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["TestSupport", "NN", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AttributionTests", dependencies: ["TestSupport", "Attribution", "NN", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EvaluationTests", dependencies: ["TestSupport", "Evaluation", "Attribution", "NN", "Torch"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ConceptsTests", dependencies: ["TestSupport", "Concepts", "NN", "Torch"]),
+        .testTarget(name: "ConceptsTests", dependencies: ["TestSupport", "Concepts", "Attribution", "Datasets", "NN", "Torch"]),
         .testTarget(name: "ReportTests", dependencies: ["TestSupport", "Report", "Datasets", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["TestSupport", "Datasets", "Torch"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "GlassboxCLI", "NN", "Torch", "Datasets"]),

@@ -5,11 +5,17 @@ import Torch
 /// (set h(x)ₖ to 0, which with the sum aggregator drops the term θₖ·hₖ), measure how much the
 /// predicted class's probability falls, and correlate those drops with the concepts'
 /// relevances θ(x)ₖ for that class. Pearson correlation per example; higher is more faithful.
+///
+/// Removing concept k removes exactly the logit term θₖ·hₖ, so when concepts can be negative
+/// the sign of θ alone does not say which way the prediction moves; the correlation of the
+/// drops with the contributions θₖ·hₖ is reported too, and is the one to read then.
 public enum ConceptFaithfulness {
     /// What the check measured for a batch.
     public struct Result {
-        /// (N) Pearson correlation of relevances and probability drops.
+        /// (N) Pearson correlation of relevances θₖ and probability drops (the paper's measure).
         public let correlation: Tensor
+        /// (N) Pearson correlation of contributions θₖ·hₖ and probability drops.
+        public let contributionCorrelation: Tensor
         /// (N, concepts) drop in the predicted class's probability when a concept is removed.
         public let drops: Tensor
         /// (N, concepts) relevance θ(x)ₖ of each concept for the predicted class.
@@ -31,8 +37,9 @@ public enum ConceptFaithfulness {
             let probabilityWithout = try removed.softmax(dim: 2).gather(dim: 2, index: classIndex).squeezed(dim: 2)
             let drops = try probability - probabilityWithout
             let relevances = try output.relevances.gather(dim: 2, index: classIndex).squeezed(dim: 2)
-            return Result(correlation: try Similarity.pearson(relevances, drops), drops: drops, relevances: relevances,
-                          predicted: predicted)
+            return Result(correlation: try Similarity.pearson(relevances, drops),
+                          contributionCorrelation: try Similarity.pearson(relevances * output.concepts, drops),
+                          drops: drops, relevances: relevances, predicted: predicted)
         }
     }
 }

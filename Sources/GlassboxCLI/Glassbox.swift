@@ -30,6 +30,8 @@ struct CommonOptions: ParsableArguments {
 
     /// Applies threads and the global seed; call first in `run()`.
     func apply() throws {
+        // Line-buffered output, so progress lines reach a pipe or log file as they happen.
+        setvbuf(stdout, nil, _IOLBF, 0)
         try Torch.setThreads(threads ?? ProcessInfo.processInfo.activeProcessorCount)
         Torch.manualSeed(seed)
     }

@@ -179,22 +179,28 @@ struct SENNStability: ParsableCommand {
         let x = try test.testInputs.slice(dim: 0, start: 0, end: min(examples, test.testLabels.count))
         let settings = StabilitySettings(examples: x.shape[0], samples: samples, steps: steps, radius: radius, seed: common.seed)
         let ascent = SENNAnalysis.median(try SENNAnalysis.ascentLipschitz(file.model, inputs: x, settings: settings))
-        let faithfulness = try ConceptFaithfulness.evaluate(file.model, inputs: x).correlation
+        let concepts = try ConceptFaithfulness.evaluate(file.model, inputs: x)
+        let faithfulness = concepts.correlation, contribution = concepts.contributionCorrelation
         let progress = NN.Progress("stability", total: comparison == nil ? 1 : 5, unit: "methods")
         let rows = try SENNAnalysis.compare(senn: file.model, cnn: comparison?.model, inputs: x, settings: settings, progress: progress)
-        print(String(format: "SENN θ(x): median gradient-ascent Lipschitz %.4g; concept faithfulness %.3f ± %.3f", ascent,
-                     try faithfulness.mean().item(), try faithfulness.std().item()))
+        print(String(format: "SENN θ(x): median gradient-ascent Lipschitz %.4g; concept faithfulness with θ %.3f ± %.3f, with θ·h %.3f ± %.3f",
+                     ascent, try faithfulness.mean().item(), try faithfulness.std().item(), try contribution.mean().item(),
+                     try contribution.std().item()))
         for row in rows {
             print(String(format: "  %@ %@ median Lipschitz %.4g, relative %.4g", row.method.padding(toLength: 24, withPad: " ", startingAt: 0),
                          row.model.padding(toLength: 5, withPad: " ", startingAt: 0), row.medianLipschitz, row.medianRelativeLipschitz))
         }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        struct Result: Codable { var settings: StabilitySettings; var ascentMedianLipschitz: Double; var faithfulness: [Double]; var sampling: [StabilityRow] }
+        struct Result: Codable {
+            var settings: StabilitySettings; var ascentMedianLipschitz: Double; var faithfulness: [Double]; var contributionFaithfulness: [Double]
+            var sampling: [StabilityRow]
+        }
         try MNISTRun.writeJSON(Result(settings: settings, ascentMedianLipschitz: ascent, faithfulness: try faithfulness.scalars(as: Double.self),
-                                      sampling: rows), to: (out as NSString).appendingPathComponent("stability.json"))
+                                      contributionFaithfulness: try contribution.scalars(as: Double.self), sampling: rows), to: (out as NSString).appendingPathComponent("stability.json"))
         var page = HTMLPage(title: "SENN stability and faithfulness")
         page.keyValues([("median gradient-ascent Lipschitz of θ(x)", String(format: "%.4g", ascent)),
-                        ("concept faithfulness (mean Pearson)", String(format: "%.3f", try faithfulness.mean().item()))])
+                        ("concept faithfulness: drops vs θ (mean Pearson, the paper's)", String(format: "%.3f", try faithfulness.mean().item())),
+                        ("concept faithfulness: drops vs contributions θ·h", String(format: "%.3f", try contribution.mean().item()))])
         page.html(SENNReport.stabilityTable(rows, settings: settings))
         try page.write(to: (out as NSString).appendingPathComponent("stability.html"))
         print("report: \((out as NSString).appendingPathComponent("stability.html"))")

@@ -86,10 +86,11 @@ enum SENNReport {
         var lipschitz = LineChart(title: "Median local Lipschitz estimate of θ(x) against λ", xLabel: "λ (robustness weight)",
                                   series: [.init(name: "median Lipschitz", values: rows.map(\.medianLipschitz), color: "#d62728")])
         lipschitz.xTicks = ticks
-        var table = ["<table><tr><th>λ</th><th>test accuracy</th><th>median Lipschitz</th><th>concept faithfulness</th><th>training</th></tr>"]
+        var table = ["<table><tr><th>λ</th><th>test accuracy</th><th>median Lipschitz</th><th>faithfulness (θ)</th><th>faithfulness (θ·h)</th><th>training</th></tr>"]
         for (row, tick) in zip(rows, ticks) {
-            table.append(String(format: "<tr><td>%@</td><td>%.2f%%</td><td>%.4g</td><td>%.3f</td><td>%.0f s</td></tr>", tick,
-                                100 * row.testAccuracy, row.medianLipschitz, row.meanFaithfulness, row.trainSeconds))
+            table.append(String(format: "<tr><td>%@</td><td>%.2f%%</td><td>%.4g</td><td>%.3f</td><td>%.3f</td><td>%.0f s</td></tr>", tick,
+                                100 * row.testAccuracy, row.medianLipschitz, row.meanFaithfulness, row.meanContributionFaithfulness,
+                                row.trainSeconds))
         }
         table.append("</table>")
         return accuracy.svg() + "\n" + lipschitz.svg() + "\n" + table.joined(separator: "\n")

@@ -1,0 +1,68 @@
+import Foundation
+import TestSupport
+import Testing
+
+@Suite("Command line: senn")
+struct SENNCommandTests {
+    @Test("a tabular SENN trains, explains its predictions by feature, reports stability, and refuses prototypes")
+    func tabularWorkflow() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let out = folder.appendingPathComponent("senn").path
+        let train = try glassbox(["senn", "train", "--dataset", "breast-cancer", "--epochs", "8", "--out", out])
+        #expect(train.status == 0, "\(train.error)")
+        #expect(train.output.contains("test accuracy"))
+        let model = "\(out)/model.safetensors"
+        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/metrics.json"))) as? [String: Any]
+        #expect((metrics?["test_accuracy"] as? Double ?? 0) > 0.9)
+
+        let explain = try glassbox(["senn", "explain", "--model", model, "--examples", "2", "--out", folder.appendingPathComponent("explain").path])
+        #expect(explain.status == 0, "\(explain.error)")
+        #expect(explain.output.contains("test example 0: predicted") && explain.output.contains("θ"))
+        let page = try String(contentsOfFile: folder.appendingPathComponent("explain/explain.html").path, encoding: .utf8)
+        #expect(page.contains("relevance θ for class") && page.contains("<svg"))
+
+        let stability = try glassbox(["senn", "stability", "--model", model, "--examples", "5", "--samples", "3", "--steps", "2",
+                                      "--out", folder.appendingPathComponent("stability").path])
+        #expect(stability.status == 0, "\(stability.error)")
+        #expect(stability.output.contains("median gradient-ascent Lipschitz"))
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("stability/stability.json").path))
+
+        let prototypes = try glassbox(["senn", "prototypes", "--model", model, "--out", folder.appendingPathComponent("p").path])
+        #expect(prototypes.status != 0 && prototypes.error.contains("prototypes are for learnt concepts"))
+    }
+
+    @Test("an MNIST SENN trains for an epoch and draws concept prototypes")
+    func mnistPrototypes() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let out = folder.appendingPathComponent("senn").path
+        let train = try glassbox(["senn", "train", "--epochs", "1", "--concepts", "3", "--batch-size", "128", "--out", out])
+        #expect(train.status == 0, "\(train.error)")
+        let prototypes = try glassbox(["senn", "prototypes", "--model", "\(out)/model.safetensors", "--count", "4",
+                                       "--out", folder.appendingPathComponent("p").path])
+        #expect(prototypes.status == 0, "\(prototypes.error)")
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("p/prototypes/prototypes-strongest.png").path))
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("p/prototypes/prototypes-across-levels.png").path))
+    }
+
+    @Test("bad SENN options and foreign model files fail with one clear line", arguments: [
+        (["senn", "train", "--robustness=-1"], "--robustness must be a finite number ≥ 0"),
+        (["senn", "train", "--dataset", "iris"], "iris"),
+        (["senn", "sweep", "--lambdas", "0,abc"], "--lambdas must be comma-separated numbers"),
+        (["senn", "explain", "--model", "/nonexistent.safetensors"], "model file not found"),
+    ])
+    func badOptions(arguments: [String], expected: String) throws {
+        let result = try glassbox(arguments)
+        #expect(result.status != 0)
+        #expect(result.error.contains(expected), "\(result.error)")
+    }
+
+    @Test("a CNN model file is not taken for a SENN")
+    func foreignModel() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let result = try glassbox(["senn", "explain", "--model", try modelFile(in: folder)])
+        #expect(result.status != 0 && result.error.contains("is not a SENN written by `glassbox senn train`"))
+    }
+}
