@@ -172,6 +172,10 @@ enum MNISTRun {
             page.heading("Why these predictions?")
             page.html("<p><a href=\"attribution.html\">Attribution maps</a>: fourteen methods explaining the same eight test digits.</p>")
         }
+        if FileManager.default.fileExists(atPath: (out as NSString).appendingPathComponent("senn.html")) {
+            page.heading("Models that explain themselves")
+            page.html("<p><a href=\"senn.html\">Self-explaining neural networks</a>: accuracy and stability against the robustness weight, concept relevances, prototypes, and a tabular SENN.</p>")
+        }
         try page.write(to: (out as NSString).appendingPathComponent("index.html"))
     }
 }

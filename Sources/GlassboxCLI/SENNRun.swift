@@ -46,13 +46,15 @@ struct SENNTrainingOptions: ParsableArguments {
     @Option(help: "ζ, weight of the concept sparsity penalty mean |h(x)|.") var sparsity = 1e-4
     @Flag(help: "Compute L_θ exactly (a backward pass per concept and class) instead of by a random class projection.") var exactRobustness = false
     @Option(help: "Examples of each batch L_θ is evaluated on (0: the whole batch).") var robustnessExamples = 16
-    @Option(help: "Training epochs (default: 12 for MNIST, 60 for breast-cancer).") var epochs: Int?
-    @Option(help: "Mini-batch size.") var batchSize = 64
-    @Option(help: "Adam learning rate.") var learningRate = 2e-3
+    @Option(help: "Training epochs (default: 8 for MNIST, 30 for breast-cancer).") var epochs: Int?
+    @Option(help: "Mini-batch size (default: 128 for MNIST, 64 for breast-cancer).") var batchSize: Int?
+    @Option(help: "Adam learning rate (default: 4e-3 for MNIST, 2e-3 for breast-cancer).") var learningRate: Double?
     @Option(help: "Learning-rate factor applied after each epoch (default: 0.85 for MNIST, 0.97 for breast-cancer).") var learningRateDecay: Double?
     @Option(help: "Random shift augmentation for MNIST, in pixels (0 turns it off).") var shift = 2
 
-    var epochCount: Int { epochs ?? (dataset == .mnist ? 12 : 60) }
+    var epochCount: Int { epochs ?? (dataset == .mnist ? 8 : 30) }
+    var batch: Int { batchSize ?? (dataset == .mnist ? 128 : 64) }
+    var rate: Double { learningRate ?? (dataset == .mnist ? 4e-3 : 2e-3) }
     var decay: Double { learningRateDecay ?? (dataset == .mnist ? 0.85 : 0.97) }
 
     func validate() throws {
@@ -61,10 +63,10 @@ struct SENNTrainingOptions: ParsableArguments {
             guard value >= 0, value.isFinite else { throw ValidationError("\(name) must be a finite number ≥ 0") }
         }
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         guard (0...8).contains(shift) else { throw ValidationError("--shift must be between 0 and 8") }
         guard robustnessExamples >= 0 else { throw ValidationError("--robustness-examples must be 0 (all) or positive") }
-        guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be positive") }
+        if let learningRate, !(learningRate > 0 && learningRate.isFinite) { throw ValidationError("--learning-rate must be positive") }
         if let learningRateDecay, !(learningRateDecay > 0 && learningRateDecay <= 1) {
             throw ValidationError("--learning-rate-decay must be in (0, 1]")
         }
@@ -125,8 +127,8 @@ enum SENNRun {
         var objective = SENNObjective(robustness: options.robustness, reconstruction: options.reconstruction, sparsity: options.sparsity)
         objective.exactRobustness = options.exactRobustness
         objective.robustnessExamples = options.robustnessExamples > 0 ? options.robustnessExamples : nil
-        let trainer = Trainer(model: model, optimizer: Adam(model.parameters, learningRate: options.learningRate))
-        trainer.batchSize = options.batchSize
+        let trainer = Trainer(model: model, optimizer: Adam(model.parameters, learningRate: options.rate))
+        trainer.batchSize = options.batch
         trainer.seed = seed
         trainer.learningRateDecay = options.decay
         trainer.quiet = quiet
