@@ -37,10 +37,15 @@ extension LocalLipschitz {
     ///
     /// `explanation` maps a batch to its explanations and must be differentiable in its input
     /// (SENN's relevances θ(x), or an input gradient computed with `createGraph`).
+    ///
+    /// With `representation`, distances are measured there instead of in input space:
+    /// ‖e(x′) − e(x)‖ / ‖r(x′) − r(x)‖, SENN's "locally difference-bounded by h" (Definition
+    /// 3.2 of Alvarez-Melis & Jaakkola 2018) when r is the concept encoder h.
     public func gradientAscent(_ explanation: (Tensor) throws -> Tensor, inputs: Tensor, steps: Int = 20,
-                               stepSize: Double? = nil) throws -> Tensor {
+                               stepSize: Double? = nil, representation: ((Tensor) throws -> Tensor)? = nil) throws -> Tensor {
         let n = inputs.shape[0], featureShape = Array(inputs.shape.dropFirst())
         let reference = try explanation(inputs).detached()
+        let representationReference = try representation.map { try rows($0(inputs)).detached() }
         let start = try noise ?? (Tensor.rand([n * samples] + featureShape, dtype: inputs.dtype, generator: Generator(seed: seed)) * 2.0 - 1.0) * radius
         let center = try inputs.unsqueezed(dim: 1).expanded(to: [n, samples] + featureShape).reshaped([n * samples] + featureShape)
         let references = try rows(reference).unsqueezed(dim: 1).expanded(to: [n, samples, reference.count / n]).reshaped([n * samples, -1])
@@ -51,7 +56,15 @@ extension LocalLipschitz {
             let point = try (center + offset).detached().requiringGrad()
             let ratio = try withGrad { () -> Tensor in
                 let moved = try (rows(explanation(point)) - references).norm(dims: [1])
-                return try moved / rows(point - center).norm(dims: [1]).clamp(min: 1e-12)
+                let distance: Tensor
+                if let representation, let representationReference {
+                    let width = representationReference.shape[1]
+                    let centers = try representationReference.unsqueezed(dim: 1).expanded(to: [n, samples, width]).reshaped([n * samples, width])
+                    distance = try (rows(representation(point)) - centers).norm(dims: [1])
+                } else {
+                    distance = try rows(point - center).norm(dims: [1])
+                }
+                return try moved / distance.clamp(min: 1e-12)
             }
             best = try Tensor.maximum(best, ratio.detached().to(.float64))
             guard iteration < steps else { break }

@@ -45,9 +45,10 @@ enum SENNAnalysis {
 
     /// SENN's estimate (Alvarez-Melis & Jaakkola 2018, §4): gradient ascent on
     /// ‖θ(x′) − θ(x)‖ / ‖x′ − x‖ over the L∞ ball, all classes' relevances together.
-    static func ascentLipschitz(_ senn: SENN, inputs: Tensor, settings: StabilitySettings) throws -> [Double] {
+    static func ascentLipschitz(_ senn: SENN, inputs: Tensor, settings: StabilitySettings, inConceptSpace: Bool = false) throws -> [Double] {
         let metric = LocalLipschitz(samples: settings.samples, radius: settings.radius, seed: settings.seed)
-        return try metric.gradientAscent({ try senn.explain($0).relevances }, inputs: inputs, steps: settings.steps)
+        return try metric.gradientAscent({ try senn.explain($0).relevances }, inputs: inputs, steps: settings.steps,
+                                         representation: inConceptSpace ? { try senn.conceptizer($0) } : nil)
             .scalars(as: Double.self)
     }
 

@@ -179,6 +179,10 @@ struct SENNStability: ParsableCommand {
         let x = try test.testInputs.slice(dim: 0, start: 0, end: min(examples, test.testLabels.count))
         let settings = StabilitySettings(examples: x.shape[0], samples: samples, steps: steps, radius: radius, seed: common.seed)
         let ascent = SENNAnalysis.median(try SENNAnalysis.ascentLipschitz(file.model, inputs: x, settings: settings))
+        let conceptAscent = SENNAnalysis.median(try SENNAnalysis.ascentLipschitz(file.model, inputs: x, settings: settings, inConceptSpace: true))
+        print(String(format: "median gradient-ascent Lipschitz in concept space (‖Δθ‖/‖Δh‖): %.4g", conceptAscent))
+        let robustness = try file.model.robustnessLoss(x).item()
+        print(String(format: "robustness loss L_θ (exact) on these examples: %.4g", robustness))
         let concepts = try ConceptFaithfulness.evaluate(file.model, inputs: x)
         let faithfulness = concepts.correlation, contribution = concepts.contributionCorrelation
         let progress = NN.Progress("stability", total: comparison == nil ? 1 : 5, unit: "methods")
