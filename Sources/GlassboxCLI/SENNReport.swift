@@ -95,9 +95,4 @@ enum SENNReport {
         table.append("</table>")
         return accuracy.svg() + "\n" + lipschitz.svg() + "\n" + table.joined(separator: "\n")
     }
-
-    static func escapeHTML(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-    }
 }

@@ -30,13 +30,13 @@ public struct AttributionGrid {
     /// Writes one PNG per cell under `folder/imageFolder` and returns the HTML table.
     public func write(to folder: String, imageFolder: String, cellSize: Int = 84) throws -> String {
         var html = ["<div style=\"overflow-x: auto\"><table class=\"grid\"><tr><th></th><th>input</th>"]
-        html += columns.map { "<th>\(escape($0.title))</th>" }
+        html += columns.map { "<th>\(escapeHTML($0.title))</th>" }
         html.append("</tr>")
         for row in 0..<rowLabels.count {
             let input = try images[row]
             let inputName = "\(imageFolder)/input-\(row).png"
             try PNG.write(Image(tensor: input), to: "\(folder)/\(inputName)")
-            html.append("<tr><th>\(escape(rowLabels[row]))</th><td><img src=\"\(inputName)\" width=\"\(cellSize)\"></td>")
+            html.append("<tr><th>\(escapeHTML(rowLabels[row]))</th><td><img src=\"\(inputName)\" width=\"\(cellSize)\"></td>")
             for (index, column) in columns.enumerated() {
                 let name = "\(imageFolder)/cell-\(row)-\(index).png"
                 try PNG.write(Heatmap.render(column.values[row], image: input, style: .blendedHeatMap, sign: column.sign), to: "\(folder)/\(name)")

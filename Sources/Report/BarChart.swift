@@ -25,13 +25,13 @@ public struct BarChart {
         let span = max(high - low, 1e-12)
         func x(_ v: Double) -> Double { labelWidth + (v - low) / span * plotWidth }
         var parts = ["<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" font-family=\"sans-serif\" font-size=\"11\">"]
-        parts.append("<text x=\"4\" y=\"16\" font-size=\"13\">\(escape(title))</text>")
+        parts.append("<text x=\"4\" y=\"16\" font-size=\"13\">\(escapeHTML(title))</text>")
         for (row, value) in finite.enumerated() {
             let y = top + Double(row * rowHeight)
             let start = min(x(0), x(value)), length = abs(x(value) - x(0))
             let color = value >= 0 ? "#1f77b4" : "#d62728"
             let label = row < labels.count ? labels[row] : ""
-            parts.append("<text x=\"\(labelWidth - 6)\" y=\"\(y + 12)\" text-anchor=\"end\">\(escape(label))</text>")
+            parts.append("<text x=\"\(labelWidth - 6)\" y=\"\(y + 12)\" text-anchor=\"end\">\(escapeHTML(label))</text>")
             parts.append(String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" fill=\"%@\"/>", start, y + 2, length, rowHeight - 4, color))
             parts.append(String(format: "<text x=\"%.1f\" y=\"%.1f\">%@</text>", labelWidth + plotWidth + 6, y + 12,
                                 String(format: "%+.3f", values[row])))

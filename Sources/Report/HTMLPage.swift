@@ -11,11 +11,11 @@ public struct HTMLPage {
     }
 
     public mutating func heading(_ text: String) {
-        sections.append("<h2>\(escape(text))</h2>")
+        sections.append("<h2>\(escapeHTML(text))</h2>")
     }
 
     public mutating func paragraph(_ text: String) {
-        sections.append("<p>\(escape(text))</p>")
+        sections.append("<p>\(escapeHTML(text))</p>")
     }
 
     /// Raw HTML (SVG, tables) made by this module's builders.
@@ -24,13 +24,13 @@ public struct HTMLPage {
     }
 
     public mutating func keyValues(_ rows: [(String, String)]) {
-        let body = rows.map { "<tr><th>\(escape($0.0))</th><td>\(escape($0.1))</td></tr>" }.joined()
+        let body = rows.map { "<tr><th>\(escapeHTML($0.0))</th><td>\(escapeHTML($0.1))</td></tr>" }.joined()
         sections.append("<table class=\"kv\">\(body)</table>")
     }
 
     public mutating func image(_ source: String, caption: String, width: Int? = nil) {
         let size = width.map { " width=\"\($0)\"" } ?? ""
-        sections.append("<figure><img src=\"\(escape(source))\"\(size) alt=\"\(escape(caption))\"><figcaption>\(escape(caption))</figcaption></figure>")
+        sections.append("<figure><img src=\"\(escapeHTML(source))\"\(size) alt=\"\(escapeHTML(caption))\"><figcaption>\(escapeHTML(caption))</figcaption></figure>")
     }
 
     /// The sections alone, for embedding in another page.
@@ -39,7 +39,7 @@ public struct HTMLPage {
     public func render() -> String {
         """
         <!DOCTYPE html>
-        <html lang="en"><head><meta charset="utf-8"><title>\(escape(title))</title>
+        <html lang="en"><head><meta charset="utf-8"><title>\(escapeHTML(title))</title>
         <style>
         body { font-family: system-ui, sans-serif; max-width: 960px; margin: 2em auto; color: #222; padding: 0 1em; }
         h1 { font-weight: 600; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; }
@@ -51,7 +51,7 @@ public struct HTMLPage {
         table.grid th { font-size: 0.8em; font-weight: 600; text-align: center; max-width: 90px; }
         table.grid td { padding: 2px; }
         </style></head><body>
-        <h1>\(escape(title))</h1>
+        <h1>\(escapeHTML(title))</h1>
         \(sections.joined(separator: "\n"))
         </body></html>
         """
@@ -62,7 +62,8 @@ public struct HTMLPage {
     }
 }
 
-func escape(_ text: String) -> String {
+/// Text made safe to put into HTML and SVG.
+public func escapeHTML(_ text: String) -> String {
     text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
         .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
 }

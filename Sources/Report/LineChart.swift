@@ -41,7 +41,7 @@ public struct LineChart {
         func x(_ i: Int) -> Double { left + (count > 1 ? Double(i) / Double(count - 1) : 0.5) * plotWidth }
         func y(_ v: Double) -> Double { top + (1 - (v - low) / (high - low)) * plotHeight }
         var parts = ["<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" font-family=\"sans-serif\" font-size=\"11\">"]
-        parts.append("<text x=\"\(left)\" y=\"16\" font-size=\"13\">\(escape(title))</text>")
+        parts.append("<text x=\"\(left)\" y=\"16\" font-size=\"13\">\(escapeHTML(title))</text>")
         for k in 0...4 {
             let v = low + (high - low) * Double(k) / 4
             parts.append("<line x1=\"\(left)\" x2=\"\(left + plotWidth)\" y1=\"\(y(v))\" y2=\"\(y(v))\" stroke=\"#eee\"/>")
@@ -50,13 +50,13 @@ public struct LineChart {
         let every = Swift.max(1, (count + 19) / 20)
         for i in Swift.stride(from: 0, to: count, by: every) {
             let tick = xTicks.map { i < $0.count ? $0[i] : "" } ?? String(i + 1)
-            parts.append("<text x=\"\(x(i))\" y=\"\(top + plotHeight + 16)\" text-anchor=\"middle\">\(escape(tick))</text>")
+            parts.append("<text x=\"\(x(i))\" y=\"\(top + plotHeight + 16)\" text-anchor=\"middle\">\(escapeHTML(tick))</text>")
         }
         // The legend goes in the right-hand corner the series end farther from.
         let ends = series.compactMap { $0.values.last(where: \.isFinite) }
         let endsHigh = !ends.isEmpty && ends.reduce(0, +) / Double(ends.count) > (low + high) / 2
         let legendTop = endsHigh ? top + plotHeight - 10 - Double(series.count) * 14 : top
-        parts.append("<text x=\"\(left + plotWidth / 2)\" y=\"\(Double(height) - 6)\" text-anchor=\"middle\">\(escape(xLabel))</text>")
+        parts.append("<text x=\"\(left + plotWidth / 2)\" y=\"\(Double(height) - 6)\" text-anchor=\"middle\">\(escapeHTML(xLabel))</text>")
         parts.append("<rect x=\"\(left)\" y=\"\(top)\" width=\"\(plotWidth)\" height=\"\(plotHeight)\" fill=\"none\" stroke=\"#999\"/>")
         for (n, s) in series.enumerated() {
             let points = s.values.enumerated().filter { $0.element.isFinite }
@@ -65,7 +65,7 @@ public struct LineChart {
             let legendX = left + plotWidth - 150
             let legendY = legendTop + 14 + Double(n) * 14
             parts.append("<line x1=\"\(legendX)\" x2=\"\(legendX + 18)\" y1=\"\(legendY - 4)\" y2=\"\(legendY - 4)\" stroke=\"\(s.color)\" stroke-width=\"2\"/>")
-            parts.append("<text x=\"\(legendX + 24)\" y=\"\(legendY)\">\(escape(s.name))</text>")
+            parts.append("<text x=\"\(legendX + 24)\" y=\"\(legendY)\">\(escapeHTML(s.name))</text>")
         }
         parts.append("</svg>")
         return parts.joined(separator: "\n")

@@ -42,3 +42,27 @@ struct HeatmapTests {
         #expect(try zeros.abs().max().item() == 0)
     }
 }
+
+@Suite("Charts and mosaics")
+struct ChartTests {
+    @Test("a mosaic places each tile, scaled, between white gaps")
+    func mosaicLayout() throws {
+        // Two rows, three columns of 2×2 grey tiles with value (row·3 + column) / 10.
+        let values = try (Tensor.arange(0, 6).to(.float32) / 10.0).reshaped([2, 3, 1, 1, 1]).expanded(to: [2, 3, 1, 2, 2]).contiguous()
+        let image = try ImageMosaic.render(values, gap: 1, scale: 2)
+        #expect(image.width == 3 * (4 + 1) + 1 && image.height == 2 * (4 + 1) + 1 && image.channels == 1)
+        func pixel(_ x: Int, _ y: Int) -> UInt8 { image.pixels[y * image.width + x] }
+        #expect(pixel(0, 0) == 255 && pixel(5, 3) == 255)
+        #expect(pixel(1, 1) == 0 && pixel(4, 4) == 0)
+        #expect(pixel(2 * 5 + 1, 1 * 5 + 1) == UInt8((0.5 * 255).rounded()))
+        #expect(errorMessage { _ = try ImageMosaic.render(Tensor.zeros([2, 2, 2, 2])) }?.contains("(rows, columns, 1 or 3, H, W)") == true)
+    }
+
+    @Test("bar charts draw signed values with their labels, escaped")
+    func barChart() throws {
+        let svg = BarChart(title: "θ <class 3>", labels: ["a & b", "c"], values: [0.5, -0.25]).svg()
+        #expect(svg.contains("θ &lt;class 3&gt;") && svg.contains("a &amp; b"))
+        #expect(svg.contains("+0.500") && svg.contains("-0.250"))
+        #expect(svg.contains("#1f77b4") && svg.contains("#d62728"))
+    }
+}
