@@ -42,7 +42,7 @@ enum DemoSENN {
         comparisonSettings.examples = 20
         print("SENN: stability of θ(x) against saliency, integrated gradients, LIME and occlusion on the CNN")
         let comparison = try SENNAnalysis.compare(senn: senn, cnn: cnn, inputs: evaluated.slice(dim: 0, start: 0, end: 20),
-                                                  settings: comparisonSettings)
+                                                  settings: comparisonSettings, progress: NN.Progress("stability", total: 5, unit: "methods"))
 
         print("SENN: a tabular SENN on the breast-cancer data (features are the concepts)")
         let cancer = try SENNData.load(.breastCancer, mnist: data)

@@ -85,19 +85,19 @@ enum SENNAnalysis {
                       settings: StabilitySettings, keep: (Double, SENN, SENNMetrics) throws -> Void = { _, _, _ in }) throws -> [SweepRow] {
         let inputs = try data.testInputs.slice(dim: 0, start: 0, end: min(settings.examples, data.testLabels.count))
         var rows: [SweepRow] = []
-        for (index, lambda) in lambdas.enumerated() {
+        let progress = NN.Progress("λ sweep", total: lambdas.count * options.epochCount, unit: "epochs")
+        for lambda in lambdas {
             var run = options
             run.robustness = lambda
-            print(String(format: "λ = %g (%d of %d)", lambda, index + 1, lambdas.count))
-            let (model, metrics) = try SENNRun.train(run, data: data, seed: seed, out: nil, quiet: true)
+            let (model, metrics) = try SENNRun.train(run, data: data, seed: seed, out: nil, progress: progress)
             let lipschitz = median(try ascentLipschitz(model, inputs: inputs, settings: settings))
             let faithfulness = try ConceptFaithfulness.evaluate(model, inputs: inputs)
             rows.append(SweepRow(robustness: lambda, testAccuracy: metrics.testAccuracy, medianLipschitz: lipschitz,
                                  meanFaithfulness: try faithfulness.correlation.mean().item(),
                                  meanContributionFaithfulness: try faithfulness.contributionCorrelation.mean().item(),
                                  trainSeconds: metrics.trainSeconds))
-            print(String(format: "  test accuracy %.2f%%  median Lipschitz %.4g  faithfulness θ %.3f, θ·h %.3f  (%.0f s)",
-                         100 * metrics.testAccuracy, lipschitz, rows.last!.meanFaithfulness, rows.last!.meanContributionFaithfulness,
+            print(String(format: "λ = %g: test accuracy %.2f%%  median Lipschitz %.4g  faithfulness θ %.3f, θ·h %.3f  (%.0f s)",
+                         lambda, 100 * metrics.testAccuracy, lipschitz, rows.last!.meanFaithfulness, rows.last!.meanContributionFaithfulness,
                          metrics.trainSeconds))
             try keep(lambda, model, metrics)
         }

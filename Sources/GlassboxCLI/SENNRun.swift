@@ -119,8 +119,9 @@ enum SENNRun {
     }
 
     /// Trains a SENN with the full objective; writes checkpoint.safetensors every epoch when `out` is given.
-    static func train(_ options: SENNTrainingOptions, data: SENNData, seed: UInt64, out: String?, quiet: Bool = false)
-        throws -> (model: SENN, metrics: SENNMetrics) {
+    /// With `progress`, training is quiet and advances it once per epoch instead.
+    static func train(_ options: SENNTrainingOptions, data: SENNData, seed: UInt64, out: String?, quiet: Bool = false,
+                      progress: NN.Progress? = nil) throws -> (model: SENN, metrics: SENNMetrics) {
         let features = data.trainInputs.count / max(data.trainInputs.shape[0], 1)
         let model = try makeModel(options.dataset, concepts: options.concepts, features: features, classes: data.classNames.count,
                                   generator: Generator(seed: seed))
@@ -131,7 +132,7 @@ enum SENNRun {
         trainer.batchSize = options.batch
         trainer.seed = seed
         trainer.learningRateDecay = options.decay
-        trainer.quiet = quiet
+        trainer.quiet = quiet || progress != nil
         if options.dataset == .mnist, options.shift > 0 {
             trainer.augment = { try Augmentation.randomShift($0, maxPixels: options.shift, generator: $1) }
         }
@@ -151,7 +152,8 @@ enum SENNRun {
             let test = try accuracy(model, inputs: data.testInputs, labels: data.testLabels)
             epochs.append(SENNEpoch(epoch: report.epoch, trainLoss: report.loss, trainAccuracy: report.accuracy, testAccuracy: test,
                                     seconds: report.seconds))
-            if !quiet {
+            progress?.advance(status: String(format: "λ %g, epoch %d, test acc %.1f%%", options.robustness, report.epoch, 100 * test))
+            if !quiet && progress == nil {
                 print(String(format: "epoch %2d  loss %.4f  train acc %.2f%%  test acc %.2f%%  (%.1fs)",
                              report.epoch, report.loss, 100 * report.accuracy, 100 * test, report.seconds))
             }

@@ -32,6 +32,21 @@ struct SENNCommandTests {
         #expect(prototypes.status != 0 && prototypes.error.contains("prototypes are for learnt concepts"))
     }
 
+    @Test("the same seed trains the same SENN, another seed a different one")
+    func deterministic() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func train(_ seed: Int, _ name: String) throws -> Data {
+            let out = folder.appendingPathComponent(name).path
+            let result = try glassbox(["senn", "train", "--dataset", "breast-cancer", "--epochs", "3", "--seed", String(seed), "--out", out])
+            #expect(result.status == 0, "\(result.error)")
+            return try Data(contentsOf: URL(fileURLWithPath: "\(out)/model.safetensors"))
+        }
+        let first = try train(5, "a"), second = try train(5, "b"), other = try train(6, "c")
+        #expect(first == second)
+        #expect(first != other)
+    }
+
     @Test("an MNIST SENN trains for an epoch and draws concept prototypes")
     func mnistPrototypes() throws {
         let folder = try temporaryFolder()
