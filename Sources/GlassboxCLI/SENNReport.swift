@@ -83,8 +83,10 @@ enum SENNReport {
         var accuracy = LineChart(title: "Test accuracy against λ", xLabel: "λ (robustness weight)",
                                  series: [.init(name: "SENN test accuracy", values: rows.map(\.testAccuracy), color: "#1f77b4")])
         accuracy.xTicks = ticks
-        var lipschitz = LineChart(title: "Median local Lipschitz estimate of θ(x) against λ", xLabel: "λ (robustness weight)",
-                                  series: [.init(name: "median Lipschitz", values: rows.map(\.medianLipschitz), color: "#d62728")])
+        // log₁₀, since the estimate spans orders of magnitude once θ flattens; zero is left out.
+        var lipschitz = LineChart(title: "log₁₀ of the median local Lipschitz estimate of θ(x) against λ", xLabel: "λ (robustness weight)",
+                                  series: [.init(name: "log₁₀ median Lipschitz", values: rows.map { Foundation.log10($0.medianLipschitz) },
+                                                 color: "#d62728")])
         lipschitz.xTicks = ticks
         var table = ["<table><tr><th>λ</th><th>test accuracy</th><th>median Lipschitz</th><th>faithfulness (θ)</th><th>faithfulness (θ·h)</th><th>training</th></tr>"]
         for (row, tick) in zip(rows, ticks) {
