@@ -21,6 +21,7 @@ struct SENNTrain: ParsableCommand {
     )
 
     @Option(help: "Output folder.") var out = "runs/senn"
+    @Flag(help: "Continue from --out/checkpoint.safetensors if it exists (same settings).") var resume = false
     @OptionGroup var training: SENNTrainingOptions
     @OptionGroup var data: DataOptions
     @OptionGroup var common: CommonOptions
@@ -30,7 +31,7 @@ struct SENNTrain: ParsableCommand {
         let dataset = try SENNData.load(training.dataset, mnist: data)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         print("training a SENN on \(dataset.description): λ \(training.robustness), ξ \(training.reconstruction), ζ \(training.sparsity), \(training.epochCount) epochs")
-        let (model, metrics) = try SENNRun.train(training, data: dataset, seed: common.seed, out: out)
+        let (model, metrics) = try SENNRun.train(training, data: dataset, seed: common.seed, out: out, resume: resume)
         try SENNFile.save(model, dataset: training.dataset, data: dataset, to: (out as NSString).appendingPathComponent("model.safetensors"))
         try MNISTRun.writeJSON(metrics, to: (out as NSString).appendingPathComponent("metrics.json"))
         print(String(format: "test accuracy %.2f%%, model written to %@", 100 * metrics.testAccuracy,

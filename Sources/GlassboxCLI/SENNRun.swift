@@ -46,6 +46,7 @@ struct SENNTrainingOptions: ParsableArguments {
     @Option(help: "ζ, weight of the concept sparsity penalty mean |h(x)|.") var sparsity = 1e-4
     @Flag(help: "Compute L_θ exactly (a backward pass per concept and class) instead of by a random class projection.") var exactRobustness = false
     @Option(help: "Examples of each batch L_θ is evaluated on (0: the whole batch).") var robustnessExamples = 16
+    @Option(help: "Epochs over which λ ramps up linearly from 0 (0: full λ from the start).") var robustnessWarmup = 0
     @Option(help: "Training epochs (default: 8 for MNIST, 30 for breast-cancer).") var epochs: Int?
     @Option(help: "Mini-batch size (default: 128 for MNIST, 64 for breast-cancer).") var batchSize: Int?
     @Option(help: "Adam learning rate (default: 4e-3 for MNIST, 2e-3 for breast-cancer).") var learningRate: Double?
@@ -65,6 +66,7 @@ struct SENNTrainingOptions: ParsableArguments {
         if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
         if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
         guard (0...8).contains(shift) else { throw ValidationError("--shift must be between 0 and 8") }
+        guard robustnessWarmup >= 0 else { throw ValidationError("--robustness-warmup must be 0 or more epochs") }
         guard robustnessExamples >= 0 else { throw ValidationError("--robustness-examples must be 0 (all) or positive") }
         if let learningRate, !(learningRate > 0 && learningRate.isFinite) { throw ValidationError("--learning-rate must be positive") }
         if let learningRateDecay, !(learningRateDecay > 0 && learningRateDecay <= 1) {
@@ -118,9 +120,10 @@ enum SENNRun {
         }
     }
 
-    /// Trains a SENN with the full objective; writes checkpoint.safetensors every epoch when `out` is given.
+    /// Trains a SENN with the full objective; writes checkpoint.safetensors every epoch when `out` is given,
+    /// and continues from it with `resume`.
     /// With `progress`, training is quiet and advances it once per epoch instead.
-    static func train(_ options: SENNTrainingOptions, data: SENNData, seed: UInt64, out: String?, quiet: Bool = false,
+    static func train(_ options: SENNTrainingOptions, data: SENNData, seed: UInt64, out: String?, resume: Bool = false, quiet: Bool = false,
                       progress: NN.Progress? = nil) throws -> (model: SENN, metrics: SENNMetrics) {
         let features = data.trainInputs.count / max(data.trainInputs.shape[0], 1)
         let model = try makeModel(options.dataset, concepts: options.concepts, features: features, classes: data.classNames.count,
@@ -128,6 +131,11 @@ enum SENNRun {
         var objective = SENNObjective(robustness: options.robustness, reconstruction: options.reconstruction, sparsity: options.sparsity)
         objective.exactRobustness = options.exactRobustness
         objective.robustnessExamples = options.robustnessExamples > 0 ? options.robustnessExamples : nil
+        // λ for epoch e (1-based) during the warm-up: λ · e / (warm-up + 1).
+        func robustness(forEpoch epoch: Int) -> Double {
+            options.robustnessWarmup > 0 && epoch <= options.robustnessWarmup
+                ? options.robustness * Double(epoch) / Double(options.robustnessWarmup + 1) : options.robustness
+        }
         let trainer = Trainer(model: model, optimizer: Adam(model.parameters, learningRate: options.rate))
         trainer.batchSize = options.batch
         trainer.seed = seed
@@ -136,13 +144,14 @@ enum SENNRun {
         if options.dataset == .mnist, options.shift > 0 {
             trainer.augment = { try Augmentation.randomShift($0, maxPixels: options.shift, generator: $1) }
         }
+        trainer.beforeEpoch = { objective.robustness = robustness(forEpoch: $0) }
         trainer.objective = { inputs, targets, generator in
             let (terms, logits) = try objective.evaluate(model, inputs: inputs, targets: targets, generator: generator)
             return (terms.total, logits)
         }
         if let out {
             let checkpoint = (out as NSString).appendingPathComponent("checkpoint.safetensors")
-            if FileManager.default.fileExists(atPath: checkpoint) { try FileManager.default.removeItem(atPath: checkpoint) }
+            if !resume, FileManager.default.fileExists(atPath: checkpoint) { try FileManager.default.removeItem(atPath: checkpoint) }
             trainer.checkpointPath = checkpoint
         }
         var epochs: [SENNEpoch] = []

@@ -28,6 +28,9 @@ public final class Trainer {
     /// input gradients or reconstructions); returns the loss and the logits. Its generator
     /// is the epoch's (seeded per epoch, so resumed runs draw the same numbers).
     public var objective: ((Tensor, Tensor, Generator) throws -> (loss: Tensor, logits: Tensor))?
+    /// Called with the epoch number (1-based) before each epoch, also the first one after a
+    /// resume: for schedules of loss weights and the like.
+    public var beforeEpoch: ((Int) throws -> Void)?
 
     public init(model: Module, optimizer: Optimizer,
                 loss: @escaping (Tensor, Tensor) throws -> Tensor = { try Functional.crossEntropy($0, target: $1) }) {
@@ -59,6 +62,7 @@ public final class Trainer {
         let baseLearningRate = optimizer.learningRate
         for epoch in stride(from: history.count + 1, through: epochs, by: 1) {
             let started = Date()
+            try beforeEpoch?(epoch)
             model.train()
             for (index, module) in model.namedModules().enumerated() {
                 (module.module as? Stochastic)?.reseed(seed &+ UInt64(epoch) &* 1_000_003 &+ UInt64(index))

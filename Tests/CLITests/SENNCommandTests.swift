@@ -32,7 +32,7 @@ struct SENNCommandTests {
         #expect(prototypes.status != 0 && prototypes.error.contains("prototypes are for learnt concepts"))
     }
 
-    @Test("the same seed trains the same SENN, another seed a different one")
+    @Test("the same seed trains the same SENN, another seed a different one, and a resumed run the same as a straight one")
     func deterministic() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -45,6 +45,14 @@ struct SENNCommandTests {
         let first = try train(5, "a"), second = try train(5, "b"), other = try train(6, "c")
         #expect(first == second)
         #expect(first != other)
+        // Two epochs, then a resume to three (with a λ warm-up, which must pick up at epoch 3), equals three straight.
+        let resumed = folder.appendingPathComponent("resumed").path, straight = folder.appendingPathComponent("straight").path
+        let common = ["senn", "train", "--dataset", "breast-cancer", "--robustness-warmup", "3", "--seed", "5"]
+        #expect(try glassbox(common + ["--epochs", "2", "--out", resumed]).status == 0)
+        let continued = try glassbox(common + ["--epochs", "3", "--resume", "--out", resumed])
+        #expect(continued.status == 0 && continued.error.contains("resuming from"), "\(continued.error)")
+        #expect(try glassbox(common + ["--epochs", "3", "--out", straight]).status == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: "\(resumed)/model.safetensors")) == Data(contentsOf: URL(fileURLWithPath: "\(straight)/model.safetensors")))
     }
 
     @Test("an MNIST SENN trains for an epoch and draws concept prototypes")
