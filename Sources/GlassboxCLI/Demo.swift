@@ -1,4 +1,8 @@
 import ArgumentParser
+import Concepts
+import Datasets
+import NN
+import Report
 import Foundation
 import Torch
 
@@ -54,6 +58,27 @@ struct Train: ParsableCommand {
 }
 
 struct Evaluate: ParsableCommand {
+    /// A tabular SENN is measured on the test split of the table it was trained on.
+    func evaluateTable(_ senn: SENN) throws {
+        let file = try SENNFile.load(model)
+        let data = try SENNData.load(file.dataset, mnist: self.data)
+        let logits = try noGrad { try senn(data.testInputs) }
+        let confusion = try ConfusionMatrix(predictions: logits.argmax(dim: 1), labels: data.testLabels, classes: file.classNames.count)
+        print("data: \(data.description)")
+        let loss = try Functional.crossEntropy(logits, target: data.testLabels).item()
+        print(String(format: "accuracy %.2f%%  loss %.4f", 100 * confusion.accuracy, loss))
+        print("confusion matrix (rows: true class, columns: predicted; \(file.classNames.joined(separator: ", "))):")
+        let width = file.classNames.map(\.count).max() ?? 0
+        for (truth, row) in confusion.counts.enumerated() {
+            print(file.classNames[truth].padding(toLength: width, withPad: " ", startingAt: 0) + ": " + row.map { String(format: "%5d", $0) }.joined())
+        }
+        if let out {
+            struct Result: Codable { var data: String; var accuracy: Double; var loss: Double; var confusionMatrix: [[Int]] }
+            try MNISTRun.writeJSON(Result(data: data.description, accuracy: confusion.accuracy, loss: loss, confusionMatrix: confusion.counts),
+                                   to: (out as NSString).appendingPathComponent("evaluation.json"))
+        }
+    }
+
     static let configuration = CommandConfiguration(
         abstract: "Measure a trained model's accuracy, loss and confusion matrix on MNIST's test split."
     )
@@ -66,6 +91,10 @@ struct Evaluate: ParsableCommand {
     func run() throws {
         try common.apply()
         let loaded = try ModelFile.load(model)
+        if let senn = loaded.model as? SENN, loaded.inputShape != MNIST.imageShape {
+            try evaluateTable(senn)
+            return
+        }
         let (_, test, description) = try data.load()
         let evaluation = try Evaluation({ try loaded($0) }, on: test)
         print("data: \(description)")

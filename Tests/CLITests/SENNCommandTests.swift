@@ -16,6 +16,9 @@ struct SENNCommandTests {
         let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/metrics.json"))) as? [String: Any]
         #expect((metrics?["test_accuracy"] as? Double ?? 0) > 0.9)
 
+        let evaluate = try glassbox(["evaluate", "--model", model])
+        #expect(evaluate.status == 0 && evaluate.output.contains("breast-cancer") && evaluate.output.contains("malignant:"), "\(evaluate.error)")
+
         let explain = try glassbox(["senn", "explain", "--model", model, "--examples", "2", "--out", folder.appendingPathComponent("explain").path])
         #expect(explain.status == 0, "\(explain.error)")
         #expect(explain.output.contains("test example 0: predicted") && explain.output.contains("θ"))
