@@ -57,6 +57,14 @@ struct Train: ParsableCommand {
     }
 }
 
+/// What `evaluate --out` writes.
+struct EvaluationResult: Codable {
+    var data: String
+    var accuracy: Double
+    var loss: Double
+    var confusionMatrix: [[Int]]
+}
+
 struct Evaluate: ParsableCommand {
     /// A tabular SENN is measured on the test split of the table it was trained on.
     func evaluateTable(_ senn: SENN) throws {
@@ -73,8 +81,7 @@ struct Evaluate: ParsableCommand {
             print(file.classNames[truth].padding(toLength: width, withPad: " ", startingAt: 0) + ": " + row.map { String(format: "%5d", $0) }.joined())
         }
         if let out {
-            struct Result: Codable { var data: String; var accuracy: Double; var loss: Double; var confusionMatrix: [[Int]] }
-            try MNISTRun.writeJSON(Result(data: data.description, accuracy: confusion.accuracy, loss: loss, confusionMatrix: confusion.counts),
+            try MNISTRun.writeJSON(EvaluationResult(data: data.description, accuracy: confusion.accuracy, loss: loss, confusionMatrix: confusion.counts),
                                    to: (out as NSString).appendingPathComponent("evaluation.json"))
         }
     }
@@ -104,8 +111,7 @@ struct Evaluate: ParsableCommand {
             print("\(truth): " + row.map { String(format: "%4d", $0) }.joined())
         }
         if let out {
-            struct Result: Codable { var data: String; var accuracy: Double; var loss: Double; var confusionMatrix: [[Int]] }
-            try MNISTRun.writeJSON(Result(data: description, accuracy: evaluation.accuracy, loss: evaluation.loss,
+            try MNISTRun.writeJSON(EvaluationResult(data: description, accuracy: evaluation.accuracy, loss: evaluation.loss,
                                           confusionMatrix: evaluation.confusion.counts),
                                    to: (out as NSString).appendingPathComponent("evaluation.json"))
         }
