@@ -16,12 +16,14 @@ public enum MNISTSENN {
 
     /// h: conv(1→10, k5) → pool → ReLU → conv(10→concepts, k5) → pool → ReLU → per-concept linear(16 → 1);
     /// decoder: linear(1 → 16) per concept → three transposed convolutions back to 28×28, tanh.
-    public static func conceptizer(concepts: Int, generator: Generator? = nil) throws -> ConceptAutoencoder {
+    /// With `nonnegative`, a softplus keeps concepts ≥ 0 (not in the authors' code): then the sign
+    /// of a relevance θ says alone which way a concept pushes the class.
+    public static func conceptizer(concepts: Int, nonnegative: Bool = false, generator: Generator? = nil) throws -> ConceptAutoencoder {
         let encoder = Sequential([
             try Conv2d(1, 10, kernelSize: 5, generator: generator), MaxPool2d(2), ReLU(),
             try Conv2d(10, concepts, kernelSize: 5, generator: generator), MaxPool2d(2), ReLU(),
             Unflatten([concepts, 16]), try Linear(16, 1, generator: generator), Flatten(),
-        ])
+        ] + (nonnegative ? [Activation(.softplus)] : []))
         let decoder = Sequential([
             Unflatten([concepts, 1]), try Linear(1, 16, generator: generator), Unflatten([concepts, 4, 4]),
             try ConvTranspose2d(concepts, 16, kernelSize: 5, stride: 2, generator: generator), ReLU(),
@@ -31,8 +33,9 @@ public enum MNISTSENN {
         return ConceptAutoencoder(encoder: encoder, decoder: decoder)
     }
 
-    public static func model(concepts: Int = 5, classes: Int = 10, generator: Generator? = nil) throws -> SENN {
-        SENN(conceptizer: try conceptizer(concepts: concepts, generator: generator),
+    public static func model(concepts: Int = 5, classes: Int = 10, nonnegativeConcepts: Bool = false,
+                             generator: Generator? = nil) throws -> SENN {
+        SENN(conceptizer: try conceptizer(concepts: concepts, nonnegative: nonnegativeConcepts, generator: generator),
              parametrizer: try parametrizer(concepts: concepts, generator: generator), concepts: concepts, classes: classes)
     }
 }

@@ -32,7 +32,8 @@ struct SENNTrain: ParsableCommand {
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         print("training a SENN on \(dataset.description): λ \(training.robustness), ξ \(training.reconstruction), ζ \(training.sparsity), \(training.epochCount) epochs")
         let (model, metrics) = try SENNRun.train(training, data: dataset, seed: common.seed, out: out, resume: resume)
-        try SENNFile.save(model, dataset: training.dataset, data: dataset, to: (out as NSString).appendingPathComponent("model.safetensors"))
+        try SENNFile.save(model, dataset: training.dataset, data: dataset, nonnegativeConcepts: training.nonnegativeConcepts,
+                          to: (out as NSString).appendingPathComponent("model.safetensors"))
         try MNISTRun.writeJSON(metrics, to: (out as NSString).appendingPathComponent("metrics.json"))
         print(String(format: "test accuracy %.2f%%, model written to %@", 100 * metrics.testAccuracy,
                      (out as NSString).appendingPathComponent("model.safetensors")))

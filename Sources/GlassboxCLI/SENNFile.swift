@@ -13,12 +13,12 @@ struct SENNFile {
     let conceptNames: [String]
     let inputShape: [Int]
 
-    static func save(_ model: SENN, dataset: SENNDataset, data: SENNData, to path: String) throws {
+    static func save(_ model: SENN, dataset: SENNDataset, data: SENNData, nonnegativeConcepts: Bool = false, to path: String) throws {
         let architecture = dataset == .mnist ? ModelFile.sennMNIST : ModelFile.sennTabular
         let names = data.featureNames ?? (1...model.concepts).map { "concept \($0)" }
         let details = [
             "glassbox.senn.concepts": String(model.concepts), "glassbox.senn.classes": String(model.classes),
-            "glassbox.senn.dataset": dataset.rawValue,
+            "glassbox.senn.dataset": dataset.rawValue, "glassbox.senn.nonnegative-concepts": nonnegativeConcepts ? "1" : "0",
             "glassbox.senn.class-names": try jsonString(data.classNames), "glassbox.senn.concept-names": try jsonString(names),
         ]
         try ModelFile.save(model, architecture: architecture, details: details, to: path)
@@ -35,7 +35,8 @@ struct SENNFile {
               classNames.count == classes, conceptNames.count == concepts else {
             throw TorchError("\(path) is not a SENN written by `glassbox senn train` (its metadata lacks the concept and class descriptions)")
         }
-        let model = try SENNRun.makeModel(dataset, concepts: concepts, features: concepts, classes: classes, generator: nil)
+        let model = try SENNRun.makeModel(dataset, concepts: concepts, features: concepts, classes: classes,
+                                          nonnegativeConcepts: metadata["glassbox.senn.nonnegative-concepts"] == "1", generator: nil)
         try model.loadStateDict(tensors)
         model.eval()
         return SENNFile(model: model, dataset: dataset, classNames: classNames, conceptNames: conceptNames,

@@ -41,6 +41,7 @@ struct SENNData {
 struct SENNTrainingOptions: ParsableArguments {
     @Option(help: "mnist (learnt concepts) or breast-cancer (the 30 features are the concepts).") var dataset: SENNDataset = .mnist
     @Option(help: "Concepts learnt from MNIST images (the features are the concepts for tabular data).") var concepts = 5
+    @Flag(help: "Keep learnt concepts ≥ 0 (softplus), so a relevance's sign alone says which way a concept pushes a class.") var nonnegativeConcepts = false
     @Option(help: "λ, weight of the robustness loss L_θ.") var robustness = 1e-2
     @Option(help: "ξ, weight of the concept autoencoder's reconstruction loss (MNIST).") var reconstruction = 1.0
     @Option(help: "ζ, weight of the concept sparsity penalty mean |h(x)|.") var sparsity = 1e-4
@@ -100,9 +101,10 @@ struct SENNMetrics: Codable {
 }
 
 enum SENNRun {
-    static func makeModel(_ dataset: SENNDataset, concepts: Int, features: Int, classes: Int, generator: Generator?) throws -> SENN {
+    static func makeModel(_ dataset: SENNDataset, concepts: Int, features: Int, classes: Int, nonnegativeConcepts: Bool = false,
+                          generator: Generator?) throws -> SENN {
         switch dataset {
-        case .mnist: return try MNISTSENN.model(concepts: concepts, classes: classes, generator: generator)
+        case .mnist: return try MNISTSENN.model(concepts: concepts, classes: classes, nonnegativeConcepts: nonnegativeConcepts, generator: generator)
         case .breastCancer: return try TabularSENN.model(features: features, classes: classes, generator: generator)
         }
     }
@@ -127,7 +129,7 @@ enum SENNRun {
                       progress: NN.Progress? = nil) throws -> (model: SENN, metrics: SENNMetrics) {
         let features = data.trainInputs.count / max(data.trainInputs.shape[0], 1)
         let model = try makeModel(options.dataset, concepts: options.concepts, features: features, classes: data.classNames.count,
-                                  generator: Generator(seed: seed))
+                                  nonnegativeConcepts: options.nonnegativeConcepts, generator: Generator(seed: seed))
         var objective = SENNObjective(robustness: options.robustness, reconstruction: options.reconstruction, sparsity: options.sparsity)
         objective.exactRobustness = options.exactRobustness
         objective.robustnessExamples = options.robustnessExamples > 0 ? options.robustnessExamples : nil

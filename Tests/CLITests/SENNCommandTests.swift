@@ -58,13 +58,20 @@ struct SENNCommandTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: "\(resumed)/model.safetensors")) == Data(contentsOf: URL(fileURLWithPath: "\(straight)/model.safetensors")))
     }
 
-    @Test("an MNIST SENN trains for an epoch and draws concept prototypes")
+    @Test("an MNIST SENN with non-negative concepts trains for an epoch, reloads as such, and draws concept prototypes")
     func mnistPrototypes() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let out = folder.appendingPathComponent("senn").path
-        let train = try glassbox(["senn", "train", "--epochs", "1", "--concepts", "3", "--batch-size", "128", "--out", out])
+        let train = try glassbox(["senn", "train", "--epochs", "1", "--concepts", "3", "--nonnegative-concepts", "--out", out])
         #expect(train.status == 0, "\(train.error)")
+        // The reloaded model keeps the softplus: every concept activation is positive.
+        let explain = try glassbox(["senn", "explain", "--model", "\(out)/model.safetensors", "--examples", "3",
+                                    "--out", folder.appendingPathComponent("x").path])
+        #expect(explain.status == 0, "\(explain.error)")
+        let records = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("x/explanations.json"))) as? [[String: Any]]
+        let activations = (records ?? []).flatMap { $0["concepts"] as? [Double] ?? [] }
+        #expect(activations.count == 9 && activations.allSatisfy { $0 > 0 })
         let prototypes = try glassbox(["senn", "prototypes", "--model", "\(out)/model.safetensors", "--count", "4",
                                        "--out", folder.appendingPathComponent("p").path])
         #expect(prototypes.status == 0, "\(prototypes.error)")

@@ -138,6 +138,9 @@ struct MNISTSENNTests {
         let autoencoder = try #require(senn.conceptizer as? ConceptAutoencoder)
         #expect(try autoencoder.reconstruct(concepts: output.concepts, like: x).shape == [2, 1, 28, 28])
         #expect(try senn.robustnessLoss(x).item() > 0)
+        let nonnegative = try MNISTSENN.model(concepts: 5, nonnegativeConcepts: true, generator: Generator(seed: 1))
+        #expect(try nonnegative.explain(x).concepts.min().item() > 0)
+        #expect(nonnegative.namedParameters().map(\.name) == senn.namedParameters().map(\.name))
     }
 
     @Test("prototypes pick the strongest activations and spread across levels")
