@@ -45,7 +45,10 @@ extension LocalLipschitz {
                                stepSize: Double? = nil, representation: ((Tensor) throws -> Tensor)? = nil) throws -> Tensor {
         let n = inputs.shape[0], featureShape = Array(inputs.shape.dropFirst())
         let reference = try explanation(inputs).detached()
-        let representationReference = try representation.map { try rows($0(inputs)).detached() }
+        let representationCenters = try representation.map { r -> Tensor in
+            let reference = try rows(r(inputs)).detached()
+            return try reference.unsqueezed(dim: 1).expanded(to: [n, samples, reference.shape[1]]).reshaped([n * samples, reference.shape[1]])
+        }
         let start = try noise ?? (Tensor.rand([n * samples] + featureShape, dtype: inputs.dtype, generator: Generator(seed: seed)) * 2.0 - 1.0) * radius
         let center = try inputs.unsqueezed(dim: 1).expanded(to: [n, samples] + featureShape).reshaped([n * samples] + featureShape)
         let references = try rows(reference).unsqueezed(dim: 1).expanded(to: [n, samples, reference.count / n]).reshaped([n * samples, -1])
@@ -57,10 +60,8 @@ extension LocalLipschitz {
             let ratio = try withGrad { () -> Tensor in
                 let moved = try (rows(explanation(point)) - references).norm(dims: [1])
                 let distance: Tensor
-                if let representation, let representationReference {
-                    let width = representationReference.shape[1]
-                    let centers = try representationReference.unsqueezed(dim: 1).expanded(to: [n, samples, width]).reshaped([n * samples, width])
-                    distance = try (rows(representation(point)) - centers).norm(dims: [1])
+                if let representation, let representationCenters {
+                    distance = try (rows(representation(point)) - representationCenters).norm(dims: [1])
                 } else {
                     distance = try rows(point - center).norm(dims: [1])
                 }

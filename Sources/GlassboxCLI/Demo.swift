@@ -67,13 +67,11 @@ struct EvaluationResult: Codable {
 
 struct Evaluate: ParsableCommand {
     /// A tabular SENN is measured on the test split of the table it was trained on.
-    func evaluateTable(_ senn: SENN) throws {
-        let file = try SENNFile.load(model)
+    func evaluateTable(_ file: SENNFile) throws {
         let data = try SENNData.load(file.dataset, mnist: self.data)
-        let logits = try noGrad { try senn(data.testInputs) }
-        let confusion = try ConfusionMatrix(predictions: logits.argmax(dim: 1), labels: data.testLabels, classes: file.classNames.count)
+        let evaluation = try Evaluation({ try file.model($0) }, inputs: data.testInputs, labels: data.testLabels, classes: file.classNames.count)
+        let confusion = evaluation.confusion, loss = evaluation.loss
         print("data: \(data.description)")
-        let loss = try Functional.crossEntropy(logits, target: data.testLabels).item()
         print(String(format: "accuracy %.2f%%  loss %.4f", 100 * confusion.accuracy, loss))
         print("confusion matrix (rows: true class, columns: predicted; \(file.classNames.joined(separator: ", "))):")
         let width = file.classNames.map(\.count).max() ?? 0
@@ -98,8 +96,8 @@ struct Evaluate: ParsableCommand {
     func run() throws {
         try common.apply()
         let loaded = try ModelFile.load(model)
-        if let senn = loaded.model as? SENN, loaded.inputShape != MNIST.imageShape {
-            try evaluateTable(senn)
+        if let file = loaded.senn, file.dataset != .mnist {
+            try evaluateTable(file)
             return
         }
         let (_, test, description) = try data.load()

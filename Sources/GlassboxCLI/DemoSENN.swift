@@ -31,8 +31,7 @@ enum DemoSENN {
         let tuned = eligible.min { $0.medianLipschitz < $1.medianLipschitz } ?? sweep.max { $0.testAccuracy < $1.testAccuracy }!
         let baseline = sweep.first { $0.robustness == 0 }!
         let (senn, metrics) = models[tuned.robustness]!
-        try SENNFile.save(senn, dataset: .mnist, data: mnist, to: (folder as NSString).appendingPathComponent("model.safetensors"))
-        let file = try SENNFile.load((folder as NSString).appendingPathComponent("model.safetensors"))
+        let file = try SENNFile.save(senn, dataset: .mnist, data: mnist, to: (folder as NSString).appendingPathComponent("model.safetensors"))
 
         let shown = try mnist.testInputs.slice(dim: 0, start: 0, end: 6)
         let explanations = try SENNReport.explanations(file, inputs: shown, names: (0..<6).map { "test digit \($0)" },
@@ -58,8 +57,8 @@ enum DemoSENN {
             .min { $0.medianLipschitz < $1.medianLipschitz } ?? tabularSweep.max { $0.testAccuracy < $1.testAccuracy }!
         let tabularBaseline = tabularSweep.first { $0.robustness == 0 }!
         let (tabular, tabularMetrics) = tabularModels[tabularTuned.robustness]!
-        try SENNFile.save(tabular, dataset: .breastCancer, data: cancer, to: (folder as NSString).appendingPathComponent("breast-cancer.safetensors"))
-        let tabularFile = try SENNFile.load((folder as NSString).appendingPathComponent("breast-cancer.safetensors"))
+        let tabularFile = try SENNFile.save(tabular, dataset: .breastCancer, data: cancer,
+                                            to: (folder as NSString).appendingPathComponent("breast-cancer.safetensors"))
         let tumours = try SENNReport.explanations(tabularFile, inputs: cancer.testInputs.slice(dim: 0, start: 0, end: 4),
                                                   names: (0..<4).map { "test tumour \($0)" }, folder: out, imageFolder: "senn/tabular")
         let seconds = Date().timeIntervalSince(started)

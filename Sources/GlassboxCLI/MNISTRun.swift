@@ -43,21 +43,26 @@ struct Evaluation {
     var confusion: ConfusionMatrix
     var predictions: [Int]
 
-    /// One batched pass per 500 examples.
     init(_ classify: (Tensor) throws -> Tensor, on set: LabelledImages) throws {
+        try self.init(classify, inputs: set.images, labels: set.labels, classes: MNIST.classes)
+    }
+
+    /// One batched pass per 500 examples.
+    init(_ classify: (Tensor) throws -> Tensor, inputs: Tensor, labels: Tensor, classes: Int) throws {
+        let count = labels.count
         var logits: [Tensor] = []
         try noGrad {
-            for start in stride(from: 0, to: set.count, by: 500) {
-                logits.append(try classify(set.images.slice(dim: 0, start: start, end: min(set.count, start + 500))))
+            for start in stride(from: 0, to: count, by: 500) {
+                logits.append(try classify(inputs.slice(dim: 0, start: start, end: min(count, start + 500))))
             }
         }
         let all = try Tensor.cat(logits)
-        guard all.rank == 2, all.shape[0] == set.count, all.shape[1] == MNIST.classes else {
-            throw TorchError("the model returned logits of shape \(all.shape), expected (\(set.count), \(MNIST.classes))")
+        guard all.rank == 2, all.shape[0] == count, all.shape[1] == classes else {
+            throw TorchError("the model returned logits of shape \(all.shape), expected (\(count), \(classes))")
         }
         let predicted = try all.argmax(dim: 1)
-        loss = try Functional.crossEntropy(all, target: set.labels).item()
-        confusion = try ConfusionMatrix(predictions: predicted, labels: set.labels, classes: MNIST.classes)
+        loss = try Functional.crossEntropy(all, target: labels).item()
+        confusion = try ConfusionMatrix(predictions: predicted, labels: labels, classes: classes)
         accuracy = confusion.accuracy
         predictions = try predicted.scalars(as: Int64.self).map(Int.init)
     }

@@ -9,6 +9,8 @@ struct LoadedModel {
     let model: Explainable
     /// One input's shape (no batch dimension), when the file says it.
     let inputShape: [Int]?
+    /// The SENN file's description, when the model is a SENN.
+    var senn: SENNFile? = nil
 
     func callAsFunction(_ x: Tensor) throws -> Tensor {
         do {
@@ -44,7 +46,7 @@ enum ModelFile {
         }
         if architecture == sennMNIST || architecture == sennTabular {
             let file = try SENNFile.load(path)
-            return LoadedModel(model: file.model, inputShape: file.inputShape)
+            return LoadedModel(model: file.model, inputShape: file.inputShape, senn: file)
         }
         guard architecture == mnistCNN else {
             throw TorchError("\(path) holds architecture '\(architecture)', which this version cannot build (known: \(mnistCNN), \(sennMNIST), \(sennTabular))")

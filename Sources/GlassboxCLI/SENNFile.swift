@@ -11,9 +11,13 @@ struct SENNFile {
     let classNames: [String]
     /// One name per concept (feature names for tabular data, "concept 1…k" for learnt ones).
     let conceptNames: [String]
-    let inputShape: [Int]
 
-    static func save(_ model: SENN, dataset: SENNDataset, data: SENNData, nonnegativeConcepts: Bool = false, to path: String) throws {
+    /// One input's shape: an MNIST image, or one row of features (the concepts).
+    var inputShape: [Int] { dataset == .mnist ? MNIST.imageShape : [model.concepts] }
+
+    /// Writes the model with its descriptions and returns them, as `load` would read them back.
+    @discardableResult
+    static func save(_ model: SENN, dataset: SENNDataset, data: SENNData, nonnegativeConcepts: Bool = false, to path: String) throws -> SENNFile {
         let architecture = dataset == .mnist ? ModelFile.sennMNIST : ModelFile.sennTabular
         let names = data.featureNames ?? (1...model.concepts).map { "concept \($0)" }
         let details = [
@@ -22,6 +26,7 @@ struct SENNFile {
             "glassbox.senn.class-names": try jsonString(data.classNames), "glassbox.senn.concept-names": try jsonString(names),
         ]
         try ModelFile.save(model, architecture: architecture, details: details, to: path)
+        return SENNFile(model: model, dataset: dataset, classNames: data.classNames, conceptNames: names)
     }
 
     static func load(_ path: String) throws -> SENNFile {
@@ -39,8 +44,7 @@ struct SENNFile {
                                           nonnegativeConcepts: metadata["glassbox.senn.nonnegative-concepts"] == "1", generator: nil)
         try model.loadStateDict(tensors)
         model.eval()
-        return SENNFile(model: model, dataset: dataset, classNames: classNames, conceptNames: conceptNames,
-                        inputShape: dataset == .mnist ? MNIST.imageShape : [concepts])
+        return SENNFile(model: model, dataset: dataset, classNames: classNames, conceptNames: conceptNames)
     }
 
     private static func jsonString(_ strings: [String]) throws -> String {

@@ -109,17 +109,8 @@ enum SENNRun {
         }
     }
 
-    /// Test accuracy in batches of 500.
     static func accuracy(_ model: SENN, inputs: Tensor, labels: Tensor) throws -> Double {
-        try noGrad {
-            var correct = 0
-            for start in stride(from: 0, to: labels.count, by: 500) {
-                let end = min(labels.count, start + 500)
-                correct += try model(inputs.slice(dim: 0, start: start, end: end)).argmax(dim: 1)
-                    .eq(labels.slice(dim: 0, start: start, end: end)).to(.int64).sum().itemInt()
-            }
-            return Double(correct) / Double(labels.count)
-        }
+        try Evaluation({ try model($0) }, inputs: inputs, labels: labels, classes: model.classes).accuracy
     }
 
     /// Trains a SENN with the full objective; writes checkpoint.safetensors every epoch when `out` is given,
