@@ -47,16 +47,19 @@ public struct IntegratedGradients: AttributionMethod {
 ///
 /// `gradient` gets the stacked points (steps·N, …) and the targets repeated to match;
 /// it returns one gradient per row, of any trailing shape.
+/// The points start + α·(end − start) for every α, stacked α-major: (alphas · N, …).
+func straightPath(from start: Tensor, to end: Tensor, at alphas: [Double]) throws -> Tensor {
+    let featureShape = Array(end.shape.dropFirst())
+    let alpha = try Tensor(alphas.map { Float($0) }, shape: [alphas.count, 1] + featureShape.map { _ in 1 }).to(end.dtype)
+    return try (start.unsqueezed(dim: 0) + alpha * (end - start).unsqueezed(dim: 0)).reshaped([alphas.count * end.shape[0]] + featureShape)
+}
+
 func pathAverage(along start: Tensor, to end: Tensor, steps: Int, rule: IntegrationRule, batchSize: Int?,
                  gradient: (Tensor, Tensor) throws -> Tensor, targets: () throws -> Tensor) throws -> Tensor {
     guard steps >= 1 else { throw TorchError("steps must be positive, got \(steps)") }
     let (alphas, weights) = try rule.nodes(steps)
     let n = end.shape[0]
-    let featureShape = Array(end.shape.dropFirst())
-    let ones = Array(repeating: 1, count: featureShape.count)
-    let alpha = try Tensor(alphas.map { Float($0) }, shape: [steps, 1] + ones).to(end.dtype)
-    let difference = try (end - start).unsqueezed(dim: 0)
-    let points = try (start.unsqueezed(dim: 0) + alpha * difference).reshaped([steps * n] + featureShape)
+    let points = try straightPath(from: start, to: end, at: alphas)
     let repeated = try targets().repeated([steps])
     let grads = try gradient(points, repeated)
     let perStep = try grads.reshaped([steps, n] + Array(grads.shape.dropFirst()))

@@ -25,9 +25,7 @@ public struct LayerConductance: AttributionMethod {
         let reference = try baseline.resolve(for: inputs)
         let (alphas, _) = try rule.nodes(steps + 1)
         let n = inputs.shape[0]
-        let featureShape = Array(inputs.shape.dropFirst())
-        let alpha = try Tensor(alphas.map { Float($0) }, shape: [steps + 1, 1] + Array(repeating: 1, count: featureShape.count)).to(inputs.dtype)
-        let points = try (reference.unsqueezed(dim: 0) + alpha * (inputs - reference).unsqueezed(dim: 0)).reshaped([(steps + 1) * n] + featureShape)
+        let points = try straightPath(from: reference, to: inputs, at: alphas)
         let (activations, gradients) = try layerActivationsAndGradients(module, points, targets: targets.repeated([steps + 1]),
                                                                         hookPoint: hookPoint, batchSize: internalBatchSize)
         let layerShape = Array(activations.shape.dropFirst())
