@@ -41,7 +41,7 @@ public struct NoiseTunnel: AttributionMethod {
         let featureShape = Array(inputs.shape.dropFirst())
         // Targets come from the clean inputs, so every noisy copy explains the same class.
         let targets = try resolveTargets(target, model: model, inputs: inputs).scalars(as: Int64.self).map(Int.init)
-        let repeatedInputs = try inputs.unsqueezed(dim: 1).expanded(to: [n, samples] + featureShape).reshaped([n * samples] + featureShape)
+        let repeatedInputs = try inputs.repeatingRows(samples)
         let drawn: Tensor
         if let noise {
             guard noise.shape == [n * samples] + featureShape else {

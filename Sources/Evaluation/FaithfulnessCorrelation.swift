@@ -26,7 +26,7 @@ public struct FaithfulnessCorrelation: ExplanationMetric {
     public func score(_ method: AttributionMethod, inputs: Tensor, target: Target, attributions: Tensor?) throws -> Tensor {
         let attribution = try explanation(method, inputs, target, attributions)
         let model = method.model
-        let n = inputs.shape[0], featureShape = Array(inputs.shape.dropFirst())
+        let featureShape = Array(inputs.shape.dropFirst())
         let f = featureShape.reduce(1, *)
         let masks: Tensor
         if let subsets {

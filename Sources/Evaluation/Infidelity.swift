@@ -36,8 +36,8 @@ public struct Infidelity: ExplanationMetric {
         } else {
             noise = try Tensor.randn([n * samples] + featureShape, dtype: inputs.dtype, generator: Generator(seed: seed)) * standardDeviation
         }
-        let repeatedInputs = try inputs.unsqueezed(dim: 1).expanded(to: [n, samples] + featureShape).reshaped([n * samples] + featureShape)
-        let repeatedTargets = try targets.unsqueezed(dim: 1).expanded(to: [n, samples]).reshaped([-1])
+        let repeatedInputs = try inputs.repeatingRows(samples)
+        let repeatedTargets = try targets.repeatingRows(samples)
         let perturbed = try targetOutputs(model, repeatedInputs - noise, targets: repeatedTargets, batchSize: 512).reshaped([n, samples])
         let original = try targetOutputs(model, inputs, targets: targets, batchSize: 512).unsqueezed(dim: 1)
         let drops = try (original - perturbed).to(.float64)

@@ -45,13 +45,10 @@ extension LocalLipschitz {
                                stepSize: Double? = nil, representation: ((Tensor) throws -> Tensor)? = nil) throws -> Tensor {
         let n = inputs.shape[0], featureShape = Array(inputs.shape.dropFirst())
         let reference = try explanation(inputs).detached()
-        let representationCenters = try representation.map { r -> Tensor in
-            let reference = try rows(r(inputs)).detached()
-            return try reference.unsqueezed(dim: 1).expanded(to: [n, samples, reference.shape[1]]).reshaped([n * samples, reference.shape[1]])
-        }
+        let representationCenters = try representation.map { try rows($0(inputs)).detached().repeatingRows(samples) }
         let start = try noise ?? (Tensor.rand([n * samples] + featureShape, dtype: inputs.dtype, generator: Generator(seed: seed)) * 2.0 - 1.0) * radius
-        let center = try inputs.unsqueezed(dim: 1).expanded(to: [n, samples] + featureShape).reshaped([n * samples] + featureShape)
-        let references = try rows(reference).unsqueezed(dim: 1).expanded(to: [n, samples, reference.count / n]).reshaped([n * samples, -1])
+        let center = try inputs.repeatingRows(samples)
+        let references = try rows(reference).repeatingRows(samples)
         let step = stepSize ?? radius / 4
         var offset = start
         var best = try Tensor.zeros([n * samples], dtype: .float64)

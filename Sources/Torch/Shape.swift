@@ -37,6 +37,13 @@ extension Tensor {
         }
     }
 
+    /// Each example (entry along dimension 0) `count` times in a row: (N, …) → (N · count, …),
+    /// example-major, as sampling methods lay out their perturbed copies.
+    public func repeatingRows(_ count: Int) throws -> Tensor {
+        let rest = Array(shape.dropFirst())
+        return try unsqueezed(dim: 1).expanded(to: [shape[0], count] + rest).reshaped([shape[0] * count] + rest)
+    }
+
     public func squeezed(dim: Int? = nil) throws -> Tensor {
         try makeTensor("squeeze") { gbt_squeeze(handle, dim == nil ? 0 : 1, Int64(dim ?? 0), &$0) }
     }
