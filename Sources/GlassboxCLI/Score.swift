@@ -113,11 +113,16 @@ struct Score: ParsableCommand {
         var table = try ScoreTable(methods: methodList, metrics: metricList, inputs: batch, target: chosenTarget) { progress.advance(status: $0) }
         table.firstExample = firstExample
         print("\(table.examples) examples\(shard.map { " (shard \($0), from example \(firstExample))" } ?? ""), target \(target)\n")
+        try Self.write(table, title: "Explanation scores for \((model as NSString).lastPathComponent)", to: out)
+    }
+
+    /// Prints the table and writes scores.json and scores.html to `out`.
+    static func write(_ table: ScoreTable, title: String, to out: String) throws {
         print(table.text())
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(encoder.encode(table), to: "\(out)/scores.json")
-        try Self.writeReport(table, title: "Explanation scores for \((model as NSString).lastPathComponent)", to: "\(out)/scores.html")
+        try writeReport(table, title: title, to: "\(out)/scores.html")
         print("\nwrote \(out)/scores.json and \(out)/scores.html")
     }
 
@@ -163,11 +168,6 @@ struct MergeScores: ParsableCommand {
         }
         let merged = try ScoreTable.merge(tables)
         print("\(merged.examples) examples from \(files.count) shards\n")
-        print(merged.text())
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(encoder.encode(merged), to: "\(out)/scores.json")
-        try Score.writeReport(merged, title: "Explanation scores (\(files.count) shards merged)", to: "\(out)/scores.html")
-        print("\nwrote \(out)/scores.json and \(out)/scores.html")
+        try Score.write(merged, title: "Explanation scores (\(files.count) shards merged)", to: out)
     }
 }
