@@ -90,6 +90,35 @@ public final class SENN: Module {
     }
 }
 
+extension SENN {
+    /// The relevance-Jacobian penalty ‖Jₓθ(x)‖_F (averaged over the batch): how fast the
+    /// explanation itself moves with the input, which the local Lipschitz estimate of θ
+    /// measures. An alternative to L_θ in the authors' released code ("grad2", there divided
+    /// by ‖Jₓh‖); L_θ only constrains the h-weighted sum Σₖ hₖ∇θₖ, so θ may still vary fast
+    /// along directions that sum cancels.
+    ///
+    /// Exact (`directions` nil): one backward pass per relevance (concepts × classes). With a
+    /// generator, each example's Jacobian is projected on a random Gaussian direction v over
+    /// the relevances — one vector-Jacobian product — and E‖vᵀJ‖² = ‖J‖²_F.
+    public func relevanceJacobianPenalty(_ x: Tensor, directions generator: Generator? = nil) throws -> Tensor {
+        let input = try x.detached().requiringGrad()
+        return try withGrad {
+            let theta = try explain(input).relevances
+            let n = input.shape[0]
+            if let generator {
+                let v = try Tensor.randn(theta.shape, dtype: theta.dtype, generator: generator)
+                let projected = try Tensor.grad(of: (theta * v).sum(), wrt: input, createGraph: true)
+                return try projected.reshaped([n, -1]).norm(dims: [1]).mean()
+            }
+            let flat = try theta.reshaped([n, -1])
+            let rows = try (0..<flat.shape[1]).map {
+                try Tensor.grad(of: flat.select(dim: 1, index: $0).sum(), wrt: input, createGraph: true).reshaped([n, -1])
+            }
+            return try Tensor.stack(rows, dim: 1).reshaped([n, -1]).norm(dims: [1]).mean()
+        }
+    }
+}
+
 /// The identity conceptizer: the (flattened) input features are the concepts, so the
 /// relevances are feature weights, as for tabular data.
 public final class InputFeatures: Module {

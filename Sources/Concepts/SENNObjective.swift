@@ -5,7 +5,16 @@ import Torch
 /// ζ·sparsity (mean |h|). All four terms count; the authors' released trainer dropped the
 /// last two when the robustness term was on, which this does not copy.
 public struct SENNObjective {
+    /// What the robustness term penalises.
+    public enum RobustnessPenalty: String, CaseIterable, Sendable {
+        /// The paper's L_θ = ‖∇ₓf − θᵀJₓh‖ (`SENN.robustnessLoss`).
+        case gradientConsistency = "gradient"
+        /// ‖Jₓθ‖_F, the relevances' own sensitivity (`SENN.relevanceJacobianPenalty`).
+        case relevanceJacobian = "jacobian"
+    }
+
     public var robustness: Double
+    public var penalty = RobustnessPenalty.gradientConsistency
     public var reconstruction: Double
     public var sparsity: Double
     /// Whether L_θ is computed exactly (a backward pass per concept and class) or by a
@@ -39,7 +48,10 @@ public struct SENNObjective {
         var robustnessValue = 0.0, reconstructionValue = 0.0
         if robustness > 0 {
             let count = min(inputs.shape[0], robustnessExamples ?? inputs.shape[0])
-            let term = try model.robustnessLoss(inputs.slice(dim: 0, start: 0, end: count), directions: exactRobustness ? nil : generator)
+            let subset = try inputs.slice(dim: 0, start: 0, end: count), directions = exactRobustness ? nil : generator
+            let term = try penalty == .gradientConsistency
+                ? model.robustnessLoss(subset, directions: directions)
+                : model.relevanceJacobianPenalty(subset, directions: directions)
             robustnessValue = try term.item()
             total = try total + term * robustness
         }

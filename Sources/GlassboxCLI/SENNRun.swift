@@ -45,6 +45,8 @@ struct SENNTrainingOptions: ParsableArguments {
     @Option(help: "λ, weight of the robustness loss L_θ.") var robustness = 1e-2
     @Option(help: "ξ, weight of the concept autoencoder's reconstruction loss (MNIST).") var reconstruction = 1.0
     @Option(help: "ζ, weight of the concept sparsity penalty mean |h(x)|.") var sparsity = 1e-4
+    @Option(help: "Robustness term: 'gradient' (the paper's L_θ = ‖∇f − θᵀJh‖) or 'jacobian' (‖Jθ‖, the relevances' own sensitivity).")
+    var robustnessPenalty: SENNObjective.RobustnessPenalty = .gradientConsistency
     @Flag(help: "Compute L_θ exactly (a backward pass per concept and class) instead of by a random class projection.") var exactRobustness = false
     @Option(help: "Examples of each batch L_θ is evaluated on (0: the whole batch).") var robustnessExamples = 16
     @Option(help: "Epochs over which λ ramps up linearly from 0 (0: full λ from the start).") var robustnessWarmup = 0
@@ -92,6 +94,7 @@ struct SENNMetrics: Codable {
     var reconstruction: Double
     var sparsity: Double
     var exactRobustness: Bool
+    var robustnessPenalty: String
     var seed: UInt64
     var threads: Int
     var parameters: Int
@@ -123,6 +126,7 @@ enum SENNRun {
                                   nonnegativeConcepts: options.nonnegativeConcepts, generator: Generator(seed: seed))
         var objective = SENNObjective(robustness: options.robustness, reconstruction: options.reconstruction, sparsity: options.sparsity)
         objective.exactRobustness = options.exactRobustness
+        objective.penalty = options.robustnessPenalty
         objective.robustnessExamples = options.robustnessExamples > 0 ? options.robustnessExamples : nil
         // λ for epoch e (1-based) during the warm-up: λ · e / (warm-up + 1).
         func robustness(forEpoch epoch: Int) -> Double {
@@ -164,9 +168,11 @@ enum SENNRun {
         let metrics = SENNMetrics(
             data: data.description, dataset: options.dataset.rawValue, concepts: model.concepts, robustness: options.robustness,
             reconstruction: options.reconstruction, sparsity: options.sparsity, exactRobustness: options.exactRobustness,
-            seed: seed, threads: Torch.threads, parameters: model.parameterCount, epochs: epochs,
+            robustnessPenalty: options.robustnessPenalty.rawValue, seed: seed, threads: Torch.threads, parameters: model.parameterCount, epochs: epochs,
             testAccuracy: try accuracy(model, inputs: data.testInputs, labels: data.testLabels),
             trainSeconds: history.map(\.seconds).reduce(0, +))
         return (model, metrics)
     }
 }
+
+extension SENNObjective.RobustnessPenalty: ExpressibleByArgument {}

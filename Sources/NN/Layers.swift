@@ -293,6 +293,17 @@ public final class Sequential: Module {
     }
 
     public override func forward(_ x: Tensor) throws -> Tensor {
-        try layers.reduce(x) { try $1($0) }
+        var y = x, index = layers.startIndex
+        while index < layers.endIndex {
+            // A convolution followed by batch norm runs as one folded convolution in eval mode.
+            if let convolution = layers[index] as? Conv2d, index + 1 < layers.endIndex, let norm = layers[index + 1] as? BatchNorm {
+                y = try norm.applied(after: convolution, to: y)
+                index += 2
+            } else {
+                y = try layers[index](y)
+                index += 1
+            }
+        }
+        return y
     }
 }

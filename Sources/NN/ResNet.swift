@@ -35,7 +35,7 @@ public final class ResNet18: Module {
     }
 
     public override func forward(_ x: Tensor) throws -> Tensor {
-        var y = try maxpool(relu(bn1(conv1(x))))
+        var y = try maxpool(relu(bn1.applied(after: conv1, to: x)))
         for stage in stages { y = try stage(y) }
         return try fc(flatten(avgpool(y)))
     }
@@ -64,7 +64,7 @@ public final class BasicBlock: Module {
     }
 
     public override func forward(_ x: Tensor) throws -> Tensor {
-        let residual = try bn2(conv2(relu1(bn1(conv1(x)))))
+        let residual = try bn2.applied(after: conv2, to: relu1(bn1.applied(after: conv1, to: x)))
         return try relu2(residual + (downsample.map { try $0(x) } ?? x))
     }
 }

@@ -93,6 +93,24 @@ struct SENNTests {
         #expect(try senn.robustnessLoss(x).item() < first * 0.5)
     }
 
+    @Test("the relevance-Jacobian penalty is ‖W‖_F for a linear θ = Wx, its projection is ‖vᵀW‖, and it vanishes for constant θ")
+    func relevanceJacobianPenalty() throws {
+        let linear = try Linear(4, 8, generator: Generator(seed: 31))
+        let senn = SENN(conceptizer: InputFeatures(), parametrizer: linear, concepts: 4, classes: 2)
+        let x = try Tensor.randn([5, 4], generator: Generator(seed: 32))
+        let frobenius = try linear.weight.norm().item()
+        #expect(try abs(senn.relevanceJacobianPenalty(x).item() - frobenius) / frobenius < 1e-5)
+        let v = try Tensor.randn([5, 4, 2], generator: Generator(seed: 33)).reshaped([5, 8])
+        let expected = try v.matmul(linear.weight).norm(dims: [1]).mean().item()
+        let projected = try senn.relevanceJacobianPenalty(x, directions: Generator(seed: 33))
+        #expect(try abs(projected.item() - expected) / expected < 1e-5)
+        try projected.backward()
+        #expect(try linear.weight.grad.map { try $0.abs().max().item() > 0 } == true)
+        let constant = SENN(conceptizer: InputFeatures(), parametrizer: try ConstantRelevances(Tensor.randn([8], generator: Generator(seed: 34))),
+                            concepts: 4, classes: 2)
+        #expect(try constant.relevanceJacobianPenalty(x, directions: Generator(seed: 35)).item() < 1e-6)
+    }
+
     @Test("shape mistakes in the sub-networks are reported")
     func shapeErrors() throws {
         let senn = SENN(conceptizer: InputFeatures(), parametrizer: try Linear(4, 5), concepts: 4, classes: 2)
