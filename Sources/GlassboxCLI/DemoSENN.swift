@@ -8,7 +8,7 @@ import Torch
 /// faithfulness and stability against post-hoc methods on the demo CNN, and a tabular SENN.
 enum DemoSENN {
     static let lambdas = [0, 1e-4, 1e-3, 1e-2, 1e-1, 1]
-    static let jacobianLambda = 0.03
+    static let jacobianLambda = 0.05
     /// scikit-learn 1.3.2's LogisticRegression on the bundled breast-cancer split (standardised features).
     static let logisticRegressionAccuracy = 0.9652
 
@@ -73,22 +73,26 @@ enum DemoSENN {
         let accuracyGap = cnnAccuracy - metrics.testAccuracy
         let lipschitzRatio = tuned.medianLipschitz / max(baseline.medianLipschitz, 1e-12)
         let jacobianRatio = jacobian.medianLipschitz / max(baseline.medianLipschitz, 1e-12)
+        func boxRatio(_ row: SweepRow) -> Double { row.medianBoxLipschitz / max(baseline.medianBoxLipschitz, 1e-12) }
+        func verdict(_ met: Bool) -> String { met ? "met" : "NOT met" }
         var page = HTMLPage(title: "Self-explaining neural networks (SENN) on MNIST and breast-cancer data")
         page.paragraph("A SENN predicts f(x) = Σₖ θ(x)ₖ·h(x)ₖ per class: concepts h(x) learnt by a convolutional autoencoder, relevances θ(x) from a CNN, trained with classification + λ·robustness + reconstruction + sparsity losses (Alvarez-Melis & Jaakkola, NeurIPS 2018). The robustness loss pushes the model to behave locally like the linear model its explanation claims.")
         page.keyValues([
             ("tuned λ", String(format: "%g (lowest median Lipschitz among models within 1.5 points of the CNN)", tuned.robustness)),
             ("SENN test accuracy", String(format: "%.2f%% (CNN %.2f%%; gap %.2f points, target ≤ 1.5)", 100 * metrics.testAccuracy, 100 * cnnAccuracy, 100 * accuracyGap)),
-            ("median Lipschitz, tuned λ vs λ = 0", String(format: "%.4g vs %.4g (ratio %.2f, target ≤ 0.5)", tuned.medianLipschitz, baseline.medianLipschitz, lipschitzRatio)),
-            ("relevance-Jacobian penalty instead", String(format: "λ %g with warm-up: accuracy %.2f%%, median Lipschitz %.4g (ratio %.2f)",
-                                                          jacobianLambda, 100 * jacobian.testAccuracy, jacobian.medianLipschitz, jacobianRatio)),
+            ("median Lipschitz, tuned λ vs λ = 0", String(format: "gradient ascent %.4g vs %.4g (ratio %.2f); authors' protocol %.4g vs %.4g (ratio %.2f); target ≤ 0.5",
+                                                         tuned.medianLipschitz, baseline.medianLipschitz, lipschitzRatio,
+                                                         tuned.medianBoxLipschitz, baseline.medianBoxLipschitz, boxRatio(tuned))),
+            ("relevance-Jacobian penalty instead", String(format: "λ %g with warm-up: accuracy %.2f%%, median Lipschitz ratio %.2f (gradient ascent), %.2f (authors' protocol)",
+                                                          jacobianLambda, 100 * jacobian.testAccuracy, jacobianRatio, boxRatio(jacobian))),
             ("concept faithfulness", String(format: "drops vs θ %.3f, drops vs θ·h %.3f (mean Pearson over %d test digits)",
                                              try faithfulness.correlation.mean().item(), try faithfulness.contributionCorrelation.mean().item(), settings.examples)),
             ("concepts", "\(senn.concepts), \(senn.parameterCount) parameters"),
             ("time for this page", String(format: "%.0f s", seconds)),
         ])
         page.heading("Accuracy and stability against λ")
-        page.paragraph(String(format: "One SENN per λ, same seed and settings (%d epochs). Lipschitz: gradient ascent on ‖θ(x′) − θ(x)‖/‖x′ − x‖ in the L∞ ball of radius %g, %d starts × %d steps, median over %d test digits.",
-                              options.epochCount, settings.radius, settings.samples, settings.steps, settings.examples))
+        page.paragraph(String(format: "One SENN per λ, same seed and settings (%d epochs). Lipschitz: gradient ascent on ‖θ(x′) − θ(x)‖/‖x′ − x‖ in the L∞ ball of radius %g, %d starts × %d steps, median over %d test digits. The authors' protocol (their released evaluation code): %d random points in the box x ± 0.01·σ per pixel, θ of the predicted class.",
+                              options.epochCount, settings.radius, settings.samples, settings.steps, settings.examples, settings.samples))
         page.html(SENNReport.sweepCharts(sweep))
         page.heading("Explanations (tuned model)")
         page.html(explanations)
@@ -110,10 +114,11 @@ enum DemoSENN {
         return [
             String(format: "SENN accuracy %.2f%% vs CNN %.2f%% (target: within 1.5 points): %@", 100 * metrics.testAccuracy, 100 * cnnAccuracy,
                    accuracyGap <= 0.015 ? "met" : "NOT met"),
-            String(format: "SENN median Lipschitz at λ = %g is %.2f× that of λ = 0 (target ≤ 0.5): %@", tuned.robustness, lipschitzRatio,
-                   lipschitzRatio <= 0.5 ? "met" : "NOT met"),
-            String(format: "SENN with the relevance-Jacobian penalty (λ %g, for reference): median Lipschitz %.2f× that of λ = 0, accuracy %.2f%%",
-                   jacobianLambda, jacobianRatio, 100 * jacobian.testAccuracy),
+            String(format: "SENN median Lipschitz at λ = %g vs λ = 0 (target ≤ 0.5): %.2f× by gradient ascent (%@), %.2f× by the authors' protocol (%@)",
+                   tuned.robustness, lipschitzRatio, verdict(lipschitzRatio <= 0.5), boxRatio(tuned), verdict(boxRatio(tuned) <= 0.5)),
+            String(format: "SENN with the relevance-Jacobian penalty (λ %g, warm-up): accuracy %.2f%% (%@), Lipschitz %.2f× by gradient ascent (%@), %.2f× by the authors' protocol (%@)",
+                   jacobianLambda, 100 * jacobian.testAccuracy, verdict(cnnAccuracy - jacobian.testAccuracy <= 0.015),
+                   jacobianRatio, verdict(jacobianRatio <= 0.5), boxRatio(jacobian), verdict(boxRatio(jacobian) <= 0.5)),
             String(format: "breast-cancer SENN (for reference): median Lipschitz at λ = %g is %.2f× that of λ = 0, accuracy %.2f%%",
                    tabularTuned.robustness, tabularTuned.medianLipschitz / max(tabularBaseline.medianLipschitz, 1e-12), 100 * tabularMetrics.testAccuracy),
             String(format: "SENN part %.0f s (target < 300 s on 2 cores): %@", seconds, seconds < 300 ? "met" : "NOT met"),
