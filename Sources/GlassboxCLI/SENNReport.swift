@@ -85,9 +85,9 @@ enum SENNReport {
         accuracy.xTicks = ticks
         // log₁₀, since the estimate spans orders of magnitude once θ flattens; zero is left out.
         var lipschitz = LineChart(title: "log₁₀ of the median local Lipschitz estimate of θ(x) against λ", xLabel: "λ (robustness weight)",
-                                  series: [.init(name: "log₁₀ median Lipschitz (gradient ascent)", values: rows.map { Foundation.log10($0.medianLipschitz) },
+                                  series: [.init(name: "gradient ascent", values: rows.map { Foundation.log10($0.medianLipschitz) },
                                                  color: "#d62728"),
-                                           .init(name: "log₁₀ median Lipschitz (authors' protocol)", values: rows.map { Foundation.log10($0.medianBoxLipschitz) },
+                                           .init(name: "authors' protocol", values: rows.map { Foundation.log10($0.medianBoxLipschitz) },
                                                  color: "#9467bd")])
         lipschitz.xTicks = ticks
         var table = ["<table><tr><th>λ</th><th>test accuracy</th><th>median Lipschitz (ascent)</th><th>median Lipschitz (authors' protocol)</th><th>faithfulness (θ)</th><th>faithfulness (θ·h)</th><th>training</th></tr>"]
