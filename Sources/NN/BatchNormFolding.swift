@@ -4,8 +4,8 @@ extension BatchNorm {
     /// `self(convolution(x))`, computed as one convolution when this batch norm is in eval mode
     /// and neither module has hooks: eval-mode batch norm is a per-channel affine map, so it folds
     /// into the convolution's weights and bias (w·γ/√(var + ε), (b − mean)·γ/√(var + ε) + β).
-    /// That removes a full pass over the activations forward and backward — about a sixth of a
-    /// ResNet-18's attribution time — and gradients still reach every parameter. The result
+    /// That removes a full pass over the activations forward and backward (in PyTorch, 17% of a
+    /// ResNet-18 forward and input-gradient pass), and gradients still reach every parameter. The result
     /// equals the two-step one up to float rounding. With hooks on either module both run as
     /// usual, so hook points keep their meaning.
     func applied(after convolution: Conv2d, to x: Tensor) throws -> Tensor {
