@@ -125,7 +125,7 @@ enum DemoSENN {
                    accuracyGap <= 0.015 ? "met" : "NOT met"),
             String(format: "SENN median Lipschitz at λ = %g vs λ = 0 (target ≤ 0.5): %.2f× by gradient ascent (%@), %.2f× by the authors' protocol (%@)",
                    tuned.robustness, lipschitzRatio, verdict(lipschitzRatio <= 0.5), boxRatio(tuned, to: baseline), verdict(boxRatio(tuned, to: baseline) <= 0.5)),
-            String(format: "SENN with the relevance-Jacobian penalty (λ %g, %d epochs, warm-up): accuracy %.2f%% (%@), Lipschitz %.2f× by gradient ascent (%@), %.2f× by the authors' protocol (%@)",
+            String(format: "SENN with the relevance-Jacobian penalty (λ %g, %d epochs, warm-up): accuracy %.2f%% (%@), Lipschitz %.2f× by gradient ascent (%@), %.2f× by the authors' protocol (%@); one seed, see the README for others",
                    jacobianLambda, jacobianEpochs, 100 * jacobian.testAccuracy, verdict(cnnAccuracy - jacobian.testAccuracy <= 0.015),
                    jacobianRatio, verdict(jacobianRatio <= 0.5), boxRatio(jacobian, to: jacobianBaseline), verdict(boxRatio(jacobian, to: jacobianBaseline) <= 0.5)),
             String(format: "breast-cancer SENN (for reference): median Lipschitz at λ = %g is %.2f× that of λ = 0, accuracy %.2f%%",
