@@ -37,6 +37,8 @@ at::Tensor unary(int op, const at::Tensor &t) {
   case GBT_ZEROS_LIKE: return at::zeros_like(t);
   case GBT_ONES_LIKE: return at::ones_like(t);
   case GBT_SILU: return at::silu(t);
+  case GBT_TO_MKLDNN: return t.to_mkldnn();
+  case GBT_TO_DENSE: return t.to_dense();
   }
   throw std::invalid_argument("unknown unary op " + std::to_string(op));
 }

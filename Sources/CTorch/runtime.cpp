@@ -92,6 +92,7 @@ int gbt_set_grad_enabled(int enabled, int *previous) {
   GBT_TRY(*previous = c10::GradMode::is_enabled(); c10::GradMode::set_enabled(enabled != 0))
 }
 int gbt_is_grad_enabled(void) { return c10::GradMode::is_enabled(); }
+int gbt_has_mkldnn(void) { return at::hasMKLDNN() ? 1 : 0; }
 void gbt_keep_freed_memory(void) {
 #if defined(__GLIBC__)
   mallopt(M_MMAP_MAX, 0);

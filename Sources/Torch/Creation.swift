@@ -221,6 +221,12 @@ public enum Torch {
     /// The libtorch version in use.
     public static var version: String { String(cString: gbt_version()) }
 
+    /// Whether autograd records operations on this thread (off inside `noGrad`).
+    public static var isGradEnabled: Bool { gbt_is_grad_enabled() != 0 }
+
+    /// Whether this libtorch has oneDNN (MKL-DNN) for the blocked-layout inference path.
+    public static var hasMKLDNN: Bool { gbt_has_mkldnn() != 0 }
+
     /// Intra-op threads; Debian's libtorch starts with one.
     public static var threads: Int { Int(gbt_get_num_threads()) }
 

@@ -96,6 +96,11 @@ extension Tensor {
     /// A copy with its own storage.
     public func clone() throws -> Tensor { try unary(GBT_CLONE, "clone") }
     public func contiguous() throws -> Tensor { try unary(GBT_CONTIGUOUS, "contiguous") }
+    /// The same values in oneDNN's blocked layout (CPU float32), which its convolutions, pooling,
+    /// ReLU and addition read without reordering; no autograd, so for inference only.
+    public func toMKLDNN() throws -> Tensor { try unary(GBT_TO_MKLDNN, "to MKL-DNN layout") }
+    /// Back from oneDNN's blocked layout to a strided tensor.
+    public func toDense() throws -> Tensor { try unary(GBT_TO_DENSE, "to dense layout") }
     public func zerosLike() throws -> Tensor { try unary(GBT_ZEROS_LIKE, "zeros like") }
     public func onesLike() throws -> Tensor { try unary(GBT_ONES_LIKE, "ones like") }
 

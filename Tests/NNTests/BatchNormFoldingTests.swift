@@ -53,6 +53,16 @@ struct BatchNormFoldingTests {
         #expect(try maxDifference(seen["bn1"]!, model.bn1(stem).detached()) < 1e-5)
     }
 
+    @Test("ResNet-18 inference without gradients (oneDNN's blocked layout) gives the outputs of the gradient-recording pass")
+    func blockedInferenceMatches() throws {
+        let model = try resNet()
+        let x = try Tensor.randn([3, 3, 48, 48], generator: Generator(seed: 45))
+        let recorded = try model(x).detached()
+        let inferred = try noGrad { try model(x) }
+        #expect(inferred.shape == [3, 7])
+        #expect(try maxDifference(inferred, recorded) < 1e-4 * recorded.abs().max().item())
+    }
+
     @Test("a Sequential folds a biased convolution and its batch norm into the same result as running them one after the other")
     func sequentialFoldsBiasedConvolution() throws {
         let g = Generator(seed: 44)

@@ -41,6 +41,8 @@ int gbt_set_grad_enabled(int enabled, int *previous);
 // of re-allocating big activation tensors batch after batch.
 void gbt_keep_freed_memory(void);
 int gbt_is_grad_enabled(void);
+// Whether this libtorch was built with oneDNN (MKL-DNN).
+int gbt_has_mkldnn(void);
 
 // ---- generators ----
 int gbt_generator_new(uint64_t seed, gbt_generator *out);
@@ -85,7 +87,9 @@ enum {
   GBT_SIGN, GBT_FLOOR, GBT_CEIL, GBT_ROUND, GBT_LOG1P, GBT_EXPM1,
   GBT_RECIPROCAL, GBT_LOGICAL_NOT, GBT_ISNAN, GBT_ISFINITE, GBT_ERF,
   GBT_DETACH, GBT_CLONE, GBT_CONTIGUOUS, GBT_ZEROS_LIKE, GBT_ONES_LIKE,
-  GBT_SILU
+  GBT_SILU,
+  // Between libtorch's strided layout and oneDNN's blocked one (CPU float tensors only).
+  GBT_TO_MKLDNN, GBT_TO_DENSE
 };
 int gbt_unary(int op, gbt_tensor t, gbt_tensor *out);
 
