@@ -66,24 +66,6 @@ struct EvaluationResult: Codable {
 }
 
 struct Evaluate: ParsableCommand {
-    /// A tabular SENN is measured on the test split of the table it was trained on.
-    func evaluateTable(_ file: SENNFile) throws {
-        let data = try SENNData.load(file.dataset, mnist: self.data)
-        let evaluation = try Evaluation({ try file.model($0) }, inputs: data.testInputs, labels: data.testLabels, classes: file.classNames.count)
-        let confusion = evaluation.confusion, loss = evaluation.loss
-        print("data: \(data.description)")
-        print(String(format: "accuracy %.2f%%  loss %.4f", 100 * confusion.accuracy, loss))
-        print("confusion matrix (rows: true class, columns: predicted; \(file.classNames.joined(separator: ", "))):")
-        let width = file.classNames.map(\.count).max() ?? 0
-        for (truth, row) in confusion.counts.enumerated() {
-            print(file.classNames[truth].padding(toLength: width, withPad: " ", startingAt: 0) + ": " + row.map { String(format: "%5d", $0) }.joined())
-        }
-        if let out {
-            try MNISTRun.writeJSON(EvaluationResult(data: data.description, accuracy: confusion.accuracy, loss: loss, confusionMatrix: confusion.counts),
-                                   to: (out as NSString).appendingPathComponent("evaluation.json"))
-        }
-    }
-
     static let configuration = CommandConfiguration(
         abstract: "Measure a trained model's accuracy, loss and confusion matrix on MNIST's test split."
     )
@@ -96,21 +78,36 @@ struct Evaluate: ParsableCommand {
     func run() throws {
         try common.apply()
         let loaded = try ModelFile.load(model)
+        let evaluation: Evaluation, description: String
+        // A tabular SENN is measured on the test split of the table it was trained on; rows are then named by class.
+        var classNames: [String]?
         if let file = loaded.senn, file.dataset != .mnist {
-            try evaluateTable(file)
-            return
+            let table = try SENNData.load(file.dataset, mnist: data)
+            evaluation = try Evaluation({ try file.model($0) }, inputs: table.testInputs, labels: table.testLabels, classes: file.classNames.count)
+            description = table.description
+            classNames = file.classNames
+        } else {
+            let (_, test, mnistDescription) = try data.load()
+            evaluation = try Evaluation({ try loaded($0) }, on: test)
+            description = mnistDescription
         }
-        let (_, test, description) = try data.load()
-        let evaluation = try Evaluation({ try loaded($0) }, on: test)
         print("data: \(description)")
         print(String(format: "accuracy %.2f%%  loss %.4f", 100 * evaluation.accuracy, evaluation.loss))
-        print("confusion matrix (rows: true class, columns: predicted):")
-        for (truth, row) in evaluation.confusion.counts.enumerated() {
-            print("\(truth): " + row.map { String(format: "%4d", $0) }.joined())
+        if let classNames {
+            print("confusion matrix (rows: true class, columns: predicted; \(classNames.joined(separator: ", "))):")
+            let width = classNames.map(\.count).max() ?? 0
+            for (truth, row) in evaluation.confusion.counts.enumerated() {
+                print(classNames[truth].padding(toLength: width, withPad: " ", startingAt: 0) + ": " + row.map { String(format: "%5d", $0) }.joined())
+            }
+        } else {
+            print("confusion matrix (rows: true class, columns: predicted):")
+            for (truth, row) in evaluation.confusion.counts.enumerated() {
+                print("\(truth): " + row.map { String(format: "%4d", $0) }.joined())
+            }
         }
         if let out {
             try MNISTRun.writeJSON(EvaluationResult(data: description, accuracy: evaluation.accuracy, loss: evaluation.loss,
-                                          confusionMatrix: evaluation.confusion.counts),
+                                                    confusionMatrix: evaluation.confusion.counts),
                                    to: (out as NSString).appendingPathComponent("evaluation.json"))
         }
     }
