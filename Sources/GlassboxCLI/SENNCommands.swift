@@ -104,9 +104,8 @@ struct SENNExplain: ParsableCommand {
         var page = HTMLPage(title: "SENN explanations")
         page.paragraph("f(x) = Σₖ θ(x)ₖ·h(x)ₖ per class. Left: the input; middle: each concept's relevance θ for the predicted class; right: the concept activations h(x).")
         page.html(try SENNReport.explanations(file, inputs: x, names: names, folder: out, imageFolder: "explain"))
-        try page.write(to: (out as NSString).appendingPathComponent("explain.html"))
         try MNISTRun.writeJSON(records, to: (out as NSString).appendingPathComponent("explanations.json"))
-        print("report: \((out as NSString).appendingPathComponent("explain.html"))")
+        try page.writeReport(named: "explain.html", in: out)
     }
 }
 
@@ -137,8 +136,7 @@ struct SENNPrototypes: ParsableCommand {
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         var page = HTMLPage(title: "SENN concept prototypes")
         page.html(try SENNReport.prototypes(file.model, images: train, count: count, folder: out, imageFolder: "prototypes"))
-        try page.write(to: (out as NSString).appendingPathComponent("prototypes.html"))
-        print("report: \((out as NSString).appendingPathComponent("prototypes.html"))")
+        try page.writeReport(named: "prototypes.html", in: out)
     }
 }
 
@@ -212,8 +210,7 @@ struct SENNStability: ParsableCommand {
                         ("concept faithfulness: drops vs θ (mean Pearson, the paper's)", String(format: "%.3f", try faithfulness.mean().item())),
                         ("concept faithfulness: drops vs contributions θ·h", String(format: "%.3f", try contribution.mean().item()))])
         page.html(SENNReport.stabilityTable(rows, settings: settings))
-        try page.write(to: (out as NSString).appendingPathComponent("stability.html"))
-        print("report: \((out as NSString).appendingPathComponent("stability.html"))")
+        try page.writeReport(named: "stability.html", in: out)
     }
 }
 
@@ -256,7 +253,6 @@ struct SENNSweep: ParsableCommand {
         var page = HTMLPage(title: "SENN: accuracy and stability against the robustness weight λ")
         page.paragraph("Data: \(dataset.description). Each λ trains a fresh SENN with the same seed and settings.")
         page.html(SENNReport.sweepCharts(rows))
-        try page.write(to: (out as NSString).appendingPathComponent("sweep.html"))
-        print("report: \((out as NSString).appendingPathComponent("sweep.html"))")
+        try page.writeReport(named: "sweep.html", in: out)
     }
 }
