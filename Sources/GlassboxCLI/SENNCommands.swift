@@ -103,7 +103,7 @@ struct SENNExplain: ParsableCommand {
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         var page = HTMLPage(title: "SENN explanations")
         page.paragraph("f(x) = Σₖ θ(x)ₖ·h(x)ₖ per class. Left: the input; middle: each concept's relevance θ for the predicted class; right: the concept activations h(x).")
-        page.html(try SENNReport.explanations(file, inputs: x, names: names, folder: out, imageFolder: "explain"))
+        page.html(try SENNReport.explanations(file, inputs: x, output: output, names: names, folder: out, imageFolder: "explain"))
         try MNISTRun.writeJSON(records, to: (out as NSString).appendingPathComponent("explanations.json"))
         try page.writeReport(named: "explain.html", in: out)
     }

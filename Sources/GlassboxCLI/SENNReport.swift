@@ -7,9 +7,11 @@ import Torch
 /// The HTML sections SENN commands and the demo share.
 enum SENNReport {
     /// One row per example: the input (image or top features), then θ for the predicted class and h(x) as bar charts.
-    static func explanations(_ file: SENNFile, inputs: Tensor, names: [String], folder: String, imageFolder: String) throws -> String {
+    /// `output` is the model's explanation of `inputs` when the caller has it already.
+    static func explanations(_ file: SENNFile, inputs: Tensor, output given: SENN.Output? = nil, names: [String], folder: String,
+                             imageFolder: String) throws -> String {
         try FileManager.default.createDirectory(atPath: (folder as NSString).appendingPathComponent(imageFolder), withIntermediateDirectories: true)
-        let output = try noGrad { try file.model.explain(inputs) }
+        let output = try given ?? noGrad { try file.model.explain(inputs) }
         let predicted = try output.logits.argmax(dim: 1).scalars(as: Int64.self).map(Int.init)
         let probabilities = try output.logits.softmax(dim: 1).to(.float64)
         var html = ["<table class=\"senn\">"]
