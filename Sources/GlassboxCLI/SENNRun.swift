@@ -169,7 +169,8 @@ enum SENNRun {
             data: data.description, dataset: options.dataset.rawValue, concepts: model.concepts, robustness: options.robustness,
             reconstruction: options.reconstruction, sparsity: options.sparsity, exactRobustness: options.exactRobustness,
             robustnessPenalty: options.robustnessPenalty.rawValue, seed: seed, threads: Torch.threads, parameters: model.parameterCount, epochs: epochs,
-            testAccuracy: try accuracy(model, inputs: data.testInputs, labels: data.testLabels),
+            // The last epoch's test accuracy is the final model's; a resumed run with no epochs left measures it.
+            testAccuracy: try epochs.last?.testAccuracy ?? accuracy(model, inputs: data.testInputs, labels: data.testLabels),
             trainSeconds: history.map(\.seconds).reduce(0, +))
         return (model, metrics)
     }
