@@ -11,8 +11,11 @@ func inputGradients(_ model: Explainable, _ inputs: Tensor, targets: Tensor, bat
     for start in stride(from: 0, to: n, by: chunk) {
         let end = min(n, start + chunk)
         let x = try inputs.slice(dim: 0, start: start, end: end).detached().requiringGrad()
-        let selected = try withGrad { try selectTargets(model(x), targets.slice(dim: 0, start: start, end: end)) }
-        parts.append(try Tensor.grad(of: selected.sum(), wrt: x))
+        // A first-order gradient: models may use kernels without double-backward rules.
+        parts.append(try GradientOrder.firstOrder {
+            let selected = try withGrad { try selectTargets(model(x), targets.slice(dim: 0, start: start, end: end)) }
+            return try Tensor.grad(of: selected.sum(), wrt: x)
+        })
     }
     return parts.count == 1 ? parts[0] : try Tensor.cat(parts)
 }
@@ -55,4 +58,10 @@ func validateInputs(_ inputs: Tensor) throws {
 /// Sums every dimension but the first: (N, …) → (N).
 func sumPerExample(_ t: Tensor) throws -> Tensor {
     t.rank <= 1 ? t : try t.sum(dims: Array(1..<t.rank))
+}
+
+/// Adds each row of `rows` (R, …) into row `owners[r]` of `total` (N, …).
+func accumulateRows(_ rows: Tensor, into total: Tensor, owners: [Int]) throws -> Tensor {
+    let index = try Tensor(owners.map { Int64($0) }, shape: [owners.count] + Array(repeating: 1, count: rows.rank - 1)).expanded(to: rows.shape)
+    return try total.scatter(dim: 0, index: index, source: rows, accumulate: true)
 }

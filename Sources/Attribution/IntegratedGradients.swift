@@ -33,20 +33,27 @@ public struct IntegratedGradients: AttributionMethod {
         try validateInputs(inputs)
         let targets = try resolveTargets(target, model: model, inputs: inputs)
         let reference = try baseline.resolve(for: inputs)
-        let averaged = try pathAverage(along: reference, to: inputs, steps: steps, rule: rule, batchSize: internalBatchSize) { points, repeatedTargets in
-            try inputGradients(model, points, targets: repeatedTargets, batchSize: internalBatchSize)
-        } targets: { targets }
+        let averaged: Tensor
+        if let split = model.module?.affineSplit {
+            // The path through the first, affine layer is the straight path between its outputs,
+            // and that layer's backward pass commutes with the average: run it once.
+            let (start, end) = try noGrad { (try split.front(reference), try split.front(inputs)) }
+            let rest = ForwardFunction(split.rest)
+            let averagedAtFront = try pathAverage(along: start, to: end, steps: steps, rule: rule, batchSize: internalBatchSize) { points, repeatedTargets, _ in
+                try inputGradients(rest, points, targets: repeatedTargets)
+            } targets: { targets }
+            averaged = try split.frontTransposed(averagedAtFront, inputsLike: inputs)
+        } else {
+            averaged = try pathAverage(along: reference, to: inputs, steps: steps, rule: rule, batchSize: internalBatchSize) { points, repeatedTargets, _ in
+                try inputGradients(model, points, targets: repeatedTargets)
+            } targets: { targets }
+        }
         let values = try (inputs - reference) * averaged
         let delta = try sumPerExample(values) - (targetOutputs(model, inputs, targets: targets) - targetOutputs(model, reference, targets: targets))
         return Attribution(values: values, convergenceDelta: delta)
     }
 }
 
-/// Σₖ wₖ · g(start + αₖ (end − start)) for the rule's nodes, with every node of every
-/// example in one batch (k-major: all examples at α₀, then all at α₁, …).
-///
-/// `gradient` gets the stacked points (steps·N, …) and the targets repeated to match;
-/// it returns one gradient per row, of any trailing shape.
 /// The points start + α·(end − start) for every α, stacked α-major: (alphas · N, …).
 func straightPath(from start: Tensor, to end: Tensor, at alphas: [Double]) throws -> Tensor {
     let featureShape = Array(end.shape.dropFirst())
@@ -54,15 +61,35 @@ func straightPath(from start: Tensor, to end: Tensor, at alphas: [Double]) throw
     return try (start.unsqueezed(dim: 0) + alpha * (end - start).unsqueezed(dim: 0)).reshaped([alphas.count * end.shape[0]] + featureShape)
 }
 
+/// Σₖ wₖ · g(start + αₖ (end − start)) for the rule's nodes.
+///
+/// The steps · N points (α-major: all examples at α₀, then all at α₁, …) are built and
+/// evaluated `batchSize` rows at a time, so memory stays at one chunk. `gradient` gets a
+/// chunk of points, their targets and the example each row belongs to, and returns one
+/// gradient per row, of any trailing shape.
 func pathAverage(along start: Tensor, to end: Tensor, steps: Int, rule: IntegrationRule, batchSize: Int?,
-                 gradient: (Tensor, Tensor) throws -> Tensor, targets: () throws -> Tensor) throws -> Tensor {
+                 gradient: (_ points: Tensor, _ targets: Tensor, _ examples: Tensor) throws -> Tensor,
+                 targets: () throws -> Tensor) throws -> Tensor {
     guard steps >= 1 else { throw TorchError("steps must be positive, got \(steps)") }
     let (alphas, weights) = try rule.nodes(steps)
     let n = end.shape[0]
-    let points = try straightPath(from: start, to: end, at: alphas)
-    let repeated = try targets().repeated([steps])
-    let grads = try gradient(points, repeated)
-    let perStep = try grads.reshaped([steps, n] + Array(grads.shape.dropFirst()))
-    let weight = try Tensor(weights.map { Float($0) }, shape: [steps, 1] + Array(repeating: 1, count: perStep.rank - 2)).to(grads.dtype)
-    return try (perStep * weight).sum(dims: [0])
+    let rows = steps * n
+    let chunk = max(1, batchSize ?? rows)
+    let allTargets = try targets()
+    let difference = try end - start
+    let trailingOnes = Array(repeating: 1, count: end.rank - 1)
+    var total: Tensor?
+    for first in stride(from: 0, to: rows, by: chunk) {
+        let range = first..<min(rows, first + chunk)
+        let owners = range.map { $0 % n }
+        let index = try Tensor(owners.map { Int64($0) }, shape: [owners.count])
+        let alpha = try Tensor(range.map { Float(alphas[$0 / n]) }, shape: [owners.count] + trailingOnes).to(end.dtype)
+        let points = try start.indexSelect(dim: 0, index: index) + alpha * difference.indexSelect(dim: 0, index: index)
+        let grads = try gradient(points, allTargets.indexSelect(dim: 0, index: index), index)
+        let weight = try Tensor(range.map { Float(weights[$0 / n]) }, shape: [owners.count] + Array(repeating: 1, count: grads.rank - 1))
+            .to(grads.dtype)
+        let zeros = try total ?? Tensor.zeros([n] + Array(grads.shape.dropFirst()), dtype: grads.dtype)
+        total = try accumulateRows(grads * weight, into: zeros, owners: owners)
+    }
+    return total!
 }

@@ -1,3 +1,4 @@
+import NN
 import Torch
 
 /// Averages another method over noisy copies of the input: SmoothGrad (Smilkov et al. 2017),
@@ -54,6 +55,9 @@ public struct NoiseTunnel: AttributionMethod {
         let noisy = try repeatedInputs + drawn
         let repeatedTargets = targets.flatMap { Array(repeating: $0, count: samples) }
         let chunk = max(1, (samplesPerBatch ?? samples) * n)
+        if kind == .smoothGrad, let saliency = method as? Saliency, !saliency.absoluteValue, let split = model.module?.affineSplit {
+            return Attribution(values: try meanGradient(of: noisy, targets: repeatedTargets, examples: n, chunk: chunk, split: split))
+        }
         var parts: [Tensor] = []
         for start in stride(from: 0, to: n * samples, by: chunk) {
             let end = min(n * samples, start + chunk)
@@ -68,5 +72,20 @@ public struct NoiseTunnel: AttributionMethod {
             // Population variance, as Captum: E[a²] − E[a]².
             return Attribution(values: try all.square().mean(dims: [1]) - all.mean(dims: [1]).square())
         }
+    }
+
+    /// SmoothGrad of the plain gradient through the model's affine front: the mean of the noisy
+    /// copies' gradients at the front's output, taken back through the front once per example.
+    func meanGradient(of noisy: Tensor, targets: [Int], examples n: Int, chunk: Int, split: AffineSplit) throws -> Tensor {
+        let rest = ForwardFunction(split.rest)
+        var total: Tensor?
+        for start in stride(from: 0, to: n * samples, by: chunk) {
+            let end = min(n * samples, start + chunk)
+            let front = try noGrad { try split.front(noisy.slice(dim: 0, start: start, end: end)) }
+            let grads = try inputGradients(rest, front, targets: Tensor(targets[start..<end].map { Int64($0) }, shape: [end - start]))
+            let zeros = try total ?? Tensor.zeros([n] + Array(grads.shape.dropFirst()), dtype: grads.dtype)
+            total = try accumulateRows(grads, into: zeros, owners: (start..<end).map { $0 / samples })
+        }
+        return try split.frontTransposed(total! / Double(samples), inputsLike: noisy.slice(dim: 0, start: 0, end: n))
     }
 }

@@ -47,12 +47,17 @@ struct BenchAttribution: ParsableCommand {
     @Option(help: "The peer script.") var script = "bench/captum_bench.py"
     @Option(help: "Timed runs per method (the median is reported), after one warm-up.") var repeats = 3
     @Flag(help: "Only the MNIST CNN.") var quick = false
+    @Option(name: .customLong("model"), help: "Only this model (mnist-cnn or resnet18-224); repeatable.") var onlyModels: [String] = []
     @Flag(help: "Skip Captum; time Glassbox only.") var noPeer = false
     @Option(help: "Folder for the results JSON.") var out = "runs/bench"
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
         if repeats < 1 { throw ValidationError("--repeats must be at least 1") }
+        let known = ["mnist-cnn", "resnet18-224"]
+        if let unknown = onlyModels.first(where: { !known.contains($0) }) {
+            throw ValidationError("unknown --model '\(unknown)'; choose from \(known.joined(separator: ", "))")
+        }
     }
 
     func models() -> [BenchModel] {
@@ -60,7 +65,8 @@ struct BenchAttribution: ParsableCommand {
                              internalBatchSize: 800, perturbationsPerEvaluation: 64, shapSamples: 200)
         let resnet = BenchModel(name: "resnet18-224", architecture: "resnet18", classes: 1000, window: [3, 32, 32], strides: [3, 16, 16],
                                 internalBatchSize: 25, perturbationsPerEvaluation: 16, shapSamples: 200)
-        return quick ? [cnn] : [cnn, resnet]
+        let all = quick ? [cnn] : [cnn, resnet]
+        return onlyModels.isEmpty ? all : all.filter { onlyModels.contains($0.name) }
     }
 
     func run() throws {

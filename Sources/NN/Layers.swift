@@ -293,14 +293,26 @@ public final class Sequential: Module {
     }
 
     public override func forward(_ x: Tensor) throws -> Tensor {
-        var y = x, index = layers.startIndex
-        while index < layers.endIndex {
+        try run(layers[...], x)
+    }
+
+    /// A first convolution or linear layer (with its eval-mode batch norm) is the affine front.
+    public override var affineSplit: AffineSplit? {
+        guard hooks.isEmpty, let first = layers.first, first is Conv2d || first is Linear, first.hooks.isEmpty else { return nil }
+        var end = 1
+        if first is Conv2d, layers.count > 1, let norm = layers[1] as? BatchNorm, !norm.isTraining, norm.hooks.isEmpty { end = 2 }
+        return AffineSplit(front: { try self.run(self.layers[..<end], $0) }, rest: { try self.run(self.layers[end...], $0) })
+    }
+
+    func run(_ slice: ArraySlice<Module>, _ x: Tensor) throws -> Tensor {
+        var y = x, index = slice.startIndex
+        while index < slice.endIndex {
             // A convolution followed by batch norm runs as one folded convolution in eval mode.
-            if let convolution = layers[index] as? Conv2d, index + 1 < layers.endIndex, let norm = layers[index + 1] as? BatchNorm {
+            if let convolution = slice[index] as? Conv2d, index + 1 < slice.endIndex, let norm = slice[index + 1] as? BatchNorm {
                 y = try norm.applied(after: convolution, to: y)
                 index += 2
             } else {
-                y = try layers[index](y)
+                y = try slice[index](y)
                 index += 1
             }
         }

@@ -32,6 +32,10 @@ open class Module {
     /// This module's own non-trainable state (running statistics).
     open var localBuffers: [(name: String, tensor: Tensor)] { [] }
 
+    /// The model split after its first layer when that layer is affine in the input and no hook
+    /// can change its output; nil otherwise.
+    open var affineSplit: AffineSplit? { nil }
+
     public final func callAsFunction(_ x: Tensor) throws -> Tensor {
         var y = try forward(x)
         for hook in hooks {

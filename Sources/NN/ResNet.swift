@@ -35,14 +35,37 @@ public final class ResNet18: Module {
     }
 
     public override func forward(_ x: Tensor) throws -> Tensor {
-        // Inference without hooks runs the convolutional part in oneDNN's blocked layout: no
-        // per-layer reordering, about a fifth faster on CPU (the perturbation methods' case).
-        let blocked = !isTraining && !Torch.isGradEnabled && Torch.hasMKLDNN && x.dtype == .float32 && x.device == .cpu
-            && x.rank == 4 && attachedHookCount == 0
-        var y = try maxpool(relu(bn1.applied(after: conv1, to: blocked ? x.contiguous().toMKLDNN() : x)))
+        let blocked = usesBlockedLayout(x)
+        return try body(bn1.applied(after: conv1, to: blocked ? x.contiguous().toMKLDNN() : x), blocked: blocked)
+    }
+
+    /// conv1 with its batch norm is the affine front.
+    public override var affineSplit: AffineSplit? {
+        guard hooks.isEmpty, conv1.hooks.isEmpty, bn1.hooks.isEmpty, !bn1.isTraining else { return nil }
+        return AffineSplit(front: { try self.bn1.applied(after: self.conv1, to: $0) },
+                           rest: { stem in
+                               let blocked = self.usesBlockedLayout(stem)
+                               return try self.body(blocked ? stem.contiguous().toMKLDNN() : stem, blocked: blocked)
+                           })
+    }
+
+    /// Everything after conv1 and bn1; a blocked-layout `stem` stays blocked up to the pooling.
+    func body(_ stem: Tensor, blocked: Bool) throws -> Tensor {
+        var y = try maxpool(relu(stem))
         for stage in stages { y = try stage(y) }
         if blocked { y = try y.toDense() }
         return try fc(flatten(avgpool(y)))
+    }
+
+    /// Whether to run the convolutional part in oneDNN's blocked layout: no per-layer reordering,
+    /// about a fifth faster on CPU. In eval mode without hooks, for inference and for first-order
+    /// gradients through standard ReLUs (`GradientOrder.firstOrder`); oneDNN's layout has no
+    /// double-backward rules and the guided/deconvolution ReLU rules run on plain tensors.
+    func usesBlockedLayout(_ x: Tensor) -> Bool {
+        guard !isTraining, Torch.hasMKLDNN, x.dtype == .float32, x.device == .cpu, x.rank == 4, attachedHookCount == 0 else { return false }
+        guard Torch.isGradEnabled else { return true }
+        return GradientOrder.isFirstOrderOnly
+            && namedModules().allSatisfy { (($0.module as? ReLU)?.backwardRule ?? .standard) == .standard }
     }
 }
 

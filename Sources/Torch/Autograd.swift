@@ -169,3 +169,19 @@ extension Tensor {
         try check(gbt_fill_(handle, value), "fill")
     }
 }
+
+/// Whether the code running now has promised not to differentiate through the gradients it takes.
+public enum GradientOrder {
+    @TaskLocal static var firstOrderOnly = false
+
+    /// True inside `firstOrder(_:)`.
+    public static var isFirstOrderOnly: Bool { firstOrderOnly }
+
+    /// Runs `body` with the promise that nothing it records is differentiated twice.
+    ///
+    /// Models may then use kernels without a double-backward rule, such as oneDNN's blocked
+    /// layout (about 15% faster for a ResNet-18 input gradient on CPU).
+    public static func firstOrder<R>(_ body: () throws -> R) rethrows -> R {
+        try $firstOrderOnly.withValue(true, operation: body)
+    }
+}

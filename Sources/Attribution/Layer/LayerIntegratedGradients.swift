@@ -25,21 +25,12 @@ public struct LayerIntegratedGradients: AttributionMethod {
         let reference = try baseline.resolve(for: inputs)
         let inputActivation = try layerActivations(module, inputs, hookPoint: hookPoint)
         let baselineActivation = try layerActivations(module, reference, hookPoint: hookPoint)
-        let stepInputs = try inputs.repeated([steps] + Array(repeating: 1, count: inputs.rank - 1))
-        let averaged = try pathAverage(along: baselineActivation, to: inputActivation, steps: steps, rule: rule, batchSize: internalBatchSize) { points, repeatedTargets in
-            let rows = points.shape[0]
-            let chunk = max(1, internalBatchSize ?? rows)
-            var grads: [Tensor] = []
-            for start in stride(from: 0, to: rows, by: chunk) {
-                let end = min(rows, start + chunk)
-                let patch = try points.slice(dim: 0, start: start, end: end).detached().requiringGrad()
-                let outputs = try withGrad {
-                    try module.withHooks([(hookPoint, { _, _ in patch })]) { try module(stepInputs.slice(dim: 0, start: start, end: end)) }
-                }
-                let selected = try selectTargets(outputs, repeatedTargets.slice(dim: 0, start: start, end: end))
-                grads.append(try Tensor.grad(of: selected.sum(), wrt: patch))
+        let averaged = try pathAverage(along: baselineActivation, to: inputActivation, steps: steps, rule: rule, batchSize: internalBatchSize) { points, repeatedTargets, examples in
+            let patch = try points.detached().requiringGrad()
+            let outputs = try withGrad {
+                try module.withHooks([(hookPoint, { _, _ in patch })]) { try module(inputs.indexSelect(dim: 0, index: examples)) }
             }
-            return try Tensor.cat(grads)
+            return try Tensor.grad(of: selectTargets(outputs, repeatedTargets).sum(), wrt: patch)
         } targets: { targets }
         let values = try (inputActivation - baselineActivation) * averaged
         let delta = try sumPerExample(values) - (targetOutputs(model, inputs, targets: targets) - targetOutputs(model, reference, targets: targets))
