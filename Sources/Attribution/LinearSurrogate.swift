@@ -36,8 +36,11 @@ struct LinearSurrogate {
         let z = try coalitions.to(inputs.dtype)
         let reference = try baseline.resolve(for: inputs)
         let baselineMasks = try (1.0 - z.matmul(groups.masks.reshaped([g, -1]))).reshaped([s] + featureShape)
-        let outputs = try maskedOutputs(model, inputs: inputs, baseline: reference, masks: baselineMasks, targets: targets,
-                                        batchSize: batchSize)
+        // A coalition drawn more than once (the Shapley kernel favours the 2·G coalitions of
+        // size 1 and G − 1) is evaluated once; every draw still counts in the fit.
+        let (distinct, copies) = try distinctRows(coalitions)
+        let outputs = try maskedOutputs(model, inputs: inputs, baseline: reference, masks: baselineMasks.indexSelect(dim: 0, index: distinct),
+                                        targets: targets, batchSize: batchSize).indexSelect(dim: 1, index: copies)
         let design = try z.to(.float64)
         var coefficients: [Tensor] = []
         for row in 0..<inputs.shape[0] {
@@ -59,6 +62,25 @@ struct LinearSurrogate {
             coefficients.append(try a.leastSquares(b).squeezed(dim: 1).to(inputs.dtype))
         }
         return try groups.spread(Tensor.stack(coefficients), featureShape: featureShape)
+    }
+
+    /// The first row of each distinct coalition, and for every row the position of its coalition among those.
+    func distinctRows(_ coalitions: Tensor) throws -> (distinct: Tensor, copies: Tensor) {
+        let g = coalitions.shape[1]
+        let values = try coalitions.to(.float32).contiguous().scalars(as: Float.self)
+        var position: [[Float]: Int] = [:]
+        var distinct: [Int64] = [], copies: [Int64] = []
+        for row in 0..<coalitions.shape[0] {
+            let key = Array(values[(row * g)..<((row + 1) * g)])
+            if let known = position[key] {
+                copies.append(Int64(known))
+            } else {
+                position[key] = distinct.count
+                copies.append(Int64(distinct.count))
+                distinct.append(Int64(row))
+            }
+        }
+        return (try Tensor(distinct, shape: [distinct.count]), try Tensor(copies, shape: [copies.count]))
     }
 
     func sampleWeights(input: Tensor, reference: Tensor, baselineMasks: Tensor, coalitions: Tensor) throws -> Tensor {

@@ -163,12 +163,15 @@ struct BenchAttribution: ParsableCommand {
         var ig = IntegratedGradients(model)
         ig.steps = 50
         ig.internalBatchSize = spec.internalBatchSize
+        // Captum's per-eval counts are per example (its KernelSHAP takes one example at a time);
+        // Glassbox evaluates all examples together, so each forward call holds that many per example.
+        let examples = spec.name == "mnist-cnn" ? 32 : 2
         var tunnel = NoiseTunnel(Saliency(model, absoluteValue: false), kind: .smoothGrad, samples: 50, standardDeviation: 0.15, seed: common.seed)
-        tunnel.samplesPerBatch = max(1, spec.internalBatchSize / (spec.name == "mnist-cnn" ? 32 : 2))
+        tunnel.samplesPerBatch = max(1, spec.internalBatchSize / examples)
         var occlusion = Occlusion(model, window: spec.window, strides: spec.strides)
-        occlusion.perturbationsPerEvaluation = spec.perturbationsPerEvaluation * (spec.name == "mnist-cnn" ? 32 : 2)
+        occlusion.perturbationsPerEvaluation = spec.perturbationsPerEvaluation * examples
         var shap = KernelSHAP(model, featureMask: mask, samples: spec.shapSamples, seed: common.seed)
-        shap.perturbationsPerEvaluation = spec.perturbationsPerEvaluation
+        shap.perturbationsPerEvaluation = spec.perturbationsPerEvaluation * examples
         return [("integrated-gradients", ig), ("smoothgrad", tunnel), ("occlusion", occlusion), ("kernel-shap", shap)]
     }
 
