@@ -91,11 +91,13 @@ public final class SENN: Module {
 }
 
 extension SENN {
-    /// The relevance-Jacobian penalty ‖Jₓθ(x)‖_F (averaged over the batch): how fast the
-    /// explanation itself moves with the input, which the local Lipschitz estimate of θ
-    /// measures. An alternative to L_θ in the authors' released code ("grad2", there divided
-    /// by ‖Jₓh‖); L_θ only constrains the h-weighted sum Σₖ hₖ∇θₖ, so θ may still vary fast
-    /// along directions that sum cancels.
+    /// The relevance-Jacobian penalty ‖Jₓz(x)‖_F (averaged over the batch), z the relevances
+    /// before the parametrizer's final tanh (θ itself without one): how fast the explanation
+    /// moves with the input, which the local Lipschitz estimate of θ measures. An alternative to
+    /// L_θ in the authors' released code ("grad2", there on θ and divided by ‖Jₓh‖); L_θ only
+    /// constrains the h-weighted sum Σₖ hₖ∇θₖ, so θ may still vary fast along directions that
+    /// sum cancels. Since |tanh′| ≤ 1, ‖Jₓθ‖ ≤ ‖Jₓz‖; penalising θ directly was minimised by
+    /// saturating it at ±1 (θ collapsed to a constant as λ grew, and the gain varied by seed).
     ///
     /// Exact (`directions` nil): one backward pass per relevance (concepts × classes). With a
     /// generator, each example's Jacobian is projected on a random Gaussian direction v over
@@ -103,8 +105,8 @@ extension SENN {
     public func relevanceJacobianPenalty(_ x: Tensor, directions generator: Generator? = nil) throws -> Tensor {
         let input = try x.detached().requiringGrad()
         return try withGrad {
-            let theta = try explain(input).relevances
             let n = input.shape[0]
+            let theta = try relevancePreactivations(input)
             if let generator {
                 let v = try Tensor.randn(theta.shape, dtype: theta.dtype, generator: generator)
                 let projected = try Tensor.grad(of: (theta * v).sum(), wrt: input, createGraph: true)
@@ -116,6 +118,16 @@ extension SENN {
             }
             return try Tensor.stack(rows, dim: 1).reshaped([n, -1]).norm(dims: [1]).mean()
         }
+    }
+}
+
+extension SENN {
+    /// θ(x) before a final tanh of the parametrizer, as (N, concepts · classes).
+    func relevancePreactivations(_ x: Tensor) throws -> Tensor {
+        if let layers = (parametrizer as? Sequential)?.layers, let last = layers.last as? Activation, last.kind == .tanh {
+            return try (parametrizer as! Sequential).run(layers.dropLast(), x)
+        }
+        return try parametrizer(x)
     }
 }
 

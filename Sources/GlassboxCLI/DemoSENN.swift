@@ -32,13 +32,13 @@ enum DemoSENN {
         let eligible = sweep.filter { $0.robustness > 0 && $0.testAccuracy >= cnnAccuracy - 0.015 }
         let tuned = eligible.min { $0.medianLipschitz < $1.medianLipschitz } ?? sweep.max { $0.testAccuracy < $1.testAccuracy }!
         let baseline = sweep.first { $0.robustness == 0 }!
-        // The relevance-Jacobian penalty (‖Jθ‖, a variant in the authors' code), λ ramped up over 4 epochs, 12 epochs,
+        // The relevance-Jacobian penalty (‖Jz‖, z = θ before its tanh; a variant in the authors' code), λ ramped up over 4 epochs, 12 epochs,
         // against λ = 0 trained the same way.
         var jacobianOptions = options
         jacobianOptions.robustnessPenalty = .relevanceJacobian
         jacobianOptions.epochs = jacobianEpochs
         jacobianOptions.robustnessWarmup = 4
-        print(String(format: "SENN: the relevance-Jacobian penalty instead of L_θ (λ %g, warm-up 4 epochs, %d epochs), and λ = 0 trained as long",
+        print(String(format: "SENN: the relevance-Jacobian penalty (before θ's tanh) instead of L_θ (λ %g, warm-up 4 epochs, %d epochs), and λ = 0 trained as long",
                      jacobianLambda, jacobianEpochs))
         var jacobianModel: SENN?
         let jacobianPair = try SENNAnalysis.sweep([0, jacobianLambda], options: jacobianOptions, data: mnist, seed: seed, settings: settings) { lambda, model, _ in
@@ -94,7 +94,7 @@ enum DemoSENN {
             ("median Lipschitz, tuned λ vs λ = 0", String(format: "gradient ascent %.4g vs %.4g (ratio %.2f); authors' protocol %.4g vs %.4g (ratio %.2f); target ≤ 0.5",
                                                          tuned.medianLipschitz, baseline.medianLipschitz, lipschitzRatio,
                                                          tuned.medianBoxLipschitz, baseline.medianBoxLipschitz, tunedBoxRatio)),
-            ("relevance-Jacobian penalty instead", String(format: "λ %g, %d epochs with warm-up (senn/jacobian.safetensors): accuracy %.2f%%; median Lipschitz vs λ = 0 trained as long: ratio %.2f (gradient ascent), %.2f (authors' protocol)",
+            ("relevance-Jacobian penalty instead", String(format: "‖Jₓz‖, z = θ before its tanh; λ %g, %d epochs with warm-up (senn/jacobian.safetensors): accuracy %.2f%%; median Lipschitz vs λ = 0 trained as long: ratio %.2f (gradient ascent), %.2f (authors' protocol)",
                                                           jacobianLambda, jacobianEpochs, 100 * jacobian.testAccuracy, jacobianRatio, jacobianBoxRatio)),
             ("concept faithfulness", String(format: "drops vs θ %.3f, drops vs θ·h %.3f (mean Pearson over %d test digits)",
                                              try faithfulness.correlation.mean().item(), try faithfulness.contributionCorrelation.mean().item(), settings.examples)),
@@ -126,7 +126,7 @@ enum DemoSENN {
                    verdict(accuracyGap <= 0.015)),
             String(format: "SENN median Lipschitz at λ = %g vs λ = 0 (target ≤ 0.5): %.2f× by gradient ascent (%@), %.2f× by the authors' protocol (%@)",
                    tuned.robustness, lipschitzRatio, verdict(lipschitzRatio <= 0.5), tunedBoxRatio, verdict(tunedBoxRatio <= 0.5)),
-            String(format: "SENN with the relevance-Jacobian penalty (λ %g, %d epochs, warm-up): accuracy %.2f%% (%@), Lipschitz %.2f× by gradient ascent (%@), %.2f× by the authors' protocol (%@); one seed, see the README for others",
+            String(format: "SENN with the relevance-Jacobian penalty (λ %g, %d epochs, warm-up): accuracy %.2f%% (%@), Lipschitz %.2f× by gradient ascent (%@), %.2f× by the authors' protocol (%@) vs λ = 0 trained as long; seeds 0–3 in the README",
                    jacobianLambda, jacobianEpochs, 100 * jacobian.testAccuracy, verdict(cnnAccuracy - jacobian.testAccuracy <= 0.015),
                    jacobianRatio, verdict(jacobianRatio <= 0.5), jacobianBoxRatio, verdict(jacobianBoxRatio <= 0.5)),
             String(format: "breast-cancer SENN (for reference): median Lipschitz at λ = %g is %.2f× that of λ = 0, accuracy %.2f%%",

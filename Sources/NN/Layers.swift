@@ -304,7 +304,7 @@ public final class Sequential: Module {
         return AffineSplit(front: { try self.run(self.layers[..<end], $0) }, rest: { try self.run(self.layers[end...], $0) })
     }
 
-    func run(_ slice: ArraySlice<Module>, _ x: Tensor) throws -> Tensor {
+    public func run(_ slice: ArraySlice<Module>, _ x: Tensor) throws -> Tensor {
         var y = x, index = slice.startIndex
         while index < slice.endIndex {
             // A convolution followed by batch norm runs as one folded convolution in eval mode.

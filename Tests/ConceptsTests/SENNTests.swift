@@ -111,6 +111,19 @@ struct SENNTests {
         #expect(try constant.relevanceJacobianPenalty(x, directions: Generator(seed: 35)).item() < 1e-6)
     }
 
+    @Test("for θ = tanh(Wx) the relevance-Jacobian penalty is taken before the tanh: ‖W‖_F even where θ saturates")
+    func relevanceJacobianPenaltyBeforeTanh() throws {
+        let linear = try Linear(4, 8, generator: Generator(seed: 36))
+        try noGrad { try linear.weight.multiplyInPlace(by: 50) }
+        let senn = SENN(conceptizer: InputFeatures(), parametrizer: Sequential([linear, Activation(.tanh)]), concepts: 4, classes: 2)
+        let x = try Tensor.randn([5, 4], generator: Generator(seed: 37))
+        // Saturated: θ's own Jacobian is far smaller than W's.
+        let theta = try senn.explain(x).relevances
+        #expect(try (1.0 - theta.square()).mean().item() < 0.2)
+        let frobenius = try linear.weight.norm().item()
+        #expect(try abs(senn.relevanceJacobianPenalty(x).item() - frobenius) / frobenius < 1e-5)
+    }
+
     @Test("shape mistakes in the sub-networks are reported")
     func shapeErrors() throws {
         let senn = SENN(conceptizer: InputFeatures(), parametrizer: try Linear(4, 5), concepts: 4, classes: 2)
