@@ -45,7 +45,7 @@ struct SENNTrainingOptions: ParsableArguments {
     @Option(help: "λ, weight of the robustness loss L_θ.") var robustness = 1e-2
     @Option(help: "ξ, weight of the concept autoencoder's reconstruction loss (MNIST).") var reconstruction = 1.0
     @Option(help: "ζ, weight of the concept sparsity penalty mean |h(x)|.") var sparsity = 1e-4
-    @Option(help: "Robustness term: 'gradient' (the paper's L_θ = ‖∇f − θᵀJh‖) or 'jacobian' (‖Jθ‖, the relevances' own sensitivity).")
+    @Option(help: "Robustness term: 'gradient' (the paper's L_θ = ‖∇f − θᵀJh‖) or 'jacobian' (‖Jz‖, z the relevances before θ's final tanh: their own sensitivity).")
     var robustnessPenalty: SENNObjective.RobustnessPenalty = .gradientConsistency
     @Flag(help: "Compute L_θ exactly (a backward pass per concept and class) instead of by a random class projection.") var exactRobustness = false
     @Option(help: "Examples of each batch L_θ is evaluated on (0: the whole batch).") var robustnessExamples = 16
