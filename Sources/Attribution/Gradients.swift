@@ -1,23 +1,14 @@
 import Torch
 
-/// Gradient of the target outputs with respect to a batch of inputs, in chunks of `batchSize`.
-///
-/// `targets` has one class per row of `inputs`. Each chunk is one forward and one
-/// backward call; the result has `inputs`' shape.
-func inputGradients(_ model: Explainable, _ inputs: Tensor, targets: Tensor, batchSize: Int? = nil) throws -> Tensor {
-    let n = inputs.shape[0]
-    let chunk = max(1, batchSize ?? n)
-    var parts: [Tensor] = []
-    for start in stride(from: 0, to: n, by: chunk) {
-        let end = min(n, start + chunk)
-        let x = try inputs.slice(dim: 0, start: start, end: end).detached().requiringGrad()
-        // A first-order gradient: models may use kernels without double-backward rules.
-        parts.append(try GradientOrder.firstOrder {
-            let selected = try withGrad { try selectTargets(model(x), targets.slice(dim: 0, start: start, end: end)) }
-            return try Tensor.grad(of: selected.sum(), wrt: x)
-        })
+/// Gradient of the target outputs with respect to a batch of inputs: one forward and one
+/// backward call; `targets` has one class per row of `inputs`.
+func inputGradients(_ model: Explainable, _ inputs: Tensor, targets: Tensor) throws -> Tensor {
+    let x = try inputs.detached().requiringGrad()
+    // A first-order gradient: models may use kernels without double-backward rules.
+    return try GradientOrder.firstOrder {
+        let selected = try withGrad { try selectTargets(model(x), targets) }
+        return try Tensor.grad(of: selected.sum(), wrt: x)
     }
-    return parts.count == 1 ? parts[0] : try Tensor.cat(parts)
 }
 
 /// Outputs at the targets, without recording gradients, in chunks of `batchSize` rows.

@@ -124,8 +124,8 @@ extension SENN {
 extension SENN {
     /// θ(x) before a final tanh of the parametrizer, as (N, concepts · classes).
     func relevancePreactivations(_ x: Tensor) throws -> Tensor {
-        if let layers = (parametrizer as? Sequential)?.layers, let last = layers.last as? Activation, last.kind == .tanh {
-            return try (parametrizer as! Sequential).run(layers.dropLast(), x)
+        if let sequential = parametrizer as? Sequential, let last = sequential.layers.last as? Activation, last.kind == .tanh {
+            return try sequential.run(sequential.layers.dropLast(), x)
         }
         return try parametrizer(x)
     }

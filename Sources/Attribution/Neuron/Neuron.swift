@@ -21,20 +21,14 @@ public struct Neuron: Sendable, Equatable {
         return try activation.flattened(from: 1).select(dim: 1, index: flat)
     }
 
-    /// d(unit activation)/d(input) for each row of `inputs`, in chunks.
-    func inputGradients(_ module: Module, _ inputs: Tensor, batchSize: Int?) throws -> Tensor {
-        let n = inputs.shape[0]
-        let chunk = max(1, batchSize ?? n)
-        var parts: [Tensor] = []
-        for start in stride(from: 0, to: n, by: chunk) {
-            let x = try inputs.slice(dim: 0, start: start, end: min(n, start + chunk)).detached().requiringGrad()
-            var captured: Tensor?
-            _ = try withGrad {
-                try module.withHooks([(hookPoint, { activation, _ in captured = activation; return nil })]) { try module(x) }
-            }
-            guard let captured else { throw TorchError("hook point '\(hookPoint)' was not reached in the forward pass") }
-            parts.append(try Tensor.grad(of: select(from: captured).sum(), wrt: x))
+    /// d(unit activation)/d(input) for each row of `inputs`, in one forward and backward call.
+    func inputGradients(_ module: Module, _ inputs: Tensor) throws -> Tensor {
+        let x = try inputs.detached().requiringGrad()
+        var captured: Tensor?
+        _ = try withGrad {
+            try module.withHooks([(hookPoint, { activation, _ in captured = activation; return nil })]) { try module(x) }
         }
-        return try Tensor.cat(parts)
+        guard let captured else { throw TorchError("hook point '\(hookPoint)' was not reached in the forward pass") }
+        return try Tensor.grad(of: select(from: captured).sum(), wrt: x)
     }
 }

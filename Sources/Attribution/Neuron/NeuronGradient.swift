@@ -16,6 +16,6 @@ public struct NeuronGradient: AttributionMethod {
     public func attribute(_ inputs: Tensor, target: Target) throws -> Attribution {
         try validateInputs(inputs)
         let module = try model.requireModule(for: "NeuronGradient")
-        return Attribution(values: try neuron.inputGradients(module, inputs, batchSize: nil))
+        return Attribution(values: try neuron.inputGradients(module, inputs))
     }
 }

@@ -22,7 +22,7 @@ public struct NeuronIntegratedGradients: AttributionMethod {
         let reference = try baseline.resolve(for: inputs)
         let dummyTargets = try Tensor.zeros([inputs.shape[0]], dtype: .int64)
         let averaged = try pathAverage(along: reference, to: inputs, steps: steps, rule: rule, batchSize: internalBatchSize) { points, _, _ in
-            try neuron.inputGradients(module, points, batchSize: nil)
+            try neuron.inputGradients(module, points)
         } targets: { dummyTargets }
         return Attribution(values: try (inputs - reference) * averaged)
     }
