@@ -124,7 +124,7 @@ enum DemoSENN {
         return [
             String(format: "SENN accuracy %.2f%% vs CNN %.2f%% (target: within 1.5 points): %@", 100 * metrics.testAccuracy, 100 * cnnAccuracy,
                    verdict(accuracyGap <= 0.015)),
-            String(format: "SENN median Lipschitz at λ = %g vs λ = 0 (target ≤ 0.5): %.2f× by gradient ascent (%@), %.2f× by the authors' protocol (%@)",
+            String(format: "SENN with the paper's L_θ, median Lipschitz at λ = %g vs λ = 0 (target ≤ 0.5): %.2f× by gradient ascent (%@), %.2f× by the authors' protocol (%@)",
                    tuned.robustness, lipschitzRatio, verdict(lipschitzRatio <= 0.5), tunedBoxRatio, verdict(tunedBoxRatio <= 0.5)),
             String(format: "SENN with the relevance-Jacobian penalty (λ %g, %d epochs, warm-up): accuracy %.2f%% (%@), Lipschitz %.2f× by gradient ascent (%@), %.2f× by the authors' protocol (%@) vs λ = 0 trained as long; seeds 0–3 in the README",
                    jacobianLambda, jacobianEpochs, 100 * jacobian.testAccuracy, verdict(cnnAccuracy - jacobian.testAccuracy <= 0.015),
