@@ -14,6 +14,14 @@ if let custom { cxxFlags.append("-I\(custom)/include") }
 if environment["GLASSBOX_LIBTORCH_CXX11_ABI"] == "0" { cxxFlags.append("-D_GLIBCXX_USE_CXX11_ABI=0") }
 var linkerFlags: [String] = []
 if let custom { linkerFlags += ["-L\(custom)/lib", "-Xlinker", "-rpath", "-Xlinker", "\(custom)/lib"] }
+// oneDNN (Debian's libdnnl-dev, the same library Debian's libtorch links) runs ResNet inference
+// with Winograd convolutions (CTorch/convolution_plan.cpp). Without its headers, or with another
+// libtorch, that path is left out and ResNets run on libtorch alone.
+var extraLibraries: [LinkerSetting] = []
+if custom == nil && FileManager.default.fileExists(atPath: "/usr/include/oneapi/dnnl/dnnl.hpp") {
+    cxxFlags.append("-DGBT_HAS_DNNL")
+    extraLibraries.append(.linkedLibrary("dnnl"))
+}
 
 let package = Package(
     name: "Glassbox",
@@ -32,7 +40,7 @@ let package = Package(
             linkerSettings: [
                 .linkedLibrary("torch"), .linkedLibrary("torch_cpu"), .linkedLibrary("c10"), .linkedLibrary("z"),
                 .unsafeFlags(linkerFlags),
-            ]
+            ] + extraLibraries
         ),
         .target(name: "Torch", dependencies: ["CTorch"]),
         .target(name: "NN", dependencies: ["Torch"]),

@@ -1,3 +1,4 @@
+import Foundation
 import Torch
 
 /// ResNet-18 (He et al. 2016) with torchvision's layout and parameter names
@@ -8,6 +9,8 @@ public final class ResNet18: Module {
     let stages: [Sequential]
     let avgpool = AdaptiveAvgPool2d((1, 1)), flatten = Flatten()
     let fc: Linear
+    let planLock = NSLock()
+    var cachedPlan: ConvolutionPlan?
 
     public init(classes: Int = 1000, generator: Generator? = nil) throws {
         conv1 = try Conv2d(3, 64, kernelSize: 7, stride: 2, padding: 3, bias: false, generator: generator)
@@ -35,6 +38,9 @@ public final class ResNet18: Module {
     }
 
     public override func forward(_ x: Tensor) throws -> Tensor {
+        if usesInferencePlan(x), let plan = try inferencePlan() {
+            return try fc(flatten(avgpool(plan(x))))
+        }
         let blocked = usesBlockedLayout(x)
         return try body(bn1.applied(after: conv1, to: blocked ? x.contiguous().toMKLDNN() : x), blocked: blocked)
     }

@@ -1,0 +1,92 @@
+import Testing
+import TestSupport
+@testable import NN
+import Torch
+
+@Suite("ResNet-18 inference on a oneDNN convolution plan")
+struct ResNetInferencePlanTests {
+    /// Random weights and batch-norm statistics that are not the identity, so folding them is checked.
+    func resNet(seed: UInt64) throws -> ResNet18 {
+        let g = Generator(seed: seed)
+        let model = try ResNet18(classes: 7, generator: g)
+        try noGrad {
+            for (_, module) in model.namedModules() {
+                guard let norm = module as? BatchNorm else { continue }
+                let channels = norm.weight.shape
+                try norm.weight.copyInPlace(from: Tensor.rand(channels, generator: g) + 0.5)
+                try norm.bias.copyInPlace(from: Tensor.randn(channels, generator: g) * 0.1)
+                try norm.runningMean.copyInPlace(from: Tensor.randn(channels, generator: g) * 0.1)
+                try norm.runningVar.copyInPlace(from: Tensor.rand(channels, generator: g) + 0.5)
+            }
+        }
+        model.eval()
+        return model
+    }
+
+    /// libtorch's own forward (gradients on keep the plan out of it).
+    func libtorchLogits(_ model: ResNet18, _ x: Tensor) throws -> Tensor {
+        try model(x).detached()
+    }
+
+    @Test("without gradients the plan gives libtorch's logits, at several batch sizes and image sizes")
+    func planMatchesLibtorch() throws {
+        guard ConvolutionPlan.isAvailable else { return }
+        let model = try resNet(seed: 60)
+        let g = Generator(seed: 61)
+        for shape in [[3, 3, 64, 64], [1, 3, 57, 45], [3, 3, 64, 64]] {
+            let x = try Tensor.randn(shape, generator: g)
+            #expect(model.usesInferencePlan(x) == false)
+            let expected = try libtorchLogits(model, x)
+            try noGrad { #expect(model.usesInferencePlan(x)) }
+            let planned = try noGrad { try model(x) }
+            // Winograd's transforms and the folded batch norm change float rounding only: a few 1e-6 relative.
+            #expect(try maxDifference(planned, expected) < 1e-4 * expected.abs().max().item())
+        }
+    }
+
+    @Test("the thirteen 3×3 stride-1 convolutions run on Winograd kernels, the rest on direct ones")
+    func winogradWhereItApplies() throws {
+        guard ConvolutionPlan.isAvailable else { return }
+        let kernels = try #require(try resNet(seed: 62).inferenceKernels(for: Tensor.zeros([2, 3, 64, 64])))
+        // conv1, max pool, then per block conv1, [downsample], conv2: 2 + 8·2 + 3 = 21 ops.
+        #expect(kernels.count == 21)
+        let winograd = kernels.filter { $0.contains("wino") }.count
+        // Winograd needs AVX-512 in oneDNN 2.6; elsewhere every convolution is direct.
+        #expect(winograd == 13 || winograd == 0)
+    }
+
+    @Test("weights changed in place (an optimizer step, loadStateDict) reach the plan")
+    func planFollowsWeightChanges() throws {
+        guard ConvolutionPlan.isAvailable else { return }
+        let model = try resNet(seed: 63)
+        let x = try Tensor.randn([2, 3, 48, 48], generator: Generator(seed: 64))
+        let before = try noGrad { try model(x) }
+        try noGrad {
+            try model.conv1.weight.copyInPlace(from: model.conv1.weight * 1.5)
+            try model.stages[2].layers.compactMap { $0 as? BasicBlock }[0].bn2.runningMean.copyInPlace(from: Tensor.ones([256]))
+        }
+        let after = try noGrad { try model(x) }
+        let expected = try libtorchLogits(model, x)
+        #expect(try maxDifference(after, before) > 1e-2 * expected.abs().max().item())
+        #expect(try maxDifference(after, expected) < 1e-4 * expected.abs().max().item())
+    }
+
+    @Test("training mode, hooks and gradients bypass the plan")
+    func planOnlyForPlainInference() throws {
+        let model = try resNet(seed: 65)
+        let x = try Tensor.zeros([1, 3, 32, 32])
+        try noGrad {
+            #expect(model.usesInferencePlan(x) == ConvolutionPlan.isAvailable)
+            try model.withHooks([("layer2.0.conv1", { _, _ in nil })]) { #expect(!model.usesInferencePlan(x)) }
+            model.train()
+            #expect(!model.usesInferencePlan(x))
+        }
+    }
+
+    @Test("an image with the wrong number of channels is a clear error")
+    func wrongChannelsIsAnError() throws {
+        let model = try resNet(seed: 66)
+        let message = errorMessage { _ = try noGrad { try model(Tensor.zeros([1, 1, 32, 32])) } }
+        #expect(message?.contains("channels") == true || message?.contains("expected input") == true, "\(message ?? "no error")")
+    }
+}
