@@ -1,18 +1,25 @@
-// Inference plans for convolutional networks, run on oneDNN directly.
+// Convolutional networks run on oneDNN directly, as a fixed plan of operations.
 //
 // libtorch's oneDNN path always asks for direct convolutions. Calling oneDNN
 // ourselves lets 3x3 stride-1 convolutions use its Winograd kernels (about
-// twice as fast on AVX-512), fold eval-mode batch norm into the weights once,
-// and fuse the residual sum and ReLU into the convolution. Activations stay in
-// oneDNN's blocked layout from the first convolution to the plan's output.
+// twice as fast on AVX-512, forward and backward), fold eval-mode batch norm
+// into the weights once, and fuse the residual sum and ReLU into the
+// convolution. Activations stay in oneDNN's blocked layout throughout.
+//
+// A plan runs for inference or, when its input requires a gradient, records a
+// node in libtorch's autograd graph whose backward gives the input gradient
+// (first order, input only: no gradients reach the weights).
 #include "internal.h"
 
 #ifdef GBT_HAS_DNNL
 #include <dnnl.hpp>
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/functions/utils.h>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <list>
-#include <map>
+#include <unordered_map>
 #include <mutex>
 
 using namespace gbt;
@@ -21,44 +28,58 @@ namespace {
 
 using dnnl::memory;
 using Tag = memory::format_tag;
+const auto f32 = memory::data_type::f32;
 
 dnnl::engine &cpu_engine() {
   static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   return engine;
 }
 
-struct ConvolutionOp {
+using Buffer = std::unique_ptr<void, decltype(&std::free)>;
+Buffer allocate(size_t bytes) {
+  void *p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+  if (p == nullptr) throw std::bad_alloc();
+  return Buffer(p, &std::free);
+}
+
+enum class Kind { convolution, max_pool, relu };
+
+struct Op {
+  Kind kind;
   int input, output, residual; // residual: value added before the ReLU, or -1
   at::Tensor weight, bias, bn_weight, bn_bias, bn_mean, bn_var;
   double eps;
-  int64_t stride, padding;
-  bool relu;
-};
-
-struct MaxPoolOp {
-  int input, output;
   int64_t kernel, stride, padding;
+  bool relu; // convolutions: a ReLU after the sum
+  bool saves_output() const { return kind == Kind::relu || (kind == Kind::convolution && relu); }
 };
 
-struct Op {
-  bool is_convolution;
-  ConvolutionOp convolution;
-  MaxPoolOp pool;
-  int input() const { return is_convolution ? convolution.input : pool.input; }
-};
-
-// Everything that depends on the input's shape: primitives, reordered weights, activation buffers.
+// Everything that depends on the input's shape and on whether gradients are wanted.
 struct ShapePlan {
+  bool training;
+  bool input_reordered;                     // value 0 is a blocked copy of the caller's (N, C, H, W) input
   std::vector<memory::desc> descs;          // per value
-  std::vector<int> buffer_of;               // per value: index into buffers, -1 for the user's input
-  std::vector<std::unique_ptr<void, decltype(&std::free)>> buffers; // 64-byte aligned, shared between values whose lifetimes do not overlap
-  std::vector<dnnl::primitive> primitives;  // per op
-  std::vector<memory> weights, biases;      // per op (empty for pooling)
-  std::vector<bool> copies_residual;        // per op: the residual must be copied into the output first
+  std::vector<int> buffer_of;               // per value; -1: the caller's input
+  std::vector<size_t> buffer_sizes;
+  std::vector<Buffer> buffers;              // inference only (training runs own theirs)
+  std::vector<dnnl::primitive> forward;     // per op
+  std::vector<memory> weights, biases;      // per op (empty unless a convolution)
+  std::vector<bool> copies_residual;        // per op: the residual is copied into the output first
+  std::vector<memory::desc> workspaces;     // per op: max pooling's argmax (training)
+  std::vector<dnnl::primitive> backward;    // per op: backward data / pooling backward (training)
+  std::vector<memory> backward_weights;     // per op (training)
+  std::vector<dnnl::primitive> relu_backward; // per op that saves its output (training)
+  std::vector<dnnl::primitive> add;         // per value: in-place sum of two gradients (training)
   std::vector<std::string> implementations; // per op, oneDNN's kernel name
 };
 
-std::vector<int64_t> shape_of(const memory::desc &d) { return d.dims(); }
+// A training forward's activations, kept for the backward pass.
+struct Activations {
+  std::vector<Op> ops; // a copy: the backward pass may outlive the plan
+  std::shared_ptr<ShapePlan> plan;
+  std::vector<Buffer> buffers;
+  std::vector<memory> values, workspaces;
+};
 
 } // namespace
 
@@ -69,25 +90,16 @@ struct gbt_conv_plan_s {
   std::vector<int64_t> versions;
   std::list<std::pair<std::vector<int64_t>, std::shared_ptr<ShapePlan>>> shapes; // most recent first
 
-  std::vector<const at::Tensor *> parameters() const {
-    std::vector<const at::Tensor *> all;
-    for (auto &op : ops) {
-      if (!op.is_convolution) continue;
-      for (auto *t : {&op.convolution.weight, &op.convolution.bias, &op.convolution.bn_weight, &op.convolution.bn_bias,
-                      &op.convolution.bn_mean, &op.convolution.bn_var})
-        if (t->defined()) all.push_back(t);
-    }
-    return all;
-  }
-
   std::vector<int64_t> current_versions() const {
     std::vector<int64_t> v;
-    for (auto *t : parameters()) v.push_back(static_cast<int64_t>(t->_version()));
+    for (auto &op : ops)
+      for (auto *t : {&op.weight, &op.bias, &op.bn_weight, &op.bn_bias, &op.bn_mean, &op.bn_var})
+        if (t->defined()) v.push_back(static_cast<int64_t>(t->_version()));
     return v;
   }
 
   // The convolution's weight and bias with the batch norm folded in (computed in double).
-  static std::pair<at::Tensor, at::Tensor> folded(const ConvolutionOp &c) {
+  static std::pair<at::Tensor, at::Tensor> folded(const Op &c) {
     auto w = c.weight.detach().to(at::kDouble);
     auto b = c.bias.defined() ? c.bias.detach().to(at::kDouble) : at::zeros({w.size(0)}, w.options());
     if (c.bn_weight.defined()) {
@@ -98,198 +110,332 @@ struct gbt_conv_plan_s {
     return {w.to(at::kFloat).contiguous(), b.to(at::kFloat).contiguous()};
   }
 
-  std::shared_ptr<ShapePlan> build(const std::vector<int64_t> &input_shape) const {
+  std::shared_ptr<ShapePlan> build(const std::vector<int64_t> &input_shape, bool training) const {
     auto &engine = cpu_engine();
     dnnl::stream stream(engine);
     auto plan = std::make_shared<ShapePlan>();
-    const auto f32 = memory::data_type::f32;
+    plan->training = training;
+    const auto forward_kind = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
     plan->descs.resize(values);
     plan->buffer_of.assign(values, -1);
+    plan->input_reordered = input_shape[1] % 16 == 0;
     memory::dims input_dims(input_shape.begin(), input_shape.end());
-    plan->descs[0] = memory::desc(input_dims, f32, Tag::nchw);
+    plan->descs[0] = memory::desc(input_dims, f32, plan->input_reordered ? Tag::nChw16c : Tag::nchw);
 
-    // Last op reading each value; the plan's outputs are read after the last op.
     std::vector<int> last_use(values, -1);
+    std::vector<bool> saved(values, false);
     for (size_t i = 0; i < ops.size(); ++i) {
-      last_use[ops[i].input()] = static_cast<int>(i);
-      if (ops[i].is_convolution && ops[i].convolution.residual >= 0) last_use[ops[i].convolution.residual] = static_cast<int>(i);
+      last_use[ops[i].input] = static_cast<int>(i);
+      if (ops[i].residual >= 0) last_use[ops[i].residual] = static_cast<int>(i);
+      saved[ops[i].output] = ops[i].saves_output();
     }
-    std::vector<size_t> buffer_sizes;
+    // Buffers: inference shares one between values whose lifetimes do not overlap; training keeps every value.
     std::vector<bool> buffer_free;
+    std::vector<int> buffer_users;
     auto take_buffer = [&](size_t bytes) {
       int best = -1;
-      for (size_t b = 0; b < buffer_sizes.size(); ++b)
-        if (buffer_free[b] && buffer_sizes[b] >= bytes && (best < 0 || buffer_sizes[b] < buffer_sizes[best])) best = static_cast<int>(b);
+      for (size_t b = 0; b < plan->buffer_sizes.size() && !training; ++b)
+        if (buffer_free[b] && plan->buffer_sizes[b] >= bytes && (best < 0 || plan->buffer_sizes[b] < plan->buffer_sizes[best]))
+          best = static_cast<int>(b);
       if (best < 0) {
-        buffer_sizes.push_back(bytes);
+        plan->buffer_sizes.push_back(bytes);
         buffer_free.push_back(false);
-        return static_cast<int>(buffer_sizes.size() - 1);
+        buffer_users.push_back(0);
+        best = static_cast<int>(plan->buffer_sizes.size() - 1);
       }
       buffer_free[best] = false;
       return best;
-    };
-    std::vector<int> buffer_users(0);
-    auto retain = [&](int buffer) {
-      if (buffer >= static_cast<int>(buffer_users.size())) buffer_users.resize(buffer + 1, 0);
-      buffer_users[buffer]++;
     };
     auto release = [&](int value) {
       int b = plan->buffer_of[value];
       if (b >= 0 && --buffer_users[b] == 0) buffer_free[b] = true;
     };
+    if (plan->input_reordered) {
+      plan->buffer_of[0] = take_buffer(plan->descs[0].get_size());
+      buffer_users[plan->buffer_of[0]]++;
+    }
 
     for (size_t i = 0; i < ops.size(); ++i) {
       const Op &op = ops[i];
-      const memory::desc &src = plan->descs[op.input()];
-      auto in = shape_of(src);
-      if (in.size() != 4) throw std::invalid_argument("convolution plan: inputs must be (N, C, H, W)");
-      int output;
-      if (op.is_convolution) {
-        const auto &c = op.convolution;
-        output = c.output;
-        auto w = c.weight.sizes();
+      const memory::desc &src = plan->descs[op.input];
+      auto in = src.dims();
+      plan->weights.emplace_back();
+      plan->biases.emplace_back();
+      plan->backward_weights.emplace_back();
+      plan->workspaces.emplace_back();
+      plan->backward.emplace_back();
+      plan->relu_backward.emplace_back();
+      plan->copies_residual.push_back(false);
+      memory::desc dst;
+      if (op.kind == Kind::convolution) {
+        auto w = op.weight.sizes();
         if (w[1] != in[1])
-          throw std::invalid_argument("convolution plan: the input has " + std::to_string(in[1]) + " channels, the convolution expects " + std::to_string(w[1]));
-        int64_t kh = w[2], kw = w[3];
-        int64_t oh = (in[2] + 2 * c.padding - kh) / c.stride + 1, ow = (in[3] + 2 * c.padding - kw) / c.stride + 1;
-        if (oh <= 0 || ow <= 0) throw std::invalid_argument("convolution plan: the input is smaller than the convolution's kernel");
-        memory::desc dst({in[0], w[0], oh, ow}, f32, Tag::nChw16c);
-        memory::desc weights_any({w[0], w[1], kh, kw}, f32, Tag::any);
-        memory::desc bias_desc({w[0]}, f32, Tag::x);
+          throw std::invalid_argument("the input has " + std::to_string(in[1]) + " channels, the convolution expects " + std::to_string(w[1]));
+        int64_t k = w[2];
+        int64_t oh = (in[2] + 2 * op.padding - k) / op.stride + 1, ow = (in[3] + 2 * op.padding - k) / op.stride + 1;
+        if (oh <= 0 || ow <= 0) throw std::invalid_argument("the input is smaller than a convolution's kernel");
+        memory::desc out({in[0], w[0], oh, ow}, f32, Tag::nChw16c);
+        memory::desc weights_any({w[0], w[1], k, k}, f32, Tag::any), bias_desc({w[0]}, f32, Tag::x);
         dnnl::post_ops post;
-        if (c.residual >= 0) post.append_sum(1.f);
-        if (c.relu) post.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
+        if (op.residual >= 0) post.append_sum(1.f);
+        if (op.relu) post.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f);
         dnnl::primitive_attr attr;
         attr.set_post_ops(post);
-        auto describe = [&](dnnl::algorithm algorithm) {
-          return dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, algorithm, src, weights_any, bias_desc, dst,
-                                                 {c.stride, c.stride}, {c.padding, c.padding}, {c.padding, c.padding});
+        const memory::dims strides{op.stride, op.stride}, pads{op.padding, op.padding};
+        auto forward_pd = [&](dnnl::algorithm algorithm) {
+          return dnnl::convolution_forward::primitive_desc(
+              dnnl::convolution_forward::desc(forward_kind, algorithm, src, weights_any, bias_desc, out, strides, pads, pads), attr, engine);
         };
+        auto algorithm = dnnl::algorithm::convolution_direct;
         dnnl::convolution_forward::primitive_desc pd;
-        bool winograd = false;
-        if (kh == 3 && kw == 3 && c.stride == 1) {
+        if (k == 3 && op.stride == 1) {
           try {
-            pd = dnnl::convolution_forward::primitive_desc(describe(dnnl::algorithm::convolution_winograd), attr, engine);
-            winograd = true;
+            pd = forward_pd(dnnl::algorithm::convolution_winograd);
+            algorithm = dnnl::algorithm::convolution_winograd;
           } catch (const dnnl::error &) {
           }
         }
-        if (!winograd) pd = dnnl::convolution_forward::primitive_desc(describe(dnnl::algorithm::convolution_direct), attr, engine);
+        if (algorithm == dnnl::algorithm::convolution_direct) pd = forward_pd(algorithm);
         plan->implementations.push_back(pd.impl_info_str());
-        auto [wf, bf] = folded(c);
-        memory user_weights({{w[0], w[1], kh, kw}, f32, Tag::oihw}, engine, wf.data_ptr<float>());
-        memory weights(pd.weights_desc(), engine);
-        dnnl::reorder(user_weights, weights).execute(stream, user_weights, weights);
-        memory bias(bias_desc, engine);
-        std::memcpy(bias.get_data_handle(), bf.data_ptr<float>(), sizeof(float) * w[0]);
+        auto [wf, bf] = folded(op);
+        memory user_weights({{w[0], w[1], k, k}, f32, Tag::oihw}, engine, wf.data_ptr<float>());
+        auto reordered = [&](const memory::desc &desc) {
+          memory m(desc, engine);
+          dnnl::reorder(user_weights, m).execute(stream, user_weights, m);
+          return m;
+        };
+        plan->weights.back() = reordered(pd.weights_desc());
+        plan->biases.back() = memory(bias_desc, engine);
+        std::memcpy(plan->biases.back().get_data_handle(), bf.data_ptr<float>(), sizeof(float) * w[0]);
+        plan->forward.push_back(dnnl::convolution_forward(pd));
+        dst = pd.dst_desc();
+        if (training) {
+          auto backward_pd = [&](dnnl::algorithm a, const dnnl::convolution_forward::primitive_desc &hint) {
+            return dnnl::convolution_backward_data::primitive_desc(
+                dnnl::convolution_backward_data::desc(a, src, weights_any, dst, strides, pads, pads), engine, hint);
+          };
+          dnnl::convolution_backward_data::primitive_desc bpd;
+          try {
+            bpd = backward_pd(algorithm, pd);
+          } catch (const dnnl::error &) {
+            bpd = backward_pd(dnnl::algorithm::convolution_direct, forward_pd(dnnl::algorithm::convolution_direct));
+          }
+          plan->backward_weights.back() = bpd.weights_desc() == pd.weights_desc() ? plan->weights.back() : reordered(bpd.weights_desc());
+          plan->backward.back() = dnnl::convolution_backward_data(bpd);
+        }
         stream.wait();
-        plan->weights.push_back(weights);
-        plan->biases.push_back(bias);
-        plan->primitives.push_back(dnnl::convolution_forward(pd));
-        plan->descs[output] = pd.dst_desc();
-        bool in_place = c.residual >= 0 && last_use[c.residual] == static_cast<int>(i) && plan->buffer_of[c.residual] >= 0 &&
-                        plan->descs[c.residual] == pd.dst_desc() && c.residual != c.input;
-        plan->copies_residual.push_back(c.residual >= 0 && !in_place);
-        if (in_place) {
-          plan->buffer_of[output] = plan->buffer_of[c.residual];
-          retain(plan->buffer_of[output]);
+      } else if (op.kind == Kind::max_pool) {
+        int64_t oh = (in[2] + 2 * op.padding - op.kernel) / op.stride + 1, ow = (in[3] + 2 * op.padding - op.kernel) / op.stride + 1;
+        if (oh <= 0 || ow <= 0) throw std::invalid_argument("the input is smaller than the pooling window");
+        memory::desc out({in[0], in[1], oh, ow}, f32, Tag::nChw16c);
+        const memory::dims strides{op.stride, op.stride}, window{op.kernel, op.kernel}, pads{op.padding, op.padding};
+        dnnl::pooling_forward::primitive_desc pd(
+            dnnl::pooling_forward::desc(forward_kind, dnnl::algorithm::pooling_max, src, out, strides, window, pads, pads), engine);
+        plan->implementations.push_back(pd.impl_info_str());
+        plan->forward.push_back(dnnl::pooling_forward(pd));
+        dst = pd.dst_desc();
+        if (training) {
+          plan->workspaces.back() = pd.workspace_desc();
+          plan->backward.back() = dnnl::pooling_backward(dnnl::pooling_backward::primitive_desc(
+              dnnl::pooling_backward::desc(dnnl::algorithm::pooling_max, src, dst, strides, window, pads, pads), engine, pd));
         }
       } else {
-        const auto &p = op.pool;
-        output = p.output;
-        int64_t oh = (in[2] + 2 * p.padding - p.kernel) / p.stride + 1, ow = (in[3] + 2 * p.padding - p.kernel) / p.stride + 1;
-        if (oh <= 0 || ow <= 0) throw std::invalid_argument("convolution plan: the input is smaller than the pooling window");
-        memory::desc dst({in[0], in[1], oh, ow}, f32, Tag::nChw16c);
-        auto d = dnnl::pooling_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::pooling_max, src, dst,
-                                             {p.stride, p.stride}, {p.kernel, p.kernel}, {p.padding, p.padding}, {p.padding, p.padding});
-        dnnl::pooling_forward::primitive_desc pd(d, engine);
+        dnnl::eltwise_forward::primitive_desc pd(dnnl::eltwise_forward::desc(forward_kind, dnnl::algorithm::eltwise_relu, src, 0.f, 0.f), engine);
         plan->implementations.push_back(pd.impl_info_str());
-        plan->weights.emplace_back();
-        plan->biases.emplace_back();
-        plan->copies_residual.push_back(false);
-        plan->primitives.push_back(dnnl::pooling_forward(pd));
-        plan->descs[output] = pd.dst_desc();
+        plan->forward.push_back(dnnl::eltwise_forward(pd));
+        dst = pd.dst_desc();
       }
-      if (plan->buffer_of[output] < 0) {
-        plan->buffer_of[output] = take_buffer(plan->descs[output].get_size());
-        retain(plan->buffer_of[output]);
+      if (training && op.saves_output()) {
+        dnnl::eltwise_forward::primitive_desc hint(
+            dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::eltwise_relu_use_dst_for_bwd, dst, 0.f, 0.f), engine);
+        plan->relu_backward.back() = dnnl::eltwise_backward(dnnl::eltwise_backward::primitive_desc(
+            dnnl::eltwise_backward::desc(dnnl::algorithm::eltwise_relu_use_dst_for_bwd, dst, dst, 0.f, 0.f), engine, hint));
       }
-      // Buffers of values read for the last time here are free for later ops.
+      plan->descs[op.output] = dst;
+      // The sum accumulates into the residual's buffer when nothing reads the residual later
+      // (and, when training, the backward pass does not need it).
+      int r = op.residual;
+      bool in_place = r > 0 && r != op.input && last_use[r] == static_cast<int>(i) && plan->descs[r] == dst && !(training && saved[r]);
+      plan->copies_residual.back() = r >= 0 && !in_place;
+      plan->buffer_of[op.output] = in_place ? plan->buffer_of[r] : take_buffer(dst.get_size());
+      buffer_users[plan->buffer_of[op.output]]++;
       for (int v = 0; v < values; ++v)
         if (last_use[v] == static_cast<int>(i)) release(v);
     }
-    for (size_t size : buffer_sizes) {
-      void *p = std::aligned_alloc(64, (size + 63) / 64 * 64);
-      if (p == nullptr) throw std::bad_alloc();
-      plan->buffers.emplace_back(p, &std::free);
-    }
+    if (training)
+      for (int v = 0; v < values; ++v)
+        plan->add.push_back(dnnl::binary(dnnl::binary::primitive_desc(
+            dnnl::binary::desc(dnnl::algorithm::binary_add, plan->descs[v], plan->descs[v], plan->descs[v]), engine)));
+    else
+      for (size_t size : plan->buffer_sizes) plan->buffers.push_back(allocate(size));
     return plan;
   }
 
-  std::shared_ptr<ShapePlan> shape_plan(const std::vector<int64_t> &shape) {
+  std::shared_ptr<ShapePlan> shape_plan(const std::vector<int64_t> &shape, bool training) {
     auto now = current_versions();
     if (now != versions) {
       shapes.clear();
       versions = now;
     }
+    auto key = shape;
+    key.push_back(training);
     for (auto it = shapes.begin(); it != shapes.end(); ++it)
-      if (it->first == shape) {
+      if (it->first == key) {
         shapes.splice(shapes.begin(), shapes, it);
         return shapes.front().second;
       }
-    shapes.emplace_front(shape, build(shape));
+    shapes.emplace_front(key, build(shape, training));
     if (shapes.size() > 4) shapes.pop_back();
     return shapes.front().second;
   }
 
-  // The last op's output, as a strided tensor. Earlier values' buffers may be reused, so only the last is returned.
-  at::Tensor run(const at::Tensor &input_tensor) {
-    if (ops.empty()) throw std::invalid_argument("convolution plan: no operations");
+  // Runs every op; in training mode the activations are returned for the backward pass.
+  at::Tensor run(const at::Tensor &input_tensor, bool training, std::shared_ptr<Activations> *kept) {
+    if (ops.empty()) throw std::invalid_argument("the plan has no operations");
     if (input_tensor.scalar_type() != at::kFloat || !input_tensor.device().is_cpu() || input_tensor.dim() != 4 || input_tensor.is_mkldnn())
-      throw std::invalid_argument("convolution plan: the input must be a float32 CPU tensor (N, C, H, W)");
+      throw std::invalid_argument("the input must be a float32 CPU tensor (N, C, H, W)");
     auto input = input_tensor.contiguous();
-    std::lock_guard<std::mutex> lock(mutex);
-    auto plan = shape_plan(input.sizes().vec());
-    const int output = values - 1;
+    std::unique_lock<std::mutex> lock(mutex);
+    auto plan = shape_plan(input.sizes().vec(), training);
+    auto state = std::make_shared<Activations>();
+    state->plan = plan;
+    if (training) {
+      state->ops = ops;
+      for (size_t size : plan->buffer_sizes) state->buffers.push_back(allocate(size));
+      lock.unlock(); // the run owns its buffers; the plan's primitives are safe to share
+    }
+    auto &buffers = training ? state->buffers : plan->buffers;
     auto &engine = cpu_engine();
     dnnl::stream stream(engine);
-    std::vector<memory> value(values);
-    value[0] = memory(plan->descs[0], engine, input.data_ptr<float>());
-    auto memory_of = [&](int v) -> memory & {
-      if (!value[v]) value[v] = memory(plan->descs[v], engine, plan->buffers[plan->buffer_of[v]].get());
-      return value[v];
-    };
-    // Later ops may reuse an earlier value's buffer, so each value's memory is made when it is written.
+    auto &value = state->values;
+    value.resize(values);
+    auto memory_of = [&](int v) { return memory(plan->descs[v], engine, buffers[plan->buffer_of[v]].get()); };
+    memory user(memory::desc(plan->descs[0].dims(), f32, Tag::nchw), engine, input.data_ptr<float>());
+    if (plan->input_reordered) {
+      value[0] = memory_of(0);
+      dnnl::reorder(user, value[0]).execute(stream, user, value[0]);
+    } else {
+      value[0] = user;
+    }
+    state->workspaces.resize(ops.size());
     for (size_t i = 0; i < ops.size(); ++i) {
       const Op &op = ops[i];
-      int out = op.is_convolution ? op.convolution.output : op.pool.output;
-      value[out] = memory();
-      memory &dst = memory_of(out);
-      if (op.is_convolution) {
-        if (plan->copies_residual[i]) dnnl::reorder(value[op.convolution.residual], dst).execute(stream, value[op.convolution.residual], dst);
-        plan->primitives[i].execute(stream, {{DNNL_ARG_SRC, value[op.input()]},
-                                             {DNNL_ARG_WEIGHTS, plan->weights[i]},
-                                             {DNNL_ARG_BIAS, plan->biases[i]},
-                                             {DNNL_ARG_DST, dst}});
-      } else {
-        plan->primitives[i].execute(stream, {{DNNL_ARG_SRC, value[op.input()]}, {DNNL_ARG_DST, dst}});
+      memory dst = memory_of(op.output);
+      std::unordered_map<int, memory> args{{DNNL_ARG_SRC, value[op.input]}, {DNNL_ARG_DST, dst}};
+      if (op.kind == Kind::convolution) {
+        if (plan->copies_residual[i]) dnnl::reorder(value[op.residual], dst).execute(stream, value[op.residual], dst);
+        args[DNNL_ARG_WEIGHTS] = plan->weights[i];
+        args[DNNL_ARG_BIAS] = plan->biases[i];
+      } else if (op.kind == Kind::max_pool && training) {
+        state->workspaces[i] = memory(plan->workspaces[i], engine);
+        args[DNNL_ARG_WORKSPACE] = state->workspaces[i];
       }
+      plan->forward[i].execute(stream, args);
+      value[op.output] = dst;
     }
+    const int output = values - 1;
     auto dims = plan->descs[output].dims();
     auto result = at::empty(at::IntArrayRef(dims.data(), dims.size()), at::kFloat);
-    memory user(memory::desc(dims, memory::data_type::f32, Tag::nchw), engine, result.data_ptr<float>());
-    dnnl::reorder(value[output], user).execute(stream, value[output], user);
+    memory result_memory(memory::desc(dims, f32, Tag::nchw), engine, result.data_ptr<float>());
+    dnnl::reorder(value[output], result_memory).execute(stream, value[output], result_memory);
+    stream.wait();
+    if (kept) *kept = state;
+    return result;
+  }
+
+  // The input gradient for the gradient `grad_output` of the plan's output, after `run` in training mode.
+  static at::Tensor backward(const Activations &state, const at::Tensor &grad_output) {
+    const ShapePlan &plan = *state.plan;
+    const auto &ops = state.ops;
+    const int values = static_cast<int>(plan.descs.size());
+    auto &engine = cpu_engine();
+    dnnl::stream stream(engine);
+    std::vector<Buffer> owned;
+    std::vector<memory> grad(values);
+    auto fresh = [&](int v) {
+      owned.push_back(allocate(plan.descs[v].get_size()));
+      return memory(plan.descs[v], engine, owned.back().get());
+    };
+    // Runs `produce` into grad[v], or into a scratch buffer added to grad[v] when it already holds a gradient.
+    auto accumulate = [&](int v, const std::function<void(memory &)> &produce) {
+      if (!grad[v]) {
+        grad[v] = fresh(v);
+        produce(grad[v]);
+        return;
+      }
+      memory scratch = fresh(v);
+      produce(scratch);
+      plan.add[v].execute(stream, {{DNNL_ARG_SRC_0, grad[v]}, {DNNL_ARG_SRC_1, scratch}, {DNNL_ARG_DST, grad[v]}});
+    };
+    const int output = values - 1;
+    auto g = grad_output.to(at::kFloat).contiguous();
+    memory incoming(memory::desc(plan.descs[output].dims(), f32, Tag::nchw), engine, g.data_ptr<float>());
+    accumulate(output, [&](memory &m) { dnnl::reorder(incoming, m).execute(stream, incoming, m); });
+    for (size_t j = ops.size(); j-- > 0;) {
+      const Op &op = ops[j];
+      memory &g_out = grad[op.output];
+      if (!g_out) continue;
+      if (op.saves_output())
+        plan.relu_backward[j].execute(stream, {{DNNL_ARG_DST, state.values[op.output]}, {DNNL_ARG_DIFF_DST, g_out}, {DNNL_ARG_DIFF_SRC, g_out}});
+      if (op.residual >= 0)
+        accumulate(op.residual, [&](memory &m) { dnnl::reorder(g_out, m).execute(stream, g_out, m); });
+      if (op.kind == Kind::convolution) {
+        accumulate(op.input, [&](memory &m) {
+          plan.backward[j].execute(stream, {{DNNL_ARG_DIFF_DST, g_out}, {DNNL_ARG_WEIGHTS, plan.backward_weights[j]}, {DNNL_ARG_DIFF_SRC, m}});
+        });
+      } else if (op.kind == Kind::max_pool) {
+        accumulate(op.input, [&](memory &m) {
+          plan.backward[j].execute(stream, {{DNNL_ARG_DIFF_DST, g_out}, {DNNL_ARG_WORKSPACE, state.workspaces[j]}, {DNNL_ARG_DIFF_SRC, m}});
+        });
+      } else {
+        accumulate(op.input, [&](memory &m) { dnnl::reorder(g_out, m).execute(stream, g_out, m); });
+      }
+    }
+    auto dims = plan.descs[0].dims();
+    auto result = at::zeros(at::IntArrayRef(dims.data(), dims.size()), at::kFloat);
+    if (grad[0]) {
+      memory result_memory(memory::desc(dims, f32, Tag::nchw), engine, result.data_ptr<float>());
+      dnnl::reorder(grad[0], result_memory).execute(stream, grad[0], result_memory);
+    }
     stream.wait();
     return result;
   }
 };
 
 namespace {
+
+// The autograd node of a plan run: its backward is the plan's backward pass, for the input only.
+struct ConvolutionPlanBackward : public torch::autograd::Node {
+  std::shared_ptr<Activations> activations;
+  std::string name() const override { return "ConvolutionPlanBackward"; }
+  torch::autograd::variable_list apply(torch::autograd::variable_list &&grads) override {
+    if (!grads[0].defined()) return {at::Tensor()};
+    if (!activations) throw std::runtime_error("the convolution plan's backward ran twice; its activations are freed after the first");
+    auto result = gbt_conv_plan_s::backward(*activations, grads[0]);
+    activations.reset();
+    return {result};
+  }
+  void release_variables() override { activations.reset(); }
+};
+
 at::Tensor defined_or_empty(gbt_tensor t) { return t == nullptr ? at::Tensor() : T(t); }
 
 void check_value(gbt_conv_plan plan, int v, const char *what) {
   if (v < 0 || v >= plan->values) throw std::invalid_argument(std::string("convolution plan: unknown ") + what + " value " + std::to_string(v));
 }
+
+int add_op(gbt_conv_plan plan, Op op, int *out_value) {
+  std::lock_guard<std::mutex> lock(plan->mutex);
+  check_value(plan, op.input, "input");
+  if (op.residual >= 0) check_value(plan, op.residual, "residual");
+  op.output = plan->values;
+  plan->ops.push_back(std::move(op));
+  plan->shapes.clear();
+  plan->versions.clear();
+  *out_value = plan->values++;
+  return 0;
+}
+
 } // namespace
 
 extern "C" {
@@ -304,42 +450,50 @@ int gbt_conv_plan_add_convolution(gbt_conv_plan plan, int input, gbt_tensor weig
                                   gbt_tensor bn_bias, gbt_tensor bn_mean, gbt_tensor bn_var, double eps, int64_t stride,
                                   int64_t padding, int residual, int relu, int *out_value) {
   GBT_TRY({
-    std::lock_guard<std::mutex> lock(plan->mutex);
-    check_value(plan, input, "input");
-    if (residual >= 0) check_value(plan, residual, "residual");
-    ConvolutionOp c{input, plan->values, residual, T(weight), defined_or_empty(bias), defined_or_empty(bn_weight),
-                    defined_or_empty(bn_bias), defined_or_empty(bn_mean), defined_or_empty(bn_var), eps, stride, padding, relu != 0};
-    if (c.weight.dim() != 4 || c.weight.size(2) != c.weight.size(3))
-      throw std::invalid_argument("convolution plan: weights must be (out, in, k, k)");
-    if (c.bn_weight.defined() != c.bn_var.defined() || c.bn_weight.defined() != c.bn_mean.defined() || c.bn_weight.defined() != c.bn_bias.defined())
+    Op op{Kind::convolution, input, -1, residual, T(weight), defined_or_empty(bias), defined_or_empty(bn_weight),
+          defined_or_empty(bn_bias), defined_or_empty(bn_mean), defined_or_empty(bn_var), eps, 0, stride, padding, relu != 0};
+    if (op.weight.dim() != 4 || op.weight.size(2) != op.weight.size(3) || op.weight.scalar_type() != at::kFloat)
+      throw std::invalid_argument("convolution plan: weights must be float32 (out, in, k, k)");
+    bool bn = op.bn_weight.defined();
+    if (bn != op.bn_var.defined() || bn != op.bn_mean.defined() || bn != op.bn_bias.defined())
       throw std::invalid_argument("convolution plan: batch norm needs weight, bias, running mean and running variance");
     if (stride < 1 || padding < 0) throw std::invalid_argument("convolution plan: stride must be positive and padding non-negative");
-    plan->ops.push_back(Op{true, c, {}});
-    plan->shapes.clear();
-    *out_value = plan->values++;
+    op.kernel = op.weight.size(2);
+    add_op(plan, std::move(op), out_value);
   })
 }
 
 int gbt_conv_plan_add_max_pool(gbt_conv_plan plan, int input, int64_t kernel, int64_t stride, int64_t padding, int *out_value) {
   GBT_TRY({
-    std::lock_guard<std::mutex> lock(plan->mutex);
-    check_value(plan, input, "input");
     if (kernel < 1 || stride < 1 || padding < 0 || 2 * padding > kernel)
       throw std::invalid_argument("convolution plan: max pooling needs kernel, stride ≥ 1 and padding at most half the kernel");
-    plan->ops.push_back(Op{false, {}, MaxPoolOp{input, plan->values, kernel, stride, padding}});
-    plan->shapes.clear();
-    *out_value = plan->values++;
+    add_op(plan, Op{Kind::max_pool, input, -1, -1, {}, {}, {}, {}, {}, {}, 0, kernel, stride, padding, false}, out_value);
   })
 }
 
-int gbt_conv_plan_run(gbt_conv_plan plan, gbt_tensor input, gbt_tensor *out) {
-  GBT_TRY(*out = wrap(plan->run(T(input))))
+int gbt_conv_plan_add_relu(gbt_conv_plan plan, int input, int *out_value) {
+  GBT_TRY(add_op(plan, Op{Kind::relu, input, -1, -1, {}, {}, {}, {}, {}, {}, 0, 0, 0, 0, false}, out_value))
 }
 
-int gbt_conv_plan_kernels(gbt_conv_plan plan, gbt_tensor input, char **out) {
+int gbt_conv_plan_run(gbt_conv_plan plan, gbt_tensor input, gbt_tensor *out) {
+  GBT_TRY({
+    const at::Tensor &x = T(input);
+    if (!(at::GradMode::is_enabled() && x.requires_grad())) {
+      *out = wrap(plan->run(x, false, nullptr));
+    } else {
+      auto node = std::make_shared<ConvolutionPlanBackward>();
+      at::Tensor result = plan->run(x.detach(), true, &node->activations);
+      node->set_next_edges(torch::autograd::collect_next_edges(x));
+      torch::autograd::set_history(result, node);
+      *out = wrap(result);
+    }
+  })
+}
+
+int gbt_conv_plan_kernels(gbt_conv_plan plan, gbt_tensor input, int training, char **out) {
   GBT_TRY({
     std::lock_guard<std::mutex> lock(plan->mutex);
-    auto shape_plan = plan->shape_plan(T(input).sizes().vec());
+    auto shape_plan = plan->shape_plan(T(input).sizes().vec(), training != 0);
     std::string joined;
     for (auto &name : shape_plan->implementations) joined += (joined.empty() ? "" : "\n") + name;
     *out = strdup(joined.c_str());
@@ -348,20 +502,25 @@ int gbt_conv_plan_kernels(gbt_conv_plan plan, gbt_tensor input, char **out) {
 
 } // extern "C"
 
-#else // no oneDNN headers at build time: the plan reports itself unavailable
+#else // no oneDNN headers at build time: plans report themselves unavailable
 
-extern "C" {
-int gbt_conv_plan_available(void) { return 0; }
-int gbt_conv_plan_new(gbt_conv_plan *) {
+namespace {
+int unavailable() {
   gbt::set_error("this build of Glassbox has no oneDNN convolution plans (libdnnl-dev was missing at build time)");
   return 1;
 }
+} // namespace
+
+extern "C" {
+int gbt_conv_plan_available(void) { return 0; }
+int gbt_conv_plan_new(gbt_conv_plan *) { return unavailable(); }
 void gbt_conv_plan_free(gbt_conv_plan) {}
 int gbt_conv_plan_add_convolution(gbt_conv_plan, int, gbt_tensor, gbt_tensor, gbt_tensor, gbt_tensor, gbt_tensor, gbt_tensor, double,
-                                  int64_t, int64_t, int, int, int *) { return gbt_conv_plan_new(nullptr); }
-int gbt_conv_plan_add_max_pool(gbt_conv_plan, int, int64_t, int64_t, int64_t, int *) { return gbt_conv_plan_new(nullptr); }
-int gbt_conv_plan_run(gbt_conv_plan, gbt_tensor, gbt_tensor *) { return gbt_conv_plan_new(nullptr); }
-int gbt_conv_plan_kernels(gbt_conv_plan, gbt_tensor, char **) { return gbt_conv_plan_new(nullptr); }
+                                  int64_t, int64_t, int, int, int *) { return unavailable(); }
+int gbt_conv_plan_add_max_pool(gbt_conv_plan, int, int64_t, int64_t, int64_t, int *) { return unavailable(); }
+int gbt_conv_plan_add_relu(gbt_conv_plan, int, int *) { return unavailable(); }
+int gbt_conv_plan_run(gbt_conv_plan, gbt_tensor, gbt_tensor *) { return unavailable(); }
+int gbt_conv_plan_kernels(gbt_conv_plan, gbt_tensor, int, char **) { return unavailable(); }
 }
 
 #endif

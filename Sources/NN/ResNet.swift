@@ -10,7 +10,7 @@ public final class ResNet18: Module {
     let avgpool = AdaptiveAvgPool2d((1, 1)), flatten = Flatten()
     let fc: Linear
     let planLock = NSLock()
-    var cachedPlan: ConvolutionPlan?
+    var cachedPlans: [Bool: ConvolutionPlan] = [:]
 
     public init(classes: Int = 1000, generator: Generator? = nil) throws {
         conv1 = try Conv2d(3, 64, kernelSize: 7, stride: 2, padding: 3, bias: false, generator: generator)
@@ -38,7 +38,7 @@ public final class ResNet18: Module {
     }
 
     public override func forward(_ x: Tensor) throws -> Tensor {
-        if usesInferencePlan(x), let plan = try inferencePlan() {
+        if usesPlan(x), let plan = try plan(fromStem: false) {
             return try fc(flatten(avgpool(plan(x))))
         }
         let blocked = usesBlockedLayout(x)
@@ -50,6 +50,9 @@ public final class ResNet18: Module {
         guard hooks.isEmpty, conv1.hooks.isEmpty, bn1.hooks.isEmpty, !bn1.isTraining else { return nil }
         return AffineSplit(front: { try self.bn1.applied(after: self.conv1, to: $0) },
                            rest: { stem in
+                               if self.usesPlan(stem), let plan = try self.plan(fromStem: true) {
+                                   return try self.fc(self.flatten(self.avgpool(plan(stem))))
+                               }
                                let blocked = self.usesBlockedLayout(stem)
                                return try self.body(blocked ? stem.contiguous().toMKLDNN() : stem, blocked: blocked)
                            })
@@ -63,8 +66,8 @@ public final class ResNet18: Module {
         return try fc(flatten(avgpool(y)))
     }
 
-    /// Whether to run the convolutional part in oneDNN's blocked layout: no per-layer reordering,
-    /// about a fifth faster on CPU. In eval mode without hooks, for inference and for first-order
+    /// Whether to run the convolutional part in oneDNN's blocked layout when there is no plan
+    /// (`usesPlan`): no per-layer reordering, about a fifth faster on CPU. In eval mode without hooks, for inference and for first-order
     /// gradients through standard ReLUs (`GradientOrder.firstOrder`); oneDNN's layout has no
     /// double-backward rules and the guided/deconvolution ReLU rules run on plain tensors.
     func usesBlockedLayout(_ x: Tensor) -> Bool {

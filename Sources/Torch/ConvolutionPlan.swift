@@ -1,7 +1,7 @@
 import CTorch
 
-/// A fixed chain of convolutions and max pools for inference, run on oneDNN directly
-/// rather than through libtorch's operators.
+/// A fixed chain of convolutions, max pools and ReLUs, run on oneDNN directly rather than
+/// through libtorch's operators.
 ///
 /// Why: libtorch always asks oneDNN for direct convolutions. A plan uses oneDNN's Winograd
 /// kernels for 3×3 stride-1 convolutions (Lavin & Gray 2016, "Fast Algorithms for Convolutional
@@ -11,8 +11,9 @@ import CTorch
 /// (Winograd's transforms add a few 1e-6 of relative error).
 ///
 /// The plan reads its parameters again when libtorch's version counter says they were changed
-/// in place (an optimizer step, `loadStateDict`), so it never runs stale weights. Inference
-/// only: no gradients flow through it.
+/// in place (an optimizer step, `loadStateDict`), so it never runs stale weights. When gradients
+/// are on and the input requires one, the output's backward pass (also on oneDNN, Winograd
+/// included) gives the input gradient: first order only, and no gradient reaches the parameters.
 public final class ConvolutionPlan: @unchecked Sendable {
     let handle: gbt_conv_plan
     /// The value that the next op's output will be; 0 is the plan's input.
@@ -67,15 +68,25 @@ public final class ConvolutionPlan: @unchecked Sendable {
         return lastValue
     }
 
+    /// Adds a ReLU and returns its value.
+    @discardableResult
+    public func addReLU(input: Int) throws -> Int {
+        var value: Int32 = 0
+        try check(gbt_conv_plan_add_relu(handle, Int32(input), &value), "convolution plan")
+        lastValue = Int(value)
+        return lastValue
+    }
+
     /// Runs the plan on a float32 (N, C, H, W) CPU tensor and returns the last op's output.
     public func callAsFunction(_ input: Tensor) throws -> Tensor {
         try makeTensor("convolution plan on \(shapeText(input.shape))") { gbt_conv_plan_run(handle, input.handle, &$0) }
     }
 
     /// oneDNN's kernel for each op at this input's shape (for example `jit_wino_4x3:avx512_core`).
-    public func kernels(for input: Tensor) throws -> [String] {
+    /// `withGradients`: the kernels of a run that records its backward pass.
+    public func kernels(for input: Tensor, withGradients: Bool = false) throws -> [String] {
         var text: UnsafeMutablePointer<CChar>?
-        try check(gbt_conv_plan_kernels(handle, input.handle, &text), "convolution plan")
+        try check(gbt_conv_plan_kernels(handle, input.handle, withGradients ? 1 : 0, &text), "convolution plan")
         defer { gbt_string_free(text) }
         return String(cString: text!).split(separator: "\n").map(String.init)
     }

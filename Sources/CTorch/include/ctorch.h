@@ -220,7 +220,7 @@ uint32_t gbt_crc32(uint32_t crc, const uint8_t *data, size_t n);
 
 // ---- convolution plans (oneDNN inference, see convolution_plan.cpp) ----
 // A fixed sequence of convolutions (eval batch norm folded in, optional residual
-// sum and ReLU fused) and max pools, run on oneDNN with Winograd kernels for 3x3
+// sum and ReLU fused), max pools and ReLUs, run on oneDNN with Winograd kernels for 3x3
 // stride-1 convolutions. Value 0 is the plan's input; each added op returns its
 // output's value. Parameters are read again when their version changes.
 typedef struct gbt_conv_plan_s *gbt_conv_plan;
@@ -232,10 +232,13 @@ int gbt_conv_plan_add_convolution(gbt_conv_plan plan, int input, gbt_tensor weig
                                   gbt_tensor bn_bias, gbt_tensor bn_mean, gbt_tensor bn_var, double eps, int64_t stride,
                                   int64_t padding, int residual, int relu, int *out_value);
 int gbt_conv_plan_add_max_pool(gbt_conv_plan plan, int input, int64_t kernel, int64_t stride, int64_t padding, int *out_value);
+int gbt_conv_plan_add_relu(gbt_conv_plan plan, int input, int *out_value);
 // Runs the plan on a float32 (N, C, H, W) tensor; returns the last op's output (strided).
+// When gradients are on and the input requires one, the output's backward gives the
+// input's gradient (first order; no gradient reaches the plan's parameters).
 int gbt_conv_plan_run(gbt_conv_plan plan, gbt_tensor input, gbt_tensor *out);
 // oneDNN's kernel name per op for this input shape, one per line (free with gbt_string_free).
-int gbt_conv_plan_kernels(gbt_conv_plan plan, gbt_tensor input, char **out);
+int gbt_conv_plan_kernels(gbt_conv_plan plan, gbt_tensor input, int training, char **out);
 
 #ifdef __cplusplus
 }

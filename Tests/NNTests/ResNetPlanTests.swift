@@ -3,8 +3,8 @@ import TestSupport
 @testable import NN
 import Torch
 
-@Suite("ResNet-18 inference on a oneDNN convolution plan")
-struct ResNetInferencePlanTests {
+@Suite("ResNet-18 on a oneDNN convolution plan")
+struct ResNetPlanTests {
     /// Random weights and batch-norm statistics that are not the identity, so folding them is checked.
     func resNet(seed: UInt64) throws -> ResNet18 {
         let g = Generator(seed: seed)
@@ -23,7 +23,7 @@ struct ResNetInferencePlanTests {
         return model
     }
 
-    /// libtorch's own forward (gradients on keep the plan out of it).
+    /// libtorch's own forward (gradients on, outside `GradientOrder.firstOrder`, keep the plan out of it).
     func libtorchLogits(_ model: ResNet18, _ x: Tensor) throws -> Tensor {
         try model(x).detached()
     }
@@ -35,9 +35,9 @@ struct ResNetInferencePlanTests {
         let g = Generator(seed: 61)
         for shape in [[3, 3, 64, 64], [1, 3, 57, 45], [3, 3, 64, 64]] {
             let x = try Tensor.randn(shape, generator: g)
-            #expect(model.usesInferencePlan(x) == false)
+            #expect(model.usesPlan(x) == false)
             let expected = try libtorchLogits(model, x)
-            try noGrad { #expect(model.usesInferencePlan(x)) }
+            try noGrad { #expect(model.usesPlan(x)) }
             let planned = try noGrad { try model(x) }
             // Winograd's transforms and the folded batch norm change float rounding only: a few 1e-6 relative.
             #expect(try maxDifference(planned, expected) < 1e-4 * expected.abs().max().item())
@@ -47,12 +47,51 @@ struct ResNetInferencePlanTests {
     @Test("the thirteen 3×3 stride-1 convolutions run on Winograd kernels, the rest on direct ones")
     func winogradWhereItApplies() throws {
         guard ConvolutionPlan.isAvailable else { return }
-        let kernels = try #require(try resNet(seed: 62).inferenceKernels(for: Tensor.zeros([2, 3, 64, 64])))
-        // conv1, max pool, then per block conv1, [downsample], conv2: 2 + 8·2 + 3 = 21 ops.
-        #expect(kernels.count == 21)
-        let winograd = kernels.filter { $0.contains("wino") }.count
-        // Winograd needs AVX-512 in oneDNN 2.6; elsewhere every convolution is direct.
-        #expect(winograd == 13 || winograd == 0)
+        for withGradients in [false, true] {
+            let kernels = try #require(try resNet(seed: 62).planKernels(for: Tensor.zeros([2, 3, 64, 64]), withGradients: withGradients))
+            // conv1, max pool, then per block conv1, [downsample], conv2: 2 + 8·2 + 3 = 21 ops.
+            #expect(kernels.count == 21)
+            let winograd = kernels.filter { $0.contains("wino") }.count
+            // Winograd needs AVX-512 in oneDNN 2.6; elsewhere every convolution is direct.
+            #expect(winograd == 13 || winograd == 0)
+        }
+    }
+
+    @Test("first-order input gradients through the plan equal libtorch's, from the image and from the affine split's stem")
+    func planGradientsMatchLibtorch() throws {
+        guard ConvolutionPlan.isAvailable else { return }
+        let model = try resNet(seed: 67)
+        let split = try #require(model.affineSplit)
+        let g = Generator(seed: 68)
+        let image = try Tensor.randn([3, 3, 48, 40], generator: g)
+        let stem = try noGrad { try split.front(image) }
+        let weights = try Tensor.randn([3, 7], generator: g)
+        for (function, input) in [(model.forward, image), (split.rest, stem)] {
+            func gradient() throws -> Tensor {
+                let x = try input.detached().requiringGrad()
+                return try Tensor.grad(of: (function(x) * weights).sum(), wrt: x)
+            }
+            let expected = try gradient()
+            let planned = try GradientOrder.firstOrder {
+                #expect(model.usesPlan(input))
+                return try gradient()
+            }
+            #expect(planned.shape == input.shape)
+            #expect(try maxDifference(planned, expected) < 1e-4 * expected.abs().max().item())
+        }
+    }
+
+    @Test("a plan's output with no gradient path back is fine, and the graph can be dropped without a backward pass")
+    func planGraphWithoutBackward() throws {
+        guard ConvolutionPlan.isAvailable else { return }
+        let model = try resNet(seed: 69)
+        let x = try Tensor.randn([1, 3, 32, 32], generator: Generator(seed: 70)).requiringGrad()
+        try GradientOrder.firstOrder {
+            _ = try model(x)
+            let y = try model(x).select(dim: 1, index: 0).sum()
+            // Gradient of the first logit only: the other columns get no gradient at all.
+            #expect(try Tensor.grad(of: y, wrt: x).abs().sum().item() > 0)
+        }
     }
 
     @Test("weights changed in place (an optimizer step, loadStateDict) reach the plan")
@@ -76,10 +115,10 @@ struct ResNetInferencePlanTests {
         let model = try resNet(seed: 65)
         let x = try Tensor.zeros([1, 3, 32, 32])
         try noGrad {
-            #expect(model.usesInferencePlan(x) == ConvolutionPlan.isAvailable)
-            try model.withHooks([("layer2.0.conv1", { _, _ in nil })]) { #expect(!model.usesInferencePlan(x)) }
+            #expect(model.usesPlan(x) == ConvolutionPlan.isAvailable)
+            try model.withHooks([("layer2.0.conv1", { _, _ in nil })]) { #expect(!model.usesPlan(x)) }
             model.train()
-            #expect(!model.usesInferencePlan(x))
+            #expect(!model.usesPlan(x))
         }
     }
 

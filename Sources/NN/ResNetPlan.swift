@@ -1,0 +1,53 @@
+import Foundation
+import Torch
+
+extension ResNet18 {
+    /// The convolutional part as one oneDNN plan (see `ConvolutionPlan`): Winograd 3×3
+    /// convolutions, batch norm folded, residual sums and ReLUs fused. `fromStem`: the plan
+    /// starts after conv1 and bn1 (the affine split's rest), else at the image. Nil when this
+    /// build has no oneDNN plans.
+    func plan(fromStem: Bool) throws -> ConvolutionPlan? {
+        guard ConvolutionPlan.isAvailable else { return nil }
+        planLock.lock()
+        defer { planLock.unlock() }
+        if let plan = cachedPlans[fromStem] { return plan }
+        let plan = try ConvolutionPlan()
+        func add(_ convolution: Conv2d, _ norm: BatchNorm, input: Int, residual: Int? = nil, relu: Bool) throws -> Int {
+            try plan.addConvolution(input: input, weight: convolution.weight, bias: convolution.bias,
+                                    batchNorm: .init(weight: norm.weight, bias: norm.bias, runningMean: norm.runningMean,
+                                                     runningVariance: norm.runningVar, eps: norm.eps),
+                                    stride: convolution.stride.0, padding: convolution.padding.0, residual: residual, relu: relu)
+        }
+        var value = fromStem ? try plan.addReLU(input: 0) : try add(conv1, bn1, input: 0, relu: true)
+        value = try plan.addMaxPool(input: value, kernelSize: maxpool.kernelSize, stride: maxpool.stride, padding: maxpool.padding)
+        for block in stages.flatMap({ $0.layers.compactMap { $0 as? BasicBlock } }) {
+            let inner = try add(block.conv1, block.bn1, input: value, relu: true)
+            var skip = value
+            if let downsample = block.downsample, let convolution = downsample.layers[0] as? Conv2d,
+               let norm = downsample.layers[1] as? BatchNorm {
+                skip = try add(convolution, norm, input: value, relu: false)
+            }
+            value = try add(block.conv2, block.bn2, input: inner, residual: skip, relu: true)
+        }
+        cachedPlans[fromStem] = plan
+        return plan
+    }
+
+    /// Whether `forward` (and the affine split's rest) run the convolutional part on a plan:
+    /// in eval mode without hooks, for inference, or for first-order input gradients through
+    /// standard ReLUs (`GradientOrder.firstOrder`: the plan's backward pass gives the input's
+    /// gradient only and has no double-backward rule).
+    func usesPlan(_ x: Tensor) -> Bool {
+        guard ConvolutionPlan.isAvailable, x.dtype == .float32, x.device == .cpu, x.rank == 4,
+              namedModules().allSatisfy({ !$0.module.isTraining && $0.module.hooks.isEmpty }) else { return false }
+        guard Torch.isGradEnabled else { return true }
+        return GradientOrder.isFirstOrderOnly
+            && namedModules().allSatisfy { (($0.module as? ReLU)?.backwardRule ?? .standard) == .standard }
+    }
+
+    /// oneDNN's kernel for each op of the plan from the image at this input's shape, in order
+    /// (nil without plans), to check which algorithm runs.
+    public func planKernels(for x: Tensor, withGradients: Bool = false) throws -> [String]? {
+        try plan(fromStem: false)?.kernels(for: x, withGradients: withGradients)
+    }
+}
