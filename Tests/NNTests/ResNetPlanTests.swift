@@ -81,6 +81,28 @@ struct ResNetPlanTests {
         }
     }
 
+    @Test("the same input gives bit-identical logits and gradients on every run")
+    func planIsDeterministic() throws {
+        guard ConvolutionPlan.isAvailable else { return }
+        let model = try resNet(seed: 71)
+        let x = try Tensor.randn([4, 3, 64, 64], generator: Generator(seed: 72))
+        func run() throws -> (Tensor, Tensor) {
+            let input = try x.detached().requiringGrad()
+            return try GradientOrder.firstOrder {
+                let logits = try model(input)
+                return (try logits.detached(), try Tensor.grad(of: logits.select(dim: 1, index: 3).sum(), wrt: input))
+            }
+        }
+        let (logits, gradient) = try run()
+        for _ in 0..<3 {
+            let (again, againGradient) = try run()
+            #expect(try maxDifference(again, logits) == 0)
+            #expect(try maxDifference(againGradient, gradient) == 0)
+        }
+        // Inference may pick another Winograd schedule than a run that keeps activations: rounding only.
+        #expect(try maxDifference(noGrad { try model(x) }, logits) < 1e-4 * logits.abs().max().item())
+    }
+
     @Test("a plan's output with no gradient path back is fine, and the graph can be dropped without a backward pass")
     func planGraphWithoutBackward() throws {
         guard ConvolutionPlan.isAvailable else { return }
