@@ -4,8 +4,9 @@ import NN
 import Report
 import Torch
 
-/// The demo's SENN page: the λ sweep on MNIST, the tuned model's explanations, prototypes,
-/// faithfulness and stability against post-hoc methods on the demo CNN, and a tabular SENN.
+/// The demo's SENN page: the λ sweep on MNIST, the relevance-Jacobian model (the one that meets
+/// the stability target) with its explanations, prototypes, faithfulness and stability against
+/// post-hoc methods on the demo CNN, and a tabular SENN.
 enum DemoSENN {
     static let lambdas = [0, 1e-4, 1e-3, 1e-2, 1e-1, 1]
     static let jacobianLambda = 0.05
@@ -45,9 +46,11 @@ enum DemoSENN {
             if lambda > 0 { jacobianModel = model }
         }
         let (jacobianBaseline, jacobian) = (jacobianPair[0], jacobianPair[1])
-        _ = try SENNFile.save(jacobianModel!, dataset: .mnist, data: mnist, to: (folder as NSString).appendingPathComponent("jacobian.safetensors"))
-        let (senn, metrics) = models[tuned.robustness]!
-        let file = try SENNFile.save(senn, dataset: .mnist, data: mnist, to: (folder as NSString).appendingPathComponent("model.safetensors"))
+        let (tunedModel, metrics) = models[tuned.robustness]!
+        _ = try SENNFile.save(tunedModel, dataset: .mnist, data: mnist, to: (folder as NSString).appendingPathComponent("model.safetensors"))
+        // The page explains the relevance-Jacobian model: it is the one whose explanations are stable.
+        let senn = jacobianModel!
+        let file = try SENNFile.save(senn, dataset: .mnist, data: mnist, to: (folder as NSString).appendingPathComponent("jacobian.safetensors"))
 
         let shown = try mnist.testInputs.slice(dim: 0, start: 0, end: 6)
         let explanations = try SENNReport.explanations(file, inputs: shown, names: (0..<6).map { "test digit \($0)" },
@@ -96,6 +99,7 @@ enum DemoSENN {
                                                          tuned.medianBoxLipschitz, baseline.medianBoxLipschitz, tunedBoxRatio)),
             ("relevance-Jacobian penalty instead", String(format: "‖Jₓz‖, z = θ before its tanh; λ %g, %d epochs with warm-up (senn/jacobian.safetensors): accuracy %.2f%%; median Lipschitz vs λ = 0 trained as long: ratio %.2f (gradient ascent), %.2f (authors' protocol)",
                                                           jacobianLambda, jacobianEpochs, 100 * jacobian.testAccuracy, jacobianRatio, jacobianBoxRatio)),
+            ("model explained below", String(format: "the relevance-Jacobian one (λ %g, senn/jacobian.safetensors); the L_θ-tuned one is senn/model.safetensors", jacobianLambda)),
             ("concept faithfulness", String(format: "drops vs θ %.3f, drops vs θ·h %.3f (mean Pearson over %d test digits)",
                                              try faithfulness.correlation.mean().item(), try faithfulness.contributionCorrelation.mean().item(), settings.examples)),
             ("concepts", "\(senn.concepts), \(senn.parameterCount) parameters"),
@@ -105,7 +109,7 @@ enum DemoSENN {
         page.paragraph(String(format: "One SENN per λ, same seed and settings (%d epochs). Lipschitz: gradient ascent on ‖θ(x′) − θ(x)‖/‖x′ − x‖ in the L∞ ball of radius %g, %d starts × %d steps, median over %d test digits. The authors' protocol (their released evaluation code): %d random points in the box x ± 0.01·σ per pixel, θ of the predicted class.",
                               options.epochCount, settings.radius, settings.samples, settings.steps, settings.examples, settings.samples))
         page.html(SENNReport.sweepCharts(sweep))
-        page.heading("Explanations (tuned model)")
+        page.heading("Explanations (relevance-Jacobian model)")
         page.html(explanations)
         page.heading("What the concepts mean: prototypes")
         page.html(prototypes)
