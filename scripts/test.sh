@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Runs the whole test suite; on failure repeats each failed expectation at the
-# end, so a log cut to its last lines still says what broke.
+# Installs what is missing, then runs the whole test suite; on failure repeats each
+# failed expectation at the end, so a log cut to its last lines still says what broke.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+scripts/setup.sh || exit 1
 mkdir -p .build
 log=.build/test-output.log
 swift test 2>&1 | tee "$log"

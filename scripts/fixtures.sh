@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Regenerates the committed test fixtures from PyTorch, Captum and scikit-learn (CI never runs this).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/python-tools.sh
+for generator in make_fixtures make_attribution_fixtures make_evaluation_fixtures; do
+  .venv-tools/bin/python "tools/$generator.py"
+done
