@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "ConceptsTests", dependencies: ["TestSupport", "Concepts", "Attribution", "Datasets", "NN", "Torch"]),
         .testTarget(name: "ReportTests", dependencies: ["TestSupport", "Report", "Datasets", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["TestSupport", "Datasets", "Torch"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "GlassboxCLI", "NN", "Torch", "Datasets"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "GlassboxCLI", "Attribution", "NN", "Torch", "Datasets"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

@@ -58,7 +58,7 @@ struct Attribute: ParsableCommand {
     )
 
     @Flag(help: "List the methods and their options, then exit.") var list = false
-    @Option(help: "A Glassbox model.safetensors or a TorchScript file.") var model: String?
+    @Option(help: "A Glassbox model.safetensors, a torchvision ResNet-18 state dict (safetensors) or a TorchScript file.") var model: String?
     @Option(name: .customLong("input"), parsing: .upToNextOption, help: "Input files: .png, .npy or .safetensors.") var inputs: [String] = []
     @Option(help: "Class to explain: a number, a comma-separated number per example, or 'predicted'.") var target = "predicted"
     @Option(help: "Method name (see --list).") var method: String?
@@ -80,6 +80,7 @@ struct Attribute: ParsableCommand {
     @Flag(help: "Saliency: keep the gradient's sign.") var signed = false
     @Flag(help: "Grad-CAM: keep negative evidence (no ReLU).") var noRelu = false
 
+    @Option(help: ArgumentHelp(InputNormalization.help)) var normalize: String?
     @Option(help: "Heat-map sign: all, positive, negative, absolute_value.") var sign = "absolute_value"
     @Option(help: "Percent of attribution mass clipped as outliers in heat maps.") var outlierPercent = 2.0
     @OptionGroup var common: CommonOptions
@@ -118,6 +119,7 @@ struct Attribute: ParsableCommand {
         if let rule, IntegrationRule(rawValue: rule) == nil {
             throw ValidationError("unknown --rule '\(rule)'; use \(IntegrationRule.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        try InputNormalization.validate(normalize)
         if Heatmap.Sign(rawValue: sign) == nil { throw ValidationError("--sign must be all, positive, negative or absolute_value") }
         if !(0...100).contains(outlierPercent) { throw ValidationError("--outlier-percent must be between 0 and 100") }
     }
@@ -130,7 +132,7 @@ struct Attribute: ParsableCommand {
                 print("  \(entry.name.padding(toLength: 28, withPad: " ", startingAt: 0))\(entry.needsNativeModel ? "native  " : "        ")\(entry.summary)")
                 if !options.isEmpty { print(String(repeating: " ", count: 38) + "options: \(options)") }
             }
-            print("\nCommon: --target N|N,N,…|predicted, --out DIR, --sign, --outlier-percent, --seed, --threads")
+            print("\nCommon: --target N|N,N,…|predicted, --out DIR, --sign, --outlier-percent, --normalize, --seed, --threads")
             return
         }
         try common.apply()
@@ -140,12 +142,14 @@ struct Attribute: ParsableCommand {
             throw TorchError("\(entry.name) needs a native Glassbox model (it uses hook points or ReLU modules); \(model!) is TorchScript. Methods that run on TorchScript: \(attributionMethods.filter { !$0.needsNativeModel }.map(\.name).joined(separator: ", "))")
         }
         // Compute everything first, so an error on any input leaves no files behind.
+        let normalization = try normalize.map(InputNormalization.init(parsing:))
         var results: [(path: String, batch: Tensor, names: [String], targets: [Int], attribution: Attribution)] = []
         for path in inputs {
             let (batch, names) = try InputFile.load(path, expecting: loaded.inputShape)
-            let targets = try resolveTarget(batch: batch, model: loaded)
-            let attribution = try makeMethod(loaded.model, featureShape: Array(batch.shape.dropFirst()))
-                .attribute(batch, target: .indices(targets))
+            let input = try normalization?(batch) ?? batch
+            let targets = try resolveTarget(batch: input, model: loaded)
+            let attribution = try makeMethod(loaded.model, featureShape: Array(input.shape.dropFirst()))
+                .attribute(input, target: .indices(targets))
             results.append((path, batch, names, targets, attribution))
         }
         var stored: [String: Tensor] = [:]

@@ -21,10 +21,12 @@ struct LoadedModel {
     }
 }
 
-/// Model files: a Glassbox safetensors model or a TorchScript file.
+/// Model files: a Glassbox safetensors model, a torchvision ResNet-18 state dict in safetensors,
+/// or a TorchScript file.
 enum ModelFile {
     static let architectureKey = "glassbox.architecture"
     static let mnistCNN = "mnist-cnn"
+    static let resNet18 = "resnet18"
 
     static let sennMNIST = "senn-mnist"
     static let sennTabular = "senn-tabular"
@@ -41,20 +43,38 @@ enum ModelFile {
             return LoadedModel(model: try ScriptModule(contentsOf: path), inputShape: nil)
         }
         let (tensors, metadata) = try Safetensors.read(path)
-        guard let architecture = metadata[architectureKey] else {
-            throw TorchError("\(path) has no '\(architectureKey)' metadata: it was not written by Glassbox. Pass a Glassbox model.safetensors or a TorchScript file")
+        guard let architecture = metadata[architectureKey] ?? (isResNet18(tensors) ? resNet18 : nil) else {
+            throw TorchError("\(path) has no '\(architectureKey)' metadata: it was not written by Glassbox. Pass a Glassbox model.safetensors, a torchvision ResNet-18 state dict saved with safetensors, or a TorchScript file")
         }
         if architecture == sennMNIST || architecture == sennTabular {
             let file = try SENNFile.load(path)
             return LoadedModel(model: file.model, inputShape: file.inputShape, senn: file)
         }
+        if architecture == resNet18 {
+            guard let classifier = tensors["fc.weight"], classifier.rank == 2 else {
+                throw TorchError("\(path) is a ResNet-18 without an fc.weight of shape (classes, 512)")
+            }
+            let model = try ResNet18(classes: classifier.shape[0])
+            do {
+                try model.loadStateDict(tensors)
+            } catch let error as TorchError {
+                throw TorchError("\(path) does not fit torchvision's ResNet-18: \(error.message)")
+            }
+            model.eval()
+            return LoadedModel(model: model, inputShape: nil)
+        }
         guard architecture == mnistCNN else {
-            throw TorchError("\(path) holds architecture '\(architecture)', which this version cannot build (known: \(mnistCNN), \(sennMNIST), \(sennTabular))")
+            throw TorchError("\(path) holds architecture '\(architecture)', which this version cannot build (known: \(mnistCNN), \(resNet18), \(sennMNIST), \(sennTabular))")
         }
         let model = try Architectures.mnistCNN()
         try model.loadStateDict(tensors)
         model.eval()
         return LoadedModel(model: model, inputShape: MNIST.imageShape)
+    }
+
+    /// A state dict with torchvision's ResNet-18 names, as `safetensors.torch.save_file(model.state_dict(), path)` writes it.
+    static func isResNet18(_ tensors: [String: Tensor]) -> Bool {
+        ["conv1.weight", "bn1.running_var", "layer4.1.conv2.weight", "layer4.1.bn2.running_var", "fc.weight"].allSatisfy { tensors[$0] != nil }
     }
 
     /// TorchScript files are zip archives (they start with "PK").

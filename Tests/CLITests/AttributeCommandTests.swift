@@ -1,4 +1,5 @@
 import Foundation
+import Attribution
 import NN
 import Testing
 import TestSupport
@@ -83,5 +84,48 @@ struct AttributeCommandTests {
                                     "--out", folder.appendingPathComponent("out2").path])
         #expect(refused.status != 0)
         #expect(refused.error.contains("guided-backprop needs a native Glassbox model"))
+    }
+
+    @Test("a torchvision ResNet-18 state dict runs with its own weights, hook points and --normalize")
+    func resNetStateDict() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let resNet = try ResNet18(classes: 6, generator: Generator(seed: 80))
+        resNet.eval()
+        // What safetensors.torch.save_file(model.state_dict(), path) writes: torchvision's names, no Glassbox metadata.
+        let model = folder.appendingPathComponent("resnet18.safetensors").path
+        try Safetensors.write(resNet.stateDict(), to: model)
+        let images = try Tensor.rand([2, 3, 40, 40], generator: Generator(seed: 81))
+        let input = folder.appendingPathComponent("images.npy").path
+        try NumpyFile.write(images, to: input)
+
+        let out = folder.appendingPathComponent("ig").path
+        let ig = try glassbox(["attribute", "--model", model, "--input", input, "--method", "integrated-gradients", "--steps", "16",
+                               "--target", "2", "--normalize", "imagenet", "--out", out])
+        #expect(ig.status == 0, "stderr: \(ig.error)")
+        var expected = IntegratedGradients(resNet)
+        expected.steps = 16
+        let mean = try Tensor([0.485, 0.456, 0.406] as [Float], shape: [1, 3, 1, 1]), std = try Tensor([0.229, 0.224, 0.225] as [Float], shape: [1, 3, 1, 1])
+        let reference = try expected.attribute((images - mean) / std, target: .index(2)).values
+        let written = try NumpyFile.read("\(out)/images.integrated-gradients.npy")
+        #expect(try maxDifference(written, reference) < 1e-4 * reference.abs().max().item())
+
+        let cam = try glassbox(["attribute", "--model", model, "--input", input, "--method", "grad-cam", "--layer", "layer4",
+                                "--out", folder.appendingPathComponent("cam").path])
+        #expect(cam.status == 0, "stderr: \(cam.error)")
+        let predicted = try glassbox(["predict", "--model", model, input, "--normalize", "0.5,0.5,0.5/0.25,0.25,0.25"])
+        #expect(predicted.status == 0, "stderr: \(predicted.error)")
+        #expect(predicted.output.contains("images.npy[1]:"))
+
+        let badNormalize = try glassbox(["predict", "--model", model, input, "--normalize", "0.5/0"])
+        #expect(badNormalize.status != 0)
+        #expect(badNormalize.error.contains("std must be positive"), "stderr: \(badNormalize.error)")
+        let wrongChannels = try glassbox(["predict", "--model", model, input, "--normalize", "0.5/0.25"])
+        #expect(wrongChannels.error.contains("--normalize gives 1 channel(s)"), "stderr: \(wrongChannels.error)")
+        var broken = resNet.stateDict()
+        broken["layer3.0.conv1.weight"] = try Tensor.zeros([256, 128, 5, 5])
+        try Safetensors.write(broken, to: model)
+        let misfit = try glassbox(["predict", "--model", model, input])
+        #expect(misfit.error.contains("does not fit torchvision's ResNet-18"), "stderr: \(misfit.error)")
     }
 }
