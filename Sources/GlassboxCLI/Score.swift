@@ -63,6 +63,7 @@ struct Score: ParsableCommand {
     @Option(help: "Hook point for grad-cam and guided-grad-cam.") var layer: String?
     @Option(help: "Class to explain: a number or 'predicted'.") var target = "predicted"
     @Option(help: "Output folder.") var out = "runs/score"
+    @Option(help: ArgumentHelp(InputNormalization.help)) var normalize: String?
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -75,6 +76,7 @@ struct Score: ParsableCommand {
         }
         if target != "predicted", Int(target) == nil { throw ValidationError("--target must be a class number or 'predicted'") }
         if let shard { _ = try Self.parseShard(shard) }
+        try InputNormalization.validate(normalize)
     }
 
     func run() throws {
@@ -87,6 +89,7 @@ struct Score: ParsableCommand {
         } else {
             batch = try Tensor.cat(inputs.map { try InputFile.load($0, expecting: loaded.inputShape).batch })
         }
+        if let normalize { batch = try InputNormalization(parsing: normalize)(batch) }
         var firstExample = 0
         if let shard {
             let (k, n) = try Self.parseShard(shard)
