@@ -56,24 +56,23 @@ struct Op {
 
 // Everything that depends on the input's shape and on whether gradients are wanted.
 struct ShapePlan {
-  bool training;
   bool input_reordered;                     // value 0 is a blocked copy of the caller's (N, C, H, W) input
   std::vector<memory::desc> descs;          // per value
   std::vector<int> buffer_of;               // per value; -1: the caller's input
   std::vector<size_t> buffer_sizes;
-  std::vector<Buffer> buffers;              // inference only (training runs own theirs)
+  std::vector<Buffer> buffers;              // inference only (recording runs own theirs)
   std::vector<dnnl::primitive> forward;     // per op
   std::vector<memory> weights, biases;      // per op (empty unless a convolution)
   std::vector<bool> copies_residual;        // per op: the residual is copied into the output first
-  std::vector<memory::desc> workspaces;     // per op: max pooling's argmax (training)
-  std::vector<dnnl::primitive> backward;    // per op: backward data / pooling backward (training)
-  std::vector<memory> backward_weights;     // per op (training)
-  std::vector<dnnl::primitive> relu_backward; // per op that saves its output (training)
-  std::vector<dnnl::primitive> add;         // per value: in-place sum of two gradients (training)
+  std::vector<memory::desc> workspaces;     // per op: max pooling's argmax (recording)
+  std::vector<dnnl::primitive> backward;    // per op: backward data / pooling backward (recording)
+  std::vector<memory> backward_weights;     // per op (recording)
+  std::vector<dnnl::primitive> relu_backward; // per op that saves its output (recording)
+  std::vector<dnnl::primitive> add;         // per value: in-place sum of two gradients (recording)
   std::vector<std::string> implementations; // per op, oneDNN's kernel name
 };
 
-// A training forward's activations, kept for the backward pass.
+// A recording run's activations, kept for the backward pass.
 struct Activations {
   std::vector<Op> ops; // a copy: the backward pass may outlive the plan
   std::shared_ptr<ShapePlan> plan;
@@ -110,12 +109,11 @@ struct gbt_conv_plan_s {
     return {w.to(at::kFloat).contiguous(), b.to(at::kFloat).contiguous()};
   }
 
-  std::shared_ptr<ShapePlan> build(const std::vector<int64_t> &input_shape, bool training) const {
+  std::shared_ptr<ShapePlan> build(const std::vector<int64_t> &input_shape, bool recording) const {
     auto &engine = cpu_engine();
     dnnl::stream stream(engine);
     auto plan = std::make_shared<ShapePlan>();
-    plan->training = training;
-    const auto forward_kind = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
+    const auto forward_kind = recording ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
     plan->descs.resize(values);
     plan->buffer_of.assign(values, -1);
     plan->input_reordered = input_shape[1] % 16 == 0;
@@ -129,12 +127,12 @@ struct gbt_conv_plan_s {
       if (ops[i].residual >= 0) last_use[ops[i].residual] = static_cast<int>(i);
       saved[ops[i].output] = ops[i].saves_output();
     }
-    // Buffers: inference shares one between values whose lifetimes do not overlap; training keeps every value.
+    // Buffers: inference shares one between values whose lifetimes do not overlap; recording keeps every value.
     std::vector<bool> buffer_free;
     std::vector<int> buffer_users;
     auto take_buffer = [&](size_t bytes) {
       int best = -1;
-      for (size_t b = 0; b < plan->buffer_sizes.size() && !training; ++b)
+      for (size_t b = 0; b < plan->buffer_sizes.size() && !recording; ++b)
         if (buffer_free[b] && plan->buffer_sizes[b] >= bytes && (best < 0 || plan->buffer_sizes[b] < plan->buffer_sizes[best]))
           best = static_cast<int>(b);
       if (best < 0) {
@@ -209,7 +207,7 @@ struct gbt_conv_plan_s {
         std::memcpy(plan->biases.back().get_data_handle(), bf.data_ptr<float>(), sizeof(float) * w[0]);
         plan->forward.push_back(dnnl::convolution_forward(pd));
         dst = pd.dst_desc();
-        if (training) {
+        if (recording) {
           auto backward_pd = [&](dnnl::algorithm a, const dnnl::convolution_forward::primitive_desc &hint) {
             return dnnl::convolution_backward_data::primitive_desc(
                 dnnl::convolution_backward_data::desc(a, src, weights_any, dst, strides, pads, pads), engine, hint);
@@ -234,7 +232,7 @@ struct gbt_conv_plan_s {
         plan->implementations.push_back(pd.impl_info_str());
         plan->forward.push_back(dnnl::pooling_forward(pd));
         dst = pd.dst_desc();
-        if (training) {
+        if (recording) {
           plan->workspaces.back() = pd.workspace_desc();
           plan->backward.back() = dnnl::pooling_backward(dnnl::pooling_backward::primitive_desc(
               dnnl::pooling_backward::desc(dnnl::algorithm::pooling_max, src, dst, strides, window, pads, pads), engine, pd));
@@ -245,7 +243,7 @@ struct gbt_conv_plan_s {
         plan->forward.push_back(dnnl::eltwise_forward(pd));
         dst = pd.dst_desc();
       }
-      if (training && op.saves_output()) {
+      if (recording && op.saves_output()) {
         dnnl::eltwise_forward::primitive_desc hint(
             dnnl::eltwise_forward::desc(dnnl::prop_kind::forward_training, dnnl::algorithm::eltwise_relu_use_dst_for_bwd, dst, 0.f, 0.f), engine);
         plan->relu_backward.back() = dnnl::eltwise_backward(dnnl::eltwise_backward::primitive_desc(
@@ -253,16 +251,16 @@ struct gbt_conv_plan_s {
       }
       plan->descs[op.output] = dst;
       // The sum accumulates into the residual's buffer when nothing reads the residual later
-      // (and, when training, the backward pass does not need it).
+      // (and, when recording, the backward pass does not need it).
       int r = op.residual;
-      bool in_place = r > 0 && r != op.input && last_use[r] == static_cast<int>(i) && plan->descs[r] == dst && !(training && saved[r]);
+      bool in_place = r > 0 && r != op.input && last_use[r] == static_cast<int>(i) && plan->descs[r] == dst && !(recording && saved[r]);
       plan->copies_residual.back() = r >= 0 && !in_place;
       plan->buffer_of[op.output] = in_place ? plan->buffer_of[r] : take_buffer(dst.get_size());
       buffer_users[plan->buffer_of[op.output]]++;
       for (int v = 0; v < values; ++v)
         if (last_use[v] == static_cast<int>(i)) release(v);
     }
-    if (training)
+    if (recording)
       for (int v = 0; v < values; ++v)
         plan->add.push_back(dnnl::binary(dnnl::binary::primitive_desc(
             dnnl::binary::desc(dnnl::algorithm::binary_add, plan->descs[v], plan->descs[v], plan->descs[v]), engine)));
@@ -271,40 +269,40 @@ struct gbt_conv_plan_s {
     return plan;
   }
 
-  std::shared_ptr<ShapePlan> shape_plan(const std::vector<int64_t> &shape, bool training) {
+  std::shared_ptr<ShapePlan> shape_plan(const std::vector<int64_t> &shape, bool recording) {
     auto now = current_versions();
     if (now != versions) {
       shapes.clear();
       versions = now;
     }
     auto key = shape;
-    key.push_back(training);
+    key.push_back(recording);
     for (auto it = shapes.begin(); it != shapes.end(); ++it)
       if (it->first == key) {
         shapes.splice(shapes.begin(), shapes, it);
         return shapes.front().second;
       }
-    shapes.emplace_front(key, build(shape, training));
+    shapes.emplace_front(key, build(shape, recording));
     if (shapes.size() > 4) shapes.pop_back();
     return shapes.front().second;
   }
 
-  // Runs every op; in training mode the activations are returned for the backward pass.
-  at::Tensor run(const at::Tensor &input_tensor, bool training, std::shared_ptr<Activations> *kept) {
+  // Runs every op; in recording mode the activations are returned for the backward pass.
+  at::Tensor run(const at::Tensor &input_tensor, bool recording, std::shared_ptr<Activations> *kept) {
     if (ops.empty()) throw std::invalid_argument("the plan has no operations");
     if (input_tensor.scalar_type() != at::kFloat || !input_tensor.device().is_cpu() || input_tensor.dim() != 4 || input_tensor.is_mkldnn())
       throw std::invalid_argument("the input must be a float32 CPU tensor (N, C, H, W)");
     auto input = input_tensor.contiguous();
     std::unique_lock<std::mutex> lock(mutex);
-    auto plan = shape_plan(input.sizes().vec(), training);
+    auto plan = shape_plan(input.sizes().vec(), recording);
     auto state = std::make_shared<Activations>();
     state->plan = plan;
-    if (training) {
+    if (recording) {
       state->ops = ops;
       for (size_t size : plan->buffer_sizes) state->buffers.push_back(allocate(size));
       lock.unlock(); // the run owns its buffers; the plan's primitives are safe to share
     }
-    auto &buffers = training ? state->buffers : plan->buffers;
+    auto &buffers = recording ? state->buffers : plan->buffers;
     auto &engine = cpu_engine();
     dnnl::stream stream(engine);
     auto &value = state->values;
@@ -326,7 +324,7 @@ struct gbt_conv_plan_s {
         if (plan->copies_residual[i]) dnnl::reorder(value[op.residual], dst).execute(stream, value[op.residual], dst);
         args[DNNL_ARG_WEIGHTS] = plan->weights[i];
         args[DNNL_ARG_BIAS] = plan->biases[i];
-      } else if (op.kind == Kind::max_pool && training) {
+      } else if (op.kind == Kind::max_pool && recording) {
         state->workspaces[i] = memory(plan->workspaces[i], engine);
         args[DNNL_ARG_WORKSPACE] = state->workspaces[i];
       }
@@ -343,7 +341,7 @@ struct gbt_conv_plan_s {
     return result;
   }
 
-  // The input gradient for the gradient `grad_output` of the plan's output, after `run` in training mode.
+  // The input gradient for the gradient `grad_output` of the plan's output, after `run` in recording mode.
   static at::Tensor backward(const Activations &state, const at::Tensor &grad_output) {
     const ShapePlan &plan = *state.plan;
     const auto &ops = state.ops;
@@ -490,10 +488,10 @@ int gbt_conv_plan_run(gbt_conv_plan plan, gbt_tensor input, gbt_tensor *out) {
   })
 }
 
-int gbt_conv_plan_kernels(gbt_conv_plan plan, gbt_tensor input, int training, char **out) {
+int gbt_conv_plan_kernels(gbt_conv_plan plan, gbt_tensor input, int recording, char **out) {
   GBT_TRY({
     std::lock_guard<std::mutex> lock(plan->mutex);
-    auto shape_plan = plan->shape_plan(T(input).sizes().vec(), training != 0);
+    auto shape_plan = plan->shape_plan(T(input).sizes().vec(), recording != 0);
     std::string joined;
     for (auto &name : shape_plan->implementations) joined += (joined.empty() ? "" : "\n") + name;
     *out = strdup(joined.c_str());

@@ -238,7 +238,7 @@ int gbt_conv_plan_add_relu(gbt_conv_plan plan, int input, int *out_value);
 // input's gradient (first order; no gradient reaches the plan's parameters).
 int gbt_conv_plan_run(gbt_conv_plan plan, gbt_tensor input, gbt_tensor *out);
 // oneDNN's kernel name per op for this input shape, one per line (free with gbt_string_free).
-int gbt_conv_plan_kernels(gbt_conv_plan plan, gbt_tensor input, int training, char **out);
+int gbt_conv_plan_kernels(gbt_conv_plan plan, gbt_tensor input, int recording, char **out);
 
 #ifdef __cplusplus
 }
