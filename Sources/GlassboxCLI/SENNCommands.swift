@@ -35,7 +35,7 @@ struct SENNTrain: ParsableCommand {
         try SENNFile.save(model, dataset: training.dataset, data: dataset, nonnegativeConcepts: training.nonnegativeConcepts,
                           to: (out as NSString).appendingPathComponent("model.safetensors"))
         try MNISTRun.writeJSON(metrics, to: (out as NSString).appendingPathComponent("metrics.json"))
-        print(String(format: "test accuracy %.2f%%, model written to %@", 100 * metrics.testAccuracy,
+        print(String(format: "validation accuracy %.2f%%, test accuracy %.2f%%, model written to %@", 100 * metrics.validationAccuracy, 100 * metrics.testAccuracy,
                      (out as NSString).appendingPathComponent("model.safetensors")))
     }
 }
@@ -250,8 +250,13 @@ struct SENNSweep: ParsableCommand {
         let rows = try SENNAnalysis.sweep(try values(), options: training, data: dataset, seed: common.seed, settings: settings)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         try MNISTRun.writeJSON(rows, to: (out as NSString).appendingPathComponent("sweep.json"))
+        var choices = ""
+        if let tuned = SENNAnalysis.tuned(rows) {
+            choices = String(format: "Chosen on the validation split: λ %g (the lowest Lipschitz estimate among λ > 0 within 1.5 points of the best validation accuracy). The test columns only report.", tuned.robustness)
+            print(choices)
+        }
         var page = HTMLPage(title: "SENN: accuracy and stability against the robustness weight λ")
-        page.paragraph("Data: \(dataset.description). Each λ trains a fresh SENN with the same seed and settings.")
+        page.paragraph("Data: \(dataset.description). Each λ trains a fresh SENN with the same seed and settings. \(choices)")
         page.html(SENNReport.sweepCharts(rows))
         try page.writeReport(named: "sweep.html", in: out)
     }

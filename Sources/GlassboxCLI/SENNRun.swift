@@ -15,6 +15,9 @@ enum SENNDataset: String, ExpressibleByArgument, CaseIterable {
 struct SENNData {
     var trainInputs: Tensor
     var trainLabels: Tensor
+    /// Held out of the training data (its last tenth) to choose λ on; the test set only reports.
+    var validationInputs: Tensor
+    var validationLabels: Tensor
     var testInputs: Tensor
     var testLabels: Tensor
     var classNames: [String]
@@ -22,18 +25,36 @@ struct SENNData {
     var featureNames: [String]?
     var description: String
 
+    /// The fraction of the training data held out for validation.
+    static let validationFraction = 0.1
+
     static func load(_ dataset: SENNDataset, mnist: DataOptions) throws -> SENNData {
         switch dataset {
         case .mnist:
             let (train, test, description) = try mnist.load()
-            return SENNData(trainInputs: train.images, trainLabels: train.labels, testInputs: test.images, testLabels: test.labels,
-                            classNames: (0..<10).map(String.init), featureNames: nil, description: description)
+            return try SENNData(train: (train.images, train.labels), test: (test.images, test.labels), classNames: (0..<10).map(String.init),
+                                featureNames: nil, description: description)
         case .breastCancer:
             let (train, test) = try BreastCancer.bundled()
-            return SENNData(trainInputs: train.features, trainLabels: train.labels, testInputs: test.features, testLabels: test.labels,
-                            classNames: train.classNames, featureNames: train.featureNames,
-                            description: "bundled breast-cancer data (scikit-learn 1.3.2; \(train.count) train / \(test.count) test, standardised)")
+            return try SENNData(train: (train.features, train.labels), test: (test.features, test.labels), classNames: train.classNames,
+                                featureNames: train.featureNames,
+                                description: "bundled breast-cancer data (scikit-learn 1.3.2; \(train.count) train / \(test.count) test, standardised)")
         }
+    }
+
+    /// Splits the last `validationFraction` of `train` off for validation (a fixed split, the same for every seed).
+    init(train: (Tensor, Tensor), test: (Tensor, Tensor), classNames: [String], featureNames: [String]?, description: String) throws {
+        let n = train.0.shape[0]
+        let held = max(1, Int((Double(n) * Self.validationFraction).rounded()))
+        guard n > held else { throw TorchError("SENN needs more than \(held) training examples, got \(n)") }
+        trainInputs = try train.0.slice(dim: 0, start: 0, end: n - held)
+        trainLabels = try train.1.slice(dim: 0, start: 0, end: n - held)
+        validationInputs = try train.0.slice(dim: 0, start: n - held, end: n)
+        validationLabels = try train.1.slice(dim: 0, start: n - held, end: n)
+        (testInputs, testLabels) = test
+        self.classNames = classNames
+        self.featureNames = featureNames
+        self.description = description + "; the last \(held) training examples held out for validation"
     }
 }
 
@@ -99,6 +120,7 @@ struct SENNMetrics: Codable {
     var threads: Int
     var parameters: Int
     var epochs: [SENNEpoch]
+    var validationAccuracy: Double
     var testAccuracy: Double
     var trainSeconds: Double
 }
@@ -169,6 +191,7 @@ enum SENNRun {
             data: data.description, dataset: options.dataset.rawValue, concepts: model.concepts, robustness: options.robustness,
             reconstruction: options.reconstruction, sparsity: options.sparsity, exactRobustness: options.exactRobustness,
             robustnessPenalty: options.robustnessPenalty.rawValue, seed: seed, threads: Torch.threads, parameters: model.parameterCount, epochs: epochs,
+            validationAccuracy: try accuracy(model, inputs: data.validationInputs, labels: data.validationLabels),
             // The last epoch's test accuracy is the final model's; a resumed run with no epochs left measures it.
             testAccuracy: try epochs.last?.testAccuracy ?? accuracy(model, inputs: data.testInputs, labels: data.testLabels),
             trainSeconds: history.map(\.seconds).reduce(0, +))
