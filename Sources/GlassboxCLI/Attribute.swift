@@ -145,7 +145,7 @@ struct Attribute: ParsableCommand {
         let normalization = try normalize.map(InputNormalization.init(parsing:))
         var results: [(path: String, batch: Tensor, names: [String], targets: [Int], attribution: Attribution)] = []
         for path in inputs {
-            let (batch, names) = try InputFile.load(path, expecting: loaded.inputShape)
+            let (batch, names) = try InputFile.load(path, expecting: loaded.inputShape, channels: loaded.inputChannels)
             let input = try normalization?(batch) ?? batch
             let targets = try resolveTarget(batch: input, model: loaded)
             let attribution = try makeMethod(loaded.model, featureShape: Array(input.shape.dropFirst()))

@@ -9,6 +9,8 @@ struct LoadedModel {
     let model: Explainable
     /// One input's shape (no batch dimension), when the file says it.
     let inputShape: [Int]?
+    /// Input channels when only they are fixed (ResNet-18: 3, any image size).
+    var inputChannels: Int? = nil
     /// The SENN file's description, when the model is a SENN.
     var senn: SENNFile? = nil
 
@@ -61,7 +63,7 @@ enum ModelFile {
                 throw TorchError("\(path) does not fit torchvision's ResNet-18: \(error.message)")
             }
             model.eval()
-            return LoadedModel(model: model, inputShape: nil)
+            return LoadedModel(model: model, inputShape: nil, inputChannels: 3)
         }
         guard architecture == mnistCNN else {
             throw TorchError("\(path) holds architecture '\(architecture)', which this version cannot build (known: \(mnistCNN), \(resNet18), \(sennMNIST), \(sennTabular))")
@@ -91,7 +93,9 @@ enum InputFile {
     /// PNGs are converted to its channel count and every shape is checked. Without it
     /// (TorchScript), image conventions apply: (H, W) is one grayscale image, (C, H, W)
     /// one image, (N, C, H, W) a batch, and a vector (F) one example.
-    static func load(_ path: String, expecting expected: [Int]?) throws -> (batch: Tensor, names: [String]) {
+    /// `channels`: the model's input channels when only they are known; grayscale PNGs are
+    /// then repeated into three channels for a 3-channel model.
+    static func load(_ path: String, expecting expected: [Int]?, channels: Int? = nil) throws -> (batch: Tensor, names: [String]) {
         let name = (path as NSString).lastPathComponent
         let lower = path.lowercased()
         var tensor: Tensor
@@ -102,6 +106,7 @@ enum InputFile {
                 throw TorchError("\(path) is \(image.width)×\(image.height); the model expects \(expected[2])×\(expected[1])\(expected[0] == 1 ? " grayscale digits (white on black, like MNIST)" : "")")
             }
             tensor = try image.tensor()
+            if channels == 3, tensor.shape[0] == 1 { tensor = try tensor.expanded(to: [3] + Array(tensor.shape.dropFirst())).contiguous() }
         } else if lower.hasSuffix(".npy") {
             tensor = try NumpyFile.read(path)
         } else if lower.hasSuffix(".safetensors") {

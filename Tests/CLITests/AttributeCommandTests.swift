@@ -1,5 +1,6 @@
 import Foundation
 import Attribution
+import Datasets
 import NN
 import Testing
 import TestSupport
@@ -116,6 +117,11 @@ struct AttributeCommandTests {
         let predicted = try glassbox(["predict", "--model", model, input, "--normalize", "0.5,0.5,0.5/0.25,0.25,0.25"])
         #expect(predicted.status == 0, "stderr: \(predicted.error)")
         #expect(predicted.output.contains("images.npy[1]:"))
+        // A grayscale PNG is repeated into the three channels a ResNet takes.
+        let gray = folder.appendingPathComponent("gray.png").path
+        try PNG.write(Image(width: 33, height: 29, channels: 1, pixels: (0..<(33 * 29)).map { UInt8($0 % 256) }), to: gray)
+        let fromPNG = try glassbox(["predict", "--model", model, gray, "--normalize", "imagenet"])
+        #expect(fromPNG.status == 0, "stderr: \(fromPNG.error)")
 
         let badNormalize = try glassbox(["predict", "--model", model, input, "--normalize", "0.5/0"])
         #expect(badNormalize.status != 0)
