@@ -67,9 +67,10 @@ public final class ResNet18: Module {
     }
 
     /// Whether to run the convolutional part in oneDNN's blocked layout when there is no plan
-    /// (`usesPlan`): no per-layer reordering, about a fifth faster on CPU. In eval mode without hooks, for inference and for first-order
-    /// gradients through standard ReLUs (`GradientOrder.firstOrder`); oneDNN's layout has no
-    /// double-backward rules and the guided/deconvolution ReLU rules run on plain tensors.
+    /// (`usesPlan`): no per-layer reordering, about a fifth faster on CPU. In eval mode without
+    /// hooks, for inference and for first-order gradients through standard ReLUs
+    /// (`GradientOrder.firstOrder`); oneDNN's layout has no double-backward rules and the
+    /// guided/deconvolution ReLU rules run on plain tensors.
     func usesBlockedLayout(_ x: Tensor) -> Bool {
         guard !isTraining, Torch.hasMKLDNN, x.dtype == .float32, x.device == .cpu, x.rank == 4, attachedHookCount == 0 else { return false }
         guard Torch.isGradEnabled else { return true }

@@ -16,8 +16,6 @@ import CTorch
 /// included) gives the input gradient: first order only, and no gradient reaches the parameters.
 public final class ConvolutionPlan: @unchecked Sendable {
     let handle: gbt_conv_plan
-    /// The value that the next op's output will be; 0 is the plan's input.
-    public private(set) var lastValue = 0
 
     /// Whether this build has oneDNN plans (they need libdnnl-dev's headers at build time).
     public static var isAvailable: Bool { gbt_conv_plan_available() != 0 }
@@ -45,7 +43,7 @@ public final class ConvolutionPlan: @unchecked Sendable {
         }
     }
 
-    /// Adds relu?(batchNorm(conv(input)) + residual) and returns its value.
+    /// Adds relu?(batchNorm(conv(input)) + residual) and returns its value (the plan's input is value 0).
     @discardableResult
     public func addConvolution(input: Int, weight: Tensor, bias: Tensor?, batchNorm: BatchNormParameters?,
                                stride: Int, padding: Int, residual: Int? = nil, relu: Bool) throws -> Int {
@@ -54,8 +52,7 @@ public final class ConvolutionPlan: @unchecked Sendable {
             handle, Int32(input), weight.handle, bias?.handle, batchNorm?.weight.handle, batchNorm?.bias.handle,
             batchNorm?.runningMean.handle, batchNorm?.runningVariance.handle, batchNorm?.eps ?? 0,
             Int64(stride), Int64(padding), Int32(residual ?? -1), relu ? 1 : 0, &value), "convolution plan")
-        lastValue = Int(value)
-        return lastValue
+        return Int(value)
     }
 
     /// Adds a max pool (square window) and returns its value.
@@ -64,8 +61,7 @@ public final class ConvolutionPlan: @unchecked Sendable {
         var value: Int32 = 0
         try check(gbt_conv_plan_add_max_pool(handle, Int32(input), Int64(kernelSize), Int64(stride), Int64(padding), &value),
                   "convolution plan")
-        lastValue = Int(value)
-        return lastValue
+        return Int(value)
     }
 
     /// Adds a ReLU and returns its value.
@@ -73,8 +69,7 @@ public final class ConvolutionPlan: @unchecked Sendable {
     public func addReLU(input: Int) throws -> Int {
         var value: Int32 = 0
         try check(gbt_conv_plan_add_relu(handle, Int32(input), &value), "convolution plan")
-        lastValue = Int(value)
-        return lastValue
+        return Int(value)
     }
 
     /// Runs the plan on a float32 (N, C, H, W) CPU tensor and returns the last op's output.
