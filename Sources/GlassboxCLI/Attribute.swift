@@ -67,7 +67,7 @@ struct Attribute: ParsableCommand {
     @Option(help: "Integration steps (IG and its layer/neuron variants).") var steps: Int?
     @Option(help: "Quadrature: riemann_left, riemann_right, riemann_middle, riemann_trapezoid, gausslegendre.") var rule: String?
     @Option(help: "Baseline: zeros, value:V, blur:SIGMA, noise (uniform [0,1), seeded) or a .npy file.") var baseline: String?
-    @Option(help: "Rows per forward/backward call.") var internalBatchSize: Int?
+    @Option(help: "Rows (path points) per forward/backward call; bounds memory on large models and batches (default 64).") var internalBatchSize: Int?
     @Option(help: "Samples (noise tunnel copies, Shapley orderings, LIME/KernelSHAP coalitions).") var samples: Int?
     @Option(help: "Noise standard deviation for the noise tunnel, in input units.") var stdev: Double?
     @Option(help: "Hook point for layer, neuron and Grad-CAM methods (e.g. 3).") var layer: String?
@@ -115,6 +115,7 @@ struct Attribute: ParsableCommand {
         if featureMask != nil, patch != nil { throw ValidationError("give --feature-mask or --patch, not both") }
         if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
         if let samples, samples < 1 { throw ValidationError("--samples must be at least 1") }
+        if let internalBatchSize, internalBatchSize < 1 { throw ValidationError("--internal-batch-size must be at least 1") }
         if let patch, patch < 1 { throw ValidationError("--patch must be at least 1") }
         if let rule, IntegrationRule(rawValue: rule) == nil {
             throw ValidationError("unknown --rule '\(rule)'; use \(IntegrationRule.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -228,7 +229,7 @@ struct Attribute: ParsableCommand {
         case "input-x-gradient": return InputXGradient(model)
         case "integrated-gradients":
             var m = IntegratedGradients(model)
-            m.baseline = try parseBaseline(); m.steps = steps ?? 50; m.rule = rule; m.internalBatchSize = internalBatchSize
+            m.baseline = try parseBaseline(); m.steps = steps ?? 50; m.rule = rule; m.internalBatchSize = internalBatchSize ?? 64
             return m
         case "smoothgrad", "smoothgrad-sq", "vargrad":
             let kind: NoiseTunnel.Kind = method == "smoothgrad" ? .smoothGrad : method == "vargrad" ? .varGrad : .smoothGradSquared
@@ -254,16 +255,16 @@ struct Attribute: ParsableCommand {
         case "layer-activation": return LayerActivation(model, hookPoint: layer!)
         case "layer-integrated-gradients":
             var m = LayerIntegratedGradients(model, hookPoint: layer!)
-            m.baseline = try parseBaseline(); m.steps = steps ?? 50; m.rule = rule; m.internalBatchSize = internalBatchSize
+            m.baseline = try parseBaseline(); m.steps = steps ?? 50; m.rule = rule; m.internalBatchSize = internalBatchSize ?? 64
             return m
         case "layer-conductance":
             var m = LayerConductance(model, hookPoint: layer!)
-            m.baseline = try parseBaseline(); m.steps = steps ?? 50; m.rule = rule; m.internalBatchSize = internalBatchSize
+            m.baseline = try parseBaseline(); m.steps = steps ?? 50; m.rule = rule; m.internalBatchSize = internalBatchSize ?? 64
             return m
         case "neuron-gradient": return NeuronGradient(model, neuron: Neuron(layer!, try parseList(neuron!, "neuron")))
         case "neuron-integrated-gradients":
             var m = NeuronIntegratedGradients(model, neuron: Neuron(layer!, try parseList(neuron!, "neuron")))
-            m.baseline = try parseBaseline(); m.steps = steps ?? 50; m.rule = rule; m.internalBatchSize = internalBatchSize
+            m.baseline = try parseBaseline(); m.steps = steps ?? 50; m.rule = rule; m.internalBatchSize = internalBatchSize ?? 64
             return m
         default: throw TorchError("unknown method \(method!)")
         }
