@@ -17,9 +17,10 @@ struct StabilityRow: Codable {
 /// One λ of the robustness sweep.
 struct SweepRow: Codable {
     var robustness: Double
-    /// Accuracy and median gradient-ascent Lipschitz estimate on the validation split: what λ is chosen by.
-    var validationAccuracy: Double
-    var validationMedianLipschitz: Double
+    /// Accuracy and median gradient-ascent Lipschitz estimate on the validation split: what λ is
+    /// chosen by. Nil for a refit, which trained on those examples.
+    var validationAccuracy: Double?
+    var validationMedianLipschitz: Double?
     var testAccuracy: Double
     /// Median over the evaluated test examples of the gradient-ascent Lipschitz estimate of θ(x).
     var medianLipschitz: Double
@@ -116,14 +117,18 @@ enum SENNAnalysis {
             let lipschitz = median(try ascentLipschitz(model, inputs: inputs, settings: settings))
             let box = median(try boxLipschitz(model, inputs: inputs, training: data.trainInputs, settings: settings))
             let faithfulness = try ConceptFaithfulness.evaluate(model, inputs: inputs)
-            let validationLipschitz = median(try ascentLipschitz(model, inputs: validation, settings: settings))
+            let validationLipschitz = data.validationHeldOut ? median(try ascentLipschitz(model, inputs: validation, settings: settings)) : nil
             rows.append(SweepRow(robustness: lambda, validationAccuracy: metrics.validationAccuracy, validationMedianLipschitz: validationLipschitz,
                                  testAccuracy: metrics.testAccuracy, medianLipschitz: lipschitz, medianBoxLipschitz: box,
                                  meanFaithfulness: try faithfulness.correlation.mean().item(),
                                  meanContributionFaithfulness: try faithfulness.contributionCorrelation.mean().item(),
                                  trainSeconds: metrics.trainSeconds))
-            print(String(format: "λ = %g: validation accuracy %.2f%%, Lipschitz %.4g; test accuracy %.2f%%  median Lipschitz %.4g (authors' protocol %.4g)  faithfulness θ %.3f, θ·h %.3f  (%.0f s)",
-                         lambda, 100 * metrics.validationAccuracy, validationLipschitz, 100 * metrics.testAccuracy, lipschitz, box, rows.last!.meanFaithfulness, rows.last!.meanContributionFaithfulness,
+            var validationText = "refit on all training data: "
+            if let accuracy = metrics.validationAccuracy, let validationLipschitz {
+                validationText = String(format: "validation accuracy %.2f%%, Lipschitz %.4g; ", 100 * accuracy, validationLipschitz)
+            }
+            print(String(format: "λ = %g: %@test accuracy %.2f%%  median Lipschitz %.4g (authors' protocol %.4g)  faithfulness θ %.3f, θ·h %.3f  (%.0f s)",
+                         lambda, validationText, 100 * metrics.testAccuracy, lipschitz, box, rows.last!.meanFaithfulness, rows.last!.meanContributionFaithfulness,
                          metrics.trainSeconds))
             try keep(lambda, model, metrics)
         }
@@ -134,8 +139,34 @@ enum SENNAnalysis {
     /// within `tolerance` of the sweep's best; the most accurate on validation when none qualifies.
     /// The test set plays no part, so its numbers stay an unbiased report.
     static func tuned(_ rows: [SweepRow], tolerance: Double = 0.015) -> SweepRow? {
-        guard let best = rows.map(\.validationAccuracy).max() else { return nil }
-        return rows.filter { $0.robustness > 0 && $0.validationAccuracy >= best - tolerance }.min { $0.validationMedianLipschitz < $1.validationMedianLipschitz }
-            ?? rows.max { $0.validationAccuracy < $1.validationAccuracy }
+        let scored = rows.compactMap { row -> (row: SweepRow, accuracy: Double, lipschitz: Double)? in
+            guard let accuracy = row.validationAccuracy, let lipschitz = row.validationMedianLipschitz else { return nil }
+            return (row, accuracy, lipschitz)
+        }
+        guard let best = scored.map(\.accuracy).max() else { return nil }
+        return (scored.filter { $0.row.robustness > 0 && $0.accuracy >= best - tolerance }.min { $0.lipschitz < $1.lipschitz }
+            ?? scored.max { $0.accuracy < $1.accuracy })?.row
+    }
+
+    /// A sweep with the usual protocol: λ chosen on the validation split (`tuned`), then λ = 0 and
+    /// the chosen λ retrained on all training examples, validation included, for the reported numbers.
+    struct Choice {
+        var sweep: [SweepRow]
+        var chosen: Double
+        /// λ = 0 and the chosen λ after the refit.
+        var baseline: SweepRow, refit: SweepRow
+        var models: [Double: (model: SENN, metrics: SENNMetrics)]
+    }
+
+    static func choose(_ lambdas: [Double], options: SENNTrainingOptions, data: SENNData, seed: UInt64,
+                       settings: StabilitySettings) throws -> Choice {
+        let sweep = try self.sweep(lambdas, options: options, data: data, seed: seed, settings: settings)
+        guard let chosen = tuned(sweep)?.robustness else { throw TorchError("the λ sweep is empty") }
+        print(String(format: "λ %g chosen on the validation split; retraining λ = 0 and λ = %g on all training examples", chosen, chosen))
+        var models: [Double: (model: SENN, metrics: SENNMetrics)] = [:]
+        let refit = try self.sweep(chosen == 0 ? [0] : [0, chosen], options: options, data: data.refitting(), seed: seed, settings: settings) {
+            models[$0] = ($1, $2)
+        }
+        return Choice(sweep: sweep, chosen: chosen, baseline: refit[0], refit: refit[refit.count - 1], models: models)
     }
 }

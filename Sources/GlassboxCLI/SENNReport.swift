@@ -94,8 +94,10 @@ enum SENNReport {
         lipschitz.xTicks = ticks
         var table = ["<table><tr><th>λ</th><th>validation accuracy</th><th>validation Lipschitz (ascent)</th><th>test accuracy</th><th>median Lipschitz (ascent)</th><th>median Lipschitz (authors' protocol)</th><th>faithfulness (θ)</th><th>faithfulness (θ·h)</th><th>training</th></tr>"]
         for (row, tick) in zip(rows, ticks) {
-            table.append(String(format: "<tr><td>%@</td><td>%.2f%%</td><td>%.4g</td><td>%.2f%%</td><td>%.4g</td><td>%.4g</td><td>%.3f</td><td>%.3f</td><td>%.0f s</td></tr>", tick,
-                                100 * row.validationAccuracy, row.validationMedianLipschitz, 100 * row.testAccuracy, row.medianLipschitz, row.medianBoxLipschitz, row.meanFaithfulness, row.meanContributionFaithfulness,
+            let validation = row.validationAccuracy.map { String(format: "%.2f%%", 100 * $0) } ?? "— (refit)"
+            let validationLipschitz = row.validationMedianLipschitz.map { String(format: "%.4g", $0) } ?? "—"
+            table.append(String(format: "<tr><td>%@</td><td>%@</td><td>%@</td><td>%.2f%%</td><td>%.4g</td><td>%.4g</td><td>%.3f</td><td>%.3f</td><td>%.0f s</td></tr>", tick,
+                                validation, validationLipschitz, 100 * row.testAccuracy, row.medianLipschitz, row.medianBoxLipschitz, row.meanFaithfulness, row.meanContributionFaithfulness,
                                 row.trainSeconds))
         }
         table.append("</table>")

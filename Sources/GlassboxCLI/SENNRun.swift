@@ -24,6 +24,8 @@ struct SENNData {
     /// Names of the input features (tabular data), nil for images.
     var featureNames: [String]?
     var description: String
+    /// False after `refitting()`: the validation examples are then part of the training data.
+    var validationHeldOut = true
 
     /// The fraction of the training data held out for validation.
     static let validationFraction = 0.1
@@ -55,6 +57,16 @@ struct SENNData {
         self.classNames = classNames
         self.featureNames = featureNames
         self.description = description + "; the last \(held) training examples held out for validation"
+    }
+
+    /// All training examples, validation included: for retraining the chosen λ once it is chosen.
+    func refitting() throws -> SENNData {
+        var data = self
+        data.trainInputs = try Tensor.cat([trainInputs, validationInputs])
+        data.trainLabels = try Tensor.cat([trainLabels, validationLabels])
+        data.validationHeldOut = false
+        data.description += "; refit on all \(data.trainLabels.shape[0]) training examples after choosing λ"
+        return data
     }
 }
 
@@ -120,7 +132,8 @@ struct SENNMetrics: Codable {
     var threads: Int
     var parameters: Int
     var epochs: [SENNEpoch]
-    var validationAccuracy: Double
+    /// Nil when the model trained on the validation examples too (a refit).
+    var validationAccuracy: Double?
     var testAccuracy: Double
     var trainSeconds: Double
 }
@@ -191,7 +204,7 @@ enum SENNRun {
             data: data.description, dataset: options.dataset.rawValue, concepts: model.concepts, robustness: options.robustness,
             reconstruction: options.reconstruction, sparsity: options.sparsity, exactRobustness: options.exactRobustness,
             robustnessPenalty: options.robustnessPenalty.rawValue, seed: seed, threads: Torch.threads, parameters: model.parameterCount, epochs: epochs,
-            validationAccuracy: try accuracy(model, inputs: data.validationInputs, labels: data.validationLabels),
+            validationAccuracy: data.validationHeldOut ? try accuracy(model, inputs: data.validationInputs, labels: data.validationLabels) : nil,
             // The last epoch's test accuracy is the final model's; a resumed run with no epochs left measures it.
             testAccuracy: try epochs.last?.testAccuracy ?? accuracy(model, inputs: data.testInputs, labels: data.testLabels),
             trainSeconds: history.map(\.seconds).reduce(0, +))
