@@ -35,6 +35,13 @@ dnnl::engine &cpu_engine() {
   return engine;
 }
 
+// Channel blocks of the activations: 16 for AVX-512 kernels, 8 for AVX2 and older.
+Tag blocked_layout() {
+  const auto avx512 = static_cast<unsigned>(dnnl::cpu_isa::avx512_core);
+  return (static_cast<unsigned>(dnnl::get_effective_cpu_isa()) & avx512) == avx512 ? Tag::nChw16c : Tag::nChw8c;
+}
+int64_t channel_block() { return blocked_layout() == Tag::nChw16c ? 16 : 8; }
+
 using Buffer = std::unique_ptr<void, decltype(&std::free)>;
 Buffer allocate(size_t bytes) {
   void *p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
@@ -116,9 +123,10 @@ struct gbt_conv_plan_s {
     const auto forward_kind = recording ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
     plan->descs.resize(values);
     plan->buffer_of.assign(values, -1);
-    plan->input_reordered = input_shape[1] % 16 == 0;
+    const Tag blocked = blocked_layout();
+    plan->input_reordered = input_shape[1] % channel_block() == 0;
     memory::dims input_dims(input_shape.begin(), input_shape.end());
-    plan->descs[0] = memory::desc(input_dims, f32, plan->input_reordered ? Tag::nChw16c : Tag::nchw);
+    plan->descs[0] = memory::desc(input_dims, f32, plan->input_reordered ? blocked : Tag::nchw);
 
     std::vector<int> last_use(values, -1);
     std::vector<bool> saved(values, false);
@@ -172,7 +180,7 @@ struct gbt_conv_plan_s {
         int64_t k = w[2];
         int64_t oh = (in[2] + 2 * op.padding - k) / op.stride + 1, ow = (in[3] + 2 * op.padding - k) / op.stride + 1;
         if (oh <= 0 || ow <= 0) throw std::invalid_argument("the input is smaller than a convolution's kernel");
-        memory::desc out({in[0], w[0], oh, ow}, f32, Tag::nChw16c);
+        memory::desc out({in[0], w[0], oh, ow}, f32, blocked);
         memory::desc weights_any({w[0], w[1], k, k}, f32, Tag::any), bias_desc({w[0]}, f32, Tag::x);
         dnnl::post_ops post;
         if (op.residual >= 0) post.append_sum(1.f);
@@ -225,7 +233,7 @@ struct gbt_conv_plan_s {
       } else if (op.kind == Kind::max_pool) {
         int64_t oh = (in[2] + 2 * op.padding - op.kernel) / op.stride + 1, ow = (in[3] + 2 * op.padding - op.kernel) / op.stride + 1;
         if (oh <= 0 || ow <= 0) throw std::invalid_argument("the input is smaller than the pooling window");
-        memory::desc out({in[0], in[1], oh, ow}, f32, Tag::nChw16c);
+        memory::desc out({in[0], in[1], oh, ow}, f32, blocked);
         const memory::dims strides{op.stride, op.stride}, window{op.kernel, op.kernel}, pads{op.padding, op.padding};
         dnnl::pooling_forward::primitive_desc pd(
             dnnl::pooling_forward::desc(forward_kind, dnnl::algorithm::pooling_max, src, out, strides, window, pads, pads), engine);
