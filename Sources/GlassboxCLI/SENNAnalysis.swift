@@ -153,7 +153,7 @@ enum SENNAnalysis {
     struct Choice {
         var sweep: [SweepRow]
         var chosen: Double
-        /// λ = 0 and the chosen λ after the refit.
+        /// λ = 0 and the chosen λ after the refit (the same row when λ = 0 is chosen).
         var baseline: SweepRow, refit: SweepRow
         var models: [Double: (model: SENN, metrics: SENNMetrics)]
     }
@@ -162,7 +162,8 @@ enum SENNAnalysis {
                        settings: StabilitySettings) throws -> Choice {
         let sweep = try self.sweep(lambdas, options: options, data: data, seed: seed, settings: settings)
         guard let chosen = tuned(sweep)?.robustness else { throw TorchError("the λ sweep is empty") }
-        print(String(format: "λ %g chosen on the validation split; retraining λ = 0 and λ = %g on all training examples", chosen, chosen))
+        print(chosen == 0 ? "λ 0 chosen on the validation split; retraining it on all training examples"
+              : String(format: "λ %g chosen on the validation split; retraining λ = 0 and λ = %g on all training examples", chosen, chosen))
         var models: [Double: (model: SENN, metrics: SENNMetrics)] = [:]
         let refit = try self.sweep(chosen == 0 ? [0] : [0, chosen], options: options, data: data.refitting(), seed: seed, settings: settings) {
             models[$0] = ($1, $2)

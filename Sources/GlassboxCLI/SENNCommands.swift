@@ -251,7 +251,7 @@ struct SENNSweep: ParsableCommand {
         let rows: [SweepRow], refitRows: [SweepRow]
         if refit {
             let choice = try SENNAnalysis.choose(try values(), options: training, data: dataset, seed: common.seed, settings: settings)
-            (rows, refitRows) = (choice.sweep, [choice.baseline, choice.refit])
+            (rows, refitRows) = (choice.sweep, choice.chosen == 0 ? [choice.refit] : [choice.baseline, choice.refit])
             let ratio = choice.refit.medianLipschitz / max(choice.baseline.medianLipschitz, 1e-12)
             let boxRatio = choice.refit.medianBoxLipschitz / max(choice.baseline.medianBoxLipschitz, 1e-12)
             print(String(format: "refit λ %g vs λ = 0: test accuracy %.2f%% vs %.2f%%, median Lipschitz %.2f× (gradient ascent), %.2f× (authors' protocol)",

@@ -92,6 +92,34 @@ struct SENNCommandTests {
         #expect(result.error.contains(expected), "\(result.error)")
     }
 
+    @Test("senn sweep --refit chooses λ on the validation split and retrains λ = 0 and the choice on all training rows")
+    func sweepChoosesOnValidationAndRefits() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let out = folder.appendingPathComponent("sweep").path
+        let result = try glassbox(["senn", "sweep", "--dataset", "breast-cancer", "--lambdas", "0,0.1,1", "--epochs", "4", "--examples", "5",
+                                   "--refit", "--out", out])
+        #expect(result.status == 0, "stderr: \(result.error)")
+        let data = try Data(contentsOf: URL(fileURLWithPath: out).appendingPathComponent("sweep.json"))
+        let rows = try #require(try JSONSerialization.jsonObject(with: data) as? [[String: Any]])
+        func number(_ row: [String: Any], _ key: String) -> Double? { (row[key] as? NSNumber)?.doubleValue }
+        let sweep = Array(rows.prefix(3))
+        #expect(sweep.allSatisfy { number($0, "validation_accuracy") != nil && number($0, "validation_median_lipschitz") != nil })
+        // The rule, on validation numbers alone: the lowest Lipschitz estimate among λ > 0 within 1.5 points
+        // of the best validation accuracy, else the most accurate.
+        let best = sweep.compactMap { number($0, "validation_accuracy") }.max()!
+        let eligible = sweep.filter { number($0, "robustness")! > 0 && number($0, "validation_accuracy")! >= best - 0.015 }
+        let expected = eligible.min { number($0, "validation_median_lipschitz")! < number($1, "validation_median_lipschitz")! }
+            ?? sweep.max { number($0, "validation_accuracy")! < number($1, "validation_accuracy")! }!
+        let chosen = number(expected, "robustness")!
+        #expect(result.output.contains(String(format: "λ %g chosen on the validation split", chosen)))
+        // Then λ = 0 and the choice (once, if it is 0) retrained on all rows: no validation numbers, since they trained on them.
+        let refits = Array(rows.dropFirst(3))
+        #expect(refits.map { number($0, "robustness")! } == (chosen == 0 ? [0] : [0, chosen]))
+        #expect(refits.allSatisfy { $0["validation_accuracy"] == nil })
+        #expect(result.output.contains("refit on all training data: test accuracy"))
+    }
+
     @Test("a CNN model file is not taken for a SENN")
     func foreignModel() throws {
         let folder = try temporaryFolder()
