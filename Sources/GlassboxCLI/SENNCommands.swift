@@ -22,20 +22,23 @@ struct SENNTrain: ParsableCommand {
 
     @Option(help: "Output folder.") var out = "runs/senn"
     @Flag(help: "Continue from --out/checkpoint.safetensors if it exists (same settings).") var resume = false
+    @Flag(help: "Train on all training examples (no validation split held out), e.g. once λ is chosen with `senn sweep`.") var allTrainingData = false
     @OptionGroup var training: SENNTrainingOptions
     @OptionGroup var data: DataOptions
     @OptionGroup var common: CommonOptions
 
     func run() throws {
         try common.apply()
-        let dataset = try SENNData.load(training.dataset, mnist: data)
+        let loaded = try SENNData.load(training.dataset, mnist: data)
+        let dataset = allTrainingData ? try loaded.refitting() : loaded
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         print("training a SENN on \(dataset.description): λ \(training.robustness), ξ \(training.reconstruction), ζ \(training.sparsity), \(training.epochCount) epochs")
         let (model, metrics) = try SENNRun.train(training, data: dataset, seed: common.seed, out: out, resume: resume)
         try SENNFile.save(model, dataset: training.dataset, data: dataset, nonnegativeConcepts: training.nonnegativeConcepts,
                           to: (out as NSString).appendingPathComponent("model.safetensors"))
         try MNISTRun.writeJSON(metrics, to: (out as NSString).appendingPathComponent("metrics.json"))
-        print(String(format: "validation accuracy %.2f%%, test accuracy %.2f%%, model written to %@", 100 * (metrics.validationAccuracy ?? .nan), 100 * metrics.testAccuracy,
+        let validation = metrics.validationAccuracy.map { String(format: "validation accuracy %.2f%%, ", 100 * $0) } ?? ""
+        print(String(format: "%@test accuracy %.2f%%, model written to %@", validation, 100 * metrics.testAccuracy,
                      (out as NSString).appendingPathComponent("model.safetensors")))
     }
 }

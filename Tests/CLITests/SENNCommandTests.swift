@@ -120,6 +120,21 @@ struct SENNCommandTests {
         #expect(result.output.contains("refit on all training data: test accuracy"))
     }
 
+    @Test("senn train holds out a validation split unless told to train on all training data")
+    func trainHoldsOutValidation() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        for all in [false, true] {
+            let out = folder.appendingPathComponent(all ? "all" : "held").path
+            let result = try glassbox(["senn", "train", "--dataset", "breast-cancer", "--epochs", "2", "--out", out] + (all ? ["--all-training-data"] : []))
+            #expect(result.status == 0, "stderr: \(result.error)")
+            #expect(result.output.contains("validation accuracy") == !all)
+            #expect(result.output.contains(all ? "refit on all 454 training examples" : "the last 45 training examples held out for validation"))
+            let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out).appendingPathComponent("metrics.json"))) as? [String: Any]
+            #expect((metrics?["validation_accuracy"] != nil) == !all)
+        }
+    }
+
     @Test("a CNN model file is not taken for a SENN")
     func foreignModel() throws {
         let folder = try temporaryFolder()
