@@ -23,6 +23,7 @@ public func maskedOutputs(_ model: Explainable, inputs: Tensor, baseline: Tensor
             let outputs = try model(perturbed)
             let repeated = try targets.unsqueezed(dim: 1).expanded(to: [n, end - start]).reshaped([-1])
             columns.append(try selectTargets(outputs, repeated).reshaped([n, end - start]))
+            AttributionProgress.advance(n * end, of: n * p)
         }
     }
     return try Tensor.cat(columns, dim: 1)

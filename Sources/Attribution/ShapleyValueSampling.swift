@@ -45,14 +45,17 @@ public struct ShapleyValueSampling: AttributionMethod {
         let reference = try baseline.resolve(for: inputs)
         let flatGroups = try groups.masks.reshaped([g, -1])
         var total = try Tensor.zeros([inputs.shape[0], g], dtype: inputs.dtype)
-        for order in orderings {
+        for (done, order) in orderings.enumerated() {
             let placement = try Tensor(order, shape: [g]).oneHot(classes: g).to(inputs.dtype)  // row k: group order[k]
             let revealed = try Tensor.cat([Tensor.zeros([1, g], dtype: inputs.dtype), placement.cumsum(dim: 0)])
             let baselineMasks = try (1.0 - revealed.matmul(flatGroups)).reshaped([g + 1] + featureShape)
-            let outputs = try maskedOutputs(model, inputs: inputs, baseline: reference, masks: baselineMasks, targets: targets,
-                                            batchSize: perturbationsPerEvaluation)
+            let outputs = try AttributionProgress.quietly {
+                try maskedOutputs(model, inputs: inputs, baseline: reference, masks: baselineMasks, targets: targets,
+                                  batchSize: perturbationsPerEvaluation)
+            }
             let marginal = try outputs.slice(dim: 1, start: 1, end: g + 1) - outputs.slice(dim: 1, start: 0, end: g)
             total = try total + marginal.matmul(placement)
+            AttributionProgress.advance(done + 1, of: orderings.count)
         }
         return Attribution(values: try groups.spread(total / Double(orderings.count), featureShape: featureShape))
     }

@@ -149,8 +149,11 @@ struct Attribute: ParsableCommand {
             let (batch, names) = try InputFile.load(path, expecting: loaded.inputShape, channels: loaded.inputChannels)
             let input = try normalization?(batch) ?? batch
             let targets = try resolveTarget(batch: input, model: loaded)
-            let attribution = try makeMethod(loaded.model, featureShape: Array(input.shape.dropFirst()))
-                .attribute(input, target: .indices(targets))
+            let method = try makeMethod(loaded.model, featureShape: Array(input.shape.dropFirst()))
+            let progress = DelayedProgress("\(entry.name) on \((path as NSString).lastPathComponent)", unit: "rows")
+            let attribution = try AttributionProgress.$report.withValue(progress.report) {
+                try method.attribute(input, target: .indices(targets))
+            }
             results.append((path, batch, names, targets, attribution))
         }
         var stored: [String: Tensor] = [:]

@@ -6,13 +6,15 @@ public final class Progress {
     let total: Int
     let unit: String
     let isTerminal: Bool
-    let start = Date()
+    let start: Date
     var lastPrint = Date.distantPast
     var lastPlainPercent = -1
     public private(set) var completed = 0
     let quiet: Bool
 
-    public init(_ label: String, total: Int, unit: String = "it", quiet: Bool = false) {
+    /// `start`: when the work began, if before now (for the rate and ETA).
+    public init(_ label: String, total: Int, unit: String = "it", quiet: Bool = false, start: Date = Date()) {
+        self.start = start
         self.label = label
         self.total = max(total, 1)
         self.unit = unit
