@@ -149,6 +149,10 @@ struct Attribute: ParsableCommand {
             let (batch, names) = try InputFile.load(path, expecting: loaded.inputShape, channels: loaded.inputChannels)
             let input = try normalization?(batch) ?? batch
             let targets = try resolveTarget(batch: input, model: loaded)
+            let featureCount = input.shape.dropFirst().reduce(1, *)
+            if ["shapley-value-sampling", "kernel-shap", "lime"].contains(entry.name), featureMask == nil, patch == nil, featureCount > 4096 {
+                throw TorchError("\(entry.name) would treat each of the \(featureCount) input features of \(path) as a player; group them with --patch N (e.g. --patch 16) or --feature-mask")
+            }
             let method = try makeMethod(loaded.model, featureShape: Array(input.shape.dropFirst()))
             let progress = DelayedProgress("\(entry.name) on \((path as NSString).lastPathComponent)", unit: "rows")
             let attribution = try AttributionProgress.$report.withValue(progress.report) {

@@ -111,6 +111,11 @@ struct AttributeCommandTests {
         let written = try NumpyFile.read("\(out)/images.integrated-gradients.npy")
         #expect(try maxDifference(written, reference) < 1e-4 * reference.abs().max().item())
 
+        let ungrouped = try glassbox(["attribute", "--model", model, "--input", input, "--method", "kernel-shap",
+                                      "--out", folder.appendingPathComponent("shap").path])
+        #expect(ungrouped.status != 0)
+        #expect(ungrouped.error.contains("each of the 4800 input features"), "stderr: \(ungrouped.error)")
+
         let cam = try glassbox(["attribute", "--model", model, "--input", input, "--method", "grad-cam", "--layer", "layer4",
                                 "--out", folder.appendingPathComponent("cam").path])
         #expect(cam.status == 0, "stderr: \(cam.error)")
