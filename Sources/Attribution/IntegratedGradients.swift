@@ -33,21 +33,15 @@ public struct IntegratedGradients: AttributionMethod {
         try validateInputs(inputs)
         let targets = try resolveTargets(target, model: model, inputs: inputs)
         let reference = try baseline.resolve(for: inputs)
-        let averaged: Tensor
-        if let split = model.module?.affineSplit {
-            // The path through the first, affine layer is the straight path between its outputs,
-            // and that layer's backward pass commutes with the average: run it once.
-            let (start, end) = try noGrad { (try split.front(reference), try split.front(inputs)) }
-            let rest = ForwardFunction(split.rest)
-            let averagedAtFront = try pathAverage(along: start, to: end, steps: steps, rule: rule, batchSize: internalBatchSize) { points, repeatedTargets, _ in
-                try inputGradients(rest, points, targets: repeatedTargets)
-            } targets: { targets }
-            averaged = try split.frontTransposed(averagedAtFront, inputsLike: inputs)
-        } else {
-            averaged = try pathAverage(along: reference, to: inputs, steps: steps, rule: rule, batchSize: internalBatchSize) { points, repeatedTargets, _ in
-                try inputGradients(model, points, targets: repeatedTargets)
-            } targets: { targets }
-        }
+        // Through a first, affine layer the path is the straight path between its outputs, and
+        // that layer's backward pass commutes with the average: it runs once, after it.
+        let split = model.module?.affineSplit
+        let (start, end) = try split.map { split in try noGrad { (try split.front(reference), try split.front(inputs)) } } ?? (reference, inputs)
+        let differentiated: Explainable = split.map { ForwardFunction($0.rest) } ?? model
+        let averagedAlongPath = try pathAverage(along: start, to: end, steps: steps, rule: rule, batchSize: internalBatchSize) { points, repeatedTargets, _ in
+            try inputGradients(differentiated, points, targets: repeatedTargets)
+        } targets: { targets }
+        let averaged = try split?.frontTransposed(averagedAlongPath, inputsLike: inputs) ?? averagedAlongPath
         let values = try (inputs - reference) * averaged
         let delta = try sumPerExample(values) - (targetOutputs(model, inputs, targets: targets) - targetOutputs(model, reference, targets: targets))
         return Attribution(values: values, convergenceDelta: delta)

@@ -85,6 +85,9 @@ struct Attribute: ParsableCommand {
     @Option(help: "Percent of attribution mass clipped as outliers in heat maps.") var outlierPercent = 2.0
     @OptionGroup var common: CommonOptions
 
+    /// Path points per forward/backward call for IG and its layer and neuron variants.
+    var pathBatchSize: Int { internalBatchSize ?? 64 }
+
     /// The method options given on the command line.
     var givenOptions: Set<String> {
         var given: Set<String> = []
@@ -146,7 +149,7 @@ struct Attribute: ParsableCommand {
         let normalization = try normalize.map(InputNormalization.init(parsing:))
         var results: [(path: String, batch: Tensor, names: [String], targets: [Int], attribution: Attribution)] = []
         for path in inputs {
-            let (batch, names) = try InputFile.load(path, expecting: loaded.inputShape, channels: loaded.inputChannels)
+            let (batch, names) = try loaded.inputs(from: path)
             let input = try normalization?(batch) ?? batch
             let targets = try resolveTarget(batch: input, model: loaded)
             let featureCount = input.shape.dropFirst().reduce(1, *)
@@ -236,7 +239,7 @@ struct Attribute: ParsableCommand {
         case "input-x-gradient": return InputXGradient(model)
         case "integrated-gradients":
             var m = IntegratedGradients(model)
-            m.baseline = try parseBaseline(); m.steps = steps ?? 50; m.rule = rule; m.internalBatchSize = internalBatchSize ?? 64
+            m.baseline = try parseBaseline(); m.steps = steps ?? 50; m.rule = rule; m.internalBatchSize = pathBatchSize
             return m
         case "smoothgrad", "smoothgrad-sq", "vargrad":
             let kind: NoiseTunnel.Kind = method == "smoothgrad" ? .smoothGrad : method == "vargrad" ? .varGrad : .smoothGradSquared
@@ -262,16 +265,16 @@ struct Attribute: ParsableCommand {
         case "layer-activation": return LayerActivation(model, hookPoint: layer!)
         case "layer-integrated-gradients":
             var m = LayerIntegratedGradients(model, hookPoint: layer!)
-            m.baseline = try parseBaseline(); m.steps = steps ?? 50; m.rule = rule; m.internalBatchSize = internalBatchSize ?? 64
+            m.baseline = try parseBaseline(); m.steps = steps ?? 50; m.rule = rule; m.internalBatchSize = pathBatchSize
             return m
         case "layer-conductance":
             var m = LayerConductance(model, hookPoint: layer!)
-            m.baseline = try parseBaseline(); m.steps = steps ?? 50; m.rule = rule; m.internalBatchSize = internalBatchSize ?? 64
+            m.baseline = try parseBaseline(); m.steps = steps ?? 50; m.rule = rule; m.internalBatchSize = pathBatchSize
             return m
         case "neuron-gradient": return NeuronGradient(model, neuron: Neuron(layer!, try parseList(neuron!, "neuron")))
         case "neuron-integrated-gradients":
             var m = NeuronIntegratedGradients(model, neuron: Neuron(layer!, try parseList(neuron!, "neuron")))
-            m.baseline = try parseBaseline(); m.steps = steps ?? 50; m.rule = rule; m.internalBatchSize = internalBatchSize ?? 64
+            m.baseline = try parseBaseline(); m.steps = steps ?? 50; m.rule = rule; m.internalBatchSize = pathBatchSize
             return m
         default: throw TorchError("unknown method \(method!)")
         }

@@ -14,6 +14,11 @@ struct LoadedModel {
     /// The SENN file's description, when the model is a SENN.
     var senn: SENNFile? = nil
 
+    /// A batch read from an input file, in the shape and channels this model takes.
+    func inputs(from path: String) throws -> (batch: Tensor, names: [String]) {
+        try InputFile.load(path, expecting: inputShape, channels: inputChannels)
+    }
+
     func callAsFunction(_ x: Tensor) throws -> Tensor {
         do {
             return try model(x)

@@ -32,7 +32,7 @@ struct Predict: ParsableCommand {
         let loaded = try ModelFile.load(model)
         let normalization = try normalize.map(InputNormalization.init(parsing:))
         for path in inputs {
-            let (batch, names) = try InputFile.load(path, expecting: loaded.inputShape, channels: loaded.inputChannels)
+            let (batch, names) = try loaded.inputs(from: path)
             let input = try normalization?(batch) ?? batch
             let probabilities = try noGrad { try loaded(input).softmax(dim: 1) }
             guard probabilities.rank == 2 else { throw TorchError("the model returned shape \(probabilities.shape), expected (N, classes)") }

@@ -87,7 +87,7 @@ struct Score: ParsableCommand {
             let test = try data.load().test
             batch = try test.images.slice(dim: 0, start: 0, end: min(limit, test.count))
         } else {
-            batch = try Tensor.cat(inputs.map { try InputFile.load($0, expecting: loaded.inputShape, channels: loaded.inputChannels).batch })
+            batch = try Tensor.cat(inputs.map { try loaded.inputs(from: $0).batch })
         }
         if let normalize { batch = try InputNormalization(parsing: normalize)(batch) }
         var firstExample = 0

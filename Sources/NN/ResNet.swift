@@ -38,41 +38,43 @@ public final class ResNet18: Module {
     }
 
     public override func forward(_ x: Tensor) throws -> Tensor {
-        if usesPlan(x), let plan = try plan(fromStem: false) {
-            return try fc(flatten(avgpool(plan(x))))
-        }
-        let blocked = usesBlockedLayout(x)
-        return try body(bn1.applied(after: conv1, to: blocked ? x.contiguous().toMKLDNN() : x), blocked: blocked)
+        try run(x, fromStem: false)
     }
 
     /// conv1 with its batch norm is the affine front.
     public override var affineSplit: AffineSplit? {
         guard hooks.isEmpty, conv1.hooks.isEmpty, bn1.hooks.isEmpty, !bn1.isTraining else { return nil }
         return AffineSplit(front: { try self.bn1.applied(after: self.conv1, to: $0) },
-                           rest: { stem in
-                               if self.usesPlan(stem), let plan = try self.plan(fromStem: true) {
-                                   return try self.fc(self.flatten(self.avgpool(plan(stem))))
-                               }
-                               let blocked = self.usesBlockedLayout(stem)
-                               return try self.body(blocked ? stem.contiguous().toMKLDNN() : stem, blocked: blocked)
-                           })
+                           rest: { try self.run($0, fromStem: true) })
     }
 
-    /// Everything after conv1 and bn1; a blocked-layout `stem` stays blocked up to the pooling.
-    func body(_ stem: Tensor, blocked: Bool) throws -> Tensor {
-        var y = try maxpool(relu(stem))
+    /// The network from the image, or from the stem (conv1 and bn1's output, the affine split's
+    /// rest): on a convolution plan where one applies, else on libtorch, in oneDNN's blocked
+    /// layout where that applies (no per-layer reordering, about a fifth faster on CPU).
+    func run(_ x: Tensor, fromStem: Bool) throws -> Tensor {
+        if usesPlan(x), let plan = try plan(fromStem: fromStem) {
+            return try fc(flatten(avgpool(plan(x))))
+        }
+        let blocked = usesBlockedLayout(x)
+        let input = blocked ? try x.contiguous().toMKLDNN() : x
+        var y = try maxpool(relu(fromStem ? input : bn1.applied(after: conv1, to: input)))
         for stage in stages { y = try stage(y) }
         if blocked { y = try y.toDense() }
         return try fc(flatten(avgpool(y)))
     }
 
-    /// Whether to run the convolutional part in oneDNN's blocked layout when there is no plan
-    /// (`usesPlan`): no per-layer reordering, about a fifth faster on CPU. In eval mode without
-    /// hooks, for inference and for first-order gradients through standard ReLUs
-    /// (`GradientOrder.firstOrder`); oneDNN's layout has no double-backward rules and the
-    /// guided/deconvolution ReLU rules run on plain tensors.
+    /// Whether the convolutional part runs in oneDNN's blocked layout when there is no plan.
     func usesBlockedLayout(_ x: Tensor) -> Bool {
-        guard !isTraining, Torch.hasMKLDNN, x.dtype == .float32, x.device == .cpu, x.rank == 4, attachedHookCount == 0 else { return false }
+        Torch.hasMKLDNN && runsOnOneDNN(x)
+    }
+
+    /// Whether the convolutional part may leave libtorch's plain tensors for oneDNN (a plan or the
+    /// blocked layout): in eval mode with no hooks anywhere, for inference, or for first-order
+    /// input gradients through standard ReLUs (`GradientOrder.firstOrder`); neither has
+    /// double-backward rules, and the guided/deconvolution ReLU rules run on plain tensors.
+    func runsOnOneDNN(_ x: Tensor) -> Bool {
+        guard x.dtype == .float32, x.device == .cpu, x.rank == 4,
+              namedModules().allSatisfy({ !$0.module.isTraining && $0.module.hooks.isEmpty }) else { return false }
         guard Torch.isGradEnabled else { return true }
         return GradientOrder.isFirstOrderOnly
             && namedModules().allSatisfy { (($0.module as? ReLU)?.backwardRule ?? .standard) == .standard }

@@ -33,16 +33,10 @@ extension ResNet18 {
         return plan
     }
 
-    /// Whether `forward` (and the affine split's rest) run the convolutional part on a plan:
-    /// in eval mode without hooks, for inference, or for first-order input gradients through
-    /// standard ReLUs (`GradientOrder.firstOrder`: the plan's backward pass gives the input's
-    /// gradient only and has no double-backward rule).
+    /// Whether `forward` (and the affine split's rest) run the convolutional part on a plan
+    /// (`runsOnOneDNN`; the plan's backward pass gives the input's gradient only).
     func usesPlan(_ x: Tensor) -> Bool {
-        guard ConvolutionPlan.isAvailable, x.dtype == .float32, x.device == .cpu, x.rank == 4,
-              namedModules().allSatisfy({ !$0.module.isTraining && $0.module.hooks.isEmpty }) else { return false }
-        guard Torch.isGradEnabled else { return true }
-        return GradientOrder.isFirstOrderOnly
-            && namedModules().allSatisfy { (($0.module as? ReLU)?.backwardRule ?? .standard) == .standard }
+        ConvolutionPlan.isAvailable && runsOnOneDNN(x)
     }
 
     /// oneDNN's kernel for each op of the plan from the image at this input's shape, in order

@@ -170,7 +170,7 @@ extension Tensor {
     }
 }
 
-/// Whether the code running now has promised not to differentiate through the gradients it takes.
+/// Whether the code running now has promised to take only first-order gradients, with respect to inputs.
 public enum GradientOrder {
     @TaskLocal static var firstOrderOnly = false
 
