@@ -158,7 +158,7 @@ struct Attribute: ParsableCommand {
             }
             let method = try makeMethod(loaded.model, featureShape: Array(input.shape.dropFirst()))
             let progress = DelayedProgress("\(entry.name) on \((path as NSString).lastPathComponent)", unit: "rows")
-            let attribution = try AttributionProgress.$report.withValue(progress.report) {
+            let attribution = try AttributionProgress.$current.withValue(AttributionProgress(progress.report)) {
                 try method.attribute(input, target: .indices(targets))
             }
             results.append((path, batch, names, targets, attribution))

@@ -16,7 +16,7 @@ final class DelayedProgress: @unchecked Sendable {
         self.unit = unit
     }
 
-    /// For `AttributionProgress.report`.
+    /// The callback for an `AttributionProgress`.
     var report: @Sendable (Int, Int) -> Void { { [self] done, total in update(done: done, total: total) } }
 
     func update(done: Int, total: Int) {

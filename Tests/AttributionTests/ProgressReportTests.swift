@@ -45,7 +45,7 @@ struct ProgressReportTests {
             method = ShapleyValueSampling(model, samples: 3)
         }
         let log = ReportLog()
-        _ = try AttributionProgress.$report.withValue(log.report) { try method.attribute(x, target: .index(1)) }
+        _ = try AttributionProgress.$current.withValue(AttributionProgress(log.report)) { try method.attribute(x, target: .index(1)) }
         let totals = Set(log.reports.map(\.total))
         #expect(totals.count == 1, "\(log.reports)")
         let dones = log.reports.map(\.done)
