@@ -1,3 +1,4 @@
+import ExplanationCore
 import NN
 import Torch
 
@@ -11,7 +12,7 @@ public struct Deconvolution: AttributionMethod {
         self.model = model
     }
 
-    public func attribute(_ inputs: Tensor, target: Target) throws -> Attribution {
+    public func attribute(_ inputs: Tensor, target: Target) throws -> AttributionResult {
         try reluRuleGradient(model, inputs, target: target, rule: .deconvolution, method: "DeconvNet")
     }
 }

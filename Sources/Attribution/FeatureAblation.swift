@@ -1,3 +1,4 @@
+import ExplanationCore
 import Torch
 
 /// Feature ablation: replace each feature group by the baseline and credit the group
@@ -18,15 +19,10 @@ public struct FeatureAblation: AttributionMethod {
         self.featureMask = featureMask
     }
 
-    public func attribute(_ inputs: Tensor, target: Target) throws -> Attribution {
+    public func attribute(_ inputs: Tensor, target: Target) throws -> AttributionResult {
         try validateInputs(inputs)
         let targets = try resolveTargets(target, model: model, inputs: inputs)
-        let featureShape = Array(inputs.shape.dropFirst())
-        let groups = try FeatureGroups(featureMask, featureShape: featureShape, dtype: inputs.dtype)
-        let reference = try baseline.resolve(for: inputs)
-        let original = try targetOutputs(model, inputs, targets: targets)
-        let ablated = try maskedOutputs(model, inputs: inputs, baseline: reference, masks: groups.masks, targets: targets,
-                                        batchSize: perturbationsPerEvaluation)
-        return Attribution(values: try groups.spread(original.unsqueezed(dim: 1) - ablated, featureShape: featureShape))
+        return AttributionResult(values: try ablationEffects(model, inputs: inputs, baseline: baseline, featureMask: featureMask,
+                                                             targets: targets, batchSize: perturbationsPerEvaluation))
     }
 }

@@ -1,3 +1,4 @@
+import ExplanationCore
 import NN
 import Torch
 
@@ -13,11 +14,11 @@ public struct GuidedGradCAM: AttributionMethod {
         self.hookPoint = hookPoint
     }
 
-    public func attribute(_ inputs: Tensor, target: Target) throws -> Attribution {
+    public func attribute(_ inputs: Tensor, target: Target) throws -> AttributionResult {
         let targets = try resolveTargets(target, model: model, inputs: inputs)
         let indices = Target.indices(try targets.scalars(as: Int64.self).map(Int.init))
         let cam = try LayerGradCAM(model, hookPoint: hookPoint, reluAttributions: true, upsampling: .nearest).attribute(inputs, target: indices)
         let guided = try GuidedBackprop(model).attribute(inputs, target: indices)
-        return Attribution(values: try guided.values * cam.values)
+        return AttributionResult(values: try guided.values * cam.values)
     }
 }

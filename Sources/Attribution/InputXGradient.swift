@@ -1,3 +1,4 @@
+import ExplanationCore
 import Torch
 
 /// Gradient × Input (Shrikumar et al. 2016): the input times the gradient of the target output.
@@ -9,9 +10,9 @@ public struct InputXGradient: AttributionMethod {
         self.model = model
     }
 
-    public func attribute(_ inputs: Tensor, target: Target) throws -> Attribution {
+    public func attribute(_ inputs: Tensor, target: Target) throws -> AttributionResult {
         try validateInputs(inputs)
         let targets = try resolveTargets(target, model: model, inputs: inputs)
-        return Attribution(values: try inputs * inputGradients(model, inputs, targets: targets))
+        return AttributionResult(values: try inputs * inputGradients(model, inputs, targets: targets))
     }
 }

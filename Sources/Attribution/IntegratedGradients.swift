@@ -1,3 +1,4 @@
+import ExplanationCore
 import Torch
 
 /// Integrated Gradients (Sundararajan, Taly & Yan 2017): (x − x′) · ∫₀¹ ∂f(x′ + α(x − x′))/∂x dα.
@@ -20,7 +21,7 @@ public struct IntegratedGradients: AttributionMethod {
 
     /// The call shape of DESIGN.md: options per call.
     public func attribute(_ inputs: Tensor, target: Target, baseline: Baseline, steps: Int = 50,
-                          rule: IntegrationRule = .gaussLegendre, internalBatchSize: Int? = nil) throws -> Attribution {
+                          rule: IntegrationRule = .gaussLegendre, internalBatchSize: Int? = nil) throws -> AttributionResult {
         var method = self
         method.baseline = baseline
         method.steps = steps
@@ -29,7 +30,7 @@ public struct IntegratedGradients: AttributionMethod {
         return try method.attribute(inputs, target: target)
     }
 
-    public func attribute(_ inputs: Tensor, target: Target) throws -> Attribution {
+    public func attribute(_ inputs: Tensor, target: Target) throws -> AttributionResult {
         try validateInputs(inputs)
         let targets = try resolveTargets(target, model: model, inputs: inputs)
         let reference = try baseline.resolve(for: inputs)
@@ -44,7 +45,7 @@ public struct IntegratedGradients: AttributionMethod {
         let averaged = try split?.frontTransposed(averagedAlongPath, inputsLike: inputs) ?? averagedAlongPath
         let values = try (inputs - reference) * averaged
         let delta = try sumPerExample(values) - (targetOutputs(model, inputs, targets: targets) - targetOutputs(model, reference, targets: targets))
-        return Attribution(values: values, convergenceDelta: delta)
+        return AttributionResult(values: values, convergenceDelta: delta)
     }
 }
 

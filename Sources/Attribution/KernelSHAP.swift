@@ -1,3 +1,4 @@
+import ExplanationCore
 import Foundation
 import Torch
 
@@ -46,13 +47,13 @@ public struct KernelSHAP: AttributionMethod {
         return try Tensor.cat(rows)
     }
 
-    public func attribute(_ inputs: Tensor, target: Target) throws -> Attribution {
+    public func attribute(_ inputs: Tensor, target: Target) throws -> AttributionResult {
         try validateInputs(inputs)
         let targets = try resolveTargets(target, model: model, inputs: inputs)
         let groups = try FeatureGroups(featureMask, featureShape: Array(inputs.shape.dropFirst()), dtype: inputs.dtype).count
         let z = try coalitions ?? drawCoalitions(groups: groups)
         let surrogate = LinearSurrogate(model: model, baseline: baseline, featureMask: featureMask, weighting: .shapley,
                                         ridge: 0, batchSize: perturbationsPerEvaluation)
-        return Attribution(values: try surrogate.attribute(inputs, targets: targets, coalitions: z))
+        return AttributionResult(values: try surrogate.attribute(inputs, targets: targets, coalitions: z))
     }
 }

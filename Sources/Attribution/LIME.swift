@@ -1,3 +1,4 @@
+import ExplanationCore
 import Torch
 
 /// LIME (Ribeiro, Singh & Guestrin 2016): a weighted linear surrogate fitted to the model
@@ -28,7 +29,7 @@ public struct LIME: AttributionMethod {
         self.seed = seed
     }
 
-    public func attribute(_ inputs: Tensor, target: Target) throws -> Attribution {
+    public func attribute(_ inputs: Tensor, target: Target) throws -> AttributionResult {
         try validateInputs(inputs)
         let targets = try resolveTargets(target, model: model, inputs: inputs)
         let groups = try FeatureGroups(featureMask, featureShape: Array(inputs.shape.dropFirst()), dtype: inputs.dtype).count
@@ -36,6 +37,6 @@ public struct LIME: AttributionMethod {
         let surrogate = LinearSurrogate(model: model, baseline: baseline, featureMask: featureMask,
                                         weighting: .exponentialCosine(kernelWidth: kernelWidth), ridge: ridge,
                                         batchSize: perturbationsPerEvaluation)
-        return Attribution(values: try surrogate.attribute(inputs, targets: targets, coalitions: z))
+        return AttributionResult(values: try surrogate.attribute(inputs, targets: targets, coalitions: z))
     }
 }

@@ -1,3 +1,4 @@
+import ExplanationCore
 import Foundation
 import Torch
 

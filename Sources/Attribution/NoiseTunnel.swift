@@ -1,3 +1,4 @@
+import ExplanationCore
 import NN
 import Torch
 
@@ -34,7 +35,7 @@ public struct NoiseTunnel: AttributionMethod {
         self.seed = seed
     }
 
-    public func attribute(_ inputs: Tensor, target: Target) throws -> Attribution {
+    public func attribute(_ inputs: Tensor, target: Target) throws -> AttributionResult {
         try validateInputs(inputs)
         guard samples >= 1 else { throw TorchError("noise tunnel needs at least one sample") }
         guard standardDeviation >= 0 else { throw TorchError("noise standard deviation must be non-negative") }
@@ -56,7 +57,7 @@ public struct NoiseTunnel: AttributionMethod {
         let repeatedTargets = targets.flatMap { Array(repeating: $0, count: samples) }
         let chunk = max(1, (samplesPerBatch ?? samples) * n)
         if kind == .smoothGrad, let saliency = method as? Saliency, !saliency.absoluteValue, let split = model.module?.affineSplit {
-            return Attribution(values: try meanGradient(of: noisy, targets: repeatedTargets, examples: n, chunk: chunk, split: split))
+            return AttributionResult(values: try meanGradient(of: noisy, targets: repeatedTargets, examples: n, chunk: chunk, split: split))
         }
         var parts: [Tensor] = []
         for start in stride(from: 0, to: n * samples, by: chunk) {
@@ -68,11 +69,11 @@ public struct NoiseTunnel: AttributionMethod {
         }
         let all = try Tensor.cat(parts).reshaped([n, samples] + Array(parts[0].shape.dropFirst()))
         switch kind {
-        case .smoothGrad: return Attribution(values: try all.mean(dims: [1]))
-        case .smoothGradSquared: return Attribution(values: try all.square().mean(dims: [1]))
+        case .smoothGrad: return AttributionResult(values: try all.mean(dims: [1]))
+        case .smoothGradSquared: return AttributionResult(values: try all.square().mean(dims: [1]))
         case .varGrad:
             // Population variance, as Captum: E[a²] − E[a]².
-            return Attribution(values: try all.square().mean(dims: [1]) - all.mean(dims: [1]).square())
+            return AttributionResult(values: try all.square().mean(dims: [1]) - all.mean(dims: [1]).square())
         }
     }
 

@@ -1,3 +1,4 @@
+import ExplanationCore
 import Torch
 
 /// Occlusion (Zeiler & Fergus 2014): slide a window over the input, replace it with
@@ -49,7 +50,7 @@ public struct Occlusion: AttributionMethod {
         return try combined!.reshaped([positionCounts.reduce(1, *)] + featureShape)
     }
 
-    public func attribute(_ inputs: Tensor, target: Target) throws -> Attribution {
+    public func attribute(_ inputs: Tensor, target: Target) throws -> AttributionResult {
         try validateInputs(inputs)
         let targets = try resolveTargets(target, model: model, inputs: inputs)
         let featureShape = Array(inputs.shape.dropFirst())
@@ -63,6 +64,6 @@ public struct Occlusion: AttributionMethod {
         let totals = try drops.matmul(flatMasks)
         let coverage = try flatMasks.sum(dims: [0])
         let values = try totals / coverage.clamp(min: 1)
-        return Attribution(values: try values.reshaped(inputs.shape))
+        return AttributionResult(values: try values.reshaped(inputs.shape))
     }
 }

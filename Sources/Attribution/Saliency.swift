@@ -1,3 +1,4 @@
+import ExplanationCore
 import Torch
 
 /// Saliency maps: the gradient of the target output with respect to the input
@@ -12,10 +13,10 @@ public struct Saliency: AttributionMethod {
         self.absoluteValue = absoluteValue
     }
 
-    public func attribute(_ inputs: Tensor, target: Target) throws -> Attribution {
+    public func attribute(_ inputs: Tensor, target: Target) throws -> AttributionResult {
         try validateInputs(inputs)
         let targets = try resolveTargets(target, model: model, inputs: inputs)
         let gradient = try inputGradients(model, inputs, targets: targets)
-        return Attribution(values: absoluteValue ? try gradient.abs() : gradient)
+        return AttributionResult(values: absoluteValue ? try gradient.abs() : gradient)
     }
 }

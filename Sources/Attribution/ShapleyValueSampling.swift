@@ -1,3 +1,4 @@
+import ExplanationCore
 import Torch
 
 /// Shapley value sampling (Castro, Gómez & Tejada 2009; Štrumbelj & Kononenko 2010):
@@ -25,7 +26,7 @@ public struct ShapleyValueSampling: AttributionMethod {
         self.seed = seed
     }
 
-    public func attribute(_ inputs: Tensor, target: Target) throws -> Attribution {
+    public func attribute(_ inputs: Tensor, target: Target) throws -> AttributionResult {
         try validateInputs(inputs)
         let targets = try resolveTargets(target, model: model, inputs: inputs)
         let featureShape = Array(inputs.shape.dropFirst())
@@ -57,6 +58,6 @@ public struct ShapleyValueSampling: AttributionMethod {
             total = try total + marginal.matmul(placement)
             AttributionProgress.advance(done + 1, of: orderings.count)
         }
-        return Attribution(values: try groups.spread(total / Double(orderings.count), featureShape: featureShape))
+        return AttributionResult(values: try groups.spread(total / Double(orderings.count), featureShape: featureShape))
     }
 }

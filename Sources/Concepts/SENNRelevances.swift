@@ -1,4 +1,4 @@
-import Attribution
+import ExplanationCore
 import Torch
 
 /// SENN's own explanation as an attribution method: the relevances θ(x)ₖ of each concept
@@ -13,10 +13,10 @@ public struct SENNRelevances: AttributionMethod {
         self.senn = senn
     }
 
-    public func attribute(_ inputs: Tensor, target: Target) throws -> Attribution {
+    public func attribute(_ inputs: Tensor, target: Target) throws -> AttributionResult {
         let output = try senn.explain(inputs)
         let index = try target.resolve(outputs: output.logits.detached()).reshaped([-1, 1, 1])
             .expanded(to: [inputs.shape[0], senn.concepts, 1])
-        return Attribution(values: try output.relevances.gather(dim: 2, index: index).squeezed(dim: 2))
+        return AttributionResult(values: try output.relevances.gather(dim: 2, index: index).squeezed(dim: 2))
     }
 }

@@ -1,4 +1,4 @@
-import Attribution
+import ExplanationCore
 import Torch
 
 /// The faithfulness measure of SENN (Alvarez-Melis & Jaakkola 2018): remove each feature
@@ -22,11 +22,10 @@ public struct AblationFaithfulness: ExplanationMetric {
         let attribution = try explanation(method, inputs, target, attributions)
         let model = method.model
         let probabilities = ForwardFunction { try model($0).softmax(dim: 1) }
-        var ablation = FeatureAblation(probabilities, baseline: baseline, featureMask: featureMask)
-        ablation.perturbationsPerEvaluation = batchSize
-        let targets = try targetIndices(target, model: model, inputs: inputs).scalars(as: Int64.self).map { Int($0) }
+        let targets = try targetIndices(target, model: model, inputs: inputs)
         // Every feature of a group carries the group's drop; compare it with the group's total relevance.
-        let drops = try ablation.attribute(inputs, target: .indices(targets)).values
+        let drops = try ablationEffects(probabilities, inputs: inputs, baseline: baseline, featureMask: featureMask, targets: targets,
+                                        batchSize: batchSize)
         if let featureMask {
             let grouping = try FeatureGroups(featureMask, featureShape: Array(inputs.shape.dropFirst()), dtype: .float64)
             let groups = try grouping.masks.reshaped([grouping.count, -1])

@@ -1,4 +1,4 @@
-import Attribution
+import ExplanationCore
 import Torch
 
 /// Completeness (Sundararajan et al. 2017): |Σ attributions − (f(x) − f(baseline))| for the

@@ -1,4 +1,4 @@
-import Attribution
+import ExplanationCore
 import Torch
 
 /// Complexity of an explanation: the entropy of each feature's fractional contribution

@@ -1,4 +1,4 @@
-import Attribution
+import ExplanationCore
 import Torch
 
 /// Deletion and insertion curves (Petsiuk, Das & Saenko 2018, RISE): features are removed

@@ -1,4 +1,4 @@
-import Attribution
+import ExplanationCore
 import Torch
 
 /// A score for the explanations one attribution method gives on a batch.

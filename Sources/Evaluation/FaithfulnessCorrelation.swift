@@ -1,4 +1,4 @@
-import Attribution
+import ExplanationCore
 import Torch
 
 /// Faithfulness correlation (Bhatt, Weller & Moura 2020): over `runs` random subsets of

@@ -1,4 +1,4 @@
-import Attribution
+import ExplanationCore
 import Torch
 
 /// Explanation infidelity (Yeh et al. 2019), as Captum's `infidelity`: the mean over

@@ -1,4 +1,4 @@
-import Attribution
+import ExplanationCore
 import Torch
 
 /// Local Lipschitz estimate of an explanation (Alvarez-Melis & Jaakkola 2018, SENN):
@@ -49,26 +49,21 @@ extension LocalLipschitz {
         let start = try noise ?? (Tensor.rand([n * samples] + featureShape, dtype: inputs.dtype, generator: Generator(seed: seed)) * 2.0 - 1.0) * radius
         let center = try inputs.repeatingRows(samples)
         let references = try rows(reference).repeatingRows(samples)
-        let step = stepSize ?? radius / 4
-        var offset = start
+        // The variable is the offset from the centre, kept in [−radius, radius] (the L∞ ball).
+        let ascent = InputOptimization(.ascent, step: .signed(size: stepSize ?? radius / 4), steps: steps,
+                                       constraints: [.range(low: -radius, high: radius)])
         var best = try Tensor.zeros([n * samples], dtype: .float64)
-        for iteration in 0...steps {
-            let point = try (center + offset).detached().requiringGrad()
-            let ratio = try withGrad { () -> Tensor in
-                let moved = try (rows(explanation(point)) - references).norm(dims: [1])
-                let distance: Tensor
-                if let representation, let representationCenters {
-                    distance = try (rows(representation(point)) - representationCenters).norm(dims: [1])
-                } else {
-                    distance = try rows(point - center).norm(dims: [1])
-                }
-                return try moved / distance.clamp(min: 1e-12)
+        try ascent.run(from: start, objective: { offset in
+            let point = try center + offset
+            let moved = try (rows(explanation(point)) - references).norm(dims: [1])
+            let distance: Tensor
+            if let representation, let representationCenters {
+                distance = try (rows(representation(point)) - representationCenters).norm(dims: [1])
+            } else {
+                distance = try rows(point - center).norm(dims: [1])
             }
-            best = try Tensor.maximum(best, ratio.detached().to(.float64))
-            guard iteration < steps else { break }
-            let gradient = try Tensor.grad(of: ratio.sum(), wrt: point)
-            offset = try (offset + gradient.sign() * step).clamp(min: -radius, max: radius).detached()
-        }
+            return try moved / distance.clamp(min: 1e-12)
+        }, observe: { _, ratio in best = try Tensor.maximum(best, ratio.to(.float64)) })
         return try best.reshaped([n, samples]).max(dims: [1])
     }
 

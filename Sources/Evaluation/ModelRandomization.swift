@@ -1,4 +1,4 @@
-import Attribution
+import ExplanationCore
 import Foundation
 import NN
 import Torch

@@ -1,4 +1,4 @@
-import Attribution
+import ExplanationCore
 import Torch
 
 /// Monotonicity (Arya et al. 2019, as Quantus's Monotonicity): starting from the baseline,

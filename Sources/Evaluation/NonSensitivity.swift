@@ -1,4 +1,4 @@
-import Attribution
+import ExplanationCore
 import Torch
 
 /// Non-sensitivity (Nguyen & Martínez 2020): zero attribution should go exactly to the
@@ -21,10 +21,9 @@ public struct NonSensitivity: ExplanationMetric {
     public func score(_ method: AttributionMethod, inputs: Tensor, target: Target, attributions: Tensor?) throws -> Tensor {
         let attribution = try explanation(method, inputs, target, attributions)
         // Single-feature ablation gives every feature's effect in batched forward calls.
-        var ablation = FeatureAblation(method.model, baseline: baseline)
-        ablation.perturbationsPerEvaluation = batchSize
-        let targets = try targetIndices(target, model: method.model, inputs: inputs).scalars(as: Int64.self).map { Int($0) }
-        let effects = try ablation.attribute(inputs, target: .indices(targets)).values
+        let targets = try targetIndices(target, model: method.model, inputs: inputs)
+        let effects = try ablationEffects(method.model, inputs: inputs, baseline: baseline, featureMask: nil, targets: targets,
+                                          batchSize: batchSize)
         let zeroAttribution = try rows(attribution).abs().le(tolerance)
         let noEffect = try rows(effects).abs().le(tolerance)
         return try zeroAttribution.ne(noEffect).to(.float64).sum(dims: [1])

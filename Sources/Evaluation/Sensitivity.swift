@@ -1,4 +1,4 @@
-import Attribution
+import ExplanationCore
 import Torch
 
 /// Max- and average-sensitivity (Yeh et al. 2019), as Captum's `sensitivity_max`: how

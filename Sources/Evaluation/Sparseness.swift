@@ -1,4 +1,4 @@
-import Attribution
+import ExplanationCore
 import Torch
 
 /// Sparseness of an explanation: the Gini index of |attributions| (Chalasani et al. 2020),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ExplanationCore
 import Attribution
 import Datasets
 import Foundation
@@ -147,7 +148,7 @@ struct Attribute: ParsableCommand {
         }
         // Compute everything first, so an error on any input leaves no files behind.
         let normalization = try normalize.map(InputNormalization.init(parsing:))
-        var results: [(path: String, batch: Tensor, names: [String], targets: [Int], attribution: Attribution)] = []
+        var results: [(path: String, batch: Tensor, names: [String], targets: [Int], attribution: AttributionResult)] = []
         for path in inputs {
             let (batch, names) = try loaded.inputs(from: path)
             let input = try normalization?(batch) ?? batch

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ExplanationCore
 import Attribution
 import Datasets
 import Evaluation

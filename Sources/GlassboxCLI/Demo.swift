@@ -1,4 +1,5 @@
 import ArgumentParser
+import ExplanationCore
 import Concepts
 import Datasets
 import NN

@@ -1,3 +1,4 @@
+import ExplanationCore
 import Attribution
 import Concepts
 import Evaluation

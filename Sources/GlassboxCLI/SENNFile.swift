@@ -1,3 +1,4 @@
+import ExplanationCore
 import Concepts
 import Datasets
 import Foundation

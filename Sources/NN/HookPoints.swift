@@ -11,8 +11,6 @@ public struct ActivationCache {
     public func gradient(at hookPoint: String) -> Tensor? { activations[hookPoint]?.grad }
 }
 
-private nonisolated(unsafe) var nextHookID = 0
-
 extension Module {
     /// Every hook point's name (module paths), root excluded.
     public var hookPointNames: [String] {
@@ -26,19 +24,20 @@ extension Module {
         throw TorchError("no hook point '\(hookPoint)'; this model has: \(shown)\(names.count > 40 ? ", …" : "")")
     }
 
-    /// Runs `body` with `hooks` attached; they are removed on exit, also after an error.
+    /// Runs `body` with `hooks` attached. They live in the calling task's scope, not on the
+    /// model: they end with `body` (also after an error), and other threads or tasks running the
+    /// same model at the same time do not see them.
     public func withHooks<R>(_ hooks: [(hookPoint: String, hook: ActivationHook)], _ body: () throws -> R) throws -> R {
-        var attached: [(Module, Int)] = []
-        defer {
-            for (module, id) in attached { module.hooks.removeAll { $0.id == id } }
-        }
-        for (name, hook) in hooks {
-            let target = try module(at: name)
-            nextHookID += 1
-            target.hooks.append((nextHookID, hook))
-            attached.append((target, nextHookID))
-        }
-        return try body()
+        let attached = try hooks.map { (try module(at: $0.hookPoint), $0.hook) }
+        return try ForwardScope.with(hooks: attached, body)
+    }
+
+    /// Runs `body` with every ReLU module of this model using `rule` for its backward pass
+    /// (Guided Backprop, DeconvNet), scoped like `withHooks`.
+    public func withReLUBackwardRule<R>(_ rule: ReLUBackwardRule, _ body: () throws -> R) throws -> R {
+        let relus = namedModules().map(\.module).filter { $0 is ReLU }
+        guard !relus.isEmpty else { throw TorchError("this model has no ReLU modules whose backward rule could change") }
+        return try ForwardScope.with(reluRule: (rule, relus), body)
     }
 
     /// Runs the model and records the activations at the hook points `names` selects.

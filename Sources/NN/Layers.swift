@@ -247,14 +247,17 @@ public final class Flatten: Module {
     }
 }
 
-/// ReLU; `backwardRule` lets attribution methods swap its gradient without copying the model.
+/// ReLU; its backward rule can be swapped for one call (`Module.withReLUBackwardRule`) without
+/// copying or changing the model.
 public final class ReLU: Module {
-    public var backwardRule: ReLUBackwardRule = .standard
+    /// The backward rule in the calling task's scope (`.standard` outside `withReLUBackwardRule`).
+    public var backwardRule: ReLUBackwardRule { ForwardScope.current?.reluRules[ObjectIdentifier(self)] ?? .standard }
 
     public override init() {}
 
     public override func forward(_ x: Tensor) throws -> Tensor {
-        try backwardRule == .standard ? x.relu() : Functional.relu(x, backward: backwardRule)
+        let rule = backwardRule
+        return try rule == .standard ? x.relu() : Functional.relu(x, backward: rule)
     }
 }
 

@@ -14,7 +14,9 @@ open class Module {
     /// This module's path in its root model ("" for the root).
     public internal(set) var path: String = ""
     public internal(set) var isTraining = true
-    var hooks: [(id: Int, body: ActivationHook)] = []
+
+    /// The hooks on this module in the calling task's scope (none outside `withHooks`).
+    var hooks: [ActivationHook] { ForwardScope.current?.hooks[ObjectIdentifier(self)] ?? [] }
 
     public init() {}
 
@@ -39,7 +41,7 @@ open class Module {
     public final func callAsFunction(_ x: Tensor) throws -> Tensor {
         var y = try forward(x)
         for hook in hooks {
-            if let replacement = try hook.body(y, path) {
+            if let replacement = try hook(y, path) {
                 guard replacement.shape == y.shape else {
                     throw TorchError("hook at '\(path)' returned shape \(replacement.shape), expected \(y.shape)")
                 }
@@ -129,6 +131,6 @@ open class Module {
 
     public var parameterCount: Int { parameters.reduce(0) { $0 + $1.count } }
 
-    /// Hooks attached anywhere in this model (0 outside `withHooks`).
+    /// Hooks attached anywhere in this model in the calling task's scope (0 outside `withHooks`).
     public var attachedHookCount: Int { namedModules().reduce(0) { $0 + $1.module.hooks.count } }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import TestSupport
+import ExplanationCore
 @testable import Attribution
 import NN
 import Torch

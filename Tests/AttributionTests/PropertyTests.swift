@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import ExplanationCore
 @testable import Attribution
 import NN
 import Torch

@@ -1,4 +1,5 @@
 import Foundation
+import ExplanationCore
 import Attribution
 import Datasets
 import NN

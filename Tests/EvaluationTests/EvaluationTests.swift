@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import ExplanationCore
 @testable import Attribution
 @testable import Evaluation
 import NN

@@ -1,5 +1,6 @@
 import Testing
 import TestSupport
+import ExplanationCore
 @testable import Attribution
 @testable import Evaluation
 import NN

@@ -61,9 +61,8 @@ struct AffineSplitTests {
         }
         #expect(try maxDifference(blocked, plain) < 1e-4 * plain.abs().max().item())
         // Guided ReLU rules stay on plain tensors.
-        let relu = try #require(model.namedModules().compactMap { $0.module as? ReLU }.first)
-        relu.backwardRule = .guided
-        defer { relu.backwardRule = .standard }
-        GradientOrder.firstOrder { #expect(!model.usesBlockedLayout(x)) }
+        try model.withReLUBackwardRule(.guided) {
+            GradientOrder.firstOrder { #expect(!model.usesBlockedLayout(x)) }
+        }
     }
 }

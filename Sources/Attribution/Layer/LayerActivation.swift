@@ -1,3 +1,4 @@
+import ExplanationCore
 import NN
 import Torch
 
@@ -13,9 +14,9 @@ public struct LayerActivation: AttributionMethod {
     }
 
     /// The target does not change an activation; it is accepted for the common call shape.
-    public func attribute(_ inputs: Tensor, target: Target) throws -> Attribution {
+    public func attribute(_ inputs: Tensor, target: Target) throws -> AttributionResult {
         try validateInputs(inputs)
         let module = try model.requireModule(for: "LayerActivation")
-        return Attribution(values: try layerActivations(module, inputs, hookPoint: hookPoint))
+        return AttributionResult(values: try layerActivations(module, inputs, hookPoint: hookPoint))
     }
 }

@@ -1,3 +1,4 @@
+import ExplanationCore
 import NN
 import Torch
 
@@ -18,7 +19,7 @@ public struct LayerConductance: AttributionMethod {
         self.hookPoint = hookPoint
     }
 
-    public func attribute(_ inputs: Tensor, target: Target) throws -> Attribution {
+    public func attribute(_ inputs: Tensor, target: Target) throws -> AttributionResult {
         try validateInputs(inputs)
         let module = try model.requireModule(for: "LayerConductance")
         let targets = try resolveTargets(target, model: model, inputs: inputs)
@@ -32,6 +33,6 @@ public struct LayerConductance: AttributionMethod {
         let a = try activations.reshaped([steps + 1, n] + layerShape)
         let g = try gradients.reshaped([steps + 1, n] + layerShape)
         let differences = try a.slice(dim: 0, start: 1, end: steps + 1) - a.slice(dim: 0, start: 0, end: steps)
-        return Attribution(values: try (g.slice(dim: 0, start: 0, end: steps) * differences).sum(dims: [0]))
+        return AttributionResult(values: try (g.slice(dim: 0, start: 0, end: steps) * differences).sum(dims: [0]))
     }
 }

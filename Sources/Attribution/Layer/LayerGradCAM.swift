@@ -1,3 +1,4 @@
+import ExplanationCore
 import NN
 import Torch
 
@@ -24,7 +25,7 @@ public struct LayerGradCAM: AttributionMethod {
         self.upsampling = upsampling
     }
 
-    public func attribute(_ inputs: Tensor, target: Target) throws -> Attribution {
+    public func attribute(_ inputs: Tensor, target: Target) throws -> AttributionResult {
         try validateInputs(inputs)
         let module = try model.requireModule(for: "Grad-CAM")
         let targets = try resolveTargets(target, model: model, inputs: inputs)
@@ -44,6 +45,6 @@ public struct LayerGradCAM: AttributionMethod {
             map = upsampling == .nearest ? try Functional.upsampleNearest(map, size: size)
                                          : try Functional.upsampleBilinear(map, size: size)
         }
-        return Attribution(values: map)
+        return AttributionResult(values: map)
     }
 }

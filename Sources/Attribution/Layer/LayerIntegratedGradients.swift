@@ -1,3 +1,4 @@
+import ExplanationCore
 import NN
 import Torch
 
@@ -18,7 +19,7 @@ public struct LayerIntegratedGradients: AttributionMethod {
         self.hookPoint = hookPoint
     }
 
-    public func attribute(_ inputs: Tensor, target: Target) throws -> Attribution {
+    public func attribute(_ inputs: Tensor, target: Target) throws -> AttributionResult {
         try validateInputs(inputs)
         let module = try model.requireModule(for: "LayerIntegratedGradients")
         let targets = try resolveTargets(target, model: model, inputs: inputs)
@@ -34,6 +35,6 @@ public struct LayerIntegratedGradients: AttributionMethod {
         } targets: { targets }
         let values = try (inputActivation - baselineActivation) * averaged
         let delta = try sumPerExample(values) - (targetOutputs(model, inputs, targets: targets) - targetOutputs(model, reference, targets: targets))
-        return Attribution(values: values, convergenceDelta: delta)
+        return AttributionResult(values: values, convergenceDelta: delta)
     }
 }

@@ -1,3 +1,4 @@
+import ExplanationCore
 import NN
 import Torch
 
@@ -13,9 +14,9 @@ public struct NeuronGradient: AttributionMethod {
     }
 
     /// The neuron, not a class, is explained; the target is accepted for the common call shape.
-    public func attribute(_ inputs: Tensor, target: Target) throws -> Attribution {
+    public func attribute(_ inputs: Tensor, target: Target) throws -> AttributionResult {
         try validateInputs(inputs)
         let module = try model.requireModule(for: "NeuronGradient")
-        return Attribution(values: try neuron.inputGradients(module, inputs))
+        return AttributionResult(values: try neuron.inputGradients(module, inputs))
     }
 }

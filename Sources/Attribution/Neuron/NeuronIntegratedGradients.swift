@@ -1,3 +1,4 @@
+import ExplanationCore
 import NN
 import Torch
 
@@ -16,7 +17,7 @@ public struct NeuronIntegratedGradients: AttributionMethod {
         self.neuron = neuron
     }
 
-    public func attribute(_ inputs: Tensor, target: Target) throws -> Attribution {
+    public func attribute(_ inputs: Tensor, target: Target) throws -> AttributionResult {
         try validateInputs(inputs)
         let module = try model.requireModule(for: "NeuronIntegratedGradients")
         let reference = try baseline.resolve(for: inputs)
@@ -24,6 +25,6 @@ public struct NeuronIntegratedGradients: AttributionMethod {
         let averaged = try pathAverage(along: reference, to: inputs, steps: steps, rule: rule, batchSize: internalBatchSize) { points, _, _ in
             try neuron.inputGradients(module, points)
         } targets: { dummyTargets }
-        return Attribution(values: try (inputs - reference) * averaged)
+        return AttributionResult(values: try (inputs - reference) * averaged)
     }
 }

@@ -33,7 +33,7 @@ public enum Baseline: Sendable {
 }
 
 /// Blurs (N, C, H, W) images channel by channel with a Gaussian (radius 3σ), zero padding.
-func gaussianBlur(_ x: Tensor, sigma: Double) throws -> Tensor {
+package func gaussianBlur(_ x: Tensor, sigma: Double) throws -> Tensor {
     guard x.rank == 4 else { throw TorchError("a blurred baseline needs (N, C, H, W) images, got \(x.shape)") }
     guard sigma > 0 else { throw TorchError("blur sigma must be positive") }
     let radius = max(1, Int((3 * sigma).rounded(.up)))

@@ -31,7 +31,7 @@ public enum Target: Equatable, Sendable {
 }
 
 /// The outputs at `targets`: (M, classes) and (M) → (M).
-func selectTargets(_ outputs: Tensor, _ targets: Tensor) throws -> Tensor {
+package func selectTargets(_ outputs: Tensor, _ targets: Tensor) throws -> Tensor {
     guard outputs.rank == 2, outputs.shape[0] == targets.count else {
         throw TorchError("model returned \(outputs.shape) for \(targets.count) inputs; expected (N, classes)")
     }

@@ -1,7 +1,7 @@
 import Torch
 
 /// What an attribution method returns.
-public struct Attribution {
+public struct AttributionResult {
     /// One relevance per input feature (or per layer unit, for layer methods).
     public let values: Tensor
     /// Per-example completeness error, for methods that have one:
@@ -20,5 +20,5 @@ public protocol AttributionMethod {
     var name: String { get }
     /// The model being explained.
     var model: Explainable { get }
-    func attribute(_ inputs: Tensor, target: Target) throws -> Attribution
+    func attribute(_ inputs: Tensor, target: Target) throws -> AttributionResult
 }

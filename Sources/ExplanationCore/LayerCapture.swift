@@ -3,7 +3,7 @@ import Torch
 
 /// Activations at a hook point and the gradients of the target outputs with respect to them,
 /// in chunks of `batchSize` rows (one forward and one backward call each).
-func layerActivationsAndGradients(_ module: Module, _ inputs: Tensor, targets: Tensor, hookPoint: String,
+package func layerActivationsAndGradients(_ module: Module, _ inputs: Tensor, targets: Tensor, hookPoint: String,
                                   batchSize: Int? = nil) throws -> (activations: Tensor, gradients: Tensor) {
     let n = inputs.shape[0]
     let chunk = max(1, batchSize ?? n)
@@ -24,7 +24,7 @@ func layerActivationsAndGradients(_ module: Module, _ inputs: Tensor, targets: T
 }
 
 /// The activation at a hook point, without gradients.
-func layerActivations(_ module: Module, _ inputs: Tensor, hookPoint: String) throws -> Tensor {
+package func layerActivations(_ module: Module, _ inputs: Tensor, hookPoint: String) throws -> Tensor {
     var captured: Tensor?
     _ = try noGrad {
         try module.withHooks([(hookPoint, { activation, _ in captured = activation; return nil })]) { try module(inputs) }

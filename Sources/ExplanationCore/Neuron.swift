@@ -12,7 +12,7 @@ public struct Neuron: Sendable, Equatable {
     }
 
     /// The unit's activation for every example: (N, …) → (N).
-    func select(from activation: Tensor) throws -> Tensor {
+    package func select(from activation: Tensor) throws -> Tensor {
         let shape = Array(activation.shape.dropFirst())
         guard index.count == shape.count, zip(index, shape).allSatisfy({ (0..<$1).contains($0) }) else {
             throw TorchError("neuron index \(index) does not fit the activation shape \(shape) at '\(hookPoint)'")
@@ -22,7 +22,7 @@ public struct Neuron: Sendable, Equatable {
     }
 
     /// d(unit activation)/d(input) for each row of `inputs`, in one forward and backward call.
-    func inputGradients(_ module: Module, _ inputs: Tensor) throws -> Tensor {
+    package func inputGradients(_ module: Module, _ inputs: Tensor) throws -> Tensor {
         let x = try inputs.detached().requiringGrad()
         var captured: Tensor?
         _ = try withGrad {

@@ -35,7 +35,7 @@ public struct ForwardFunction: Explainable {
 
 extension Explainable {
     /// The native module, or an error naming the method that needs one.
-    func requireModule(for method: String) throws -> Module {
+    package func requireModule(for method: String) throws -> Module {
         guard let module else {
             throw TorchError("\(method) needs a native Glassbox model (it uses hook points or ReLU modules); this model is TorchScript or a function")
         }

@@ -14,12 +14,12 @@ public final class AttributionProgress: Sendable {
     /// The reporter for the code running now, if any.
     @TaskLocal public static var current: AttributionProgress? = nil
 
-    static func advance(_ done: Int, of total: Int) {
+    package static func advance(_ done: Int, of total: Int) {
         current?.report(done, total)
     }
 
     /// Runs an inner loop without reports, when an outer loop reports for it.
-    static func quietly<R>(_ body: () throws -> R) rethrows -> R {
+    package static func quietly<R>(_ body: () throws -> R) rethrows -> R {
         try $current.withValue(nil, operation: body)
     }
 }

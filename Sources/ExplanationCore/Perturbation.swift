@@ -61,7 +61,19 @@ public struct FeatureGroups {
     }
 
     /// Spreads per-group values (N, G) onto the features: (N, features…).
-    func spread(_ values: Tensor, featureShape: [Int]) throws -> Tensor {
+    package func spread(_ values: Tensor, featureShape: [Int]) throws -> Tensor {
         try values.matmul(masks.reshaped([count, -1])).reshaped([values.shape[0]] + featureShape)
     }
+}
+
+/// Feature ablation's effects: f(x) − f(x with a group replaced by the baseline), each group's
+/// drop spread onto its features, (N, features…); every feature is its own group without a mask.
+package func ablationEffects(_ model: Explainable, inputs: Tensor, baseline: Baseline, featureMask: Tensor?, targets: Tensor,
+                             batchSize: Int?) throws -> Tensor {
+    let featureShape = Array(inputs.shape.dropFirst())
+    let groups = try FeatureGroups(featureMask, featureShape: featureShape, dtype: inputs.dtype)
+    let reference = try baseline.resolve(for: inputs)
+    let original = try targetOutputs(model, inputs, targets: targets)
+    let ablated = try maskedOutputs(model, inputs: inputs, baseline: reference, masks: groups.masks, targets: targets, batchSize: batchSize)
+    return try groups.spread(original.unsqueezed(dim: 1) - ablated, featureShape: featureShape)
 }

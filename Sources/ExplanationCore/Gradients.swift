@@ -2,7 +2,7 @@ import Torch
 
 /// Gradient of the target outputs with respect to a batch of inputs: one forward and one
 /// backward call; `targets` has one class per row of `inputs`.
-func inputGradients(_ model: Explainable, _ inputs: Tensor, targets: Tensor) throws -> Tensor {
+package func inputGradients(_ model: Explainable, _ inputs: Tensor, targets: Tensor) throws -> Tensor {
     let x = try inputs.detached().requiringGrad()
     // A first-order gradient: models may use kernels without double-backward rules.
     return try GradientOrder.firstOrder {
@@ -27,7 +27,7 @@ public func targetOutputs(_ model: Explainable, _ inputs: Tensor, targets: Tenso
 }
 
 /// Resolves the target classes for `inputs` (one forward pass only for `.predicted`).
-func resolveTargets(_ target: Target, model: Explainable, inputs: Tensor) throws -> Tensor {
+package func resolveTargets(_ target: Target, model: Explainable, inputs: Tensor) throws -> Tensor {
     if case .predicted = target {
         return try noGrad { try target.resolve(outputs: model(inputs)) }
     }
@@ -40,19 +40,19 @@ func resolveTargets(_ target: Target, model: Explainable, inputs: Tensor) throws
 }
 
 /// Checks the common preconditions: a float batch with finite values.
-func validateInputs(_ inputs: Tensor) throws {
+package func validateInputs(_ inputs: Tensor) throws {
     guard inputs.rank >= 2 else { throw TorchError("inputs need a batch dimension: got shape \(inputs.shape)") }
     guard inputs.dtype.isFloatingPoint else { throw TorchError("inputs must be floating point, got \(inputs.dtype)") }
     guard try inputs.allFinite() else { throw TorchError("inputs contain NaN or infinite values") }
 }
 
 /// Sums every dimension but the first: (N, …) → (N).
-func sumPerExample(_ t: Tensor) throws -> Tensor {
+package func sumPerExample(_ t: Tensor) throws -> Tensor {
     t.rank <= 1 ? t : try t.sum(dims: Array(1..<t.rank))
 }
 
 /// Adds each row of `rows` (R, …) into row `owners[r]` of `total` (N, …).
-func accumulateRows(_ rows: Tensor, into total: Tensor, owners: [Int]) throws -> Tensor {
+package func accumulateRows(_ rows: Tensor, into total: Tensor, owners: [Int]) throws -> Tensor {
     let index = try Tensor(owners.map { Int64($0) }, shape: [owners.count] + Array(repeating: 1, count: rows.rank - 1)).expanded(to: rows.shape)
     return try total.scatter(dim: 0, index: index, source: rows, accumulate: true)
 }
