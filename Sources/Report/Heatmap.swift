@@ -1,4 +1,3 @@
-import Datasets
 import Torch
 
 /// Attribution maps as pictures, the way Captum's `visualize_image_attr` draws them.

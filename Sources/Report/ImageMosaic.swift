@@ -1,4 +1,3 @@
-import Datasets
 import Torch
 
 /// One PNG of images laid out in rows and columns (concept prototypes, examples), built

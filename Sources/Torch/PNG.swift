@@ -1,6 +1,6 @@
 import CTorch
 import Foundation
-import Torch
+
 
 /// An 8-bit image: `channels` interleaved samples per pixel, row-major.
 public struct Image: Equatable, Sendable {
