@@ -27,7 +27,7 @@ let package = Package(
     name: "Glassbox",
     platforms: [.macOS(.v14)],
     products: [
-        .library(name: "Glassbox", targets: ["Torch", "NN", "Datasets", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report"]),
+        .library(name: "Glassbox", targets: ["Torch", "NN", "Datasets", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Runs"]),
         .executable(name: "glassbox", targets: ["GlassboxCLI"]),
     ],
     dependencies: [
@@ -50,9 +50,10 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["Torch", "NN", "ExplanationCore"]),
         .target(name: "Concepts", dependencies: ["Torch", "NN", "ExplanationCore", "Evaluation"]),
         .target(name: "Report", dependencies: ["Torch"]),
+        .target(name: "Runs", dependencies: ["Torch", "NN", "Datasets", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report"]),
         .executableTarget(
             name: "GlassboxCLI",
-            dependencies: ["Torch", "NN", "Datasets", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report",
+            dependencies: ["Torch", "NN", "Datasets", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Runs",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .target(name: "TestSupport", dependencies: ["Torch"], path: "Tests/TestSupport"),
@@ -63,7 +64,7 @@ let package = Package(
         .testTarget(name: "ConceptsTests", dependencies: ["TestSupport", "ExplanationCore", "Concepts", "Attribution", "Datasets", "NN", "Torch"]),
         .testTarget(name: "ReportTests", dependencies: ["TestSupport", "Report", "Datasets", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["TestSupport", "Datasets", "Torch"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "ExplanationCore", "GlassboxCLI", "Attribution", "NN", "Torch", "Datasets"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "ExplanationCore", "GlassboxCLI", "Attribution", "NN", "Torch", "Datasets", "Runs"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

@@ -1,3 +1,4 @@
+import NN
 import ExplanationCore
 import Torch
 
@@ -85,7 +86,7 @@ func pathAverage(along start: Tensor, to end: Tensor, steps: Int, rule: Integrat
             .to(grads.dtype)
         let zeros = try total ?? Tensor.zeros([n] + Array(grads.shape.dropFirst()), dtype: grads.dtype)
         total = try accumulateRows(grads * weight, into: zeros, owners: owners)
-        AttributionProgress.advance(range.upperBound, of: rows)
+        ProgressObserver.report("path points", done: range.upperBound, of: rows, unit: "rows")
     }
     return total!
 }

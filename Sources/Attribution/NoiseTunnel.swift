@@ -62,10 +62,10 @@ public struct NoiseTunnel: AttributionMethod {
         var parts: [Tensor] = []
         for start in stride(from: 0, to: n * samples, by: chunk) {
             let end = min(n * samples, start + chunk)
-            parts.append(try AttributionProgress.quietly {
+            parts.append(try ProgressObserver.quietly {
                 try method.attribute(noisy.slice(dim: 0, start: start, end: end), target: .indices(Array(repeatedTargets[start..<end]))).values
             })
-            AttributionProgress.advance(end, of: n * samples)
+            ProgressObserver.report("noisy copies", done: end, of: n * samples, unit: "rows")
         }
         let all = try Tensor.cat(parts).reshaped([n, samples] + Array(parts[0].shape.dropFirst()))
         switch kind {
@@ -88,7 +88,7 @@ public struct NoiseTunnel: AttributionMethod {
             let grads = try inputGradients(rest, front, targets: Tensor(targets[start..<end].map { Int64($0) }, shape: [end - start]))
             let zeros = try total ?? Tensor.zeros([n] + Array(grads.shape.dropFirst()), dtype: grads.dtype)
             total = try accumulateRows(grads, into: zeros, owners: (start..<end).map { $0 / samples })
-            AttributionProgress.advance(end, of: n * samples)
+            ProgressObserver.report("noisy copies", done: end, of: n * samples, unit: "rows")
         }
         return try split.frontTransposed(total! / Double(samples), inputsLike: noisy.slice(dim: 0, start: 0, end: n))
     }

@@ -1,3 +1,4 @@
+import NN
 import ExplanationCore
 import Torch
 
@@ -50,13 +51,13 @@ public struct ShapleyValueSampling: AttributionMethod {
             let placement = try Tensor(order, shape: [g]).oneHot(classes: g).to(inputs.dtype)  // row k: group order[k]
             let revealed = try Tensor.cat([Tensor.zeros([1, g], dtype: inputs.dtype), placement.cumsum(dim: 0)])
             let baselineMasks = try (1.0 - revealed.matmul(flatGroups)).reshaped([g + 1] + featureShape)
-            let outputs = try AttributionProgress.quietly {
+            let outputs = try ProgressObserver.quietly {
                 try maskedOutputs(model, inputs: inputs, baseline: reference, masks: baselineMasks, targets: targets,
                                   batchSize: perturbationsPerEvaluation)
             }
             let marginal = try outputs.slice(dim: 1, start: 1, end: g + 1) - outputs.slice(dim: 1, start: 0, end: g)
             total = try total + marginal.matmul(placement)
-            AttributionProgress.advance(done + 1, of: orderings.count)
+            ProgressObserver.report("orderings", done: done + 1, of: orderings.count, unit: "orderings")
         }
         return AttributionResult(values: try groups.spread(total / Double(orderings.count), featureShape: featureShape))
     }

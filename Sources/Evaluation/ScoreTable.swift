@@ -1,5 +1,6 @@
 import ExplanationCore
 import Foundation
+import NN
 import Torch
 
 /// Scores of several attribution methods under several metrics on the same inputs:
@@ -35,19 +36,19 @@ public struct ScoreTable: Codable {
     /// Index of this table's first example in the whole set (for shards).
     public var firstExample = 0
 
-    /// Computes every metric for every method; `progress` is told after each cell.
-    public init(methods: [(String, AttributionMethod)], metrics: [ExplanationMetric], inputs: Tensor, target: Target,
-                progress: (String) -> Void = { _ in }) throws {
+    /// Computes every metric for every method, reporting each cell to the progress observer.
+    public init(methods: [(String, AttributionMethod)], metrics: [ExplanationMetric], inputs: Tensor, target: Target) throws {
         examples = inputs.shape[0]
         for (name, method) in methods {
-            let attributions = try method.attribute(inputs, target: target).values
+            let attributions = try ProgressObserver.quietly { try method.attribute(inputs, target: target).values }
             for metric in metrics {
                 let metricStarted = Date()
-                let scores = try metric.score(method, inputs: inputs, target: target, attributions: attributions)
+                let scores = try ProgressObserver.quietly { try metric.score(method, inputs: inputs, target: target, attributions: attributions) }
                 cells.append(Cell(method: name, metric: metric.name, higherIsBetter: metric.higherIsBetter,
                                   values: try scores.to(.float64).scalars(as: Double.self),
                                   seconds: Date().timeIntervalSince(metricStarted)))
-                progress("\(name) / \(metric.name)")
+                ProgressObserver.report("scoring", done: cells.count, of: methods.count * metrics.count, unit: "cells",
+                                        status: "\(name) / \(metric.name)")
             }
         }
     }

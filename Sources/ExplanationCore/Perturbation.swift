@@ -1,3 +1,4 @@
+import NN
 import Torch
 
 /// Target outputs for inputs with masked features replaced by the baseline:
@@ -23,7 +24,7 @@ public func maskedOutputs(_ model: Explainable, inputs: Tensor, baseline: Tensor
             let outputs = try model(perturbed)
             let repeated = try targets.unsqueezed(dim: 1).expanded(to: [n, end - start]).reshaped([-1])
             columns.append(try selectTargets(outputs, repeated).reshaped([n, end - start]))
-            AttributionProgress.advance(n * end, of: n * p)
+            ProgressObserver.report("perturbations", done: n * end, of: n * p, unit: "rows")
         }
     }
     return try Tensor.cat(columns, dim: 1)

@@ -1,51 +1,10 @@
 import ArgumentParser
 import ExplanationCore
 import Attribution
-import Datasets
 import Foundation
+import Runs
 import Report
 import Torch
-
-/// One attribution method as the command line offers it.
-struct MethodEntry {
-    let name: String
-    let summary: String
-    let needsNativeModel: Bool
-    /// The method-specific options it accepts (flag names without dashes).
-    let options: Set<String>
-}
-
-let attributionMethods: [MethodEntry] = [
-    .init(name: "saliency", summary: "|∂f/∂x| (Simonyan et al. 2014); --signed keeps the sign", needsNativeModel: false, options: ["signed"]),
-    .init(name: "input-x-gradient", summary: "x · ∂f/∂x (Shrikumar et al. 2016)", needsNativeModel: false, options: []),
-    .init(name: "integrated-gradients", summary: "path integral of gradients from a baseline (Sundararajan et al. 2017)", needsNativeModel: false,
-          options: ["steps", "rule", "baseline", "internal-batch-size"]),
-    .init(name: "smoothgrad", summary: "signed gradients averaged over noisy copies (Smilkov et al. 2017)", needsNativeModel: false, options: ["samples", "stdev"]),
-    .init(name: "smoothgrad-sq", summary: "SmoothGrad of squared gradients", needsNativeModel: false, options: ["samples", "stdev"]),
-    .init(name: "vargrad", summary: "variance of gradients over noisy copies (Adebayo et al. 2018)", needsNativeModel: false, options: ["samples", "stdev"]),
-    .init(name: "guided-backprop", summary: "gradients through ReLUs passing only positive signal (Springenberg et al. 2015)", needsNativeModel: true, options: []),
-    .init(name: "deconvolution", summary: "DeconvNet backward pass (Zeiler & Fergus 2014)", needsNativeModel: true, options: []),
-    .init(name: "grad-cam", summary: "channel-weighted activations at --layer, upsampled (Selvaraju et al. 2017)", needsNativeModel: true, options: ["layer", "no-relu"]),
-    .init(name: "guided-grad-cam", summary: "Guided Backprop × Grad-CAM at --layer", needsNativeModel: true, options: ["layer"]),
-    .init(name: "occlusion", summary: "output drop when a sliding window is replaced by the baseline (Zeiler & Fergus 2014)", needsNativeModel: false,
-          options: ["window", "strides", "baseline"]),
-    .init(name: "feature-ablation", summary: "output drop when each feature group is replaced by the baseline", needsNativeModel: false,
-          options: ["feature-mask", "patch", "baseline"]),
-    .init(name: "shapley-value-sampling", summary: "Shapley values from random orderings of feature groups (Castro et al. 2009)", needsNativeModel: false,
-          options: ["feature-mask", "patch", "baseline", "samples"]),
-    .init(name: "kernel-shap", summary: "Shapley values by kernel-weighted regression (Lundberg & Lee 2017)", needsNativeModel: false,
-          options: ["feature-mask", "patch", "baseline", "samples"]),
-    .init(name: "lime", summary: "weighted linear surrogate on random coalitions (Ribeiro et al. 2016)", needsNativeModel: false,
-          options: ["feature-mask", "patch", "baseline", "samples", "kernel-width"]),
-    .init(name: "layer-activation", summary: "the activation at --layer", needsNativeModel: true, options: ["layer"]),
-    .init(name: "layer-integrated-gradients", summary: "Integrated Gradients in --layer's activation space", needsNativeModel: true,
-          options: ["layer", "steps", "rule", "baseline", "internal-batch-size"]),
-    .init(name: "layer-conductance", summary: "IG flowing through each unit of --layer (Dhamdhere et al. 2018)", needsNativeModel: true,
-          options: ["layer", "steps", "rule", "baseline", "internal-batch-size"]),
-    .init(name: "neuron-gradient", summary: "gradient of one --neuron at --layer", needsNativeModel: true, options: ["layer", "neuron"]),
-    .init(name: "neuron-integrated-gradients", summary: "Integrated Gradients of one --neuron at --layer", needsNativeModel: true,
-          options: ["layer", "neuron", "steps", "rule", "baseline", "internal-batch-size"]),
-]
 
 struct Attribute: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -65,41 +24,45 @@ struct Attribute: ParsableCommand {
     @Option(help: "Method name (see --list).") var method: String?
     @Option(help: "Output folder.") var out = "runs/attribute"
 
-    @Option(help: "Integration steps (IG and its layer/neuron variants).") var steps: Int?
-    @Option(help: "Quadrature: riemann_left, riemann_right, riemann_middle, riemann_trapezoid, gausslegendre.") var rule: String?
-    @Option(help: "Baseline: zeros, value:V, blur:SIGMA, noise (uniform [0,1), seeded) or a .npy file.") var baseline: String?
-    @Option(help: "Rows (path points) per forward/backward call; bounds memory on large models and batches (default 64).") var internalBatchSize: Int?
-    @Option(help: "Samples (noise tunnel copies, Shapley orderings, LIME/KernelSHAP coalitions).") var samples: Int?
-    @Option(help: "Noise standard deviation for the noise tunnel, in input units.") var stdev: Double?
-    @Option(help: "Hook point for layer, neuron and Grad-CAM methods (e.g. 3).") var layer: String?
-    @Option(help: "Neuron index in the layer's activation, comma-separated (e.g. 5 or 12,3,4).") var neuron: String?
-    @Option(help: "Occlusion window per input dimension, comma-separated (default 1,4,4 style: all channels, 4×4 pixels).") var window: String?
-    @Option(help: "Occlusion strides, comma-separated (default: half the window).") var strides: String?
-    @Option(help: "Feature groups as a .npy of integers 0…G−1 with one input's shape.") var featureMask: String?
-    @Option(help: "Feature groups as square patches of this many pixels.") var patch: Int?
-    @Option(help: "LIME kernel width.") var kernelWidth: Double?
-    @Flag(help: "Saliency: keep the gradient's sign.") var signed = false
-    @Flag(help: "Grad-CAM: keep negative evidence (no ReLU).") var noRelu = false
+    @Option(help: ArgumentHelp(MethodOption.steps.help)) var steps: Int?
+    @Option(help: ArgumentHelp(MethodOption.rule.help)) var rule: String?
+    @Option(help: ArgumentHelp(MethodOption.baseline.help)) var baseline: String?
+    @Option(help: ArgumentHelp(MethodOption.internalBatchSize.help)) var internalBatchSize: Int?
+    @Option(help: ArgumentHelp(MethodOption.samples.help)) var samples: Int?
+    @Option(help: ArgumentHelp(MethodOption.stdev.help)) var stdev: Double?
+    @Option(help: ArgumentHelp(MethodOption.layer.help)) var layer: String?
+    @Option(help: ArgumentHelp(MethodOption.neuron.help)) var neuron: String?
+    @Option(help: ArgumentHelp(MethodOption.window.help)) var window: String?
+    @Option(help: ArgumentHelp(MethodOption.strides.help)) var strides: String?
+    @Option(help: ArgumentHelp(MethodOption.featureMask.help)) var featureMask: String?
+    @Option(help: ArgumentHelp(MethodOption.patch.help)) var patch: Int?
+    @Option(help: ArgumentHelp(MethodOption.kernelWidth.help)) var kernelWidth: Double?
+    @Flag(help: ArgumentHelp(MethodOption.signed.help)) var signed = false
+    @Flag(help: ArgumentHelp(MethodOption.noRelu.help)) var noRelu = false
 
     @Option(help: ArgumentHelp(InputNormalization.help)) var normalize: String?
     @Option(help: "Heat-map sign: all, positive, negative, absolute_value.") var sign = "absolute_value"
     @Option(help: "Percent of attribution mass clipped as outliers in heat maps.") var outlierPercent = 2.0
     @OptionGroup var common: CommonOptions
 
-    /// Path points per forward/backward call for IG and its layer and neuron variants.
-    var pathBatchSize: Int { internalBatchSize ?? 64 }
-
-    /// The method options given on the command line.
-    var givenOptions: Set<String> {
-        var given: Set<String> = []
-        let values: [(String, Bool)] = [
-            ("steps", steps != nil), ("rule", rule != nil), ("baseline", baseline != nil), ("internal-batch-size", internalBatchSize != nil),
-            ("samples", samples != nil), ("stdev", stdev != nil), ("layer", layer != nil), ("neuron", neuron != nil),
-            ("window", window != nil), ("strides", strides != nil), ("feature-mask", featureMask != nil), ("patch", patch != nil),
-            ("kernel-width", kernelWidth != nil), ("signed", signed), ("no-relu", noRelu),
-        ]
-        for (name, present) in values where present { given.insert(name) }
-        return given
+    /// The method settings the flags give; without `readingFiles`, a file baseline or feature mask
+    /// is only marked as given.
+    func settings(readingFiles: Bool = true) throws -> MethodSettings {
+        var settings = MethodSettings(seed: common.seed)
+        (settings.steps, settings.internalBatchSize, settings.samples, settings.standardDeviation) = (steps, internalBatchSize, samples, stdev)
+        (settings.layer, settings.patch, settings.kernelWidth, settings.signed, settings.noReLU) = (layer, patch, kernelWidth, signed, noRelu)
+        if let rule {
+            guard let parsed = IntegrationRule(rawValue: rule) else {
+                throw TorchError("unknown --rule '\(rule)'; use \(IntegrationRule.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            settings.rule = parsed
+        }
+        settings.neuron = try neuron.map { try parseList($0, "neuron") }
+        settings.window = try window.map { try parseList($0, "window") }
+        settings.strides = try strides.map { try parseList($0, "strides") }
+        settings.baseline = try baseline.map { readingFiles || !$0.hasSuffix(".npy") ? try parseBaseline($0) : .zeros }
+        settings.featureMask = try featureMask.map { readingFiles ? try NumpyFile.read($0) : try Tensor.zeros([1]) }
+        return settings
     }
 
     func validate() throws {
@@ -107,45 +70,21 @@ struct Attribute: ParsableCommand {
         guard model != nil else { throw ValidationError("--model is required") }
         guard !inputs.isEmpty else { throw ValidationError("give at least one --input file") }
         guard let method else { throw ValidationError("--method is required; `glassbox attribute --list` names them") }
-        guard let entry = attributionMethods.first(where: { $0.name == method }) else {
-            throw ValidationError("unknown method '\(method)'; known: \(attributionMethods.map(\.name).joined(separator: ", "))")
+        do {
+            try MethodCatalog.validate(settings(readingFiles: false), for: method)
+        } catch let error as TorchError {
+            throw ValidationError(error.message)
         }
-        let stray = givenOptions.subtracting(entry.options)
-        if let first = stray.sorted().first {
-            throw ValidationError("--\(first) does not apply to \(method) (it takes: \(entry.options.isEmpty ? "no options" : entry.options.sorted().map { "--\($0)" }.joined(separator: ", ")))")
-        }
-        if entry.options.contains("layer"), layer == nil { throw ValidationError("\(method) needs --layer (a hook point such as 3)") }
-        if entry.options.contains("neuron"), neuron == nil { throw ValidationError("\(method) needs --neuron (an index such as 5)") }
-        if featureMask != nil, patch != nil { throw ValidationError("give --feature-mask or --patch, not both") }
-        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
-        if let samples, samples < 1 { throw ValidationError("--samples must be at least 1") }
-        if let internalBatchSize, internalBatchSize < 1 { throw ValidationError("--internal-batch-size must be at least 1") }
-        if let patch, patch < 1 { throw ValidationError("--patch must be at least 1") }
-        if let rule, IntegrationRule(rawValue: rule) == nil {
-            throw ValidationError("unknown --rule '\(rule)'; use \(IntegrationRule.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        try InputNormalization.validate(normalize)
+        try validateNormalization(normalize)
         if Heatmap.Sign(rawValue: sign) == nil { throw ValidationError("--sign must be all, positive, negative or absolute_value") }
         if !(0...100).contains(outlierPercent) { throw ValidationError("--outlier-percent must be between 0 and 100") }
     }
 
     func run() throws {
-        if list {
-            print("Methods (native = needs a Glassbox model; the rest also run TorchScript):\n")
-            for entry in attributionMethods {
-                let options = entry.options.sorted().map { "--\($0)" }.joined(separator: " ")
-                print("  \(entry.name.padding(toLength: 28, withPad: " ", startingAt: 0))\(entry.needsNativeModel ? "native  " : "        ")\(entry.summary)")
-                if !options.isEmpty { print(String(repeating: " ", count: 38) + "options: \(options)") }
-            }
-            print("\nCommon: --target N|N,N,…|predicted, --out DIR, --sign, --outlier-percent, --normalize, --seed, --threads")
-            return
-        }
+        if list { return printList() }
         try common.apply()
         let loaded = try ModelFile.load(model!)
-        let entry = attributionMethods.first { $0.name == method! }!
-        if entry.needsNativeModel, loaded.model.module == nil {
-            throw TorchError("\(entry.name) needs a native Glassbox model (it uses hook points or ReLU modules); \(model!) is TorchScript. Methods that run on TorchScript: \(attributionMethods.filter { !$0.needsNativeModel }.map(\.name).joined(separator: ", "))")
-        }
+        let settings = try settings()
         // Compute everything first, so an error on any input leaves no files behind.
         let normalization = try normalize.map(InputNormalization.init(parsing:))
         var results: [(path: String, batch: Tensor, names: [String], targets: [Int], attribution: AttributionResult)] = []
@@ -153,14 +92,10 @@ struct Attribute: ParsableCommand {
             let (batch, names) = try loaded.inputs(from: path)
             let input = try normalization?(batch) ?? batch
             let targets = try resolveTarget(batch: input, model: loaded)
-            let featureCount = input.shape.dropFirst().reduce(1, *)
-            if ["shapley-value-sampling", "kernel-shap", "lime"].contains(entry.name), featureMask == nil, patch == nil, featureCount > 4096 {
-                throw TorchError("\(entry.name) would treat each of the \(featureCount) input features of \(path) as a player; group them with --patch N (e.g. --patch 16) or --feature-mask")
-            }
-            let method = try makeMethod(loaded.model, featureShape: Array(input.shape.dropFirst()))
-            let progress = DelayedProgress("\(entry.name) on \((path as NSString).lastPathComponent)", unit: "rows")
-            let attribution = try AttributionProgress.$current.withValue(AttributionProgress(progress.report)) {
-                try method.attribute(input, target: .indices(targets))
+            let attributor = try MethodCatalog.method(named: method!, model: loaded.model, featureShape: Array(input.shape.dropFirst()),
+                                                      settings: settings)
+            let attribution = try showingProgress(delay: 1, prefix: "\(method!) on \((path as NSString).lastPathComponent)") {
+                try attributor.attribute(input, target: .indices(targets))
             }
             results.append((path, batch, names, targets, attribution))
         }
@@ -168,12 +103,12 @@ struct Attribute: ParsableCommand {
         var rows: [String] = []
         for (path, batch, names, targets, attribution) in results {
             let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
-            try NumpyFile.write(attribution.values, to: "\(out)/\(stem).\(entry.name).npy")
+            try NumpyFile.write(attribution.values, to: "\(out)/\(stem).\(method!).npy")
             for (row, name) in names.enumerated() {
                 let values = try attribution.values[row]
                 stored[name] = values
                 let label = names.count == 1 ? stem : "\(stem)-\(row)"
-                try writePictures(values, image: batch[row], label: label, method: entry.name)
+                try writePictures(values, image: batch[row], label: label, method: method!)
                 var line = "\(name): target \(targets[row]), sum of attributions \(String(format: "%.5g", try values.sum().item()))"
                 if let delta = attribution.convergenceDelta {
                     line += ", convergence delta \(String(format: "%.3g", try delta[row].item()))"
@@ -181,9 +116,22 @@ struct Attribute: ParsableCommand {
                 rows.append(line)
             }
         }
-        try Safetensors.write(stored, metadata: ["method": entry.name, "model": model!], to: "\(out)/attributions.safetensors")
+        try Safetensors.write(stored, metadata: ["method": method!, "model": model!], to: "\(out)/attributions.safetensors")
         rows.forEach { print($0) }
         print("wrote \(out)/attributions.safetensors and per-input files")
+    }
+
+    func printList() {
+        print("Methods (native = needs a Glassbox model; the rest also run TorchScript):\n")
+        for entry in MethodCatalog.entries {
+            print("  \(entry.name.padding(toLength: 28, withPad: " ", startingAt: 0))\(entry.needsNativeModel ? "native  " : "        ")\(entry.summary)")
+            if !entry.options.isEmpty {
+                print(String(repeating: " ", count: 38) + "options: " + entry.options.map { "--\($0.rawValue)" }.joined(separator: " "))
+            }
+        }
+        print("\nOptions and their defaults:")
+        for option in MethodOption.allCases { print("  --\(option.rawValue.padding(toLength: 21, withPad: " ", startingAt: 0)) \(option.help)") }
+        print("\nCommon: --target N|N,N,…|predicted, --out DIR, --sign, --outlier-percent, --normalize, --seed, --threads")
     }
 
     func resolveTarget(batch: Tensor, model: LoadedModel) throws -> [Int] {
@@ -215,70 +163,13 @@ struct Attribute: ParsableCommand {
         return values.map { $0! }
     }
 
-    func parseBaseline() throws -> Baseline {
-        guard let baseline else { return .zeros }
-        if baseline == "zeros" { return .zeros }
-        if baseline == "noise" { return .uniformNoise(low: 0, high: 1, seed: common.seed) }
-        if baseline.hasPrefix("value:"), let v = Double(baseline.dropFirst(6)), v.isFinite { return .value(v) }
-        if baseline.hasPrefix("blur:"), let s = Double(baseline.dropFirst(5)), s > 0 { return .blurred(sigma: s) }
-        if baseline.hasSuffix(".npy") { return .tensor(try NumpyFile.read(baseline).to(.float32)) }
-        throw TorchError("--baseline must be zeros, value:V, blur:SIGMA, noise or a .npy file; got '\(baseline)'")
-    }
-
-    func groups(featureShape: [Int]) throws -> Tensor? {
-        if let featureMask { return try NumpyFile.read(featureMask) }
-        guard let patch else { return nil }
-        guard featureShape.count == 3 else { throw TorchError("--patch needs image inputs (C, H, W), got \(featureShape)") }
-        return try DemoAttribution.patchMask(size: featureShape[1], width: featureShape[2], patch: patch).expanded(to: featureShape).contiguous()
-    }
-
-    func makeMethod(_ model: Explainable, featureShape: [Int]) throws -> AttributionMethod {
-        let rule = self.rule.flatMap(IntegrationRule.init(rawValue:)) ?? .gaussLegendre
-        let seed = common.seed
-        switch method! {
-        case "saliency": return Saliency(model, absoluteValue: !signed)
-        case "input-x-gradient": return InputXGradient(model)
-        case "integrated-gradients":
-            var m = IntegratedGradients(model)
-            m.baseline = try parseBaseline(); m.steps = steps ?? 50; m.rule = rule; m.internalBatchSize = pathBatchSize
-            return m
-        case "smoothgrad", "smoothgrad-sq", "vargrad":
-            let kind: NoiseTunnel.Kind = method == "smoothgrad" ? .smoothGrad : method == "vargrad" ? .varGrad : .smoothGradSquared
-            return NoiseTunnel(Saliency(model, absoluteValue: false), kind: kind, samples: samples ?? 50, standardDeviation: stdev ?? 0.15, seed: seed)
-        case "guided-backprop": return GuidedBackprop(model)
-        case "deconvolution": return Deconvolution(model)
-        case "grad-cam": return LayerGradCAM(model, hookPoint: layer!, reluAttributions: !noRelu)
-        case "guided-grad-cam": return GuidedGradCAM(model, hookPoint: layer!)
-        case "occlusion":
-            let defaultWindow = featureShape.count == 3 ? [featureShape[0], min(4, featureShape[1]), min(4, featureShape[2])] : featureShape.map { _ in 1 }
-            let windowSize = try window.map { try parseList($0, "window") } ?? defaultWindow
-            let strideSize = try strides.map { try parseList($0, "strides") } ?? windowSize.map { max(1, $0 / 2) }
-            return Occlusion(model, window: windowSize, strides: strideSize, baseline: try parseBaseline())
-        case "feature-ablation": return FeatureAblation(model, baseline: try parseBaseline(), featureMask: try groups(featureShape: featureShape))
-        case "shapley-value-sampling":
-            return ShapleyValueSampling(model, baseline: try parseBaseline(), featureMask: try groups(featureShape: featureShape), samples: samples ?? 25, seed: seed)
-        case "kernel-shap":
-            return KernelSHAP(model, baseline: try parseBaseline(), featureMask: try groups(featureShape: featureShape), samples: samples ?? 200, seed: seed)
-        case "lime":
-            var m = LIME(model, baseline: try parseBaseline(), featureMask: try groups(featureShape: featureShape), samples: samples ?? 200, seed: seed)
-            m.kernelWidth = kernelWidth ?? 1
-            return m
-        case "layer-activation": return LayerActivation(model, hookPoint: layer!)
-        case "layer-integrated-gradients":
-            var m = LayerIntegratedGradients(model, hookPoint: layer!)
-            m.baseline = try parseBaseline(); m.steps = steps ?? 50; m.rule = rule; m.internalBatchSize = pathBatchSize
-            return m
-        case "layer-conductance":
-            var m = LayerConductance(model, hookPoint: layer!)
-            m.baseline = try parseBaseline(); m.steps = steps ?? 50; m.rule = rule; m.internalBatchSize = pathBatchSize
-            return m
-        case "neuron-gradient": return NeuronGradient(model, neuron: Neuron(layer!, try parseList(neuron!, "neuron")))
-        case "neuron-integrated-gradients":
-            var m = NeuronIntegratedGradients(model, neuron: Neuron(layer!, try parseList(neuron!, "neuron")))
-            m.baseline = try parseBaseline(); m.steps = steps ?? 50; m.rule = rule; m.internalBatchSize = pathBatchSize
-            return m
-        default: throw TorchError("unknown method \(method!)")
-        }
+    func parseBaseline(_ text: String) throws -> Baseline {
+        if text == "zeros" { return .zeros }
+        if text == "noise" { return .uniformNoise(low: 0, high: 1, seed: common.seed) }
+        if text.hasPrefix("value:"), let v = Double(text.dropFirst(6)), v.isFinite { return .value(v) }
+        if text.hasPrefix("blur:"), let s = Double(text.dropFirst(5)), s > 0 { return .blurred(sigma: s) }
+        if text.hasSuffix(".npy") { return .tensor(try NumpyFile.read(text).to(.float32)) }
+        throw TorchError("--baseline must be zeros, value:V, blur:SIGMA, noise or a .npy file; got '\(text)'")
     }
 
     /// Heat map and blended overlay, when the attribution has the input's spatial shape (or is a 2-D/3-D map).

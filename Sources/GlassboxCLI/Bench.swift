@@ -88,7 +88,7 @@ struct BenchAttribution: ParsableCommand {
             prepared.append((spec, model, x, targets, mask))
             counts[spec.name] = x.shape[0]
             let target = Target.indices(try targets.scalars(as: Int64.self).map { Int($0) })
-            for (method, attribute) in try methods(spec, model: model, mask: mask) {
+            for (method, attribute) in try methods(spec, model: model, mask: mask, featureShape: Array(x.shape.dropFirst())) {
                 let (seconds, values) = try timed { try attribute.attribute(x, target: target).values }
                 ours[spec.name, default: [:]][method] = seconds
                 ourValues["\(spec.name).\(method)"] = values
@@ -152,28 +152,44 @@ struct BenchAttribution: ParsableCommand {
             let model = try Architectures.mnistCNN(generator: generator)
             model.eval()
             let x = try MNIST.bundled().test.images.slice(dim: 0, start: 0, end: 32)
-            return (model, x, try DemoAttribution.benchMask(for: spec))
+            return (model, x, try benchMask(for: spec))
         }
         let model = try ResNet18(classes: spec.classes, generator: generator)
         model.eval()
         let x = try Tensor.rand([2, 3, 224, 224], generator: generator)
-        return (model, x, try DemoAttribution.benchMask(for: spec))
+        return (model, x, try benchMask(for: spec))
     }
 
-    func methods(_ spec: BenchModel, model: Module, mask: Tensor) throws -> [(String, AttributionMethod)] {
-        var ig = IntegratedGradients(model)
-        ig.steps = 50
-        ig.internalBatchSize = spec.internalBatchSize
+    /// KernelSHAP's groups: 49 square patches (4 pixels on MNIST, 32 on 224×224), so 200 coalitions determine the fit.
+    func benchMask(for spec: BenchModel) throws -> Tensor {
+        spec.architecture == "mnist-cnn" ? try MethodCatalog.patchMask(height: 28, width: 28, patch: 4)
+            : try MethodCatalog.patchMask(height: 224, width: 224, patch: 32).expanded(to: [3, 224, 224]).contiguous()
+    }
+
+    /// The catalog's methods with the benchmark's settings, which bench/captum_bench.py mirrors.
+    func methods(_ spec: BenchModel, model: Module, mask: Tensor, featureShape: [Int]) throws -> [(String, AttributionMethod)] {
         // Captum's per-eval counts are per example (its KernelSHAP takes one example at a time);
         // Glassbox evaluates all examples together, so each forward call holds that many per example.
         let examples = spec.name == "mnist-cnn" ? 32 : 2
-        var tunnel = NoiseTunnel(Saliency(model, absoluteValue: false), kind: .smoothGrad, samples: 50, standardDeviation: 0.15, seed: common.seed)
-        tunnel.samplesPerBatch = max(1, spec.internalBatchSize / examples)
-        var occlusion = Occlusion(model, window: spec.window, strides: spec.strides)
-        occlusion.perturbationsPerEvaluation = spec.perturbationsPerEvaluation * examples
-        var shap = KernelSHAP(model, featureMask: mask, samples: spec.shapSamples, seed: common.seed)
-        shap.perturbationsPerEvaluation = spec.perturbationsPerEvaluation * examples
-        return [("integrated-gradients", ig), ("smoothgrad", tunnel), ("occlusion", occlusion), ("kernel-shap", shap)]
+        var settings = MethodSettings(seed: common.seed)
+        settings.steps = 50
+        settings.internalBatchSize = spec.internalBatchSize
+        settings.samplesPerBatch = max(1, spec.internalBatchSize / examples)
+        settings.perturbationsPerEvaluation = spec.perturbationsPerEvaluation * examples
+        func method(_ name: String, _ change: (inout MethodSettings) -> Void = { _ in }) throws -> (String, AttributionMethod) {
+            var own = settings
+            change(&own)
+            let options = try MethodCatalog.entry(named: name).options
+            if !options.contains(.steps) { own.steps = nil }
+            if !options.contains(.internalBatchSize) { own.internalBatchSize = nil }
+            return (name, try MethodCatalog.method(named: name, model: model, featureShape: featureShape, settings: own))
+        }
+        return [
+            try method("integrated-gradients"),
+            try method("smoothgrad") { $0.samples = 50; $0.standardDeviation = 0.15 },
+            try method("occlusion") { $0.window = spec.window; $0.strides = spec.strides },
+            try method("kernel-shap") { $0.featureMask = mask; $0.samples = spec.shapSamples },
+        ]
     }
 
     func timed(_ body: () throws -> Tensor) throws -> (Double, Tensor) {
@@ -207,7 +223,7 @@ struct BenchAttribution: ParsableCommand {
             guard let coalitions = draws["\(spec.name).kernel-shap.coalitions"] else { return "-" }
             var replayed: [Tensor] = []
             for row in 0..<x.shape[0] {
-                var shap = KernelSHAP(model, featureMask: try DemoAttribution.benchMask(for: spec))
+                var shap = KernelSHAP(model, featureMask: try benchMask(for: spec))
                 shap.coalitions = try coalitions[row]
                 replayed.append(try shap.attribute(x[row..<(row + 1)], target: .index(targets[row].itemInt())).values)
             }

@@ -5,6 +5,7 @@ import Datasets
 import NN
 import Report
 import Foundation
+import Runs
 import Torch
 
 struct Demo: ParsableCommand {
@@ -22,12 +23,16 @@ struct Demo: ParsableCommand {
     func run() throws {
         let started = Date()
         try common.apply()
-        let (model, metrics, test) = try MNISTRun.train(data: data, options: training, seed: common.seed, out: out, resume: false)
-        try DemoAttribution.write(model: model, test: test, out: out, seed: common.seed)
+        let (model, metrics, test) = try showingProgress {
+            try MNISTRun.train(source: data.source, options: training.options, seed: common.seed, out: out, resume: false)
+        }
+        try showingProgress { try AttributionPage.write(model: model, test: test, out: out, seed: common.seed) }
         let cnnSeconds = Date().timeIntervalSince(started)
         let sennPage = (out as NSString).appendingPathComponent("senn.html")
         if FileManager.default.fileExists(atPath: sennPage) { try FileManager.default.removeItem(atPath: sennPage) }
-        let sennSummary = skipSenn ? [] : try DemoSENN.write(cnn: model, cnnAccuracy: metrics.testAccuracy, data: data, out: out, seed: common.seed)
+        let sennSummary = skipSenn ? [] : try showingProgress {
+            try SENNDemo.write(cnn: model, cnnAccuracy: metrics.testAccuracy, data: data.source, out: out, seed: common.seed)
+        }
         let total = Date().timeIntervalSince(started)
         try MNISTRun.writeReport(model: model, metrics: metrics, test: test, out: out, totalSeconds: total)
         print(String(format: "test accuracy %.2f%% (target ≥ 97%%): %@", 100 * metrics.testAccuracy,
@@ -52,18 +57,12 @@ struct Train: ParsableCommand {
 
     func run() throws {
         try common.apply()
-        let (_, metrics, _) = try MNISTRun.train(data: data, options: training, seed: common.seed, out: out, resume: resume)
+        let (_, metrics, _) = try showingProgress {
+            try MNISTRun.train(source: data.source, options: training.options, seed: common.seed, out: out, resume: resume)
+        }
         print(String(format: "test accuracy %.2f%%, model written to %@", 100 * metrics.testAccuracy,
                      (out as NSString).appendingPathComponent("model.safetensors")))
     }
-}
-
-/// What `evaluate --out` writes.
-struct EvaluationResult: Codable {
-    var data: String
-    var accuracy: Double
-    var loss: Double
-    var confusionMatrix: [[Int]]
 }
 
 struct Evaluate: ParsableCommand {
@@ -79,17 +78,17 @@ struct Evaluate: ParsableCommand {
     func run() throws {
         try common.apply()
         let loaded = try ModelFile.load(model)
-        let evaluation: Evaluation, description: String
+        let evaluation: ClassifierEvaluation, description: String
         // A tabular SENN is measured on the test split of the table it was trained on; rows are then named by class.
         var classNames: [String]?
         if let file = loaded.senn, file.dataset != .mnist {
-            let table = try SENNData.load(file.dataset, mnist: data)
-            evaluation = try Evaluation({ try file.model($0) }, inputs: table.testInputs, labels: table.testLabels, classes: file.classNames.count)
+            let table = try SENNData.load(file.dataset, mnist: data.source)
+            evaluation = try ClassifierEvaluation({ try file.model($0) }, inputs: table.testInputs, labels: table.testLabels, classes: file.classNames.count)
             description = table.description
             classNames = file.classNames
         } else {
-            let (_, test, mnistDescription) = try data.load()
-            evaluation = try Evaluation({ try loaded($0) }, on: test)
+            let (_, test, mnistDescription) = try data.source.load()
+            evaluation = try ClassifierEvaluation({ try loaded($0) }, on: test)
             description = mnistDescription
         }
         print("data: \(description)")
@@ -107,9 +106,7 @@ struct Evaluate: ParsableCommand {
             }
         }
         if let out {
-            try MNISTRun.writeJSON(EvaluationResult(data: description, accuracy: evaluation.accuracy, loss: evaluation.loss,
-                                                    confusionMatrix: evaluation.confusion.counts),
-                                   to: (out as NSString).appendingPathComponent("evaluation.json"))
+            try JSONFile.write(EvaluationRecord(data: description, evaluation: evaluation), to: (out as NSString).appendingPathComponent("evaluation.json"))
         }
     }
 }

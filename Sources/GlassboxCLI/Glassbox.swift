@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Runs
 import Torch
 
 @main
@@ -39,4 +40,10 @@ struct CommonOptions: ParsableArguments {
 
 func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// Turns a bad --normalize value into a usage error before anything runs.
+func validateNormalization(_ text: String?) throws {
+    guard let text else { return }
+    do { _ = try InputNormalization(parsing: text) } catch let error as TorchError { throw ValidationError(error.message) }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Runs
 import Torch
 
 struct Predict: ParsableCommand {
@@ -23,7 +24,7 @@ struct Predict: ParsableCommand {
 
     func validate() throws {
         if inputs.isEmpty { throw ValidationError("give at least one input file") }
-        try InputNormalization.validate(normalize)
+        try validateNormalization(normalize)
         if !(1...10).contains(top) { throw ValidationError("--top must be between 1 and 10") }
     }
 

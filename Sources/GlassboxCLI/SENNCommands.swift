@@ -2,6 +2,7 @@ import ArgumentParser
 import ExplanationCore
 import Concepts
 import Foundation
+import Runs
 import NN
 import Report
 import Torch
@@ -24,20 +25,21 @@ struct SENNTrain: ParsableCommand {
     @Option(help: "Output folder.") var out = "runs/senn"
     @Flag(help: "Continue from --out/checkpoint.safetensors if it exists (same settings).") var resume = false
     @Flag(help: "Train on all training examples (no validation split held out), e.g. once λ is chosen with `senn sweep`.") var allTrainingData = false
-    @OptionGroup var training: SENNTrainingOptions
+    @OptionGroup var flags: SENNTrainingFlags
     @OptionGroup var data: DataOptions
     @OptionGroup var common: CommonOptions
 
     func run() throws {
         try common.apply()
-        let loaded = try SENNData.load(training.dataset, mnist: data)
+        let training = flags.options
+        let loaded = try SENNData.load(training.dataset, mnist: data.source)
         let dataset = allTrainingData ? try loaded.refitting() : loaded
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         print("training a SENN on \(dataset.description): λ \(training.robustness), ξ \(training.reconstruction), ζ \(training.sparsity), \(training.epochCount) epochs")
-        let (model, metrics) = try SENNRun.train(training, data: dataset, seed: common.seed, out: out, resume: resume)
+        let (model, metrics) = try showingProgress { try SENNRun.train(training, data: dataset, seed: common.seed, out: out, resume: resume) }
         try SENNFile.save(model, dataset: training.dataset, data: dataset, nonnegativeConcepts: training.nonnegativeConcepts,
                           to: (out as NSString).appendingPathComponent("model.safetensors"))
-        try MNISTRun.writeJSON(metrics, to: (out as NSString).appendingPathComponent("metrics.json"))
+        try JSONFile.write(metrics, to: (out as NSString).appendingPathComponent("metrics.json"))
         let validation = metrics.validationAccuracy.map { String(format: "validation accuracy %.2f%%, ", 100 * $0) } ?? ""
         print(String(format: "%@test accuracy %.2f%%, model written to %@", validation, 100 * metrics.testAccuracy,
                      (out as NSString).appendingPathComponent("model.safetensors")))
@@ -56,7 +58,7 @@ struct SENNInputOptions: ParsableArguments {
 
     func load(for file: SENNFile, data: DataOptions) throws -> (inputs: Tensor, names: [String]) {
         if input.isEmpty {
-            let test = try SENNData.load(file.dataset, mnist: data)
+            let test = try SENNData.load(file.dataset, mnist: data.source)
             let n = min(examples, test.testLabels.count)
             return (try test.testInputs.slice(dim: 0, start: 0, end: n), (0..<n).map { "test example \($0)" })
         }
@@ -87,29 +89,8 @@ struct SENNExplain: ParsableCommand {
         try common.apply()
         let file = try SENNFile.load(model)
         let (x, names) = try inputs.load(for: file, data: data)
-        let output = try noGrad { try file.model.explain(x) }
-        let predicted = try output.logits.argmax(dim: 1).scalars(as: Int64.self).map(Int.init)
-        struct Explanation: Codable { var input: String; var predicted: String; var relevances: [[Double]]; var concepts: [Double] }
-        var records: [Explanation] = []
-        for (row, name) in names.enumerated() {
-            let c = predicted[row]
-            let theta = try output.relevances[row].to(.float64)
-            let relevance = try theta.select(dim: 1, index: c).scalars(as: Double.self)
-            print("\(name): predicted \(file.classNames[c])")
-            let order = (0..<file.model.concepts).sorted { abs(relevance[$0]) > abs(relevance[$1]) }.prefix(10)
-            for k in order {
-                print(String(format: "  %@ θ %+.4f", file.conceptNames[k].padding(toLength: 26, withPad: " ", startingAt: 0), relevance[k]))
-            }
-            records.append(Explanation(input: name, predicted: file.classNames[c],
-                                       relevances: try (0..<file.model.concepts).map { try theta[$0].scalars(as: Double.self) },
-                                       concepts: try output.concepts[row].to(.float64).scalars(as: Double.self)))
-        }
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        var page = HTMLPage(title: "SENN explanations")
-        page.paragraph("f(x) = Σₖ θ(x)ₖ·h(x)ₖ per class. Left: the input; middle: each concept's relevance θ for the predicted class; right: the concept activations h(x).")
-        page.html(try SENNReport.explanations(file, inputs: x, output: output, names: names, folder: out, imageFolder: "explain"))
-        try MNISTRun.writeJSON(records, to: (out as NSString).appendingPathComponent("explanations.json"))
-        try page.writeReport(named: "explain.html", in: out)
+        try SENNExplanationReport.write(file, inputs: x, names: names, out: out).forEach { print($0) }
+        print("report: \((out as NSString).appendingPathComponent("explain.html"))")
     }
 }
 
@@ -136,7 +117,7 @@ struct SENNPrototypes: ParsableCommand {
         guard file.dataset == .mnist else {
             throw TorchError("this SENN's concepts are its input features (\(file.dataset.rawValue)); prototypes are for learnt concepts — use `glassbox senn explain` to see feature relevances")
         }
-        let train = try SENNData.load(file.dataset, mnist: data).trainInputs
+        let train = try SENNData.load(file.dataset, mnist: data.source).trainInputs
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         var page = HTMLPage(title: "SENN concept prototypes")
         page.html(try SENNReport.prototypes(file.model, images: train, count: count, folder: out, imageFolder: "prototypes"))
@@ -180,41 +161,15 @@ struct SENNStability: ParsableCommand {
         if let comparison, let shape = comparison.inputShape, shape != file.inputShape {
             throw TorchError("--cnn expects inputs of shape \(shape), the SENN \(file.inputShape)")
         }
-        let test = try SENNData.load(file.dataset, mnist: data)
+        let test = try SENNData.load(file.dataset, mnist: data.source)
         let x = try test.testInputs.slice(dim: 0, start: 0, end: min(examples, test.testLabels.count))
         let settings = StabilitySettings(examples: x.shape[0], samples: samples, steps: steps, radius: radius, seed: common.seed)
-        let ascent = SENNAnalysis.median(try SENNAnalysis.ascentLipschitz(file.model, inputs: x, settings: settings))
-        let conceptAscent = SENNAnalysis.median(try SENNAnalysis.ascentLipschitz(file.model, inputs: x, settings: settings, inConceptSpace: true))
-        print(String(format: "median gradient-ascent Lipschitz in concept space (‖Δθ‖/‖Δh‖): %.4g", conceptAscent))
-        let box = SENNAnalysis.median(try SENNAnalysis.boxLipschitz(file.model, inputs: x, training: test.trainInputs, settings: settings))
-        print(String(format: "median Lipschitz as the authors' code estimates it (%d random points in x ± 0.01·σ per feature): %.4g", samples, box))
-        let robustness = try file.model.robustnessLoss(x).item()
-        print(String(format: "robustness loss L_θ (exact) on these examples: %.4g", robustness))
-        let concepts = try ConceptFaithfulness.evaluate(file.model, inputs: x)
-        let faithfulness = concepts.correlation, contribution = concepts.contributionCorrelation
-        let progress = NN.Progress("stability", total: comparison == nil ? 1 : 5, unit: "methods")
-        let rows = try SENNAnalysis.compare(senn: file.model, cnn: comparison?.model, inputs: x, settings: settings, progress: progress)
-        print(String(format: "SENN θ(x): median gradient-ascent Lipschitz %.4g; concept faithfulness with θ %.3f ± %.3f, with θ·h %.3f ± %.3f",
-                     ascent, try faithfulness.mean().item(), try faithfulness.std().item(), try contribution.mean().item(),
-                     try contribution.std().item()))
-        for row in rows {
-            print(String(format: "  %@ %@ median Lipschitz %.4g, relative %.4g", row.method.padding(toLength: 24, withPad: " ", startingAt: 0),
-                         row.model.padding(toLength: 5, withPad: " ", startingAt: 0), row.medianLipschitz, row.medianRelativeLipschitz))
+        let report = try showingProgress {
+            try SENNStabilityReport(file.model, cnn: comparison?.model, inputs: x, training: test.trainInputs, settings: settings)
         }
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        struct Result: Codable {
-            var settings: StabilitySettings; var ascentMedianLipschitz: Double; var boxMedianLipschitz: Double; var faithfulness: [Double]; var contributionFaithfulness: [Double]
-            var sampling: [StabilityRow]
-        }
-        try MNISTRun.writeJSON(Result(settings: settings, ascentMedianLipschitz: ascent, boxMedianLipschitz: box, faithfulness: try faithfulness.scalars(as: Double.self),
-                                      contributionFaithfulness: try contribution.scalars(as: Double.self), sampling: rows), to: (out as NSString).appendingPathComponent("stability.json"))
-        var page = HTMLPage(title: "SENN stability and faithfulness")
-        page.keyValues([("median gradient-ascent Lipschitz of θ(x)", String(format: "%.4g", ascent)),
-                        ("median Lipschitz, the authors' protocol (x ± 0.01·σ, random points, predicted class)", String(format: "%.4g", box)),
-                        ("concept faithfulness: drops vs θ (mean Pearson, the paper's)", String(format: "%.3f", try faithfulness.mean().item())),
-                        ("concept faithfulness: drops vs contributions θ·h", String(format: "%.3f", try contribution.mean().item()))])
-        page.html(SENNReport.stabilityTable(rows, settings: settings))
-        try page.writeReport(named: "stability.html", in: out)
+        report.summary.forEach { print($0) }
+        try report.write(to: out)
+        print("report: \((out as NSString).appendingPathComponent("stability.html"))")
     }
 }
 
@@ -229,7 +184,7 @@ struct SENNSweep: ParsableCommand {
     @Option(help: "Test examples for the Lipschitz estimate.") var examples = 50
     @Option(help: "Output folder.") var out = "runs/senn-sweep"
     @Flag(help: "After choosing λ on the validation split, retrain λ = 0 and the chosen λ on all training examples and report those.") var refit = false
-    @OptionGroup var training: SENNTrainingOptions
+    @OptionGroup var flags: SENNTrainingFlags
     @OptionGroup var data: DataOptions
     @OptionGroup var common: CommonOptions
 
@@ -248,35 +203,23 @@ struct SENNSweep: ParsableCommand {
 
     func run() throws {
         try common.apply()
-        let dataset = try SENNData.load(training.dataset, mnist: data)
-        var settings = StabilitySettings()
-        settings.examples = examples
-        settings.seed = common.seed
+        let training = flags.options
+        let dataset = try SENNData.load(training.dataset, mnist: data.source)
+        let settings = StabilitySettings(examples: examples, seed: common.seed)
         let rows: [SweepRow], refitRows: [SweepRow]
         if refit {
-            let choice = try SENNAnalysis.choose(try values(), options: training, data: dataset, seed: common.seed, settings: settings)
+            let choice = try showingProgress { try SENNAnalysis.choose(try values(), options: training, data: dataset, seed: common.seed, settings: settings) }
             (rows, refitRows) = (choice.sweep, choice.chosen == 0 ? [choice.refit] : [choice.baseline, choice.refit])
             let ratio = choice.refit.medianLipschitz / max(choice.baseline.medianLipschitz, 1e-12)
             let boxRatio = choice.refit.medianBoxLipschitz / max(choice.baseline.medianBoxLipschitz, 1e-12)
             print(String(format: "refit λ %g vs λ = 0: test accuracy %.2f%% vs %.2f%%, median Lipschitz %.2f× (gradient ascent), %.2f× (authors' protocol)",
                          choice.chosen, 100 * choice.refit.testAccuracy, 100 * choice.baseline.testAccuracy, ratio, boxRatio))
         } else {
-            (rows, refitRows) = (try SENNAnalysis.sweep(try values(), options: training, data: dataset, seed: common.seed, settings: settings), [])
+            rows = try showingProgress { try SENNAnalysis.sweep(try values(), options: training, data: dataset, seed: common.seed, settings: settings) }
+            refitRows = []
+            if let choice = SENNSweepReport.choice(rows) { print(choice) }
         }
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        try MNISTRun.writeJSON(rows + refitRows, to: (out as NSString).appendingPathComponent("sweep.json"))
-        var choices = ""
-        if let tuned = SENNAnalysis.tuned(rows) {
-            choices = String(format: "Chosen on the validation split: λ %g (the lowest Lipschitz estimate among λ > 0 within 1.5 points of the best validation accuracy). The test columns only report.", tuned.robustness)
-            if !refit { print(choices) }
-        }
-        var page = HTMLPage(title: "SENN: accuracy and stability against the robustness weight λ")
-        page.paragraph("Data: \(dataset.description). Each λ trains a fresh SENN with the same seed and settings. \(choices)")
-        page.html(SENNReport.sweepCharts(rows))
-        if !refitRows.isEmpty {
-            page.heading("Refit on all training examples")
-            page.html(SENNReport.sweepCharts(refitRows))
-        }
-        try page.writeReport(named: "sweep.html", in: out)
+        try SENNSweepReport.write(rows, refits: refitRows, data: dataset.description, to: out)
+        print("report: \((out as NSString).appendingPathComponent("sweep.html"))")
     }
 }

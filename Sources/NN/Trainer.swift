@@ -19,7 +19,6 @@ public final class Trainer {
     public var seed: UInt64 = 0
     /// Where to write a checkpoint after every epoch; training resumes from it when it exists.
     public var checkpointPath: String?
-    public var quiet = false
     /// Multiplies the learning rate after each epoch (1 keeps it constant).
     public var learningRateDecay = 1.0
     /// Transforms each training batch (data augmentation); gets a generator seeded per epoch.
@@ -54,8 +53,8 @@ public final class Trainer {
         var history: [EpochReport] = []
         if let checkpointPath, FileManager.default.fileExists(atPath: checkpointPath) {
             history = try Checkpoint.load(checkpointPath, into: model, optimizer: optimizer)
-            if !quiet, let last = history.last {
-                FileHandle.standardError.write(Data("resuming from \(checkpointPath) after epoch \(last.epoch)\n".utf8))
+            if let last = history.last {
+                ProgressObserver.note("resuming from \(checkpointPath) after epoch \(last.epoch)")
             }
         }
         let batches = (n + batchSize - 1) / batchSize
@@ -70,7 +69,6 @@ public final class Trainer {
             let generator = Generator(seed: seed &+ UInt64(epoch))
             let order = try Tensor.randperm(n, generator: generator)
             optimizer.learningRate = baseLearningRate * Foundation.pow(learningRateDecay, Double(epoch - 1))
-            let progress = Progress("epoch \(epoch)/\(epochs)", total: batches, unit: "batches", quiet: quiet)
             var lossSum = 0.0
             var correct = 0
             for b in 0..<batches {
@@ -88,7 +86,8 @@ public final class Trainer {
                 }
                 lossSum += batchLoss * Double(index.count)
                 if logits.rank == 2 { correct += try noGrad { try logits.argmax(dim: 1).eq(y).to(.int64).sum().itemInt() } }
-                progress.advance(status: String(format: "loss %.4f", lossSum / Double(min(n, (b + 1) * batchSize))))
+                ProgressObserver.report("epoch \(epoch)/\(epochs)", done: b + 1, of: batches, unit: "batches",
+                                        status: String(format: "loss %.4f", lossSum / Double(min(n, (b + 1) * batchSize))))
             }
             let report = EpochReport(epoch: epoch, loss: lossSum / Double(n), accuracy: Double(correct) / Double(n),
                                      seconds: Date().timeIntervalSince(started))

@@ -6,12 +6,12 @@ import ExplanationCore
 import NN
 import Torch
 
-/// Collects `AttributionProgress` reports.
+/// Collects progress reports.
 final class ReportLog: @unchecked Sendable {
     let lock = NSLock()
     var reports: [(done: Int, total: Int)] = []
-    var report: @Sendable (Int, Int) -> Void {
-        { [self] done, total in lock.lock(); reports.append((done, total)); lock.unlock() }
+    var observer: ProgressObserver {
+        ProgressObserver { [self] report in lock.lock(); reports.append((report.done, report.total)); lock.unlock() }
     }
 }
 
@@ -46,7 +46,7 @@ struct ProgressReportTests {
             method = ShapleyValueSampling(model, samples: 3)
         }
         let log = ReportLog()
-        _ = try AttributionProgress.$current.withValue(AttributionProgress(log.report)) { try method.attribute(x, target: .index(1)) }
+        _ = try log.observer.observing { try method.attribute(x, target: .index(1)) }
         let totals = Set(log.reports.map(\.total))
         #expect(totals.count == 1, "\(log.reports)")
         let dones = log.reports.map(\.done)

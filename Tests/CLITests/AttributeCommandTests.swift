@@ -49,7 +49,7 @@ struct AttributeCommandTests {
     }
 
     @Test("bad combinations fail with one clear line", arguments: [
-        (["--method", "grad-cam"], "grad-cam needs --layer"),
+        (["--method", "neuron-gradient", "--neuron", "5"], "neuron-gradient needs --layer"),
         (["--method", "saliency", "--steps", "5"], "--steps does not apply to saliency"),
         (["--method", "magic"], "unknown method 'magic'"),
         (["--method", "saliency", "--target", "12"], "target 12 is out of range: the model has 10 classes"),
@@ -112,14 +112,24 @@ struct AttributeCommandTests {
         let written = try NumpyFile.read("\(out)/images.integrated-gradients.npy")
         #expect(try maxDifference(written, reference) < 1e-4 * reference.abs().max().item())
 
-        let ungrouped = try glassbox(["attribute", "--model", model, "--input", input, "--method", "kernel-shap",
-                                      "--out", folder.appendingPathComponent("shap").path])
-        #expect(ungrouped.status != 0)
-        #expect(ungrouped.error.contains("each of the 4800 input features"), "stderr: \(ungrouped.error)")
+        // Without --patch or --feature-mask, KernelSHAP groups a 3×40×40 image into the catalog's 7×7 grid (patches of 5 pixels).
+        let grouped = try glassbox(["attribute", "--model", model, "--input", input, "--method", "kernel-shap", "--samples", "60",
+                                    "--out", folder.appendingPathComponent("shap").path])
+        #expect(grouped.status == 0, "stderr: \(grouped.error)")
+        let shap = try NumpyFile.read(folder.appendingPathComponent("shap/images.kernel-shap.npy").path)
+        let patch = try shap[0][0].slice(dim: 0, start: 0, end: 5).slice(dim: 1, start: 0, end: 5).contiguous()
+        #expect(Set(try patch.scalars(as: Float.self)).count == 1)
+        #expect(Set(try shap[0][0].contiguous().scalars(as: Float.self)).count > 1)
 
+        // Grad-CAM defaults to a ResNet's layer4.
         let cam = try glassbox(["attribute", "--model", model, "--input", input, "--method", "grad-cam", "--layer", "layer4",
                                 "--out", folder.appendingPathComponent("cam").path])
         #expect(cam.status == 0, "stderr: \(cam.error)")
+        let defaultCam = try glassbox(["attribute", "--model", model, "--input", input, "--method", "grad-cam",
+                                       "--out", folder.appendingPathComponent("default-cam").path])
+        #expect(defaultCam.status == 0, "stderr: \(defaultCam.error)")
+        #expect(try NumpyFile.read(folder.appendingPathComponent("cam/images.grad-cam.npy").path).scalars(as: Float.self)
+                == NumpyFile.read(folder.appendingPathComponent("default-cam/images.grad-cam.npy").path).scalars(as: Float.self))
         let predicted = try glassbox(["predict", "--model", model, input, "--normalize", "0.5,0.5,0.5/0.25,0.25,0.25"])
         #expect(predicted.status == 0, "stderr: \(predicted.error)")
         #expect(predicted.output.contains("images.npy[1]:"))

@@ -97,7 +97,7 @@ struct CLITests {
         }
         let resumed = try glassbox(["train", "--data", data.path, "--epochs", "2", "--out", out, "--seed", "3", "--resume"])
         #expect(resumed.status == 0)
-        #expect(resumed.error.contains("resuming from"))
+        #expect(resumed.output.contains("resuming from"))
         #expect(resumed.output.contains("epoch  2") && !resumed.output.contains("epoch  1 "))
 
         let evaluation = try glassbox(["evaluate", "--model", "\(out)/model.safetensors", "--data", data.path, "--out", out])

@@ -152,7 +152,6 @@ struct SENNTrainingTests {
             return (terms.total, logits)
         }
         trainer.batchSize = 32
-        trainer.quiet = true
         let history = try trainer.fit(inputs: x, targets: y, epochs: 30)
         #expect(history.last!.accuracy > 0.9)
     }
@@ -232,7 +231,6 @@ struct SENNEvaluationTests {
         var objective = SENNObjective(robustness: 1e-2, reconstruction: 0, sparsity: 0)
         objective.robustnessExamples = 16
         let trainer = Trainer(model: senn, optimizer: Adam(senn.parameters, learningRate: 2e-3))
-        trainer.quiet = true
         trainer.objective = { inputs, targets, generator in
             let (terms, logits) = try objective.evaluate(senn, inputs: inputs, targets: targets, generator: generator)
             return (terms.total, logits)

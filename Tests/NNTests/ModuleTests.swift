@@ -115,7 +115,6 @@ struct TrainerTests {
         trainer.batchSize = 16
         trainer.seed = 7
         trainer.checkpointPath = checkpoint
-        trainer.quiet = true
         return (trainer, model)
     }
 
@@ -152,7 +151,6 @@ struct TrainerTests {
         let model = Sequential([try Linear(2, 1)])
         let trainer = Trainer(model: model, optimizer: SGD(model.parameters, learningRate: 1e30),
                               loss: { try Functional.mseLoss($0, target: $1) })
-        trainer.quiet = true
         let message = errorMessage { try trainer.fit(inputs: x, targets: x.sum(dims: [1], keepDims: true).pow(8), epochs: 3) }
         #expect(message?.contains("training diverged") == true)
     }

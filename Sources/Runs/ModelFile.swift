@@ -6,21 +6,21 @@ import NN
 import Torch
 
 /// A trained model loaded from a file, ready to run and to explain.
-struct LoadedModel {
-    let model: Explainable
+public struct LoadedModel {
+    public let model: Explainable
     /// One input's shape (no batch dimension), when the file says it.
-    let inputShape: [Int]?
+    public let inputShape: [Int]?
     /// Input channels when only they are fixed (ResNet-18: 3, any image size).
-    var inputChannels: Int? = nil
+    public var inputChannels: Int? = nil
     /// The SENN file's description, when the model is a SENN.
-    var senn: SENNFile? = nil
+    public var senn: SENNFile? = nil
 
     /// A batch read from an input file, in the shape and channels this model takes.
-    func inputs(from path: String) throws -> (batch: Tensor, names: [String]) {
+    public func inputs(from path: String) throws -> (batch: Tensor, names: [String]) {
         try InputFile.load(path, expecting: inputShape, channels: inputChannels)
     }
 
-    func callAsFunction(_ x: Tensor) throws -> Tensor {
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
         do {
             return try model(x)
         } catch let error as TorchError {
@@ -31,21 +31,21 @@ struct LoadedModel {
 
 /// Model files: a Glassbox safetensors model, a torchvision ResNet-18 state dict in safetensors,
 /// or a TorchScript file.
-enum ModelFile {
-    static let architectureKey = "glassbox.architecture"
-    static let mnistCNN = "mnist-cnn"
-    static let resNet18 = "resnet18"
+public enum ModelFile {
+    public static let architectureKey = "glassbox.architecture"
+    public static let mnistCNN = "mnist-cnn"
+    public static let resNet18 = "resnet18"
 
-    static let sennMNIST = "senn-mnist"
-    static let sennTabular = "senn-tabular"
+    public static let sennMNIST = "senn-mnist"
+    public static let sennTabular = "senn-tabular"
 
     /// Writes a native model's weights with its architecture (and any `details`) in the metadata.
-    static func save(_ model: Module, architecture: String, details: [String: String] = [:], to path: String) throws {
+    public static func save(_ model: Module, architecture: String, details: [String: String] = [:], to path: String) throws {
         try Safetensors.write(model.stateDict(), metadata: details.merging([architectureKey: architecture]) { $1 }, to: path)
     }
 
     /// Loads a model in evaluation mode.
-    static func load(_ path: String) throws -> LoadedModel {
+    public static func load(_ path: String) throws -> LoadedModel {
         guard FileManager.default.fileExists(atPath: path) else { throw TorchError("model file not found: \(path)") }
         if isTorchScript(path) {
             return LoadedModel(model: try ScriptModule(contentsOf: path), inputShape: nil)
@@ -81,12 +81,12 @@ enum ModelFile {
     }
 
     /// A state dict with torchvision's ResNet-18 names, as `safetensors.torch.save_file(model.state_dict(), path)` writes it.
-    static func isResNet18(_ tensors: [String: Tensor]) -> Bool {
+    public static func isResNet18(_ tensors: [String: Tensor]) -> Bool {
         ["conv1.weight", "bn1.running_var", "layer4.1.conv2.weight", "layer4.1.bn2.running_var", "fc.weight"].allSatisfy { tensors[$0] != nil }
     }
 
     /// TorchScript files are zip archives (they start with "PK").
-    static func isTorchScript(_ path: String) -> Bool {
+    public static func isTorchScript(_ path: String) -> Bool {
         guard let handle = FileHandle(forReadingAtPath: path) else { return false }
         defer { try? handle.close() }
         return handle.readData(ofLength: 2) == Data("PK".utf8)
@@ -94,14 +94,14 @@ enum ModelFile {
 }
 
 /// Reads model inputs from PNG, .npy or safetensors files.
-enum InputFile {
+public enum InputFile {
     /// A float32 batch and a name per example. With `expected` (one input's shape),
     /// PNGs are converted to its channel count and every shape is checked. Without it
     /// (TorchScript), image conventions apply: (H, W) is one grayscale image, (C, H, W)
     /// one image, (N, C, H, W) a batch, and a vector (F) one example.
     /// `channels`: the model's input channels when only they are known; grayscale PNGs are
     /// then repeated into three channels for a 3-channel model.
-    static func load(_ path: String, expecting expected: [Int]?, channels: Int? = nil) throws -> (batch: Tensor, names: [String]) {
+    public static func load(_ path: String, expecting expected: [Int]?, channels: Int? = nil) throws -> (batch: Tensor, names: [String]) {
         let name = (path as NSString).lastPathComponent
         let lower = path.lowercased()
         var tensor: Tensor

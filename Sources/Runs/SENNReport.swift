@@ -6,10 +6,10 @@ import Report
 import Torch
 
 /// The HTML sections SENN commands and the demo share.
-enum SENNReport {
+public enum SENNReport {
     /// One row per example: the input (image or top features), then θ for the predicted class and h(x) as bar charts.
     /// `output` is the model's explanation of `inputs` when the caller has it already.
-    static func explanations(_ file: SENNFile, inputs: Tensor, output given: SENN.Output? = nil, names: [String], folder: String,
+    public static func explanations(_ file: SENNFile, inputs: Tensor, output given: SENN.Output? = nil, names: [String], folder: String,
                              imageFolder: String) throws -> String {
         try FileManager.default.createDirectory(atPath: (folder as NSString).appendingPathComponent(imageFolder), withIntermediateDirectories: true)
         let output = try given ?? noGrad { try file.model.explain(inputs) }
@@ -45,7 +45,7 @@ enum SENNReport {
     }
 
     /// Mosaics of the training examples that activate each concept most, and examples across its range.
-    static func prototypes(_ senn: SENN, images: Tensor, count: Int, folder: String, imageFolder: String) throws -> String {
+    public static func prototypes(_ senn: SENN, images: Tensor, count: Int, folder: String, imageFolder: String) throws -> String {
         try FileManager.default.createDirectory(atPath: (folder as NSString).appendingPathComponent(imageFolder), withIntermediateDirectories: true)
         var activations: [Tensor] = []
         try noGrad {
@@ -69,7 +69,7 @@ enum SENNReport {
         return html.joined(separator: "\n")
     }
 
-    static func stabilityTable(_ rows: [StabilityRow], settings: StabilitySettings) -> String {
+    public static func stabilityTable(_ rows: [StabilityRow], settings: StabilitySettings) -> String {
         var html = ["<table><tr><th style=\"text-align:left\">explanation</th><th>model</th><th>median local Lipschitz</th><th>median relative (÷ ‖e(x)‖)</th></tr>"]
         for row in rows {
             html.append(String(format: "<tr><td style=\"text-align:left\">%@</td><td>%@</td><td>%.4g</td><td>%.4g</td></tr>",
@@ -81,7 +81,7 @@ enum SENNReport {
         return html.joined(separator: "\n")
     }
 
-    static func sweepCharts(_ rows: [SweepRow]) -> String {
+    public static func sweepCharts(_ rows: [SweepRow]) -> String {
         let ticks = rows.map { $0.robustness == 0 ? "0" : String(format: "%g", $0.robustness) }
         var accuracy = LineChart(title: "Test accuracy against λ", xLabel: "λ (robustness weight)",
                                  series: [.init(name: "SENN test accuracy", values: rows.map(\.testAccuracy), color: "#1f77b4")])

@@ -1,54 +1,65 @@
-import ArgumentParser
 import Datasets
 import Foundation
 import NN
 import Report
 import Torch
 
-struct DataOptions: ParsableArguments {
-    @Option(help: "Folder with the full MNIST IDX files (train-images-idx3-ubyte[.gz], …), or 'mnist' for the bundled 5,000-digit subset (the default).")
-    var data: String?
+/// Where MNIST comes from: a folder of the full IDX files, or the bundled 5,000-digit subset.
+public struct MNISTSource: Sendable {
+    /// A folder with train-images-idx3-ubyte[.gz] etc.; nil, "mnist" or "bundled" mean the bundled subset.
+    public var folder: String?
 
-    func load() throws -> (train: LabelledImages, test: LabelledImages, description: String) {
-        if let data, !(["mnist", "bundled"].contains(data) && !FileManager.default.fileExists(atPath: data)) {
-            let (train, test) = try MNIST.load(directory: data)
-            return (train, test, "MNIST from \(data) (\(train.count) train / \(test.count) test)")
+    public init(folder: String? = nil) {
+        self.folder = folder
+    }
+
+    public static let bundled = MNISTSource()
+
+    public func load() throws -> (train: LabelledImages, test: LabelledImages, description: String) {
+        if let folder, !(["mnist", "bundled"].contains(folder) && !FileManager.default.fileExists(atPath: folder)) {
+            let (train, test) = try MNIST.load(directory: folder)
+            return (train, test, "MNIST from \(folder) (\(train.count) train / \(test.count) test)")
         }
         let (train, test) = try MNIST.bundled()
         return (train, test, "bundled MNIST subset (\(train.count) train / \(test.count) test, 400/100 per digit)")
     }
 }
 
-/// Training settings; the defaults are the demo's.
-struct TrainingOptions: ParsableArguments {
-    @Option(help: "Training epochs.") var epochs = 15
-    @Option(help: "Mini-batch size.") var batchSize = 64
-    @Option(help: "Adam learning rate.") var learningRate = 2e-3
-    @Option(help: "Learning-rate factor applied after each epoch.") var learningRateDecay = 0.85
-    @Option(help: "Random shift augmentation, in pixels (0 turns it off).") var shift = 2
+/// Training settings of the MNIST CNN; the defaults are the demo's.
+public struct CNNTrainingOptions: Sendable {
+    public var epochs = 15
+    public var batchSize = 64
+    /// Adam's learning rate.
+    public var learningRate = 2e-3
+    /// Learning-rate factor applied after each epoch.
+    public var learningRateDecay = 0.85
+    /// Random shift augmentation in pixels (0 turns it off).
+    public var shift = 2
 
-    func validate() throws {
-        guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1") }
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
-        guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate must be positive") }
-        guard learningRateDecay > 0, learningRateDecay <= 1 else { throw ValidationError("--learning-rate-decay must be in (0, 1]") }
-        guard (0...8).contains(shift) else { throw ValidationError("--shift must be between 0 and 8") }
+    public init() {}
+
+    public func validate() throws {
+        guard epochs >= 1 else { throw TorchError("--epochs must be at least 1") }
+        guard batchSize >= 1 else { throw TorchError("--batch-size must be at least 1") }
+        guard learningRate > 0, learningRate.isFinite else { throw TorchError("--learning-rate must be positive") }
+        guard learningRateDecay > 0, learningRateDecay <= 1 else { throw TorchError("--learning-rate-decay must be in (0, 1]") }
+        guard (0...8).contains(shift) else { throw TorchError("--shift must be between 0 and 8") }
     }
 }
 
 /// What evaluating a classifier on a labelled set gives.
-struct Evaluation {
-    var accuracy: Double
-    var loss: Double
-    var confusion: ConfusionMatrix
-    var predictions: [Int]
+public struct ClassifierEvaluation {
+    public var accuracy: Double
+    public var loss: Double
+    public var confusion: ConfusionMatrix
+    public var predictions: [Int]
 
-    init(_ classify: (Tensor) throws -> Tensor, on set: LabelledImages) throws {
+    public init(_ classify: (Tensor) throws -> Tensor, on set: LabelledImages) throws {
         try self.init(classify, inputs: set.images, labels: set.labels, classes: MNIST.classes)
     }
 
     /// One batched pass per 500 examples.
-    init(_ classify: (Tensor) throws -> Tensor, inputs: Tensor, labels: Tensor, classes: Int) throws {
+    public init(_ classify: (Tensor) throws -> Tensor, inputs: Tensor, labels: Tensor, classes: Int) throws {
         let count = labels.count
         var logits: [Tensor] = []
         try noGrad {
@@ -68,33 +79,47 @@ struct Evaluation {
     }
 }
 
-struct EpochMetrics: Codable {
-    var epoch: Int
-    var trainLoss: Double
-    var trainAccuracy: Double
-    var testLoss: Double
-    var testAccuracy: Double
-    var seconds: Double
+/// What `evaluate --out` writes.
+public struct EvaluationRecord: Codable, Sendable {
+    public var data: String
+    public var accuracy: Double
+    public var loss: Double
+    public var confusionMatrix: [[Int]]
+
+    public init(data: String, evaluation: ClassifierEvaluation) {
+        (self.data, accuracy, loss, confusionMatrix) = (data, evaluation.accuracy, evaluation.loss, evaluation.confusion.counts)
+    }
 }
 
-struct RunMetrics: Codable {
-    var data: String
-    var seed: UInt64
-    var threads: Int
-    var libtorch: String
-    var parameters: Int
-    var epochs: [EpochMetrics]
-    var testAccuracy: Double
-    var testLoss: Double
-    var trainSeconds: Double
-    var confusionMatrix: [[Int]]
+public struct EpochMetrics: Codable, Sendable {
+    public var epoch: Int
+    public var trainLoss: Double
+    public var trainAccuracy: Double
+    public var testLoss: Double
+    public var testAccuracy: Double
+    public var seconds: Double
 }
 
-enum MNISTRun {
-    /// Trains the demo CNN, writing a checkpoint every epoch and the final model to `out`.
-    static func train(data: DataOptions, options: TrainingOptions, seed: UInt64, out: String, resume: Bool)
+public struct RunMetrics: Codable, Sendable {
+    public var data: String
+    public var seed: UInt64
+    public var threads: Int
+    public var libtorch: String
+    public var parameters: Int
+    public var epochs: [EpochMetrics]
+    public var testAccuracy: Double
+    public var testLoss: Double
+    public var trainSeconds: Double
+    public var confusionMatrix: [[Int]]
+}
+
+public enum MNISTRun {
+    /// Trains the demo CNN, writing a checkpoint every epoch and the final model to `out`; each
+    /// epoch's numbers go to the progress observer as a note.
+    public static func train(source: MNISTSource, options: CNNTrainingOptions, seed: UInt64, out: String, resume: Bool)
         throws -> (model: Sequential, metrics: RunMetrics, test: LabelledImages) {
-        let (train, test, description) = try data.load()
+        try options.validate()
+        let (train, test, description) = try source.load()
         let checkpoint = (out as NSString).appendingPathComponent("checkpoint.safetensors")
         if !resume, FileManager.default.fileExists(atPath: checkpoint) {
             try FileManager.default.removeItem(atPath: checkpoint)
@@ -109,38 +134,31 @@ enum MNISTRun {
         if options.shift > 0 {
             trainer.augment = { try Augmentation.randomShift($0, maxPixels: options.shift, generator: $1) }
         }
-        print("training the MNIST CNN (\(model.parameterCount) parameters) on \(description) for \(options.epochs) epochs")
+        ProgressObserver.note("training the MNIST CNN (\(model.parameterCount) parameters) on \(description) for \(options.epochs) epochs")
         var epochs: [EpochMetrics] = []
         let history = try trainer.fit(inputs: train.images, targets: train.labels, epochs: options.epochs) { report in
             model.eval()
             defer { model.train() }
-            let evaluation = try Evaluation({ try model($0) }, on: test)
+            let evaluation = try ClassifierEvaluation({ try model($0) }, on: test)
             epochs.append(EpochMetrics(epoch: report.epoch, trainLoss: report.loss, trainAccuracy: report.accuracy,
                                        testLoss: evaluation.loss, testAccuracy: evaluation.accuracy, seconds: report.seconds))
-            print(String(format: "epoch %2d  train loss %.4f  train acc %.2f%%  test loss %.4f  test acc %.2f%%  (%.1fs)",
+            ProgressObserver.note(String(format: "epoch %2d  train loss %.4f  train acc %.2f%%  test loss %.4f  test acc %.2f%%  (%.1fs)",
                          report.epoch, report.loss, 100 * report.accuracy, evaluation.loss, 100 * evaluation.accuracy, report.seconds))
         }
-        let final = try Evaluation({ try model($0) }, on: test)
+        let final = try ClassifierEvaluation({ try model($0) }, on: test)
         // Epochs restored from a checkpoint have no test numbers of this run; evaluate only the new ones.
         let metrics = RunMetrics(
             data: description, seed: seed, threads: Torch.threads, libtorch: Torch.version,
             parameters: model.parameterCount, epochs: epochs, testAccuracy: final.accuracy, testLoss: final.loss,
             trainSeconds: history.map(\.seconds).reduce(0, +), confusionMatrix: final.confusion.counts)
         try ModelFile.save(model, architecture: ModelFile.mnistCNN, to: (out as NSString).appendingPathComponent("model.safetensors"))
-        try writeJSON(metrics, to: (out as NSString).appendingPathComponent("metrics.json"))
+        try JSONFile.write(metrics, to: (out as NSString).appendingPathComponent("metrics.json"))
         return (model, metrics, test)
     }
 
-    static func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        try AtomicFile.write(encoder.encode(value), to: path)
-    }
-
     /// Writes index.html with accuracy, curves, the confusion matrix and a grid of test predictions.
-    static func writeReport(model: Sequential, metrics: RunMetrics, test: LabelledImages, out: String, totalSeconds: Double) throws {
-        let evaluation = try Evaluation({ try model($0) }, on: test)
+    public static func writeReport(model: Sequential, metrics: RunMetrics, test: LabelledImages, out: String, totalSeconds: Double) throws {
+        let evaluation = try ClassifierEvaluation({ try model($0) }, on: test)
         let shown = min(64, test.count)
         let grid = try PredictionGrid.render(images: test.images.slice(dim: 0, start: 0, end: shown),
                                              predictions: Array(evaluation.predictions.prefix(shown)),
@@ -175,7 +193,7 @@ enum MNISTRun {
         page.image("predictions.png", caption: "Predictions on test digits")
         if FileManager.default.fileExists(atPath: (out as NSString).appendingPathComponent("attribution.html")) {
             page.heading("Why these predictions?")
-            page.html("<p><a href=\"attribution.html\">Attribution maps</a>: fourteen methods explaining the same eight test digits.</p>")
+            page.html("<p><a href=\"attribution.html\">Attribution maps</a>: every attribution method of the catalog (fifteen) explaining the same eight test digits.</p>")
         }
         if FileManager.default.fileExists(atPath: (out as NSString).appendingPathComponent("senn.html")) {
             page.heading("Models that explain themselves")

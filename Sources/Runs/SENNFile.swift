@@ -6,19 +6,19 @@ import NN
 import Torch
 
 /// A trained SENN with what explaining it needs: class and concept names and the input shape.
-struct SENNFile {
-    let model: SENN
-    let dataset: SENNDataset
-    let classNames: [String]
+public struct SENNFile {
+    public let model: SENN
+    public let dataset: SENNDataset
+    public let classNames: [String]
     /// One name per concept (feature names for tabular data, "concept 1…k" for learnt ones).
-    let conceptNames: [String]
+    public let conceptNames: [String]
 
     /// One input's shape: an MNIST image, or one row of features (the concepts).
-    var inputShape: [Int] { dataset == .mnist ? MNIST.imageShape : [model.concepts] }
+    public var inputShape: [Int] { dataset == .mnist ? MNIST.imageShape : [model.concepts] }
 
     /// Writes the model with its descriptions and returns them, as `load` would read them back.
     @discardableResult
-    static func save(_ model: SENN, dataset: SENNDataset, data: SENNData, nonnegativeConcepts: Bool = false, to path: String) throws -> SENNFile {
+    public static func save(_ model: SENN, dataset: SENNDataset, data: SENNData, nonnegativeConcepts: Bool = false, to path: String) throws -> SENNFile {
         let architecture = dataset == .mnist ? ModelFile.sennMNIST : ModelFile.sennTabular
         let names = data.featureNames ?? (1...model.concepts).map { "concept \($0)" }
         let details = [
@@ -30,7 +30,7 @@ struct SENNFile {
         return SENNFile(model: model, dataset: dataset, classNames: data.classNames, conceptNames: names)
     }
 
-    static func load(_ path: String) throws -> SENNFile {
+    public static func load(_ path: String) throws -> SENNFile {
         guard FileManager.default.fileExists(atPath: path) else { throw TorchError("model file not found: \(path)") }
         let (tensors, metadata) = try Safetensors.read(path)
         guard let dataset = metadata["glassbox.senn.dataset"].flatMap(SENNDataset.init(rawValue:)),

@@ -1,7 +1,7 @@
 import Foundation
 
-/// Reports progress of long work: a bar with rate and ETA on a terminal, plain lines otherwise.
-public final class Progress {
+/// One loop's progress on standard error: a bar with rate and ETA on a terminal, plain lines otherwise.
+final class ProgressBar {
     let label: String
     let total: Int
     let unit: String
@@ -9,23 +9,20 @@ public final class Progress {
     let start: Date
     var lastPrint = Date.distantPast
     var lastPlainPercent = -1
-    public private(set) var completed = 0
-    let quiet: Bool
+    private(set) var completed = 0
 
     /// `start`: when the work began, if before now (for the rate and ETA).
-    public init(_ label: String, total: Int, unit: String = "it", quiet: Bool = false, start: Date = Date()) {
+    init(_ label: String, total: Int, unit: String = "it", start: Date = Date()) {
         self.start = start
         self.label = label
         self.total = max(total, 1)
         self.unit = unit
-        self.quiet = quiet
         isTerminal = isatty(fileno(stderr)) != 0 && ProcessInfo.processInfo.environment["TERM"] != "dumb"
     }
 
     /// Marks `count` more units done; `status` is appended (for example the running loss).
-    public func advance(by count: Int = 1, status: String = "") {
+    func advance(by count: Int = 1, status: String = "") {
         completed = min(completed + count, total)
-        guard !quiet else { return }
         let elapsed = Date().timeIntervalSince(start)
         let rate = elapsed > 0 ? Double(completed) / elapsed : 0
         let remaining = rate > 0 ? Double(total - completed) / rate : 0

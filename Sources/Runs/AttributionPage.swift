@@ -7,47 +7,31 @@ import NN
 import Report
 import Torch
 
-/// The demo's attribution page: every input-space method on the same test digits.
-enum DemoAttribution {
-    static func methods(_ model: Sequential, seed: UInt64) throws -> [(String, Heatmap.Sign, AttributionMethod)] {
-        let patches = try patchMask(size: 28, patch: 4)
-        var ig = IntegratedGradients(model)
-        ig.steps = 50
-        return [
-            ("Saliency", .absoluteValue, Saliency(model)),
-            ("Gradient × Input", .all, InputXGradient(model)),
-            ("Integrated Gradients", .all, ig),
-            ("SmoothGrad", .absoluteValue, NoiseTunnel(Saliency(model, absoluteValue: false), kind: .smoothGrad, samples: 50, standardDeviation: 0.15, seed: seed)),
-            ("VarGrad", .absoluteValue, NoiseTunnel(Saliency(model, absoluteValue: false), kind: .varGrad, samples: 50, standardDeviation: 0.15, seed: seed)),
-            ("Guided Backprop", .all, GuidedBackprop(model)),
-            ("DeconvNet", .all, Deconvolution(model)),
-            ("Grad-CAM (layer 3)", .positive, LayerGradCAM(model, hookPoint: "3")),
-            ("Guided Grad-CAM", .all, GuidedGradCAM(model, hookPoint: "3")),
-            ("Occlusion 4×4", .all, Occlusion(model, window: [1, 4, 4], strides: [1, 2, 2])),
-            ("Feature ablation (4×4 patches)", .all, FeatureAblation(model, featureMask: patches)),
-            ("Shapley sampling (4×4)", .all, ShapleyValueSampling(model, featureMask: patches, samples: 25, seed: seed)),
-            ("KernelSHAP (4×4)", .all, KernelSHAP(model, featureMask: patches, samples: 300, seed: seed)),
-            ("LIME (4×4)", .all, LIME(model, featureMask: patches, samples: 300, seed: seed)),
-        ]
-    }
+/// The demo's attribution page: every input-space method on the same test digits, with scores.
+public enum AttributionPage {
+    /// Titles and heat-map signs of the catalog's methods on this page (unsigned maps for methods
+    /// whose values are magnitudes).
+    static let presentation: [String: (title: String, sign: Heatmap.Sign)] = [
+        "saliency": ("Saliency", .absoluteValue), "input-x-gradient": ("Gradient × Input", .all),
+        "integrated-gradients": ("Integrated Gradients", .all), "smoothgrad": ("SmoothGrad", .absoluteValue),
+        "smoothgrad-sq": ("SmoothGrad²", .absoluteValue), "vargrad": ("VarGrad", .absoluteValue),
+        "guided-backprop": ("Guided Backprop", .all), "deconvolution": ("DeconvNet", .all),
+        "grad-cam": ("Grad-CAM (last convolution)", .positive), "guided-grad-cam": ("Guided Grad-CAM", .all),
+        "occlusion": ("Occlusion 4×4", .all), "feature-ablation": ("Feature ablation (4×4 patches)", .all),
+        "shapley-value-sampling": ("Shapley sampling (4×4)", .all), "kernel-shap": ("KernelSHAP (4×4)", .all), "lime": ("LIME (4×4)", .all),
+    ]
 
-    /// Square patches of `patch` pixels over a (1, height, width) image, numbered row by row.
-    static func patchMask(size: Int, width: Int? = nil, patch: Int) throws -> Tensor {
-        let width = width ?? size
-        let across = (width + patch - 1) / patch
-        let rows = try Tensor.arange(0, Double(size)).floorDivide(Double(patch)).unsqueezed(dim: 1) * Double(across)
-        let columns = try Tensor.arange(0, Double(width)).floorDivide(Double(patch)).unsqueezed(dim: 0)
-        return try (rows + columns).unsqueezed(dim: 0)
-    }
-
-    /// The benchmark's KernelSHAP groups: 49 square patches (4 pixels on MNIST, 32 on 224×224), so 200 coalitions determine the fit.
-    static func benchMask(for spec: BenchModel) throws -> Tensor {
-        spec.architecture == "mnist-cnn" ? try patchMask(size: 28, patch: 4)
-            : try patchMask(size: 224, patch: 32).expanded(to: [3, 224, 224]).contiguous()
+    /// Every method of the catalog that explains the output in input space, with its defaults.
+    static func methods(_ model: Module, seed: UInt64) throws -> [(title: String, sign: Heatmap.Sign, method: AttributionMethod)] {
+        try MethodCatalog.entries.filter(\.isScorable).map { entry in
+            let shown = presentation[entry.name] ?? (entry.name, .all)
+            return (shown.title, shown.sign, try MethodCatalog.method(named: entry.name, model: model, featureShape: MNIST.imageShape,
+                                                                     settings: MethodSettings(seed: seed)))
+        }
     }
 
     /// An HTML table of mean scores, the best per metric in bold.
-    static func scoreTable(_ cells: [ScoreTable.Cell], methods: [String], metrics: [String]) -> String {
+    public static func scoreTable(_ cells: [ScoreTable.Cell], methods: [String], metrics: [String]) -> String {
         func higherIsBetter(_ metric: String) -> Bool { cells.first { $0.metric == metric }?.higherIsBetter ?? true }
         var html = ["<div style=\"overflow-x: auto\"><table><tr><th>method</th>"]
         html += metrics.map { "<th>\($0) \(higherIsBetter($0) ? "↑" : "↓")</th>" }
@@ -69,14 +53,13 @@ enum DemoAttribution {
 
     /// Writes attribution.html and its images; returns the seconds it took per method.
     @discardableResult
-    static func write(model: Sequential, test: LabelledImages, out: String, seed: UInt64, count: Int = 8) throws -> [(String, Double)] {
+    public static func write(model: Module, test: LabelledImages, out: String, seed: UInt64, count: Int = 8) throws -> [(String, Double)] {
         let x = try test.images.slice(dim: 0, start: 0, end: count)
         let labels = try test.labels.slice(dim: 0, start: 0, end: count).scalars(as: Int64.self).map { Int($0) }
         let predicted = try noGrad { try model(x).argmax(dim: 1) }.scalars(as: Int64.self).map { Int($0) }
         var grid = AttributionGrid(images: x, rowLabels: zip(labels, predicted).map { "label \($0), predicted \($1)" })
         var timings: [(String, Double)] = []
         let all = try methods(model, seed: seed)
-        let progress = NN.Progress("attribution methods", total: all.count, unit: "methods")
         let target = Target.indices(predicted)
         let metrics: [ExplanationMetric] = [
             FaithfulnessCorrelation(runs: 50, subsetSize: 32, seed: seed), Infidelity(seed: seed),
@@ -84,16 +67,16 @@ enum DemoAttribution {
             Sparseness(), Complexity(),
         ]
         var scores: [ScoreTable.Cell] = []
-        for (title, sign, method) in all {
+        for (index, (title, sign, method)) in all.enumerated() {
             let started = Date()
-            let values = try method.attribute(x, target: target).values
+            let values = try ProgressObserver.quietly { try method.attribute(x, target: target).values }
             timings.append((title, Date().timeIntervalSince(started)))
             grid.columns.append(.init(title: title, values: values, sign: sign))
             for metric in metrics {
-                let value = try metric.score(method, inputs: x, target: target, attributions: values).to(.float64).scalars(as: Double.self)
+                let value = try ProgressObserver.quietly { try metric.score(method, inputs: x, target: target, attributions: values) }.to(.float64).scalars(as: Double.self)
                 scores.append(.init(method: title, metric: metric.name, higherIsBetter: metric.higherIsBetter, values: value, seconds: 0))
             }
-            progress.advance(status: title)
+            ProgressObserver.report("attribution methods", done: index + 1, of: all.count, unit: "methods", status: title)
         }
         var page = HTMLPage(title: "Glassbox demo: why did the CNN predict that?")
         page.paragraph("Each column explains the model's predicted class for the same \(count) test digits with one attribution method, drawn over the digit. Signed maps: green supports the prediction, red speaks against it; unsigned maps: darker is more relevant. Colours follow Captum's visualize_image_attr (2% outlier clipping).")

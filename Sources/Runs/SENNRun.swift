@@ -1,4 +1,3 @@
-import ArgumentParser
 import ExplanationCore
 import Concepts
 import Datasets
@@ -7,31 +6,31 @@ import NN
 import Torch
 
 /// The datasets SENN trains on: images with learnt concepts, or a table whose features are the concepts.
-enum SENNDataset: String, ExpressibleByArgument, CaseIterable {
+public enum SENNDataset: String, CaseIterable, Sendable {
     case mnist
     case breastCancer = "breast-cancer"
 }
 
 /// A dataset ready for SENN: inputs, labels and names.
-struct SENNData {
-    var trainInputs: Tensor
-    var trainLabels: Tensor
+public struct SENNData {
+    public var trainInputs: Tensor
+    public var trainLabels: Tensor
     /// Held out of the training data (its last tenth) to choose λ on; the test set only reports.
-    var validationInputs: Tensor
-    var validationLabels: Tensor
-    var testInputs: Tensor
-    var testLabels: Tensor
-    var classNames: [String]
+    public var validationInputs: Tensor
+    public var validationLabels: Tensor
+    public var testInputs: Tensor
+    public var testLabels: Tensor
+    public var classNames: [String]
     /// Names of the input features (tabular data), nil for images.
-    var featureNames: [String]?
-    var description: String
+    public var featureNames: [String]?
+    public var description: String
     /// False after `refitting()`: the validation examples are then part of the training data.
-    var validationHeldOut = true
+    public var validationHeldOut = true
 
     /// The fraction of the training data held out for validation.
-    static let validationFraction = 0.1
+    public static let validationFraction = 0.1
 
-    static func load(_ dataset: SENNDataset, mnist: DataOptions) throws -> SENNData {
+    public static func load(_ dataset: SENNDataset, mnist: MNISTSource) throws -> SENNData {
         switch dataset {
         case .mnist:
             let (train, test, description) = try mnist.load()
@@ -46,7 +45,7 @@ struct SENNData {
     }
 
     /// Splits the last `validationFraction` of `train` off for validation (a fixed split, the same for every seed).
-    init(train: (Tensor, Tensor), test: (Tensor, Tensor), classNames: [String], featureNames: [String]?, description: String) throws {
+    public init(train: (Tensor, Tensor), test: (Tensor, Tensor), classNames: [String], featureNames: [String]?, description: String) throws {
         let n = train.0.shape[0]
         let held = max(1, Int((Double(n) * Self.validationFraction).rounded()))
         guard n > held else { throw TorchError("SENN needs more than \(held) training examples, got \(n)") }
@@ -61,7 +60,7 @@ struct SENNData {
     }
 
     /// All training examples, validation included: for retraining the chosen λ once it is chosen.
-    func refitting() throws -> SENNData {
+    public func refitting() throws -> SENNData {
         var data = self
         data.trainInputs = try Tensor.cat([trainInputs, validationInputs])
         data.trainLabels = try Tensor.cat([trainLabels, validationLabels])
@@ -71,76 +70,94 @@ struct SENNData {
     }
 }
 
-/// SENN's training settings; defaults differ per dataset, so they are optional here.
-struct SENNTrainingOptions: ParsableArguments {
-    @Option(help: "mnist (learnt concepts) or breast-cancer (the 30 features are the concepts).") var dataset: SENNDataset = .mnist
-    @Option(help: "Concepts learnt from MNIST images (the features are the concepts for tabular data).") var concepts = 5
-    @Flag(help: "Keep learnt concepts ≥ 0 (softplus), so a relevance's sign alone says which way a concept pushes a class.") var nonnegativeConcepts = false
-    @Option(help: "λ, weight of the robustness loss L_θ.") var robustness = 1e-2
-    @Option(help: "ξ, weight of the concept autoencoder's reconstruction loss (MNIST).") var reconstruction = 1.0
-    @Option(help: "ζ, weight of the concept sparsity penalty mean |h(x)|.") var sparsity = 1e-4
-    @Option(help: "Robustness term: 'gradient' (the paper's L_θ = ‖∇f − θᵀJh‖) or 'jacobian' (‖Jz‖, z the relevances before θ's final tanh: their own sensitivity).")
-    var robustnessPenalty: SENNObjective.RobustnessPenalty = .gradientConsistency
-    @Flag(help: "Compute L_θ exactly (a backward pass per concept and class) instead of by a random class projection.") var exactRobustness = false
-    @Option(help: "Examples of each batch L_θ is evaluated on (0: the whole batch).") var robustnessExamples = 16
-    @Option(help: "Epochs over which λ ramps up linearly from 0 (0: full λ from the start).") var robustnessWarmup = 0
-    @Option(help: "Training epochs (default: 8 for MNIST, 30 for breast-cancer).") var epochs: Int?
-    @Option(help: "Mini-batch size (default: 128 for MNIST, 64 for breast-cancer).") var batchSize: Int?
-    @Option(help: "Adam learning rate (default: 4e-3 for MNIST, 2e-3 for breast-cancer).") var learningRate: Double?
-    @Option(help: "Learning-rate factor applied after each epoch (default: 0.85 for MNIST, 0.97 for breast-cancer).") var learningRateDecay: Double?
-    @Option(help: "Random shift augmentation for MNIST, in pixels (0 turns it off).") var shift = 2
+/// SENN's training settings. Epochs, batch size and learning-rate schedule default per dataset.
+public struct SENNTrainingOptions: Sendable {
+    /// mnist (learnt concepts) or breast-cancer (the 30 features are the concepts).
+    public var dataset: SENNDataset
+    /// Concepts learnt from MNIST images (tabular data: the features are the concepts).
+    public var concepts = 5
+    /// Keep learnt concepts ≥ 0 (softplus), so a relevance's sign alone says which way a concept pushes a class.
+    public var nonnegativeConcepts = false
+    /// λ, weight of the robustness loss.
+    public var robustness = 1e-2
+    /// ξ, weight of the concept autoencoder's reconstruction loss (MNIST).
+    public var reconstruction = 1.0
+    /// ζ, weight of the concept sparsity penalty mean |h(x)|.
+    public var sparsity = 1e-4
+    /// The paper's L_θ = ‖∇f − θᵀJh‖, or ‖Jz‖ (z the relevances before θ's final tanh).
+    public var robustnessPenalty: SENNObjective.RobustnessPenalty = .gradientConsistency
+    /// L_θ exactly (a backward pass per concept and class) instead of by a random class projection.
+    public var exactRobustness = false
+    /// Examples of each batch the robustness term is evaluated on (0: the whole batch).
+    public var robustnessExamples = 16
+    /// Epochs over which λ ramps up linearly from 0 (0: full λ from the start).
+    public var robustnessWarmup = 0
+    public var epochs: Int?
+    public var batchSize: Int?
+    public var learningRate: Double?
+    public var learningRateDecay: Double?
+    /// Random shift augmentation for MNIST, in pixels (0 turns it off).
+    public var shift = 2
 
-    var epochCount: Int { epochs ?? (dataset == .mnist ? 8 : 30) }
-    var batch: Int { batchSize ?? (dataset == .mnist ? 128 : 64) }
-    var rate: Double { learningRate ?? (dataset == .mnist ? 4e-3 : 2e-3) }
-    var decay: Double { learningRateDecay ?? (dataset == .mnist ? 0.85 : 0.97) }
+    public init(dataset: SENNDataset = .mnist) {
+        self.dataset = dataset
+    }
 
-    func validate() throws {
-        guard (1...64).contains(concepts) else { throw ValidationError("--concepts must be between 1 and 64") }
+    /// 8 for MNIST, 30 for breast-cancer.
+    public var epochCount: Int { epochs ?? (dataset == .mnist ? 8 : 30) }
+    /// 128 for MNIST, 64 for breast-cancer.
+    public var batch: Int { batchSize ?? (dataset == .mnist ? 128 : 64) }
+    /// 4e-3 for MNIST, 2e-3 for breast-cancer.
+    public var rate: Double { learningRate ?? (dataset == .mnist ? 4e-3 : 2e-3) }
+    /// 0.85 for MNIST, 0.97 for breast-cancer.
+    public var decay: Double { learningRateDecay ?? (dataset == .mnist ? 0.85 : 0.97) }
+
+    public func validate() throws {
+        guard (1...64).contains(concepts) else { throw TorchError("--concepts must be between 1 and 64") }
         for (name, value) in [("--robustness", robustness), ("--reconstruction", reconstruction), ("--sparsity", sparsity)] {
-            guard value >= 0, value.isFinite else { throw ValidationError("\(name) must be a finite number ≥ 0") }
+            guard value >= 0, value.isFinite else { throw TorchError("\(name) must be a finite number ≥ 0") }
         }
-        if let epochs, epochs < 1 { throw ValidationError("--epochs must be at least 1") }
-        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
-        guard (0...8).contains(shift) else { throw ValidationError("--shift must be between 0 and 8") }
-        guard robustnessWarmup >= 0 else { throw ValidationError("--robustness-warmup must be 0 or more epochs") }
-        guard robustnessExamples >= 0 else { throw ValidationError("--robustness-examples must be 0 (all) or positive") }
-        if let learningRate, !(learningRate > 0 && learningRate.isFinite) { throw ValidationError("--learning-rate must be positive") }
+        if let epochs, epochs < 1 { throw TorchError("--epochs must be at least 1") }
+        if let batchSize, batchSize < 1 { throw TorchError("--batch-size must be at least 1") }
+        guard (0...8).contains(shift) else { throw TorchError("--shift must be between 0 and 8") }
+        guard robustnessWarmup >= 0 else { throw TorchError("--robustness-warmup must be 0 or more epochs") }
+        guard robustnessExamples >= 0 else { throw TorchError("--robustness-examples must be 0 (all) or positive") }
+        if let learningRate, !(learningRate > 0 && learningRate.isFinite) { throw TorchError("--learning-rate must be positive") }
         if let learningRateDecay, !(learningRateDecay > 0 && learningRateDecay <= 1) {
-            throw ValidationError("--learning-rate-decay must be in (0, 1]")
+            throw TorchError("--learning-rate-decay must be in (0, 1]")
         }
     }
 }
 
-struct SENNEpoch: Codable {
-    var epoch: Int
-    var trainLoss: Double
-    var trainAccuracy: Double
-    var testAccuracy: Double
-    var seconds: Double
+public struct SENNEpoch: Codable, Sendable {
+    public var epoch: Int
+    public var trainLoss: Double
+    public var trainAccuracy: Double
+    public var testAccuracy: Double
+    public var seconds: Double
 }
 
-struct SENNMetrics: Codable {
-    var data: String
-    var dataset: String
-    var concepts: Int
-    var robustness: Double
-    var reconstruction: Double
-    var sparsity: Double
-    var exactRobustness: Bool
-    var robustnessPenalty: String
-    var seed: UInt64
-    var threads: Int
-    var parameters: Int
-    var epochs: [SENNEpoch]
+public struct SENNMetrics: Codable, Sendable {
+    public var data: String
+    public var dataset: String
+    public var concepts: Int
+    public var robustness: Double
+    public var reconstruction: Double
+    public var sparsity: Double
+    public var exactRobustness: Bool
+    public var robustnessPenalty: String
+    public var seed: UInt64
+    public var threads: Int
+    public var parameters: Int
+    public var epochs: [SENNEpoch]
     /// Nil when the model trained on the validation examples too (a refit).
-    var validationAccuracy: Double?
-    var testAccuracy: Double
-    var trainSeconds: Double
+    public var validationAccuracy: Double?
+    public var testAccuracy: Double
+    public var trainSeconds: Double
 }
 
-enum SENNRun {
-    static func makeModel(_ dataset: SENNDataset, concepts: Int, features: Int, classes: Int, nonnegativeConcepts: Bool = false,
+public enum SENNRun {
+    public static func makeModel(_ dataset: SENNDataset, concepts: Int, features: Int, classes: Int, nonnegativeConcepts: Bool = false,
                           generator: Generator?) throws -> SENN {
         switch dataset {
         case .mnist: return try MNISTSENN.model(concepts: concepts, classes: classes, nonnegativeConcepts: nonnegativeConcepts, generator: generator)
@@ -148,15 +165,16 @@ enum SENNRun {
         }
     }
 
-    static func accuracy(_ model: SENN, inputs: Tensor, labels: Tensor) throws -> Double {
-        try Evaluation({ try model($0) }, inputs: inputs, labels: labels, classes: model.classes).accuracy
+    public static func accuracy(_ model: SENN, inputs: Tensor, labels: Tensor) throws -> Double {
+        try ClassifierEvaluation({ try model($0) }, inputs: inputs, labels: labels, classes: model.classes).accuracy
     }
 
     /// Trains a SENN with the full objective; writes checkpoint.safetensors every epoch when `out` is given,
     /// and continues from it with `resume`.
-    /// With `progress`, training is quiet and advances it once per epoch instead.
-    static func train(_ options: SENNTrainingOptions, data: SENNData, seed: UInt64, out: String?, resume: Bool = false, quiet: Bool = false,
-                      progress: NN.Progress? = nil) throws -> (model: SENN, metrics: SENNMetrics) {
+    /// Each epoch goes to `afterEpoch`, and as a note to the progress observer.
+    public static func train(_ options: SENNTrainingOptions, data: SENNData, seed: UInt64, out: String?, resume: Bool = false,
+                             afterEpoch: (SENNEpoch) -> Void = { _ in }) throws -> (model: SENN, metrics: SENNMetrics) {
+        try options.validate()
         let features = data.trainInputs.count / max(data.trainInputs.shape[0], 1)
         let model = try makeModel(options.dataset, concepts: options.concepts, features: features, classes: data.classNames.count,
                                   nonnegativeConcepts: options.nonnegativeConcepts, generator: Generator(seed: seed))
@@ -173,7 +191,6 @@ enum SENNRun {
         trainer.batchSize = options.batch
         trainer.seed = seed
         trainer.learningRateDecay = options.decay
-        trainer.quiet = quiet || progress != nil
         if options.dataset == .mnist, options.shift > 0 {
             trainer.augment = { try Augmentation.randomShift($0, maxPixels: options.shift, generator: $1) }
         }
@@ -194,11 +211,9 @@ enum SENNRun {
             let test = try accuracy(model, inputs: data.testInputs, labels: data.testLabels)
             epochs.append(SENNEpoch(epoch: report.epoch, trainLoss: report.loss, trainAccuracy: report.accuracy, testAccuracy: test,
                                     seconds: report.seconds))
-            progress?.advance(status: String(format: "λ %g, epoch %d, test acc %.1f%%", options.robustness, report.epoch, 100 * test))
-            if !quiet && progress == nil {
-                print(String(format: "epoch %2d  loss %.4f  train acc %.2f%%  test acc %.2f%%  (%.1fs)",
-                             report.epoch, report.loss, 100 * report.accuracy, 100 * test, report.seconds))
-            }
+            afterEpoch(epochs[epochs.count - 1])
+            ProgressObserver.note(String(format: "epoch %2d  loss %.4f  train acc %.2f%%  test acc %.2f%%  (%.1fs)",
+                                         report.epoch, report.loss, 100 * report.accuracy, 100 * test, report.seconds))
         }
         model.eval()
         let metrics = SENNMetrics(
@@ -213,4 +228,3 @@ enum SENNRun {
     }
 }
 
-extension SENNObjective.RobustnessPenalty: ExpressibleByArgument {}

@@ -8,7 +8,7 @@ import Torch
 /// The demo's SENN page: the λ sweep on MNIST, the relevance-Jacobian model (the one that meets
 /// the stability target) with its explanations, prototypes, faithfulness and stability against
 /// post-hoc methods on the demo CNN, and a tabular SENN.
-enum DemoSENN {
+public enum SENNDemo {
     static let lambdas = [0, 1e-4, 1e-3, 1e-2, 1e-1, 1]
     /// λ for the relevance-Jacobian penalty, chosen on the validation split by the same rule as L_θ's.
     static let jacobianLambdas = [0.05, 0.1, 0.2]
@@ -17,16 +17,15 @@ enum DemoSENN {
     static let logisticRegressionAccuracy = 0.9652
 
     /// Returns lines for the demo's summary (targets met or not).
-    static func write(cnn: Module, cnnAccuracy: Double, data: DataOptions, out: String, seed: UInt64) throws -> [String] {
+    public static func write(cnn: Module, cnnAccuracy: Double, data: MNISTSource, out: String, seed: UInt64) throws -> [String] {
         let started = Date()
         let folder = (out as NSString).appendingPathComponent("senn")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let mnist = try SENNData.load(.mnist, mnist: data)
-        var options = try SENNTrainingOptions.parse([])
-        options.dataset = .mnist
+        let options = SENNTrainingOptions(dataset: .mnist)
         var settings = StabilitySettings()
         settings.seed = seed
-        print("SENN: training one model per λ in \(lambdas.map { String(format: "%g", $0) }.joined(separator: ", ")) (\(options.epochCount) epochs each)")
+        ProgressObserver.note("SENN: training one model per λ in \(lambdas.map { String(format: "%g", $0) }.joined(separator: ", ")) (\(options.epochCount) epochs each)")
         // λ is chosen on the validation split; λ = 0 and the chosen λ are then retrained on all training digits.
         let gradientChoice = try SENNAnalysis.choose(lambdas, options: options, data: mnist, seed: seed, settings: settings)
         let (sweep, tuned, baseline) = (gradientChoice.sweep, gradientChoice.refit, gradientChoice.baseline)
@@ -37,7 +36,7 @@ enum DemoSENN {
         jacobianOptions.robustnessPenalty = .relevanceJacobian
         jacobianOptions.epochs = jacobianEpochs
         jacobianOptions.robustnessWarmup = 4
-        print(String(format: "SENN: the relevance-Jacobian penalty (before θ's tanh) instead of L_θ (λ in %@, warm-up 4 epochs, %d epochs), and λ = 0 trained as long",
+        ProgressObserver.note(String(format: "SENN: the relevance-Jacobian penalty (before θ's tanh) instead of L_θ (λ in %@, warm-up 4 epochs, %d epochs), and λ = 0 trained as long",
                      jacobianLambdas.map { String(format: "%g", $0) }.joined(separator: ", "), jacobianEpochs))
         let jacobianChoice = try SENNAnalysis.choose([0] + jacobianLambdas, options: jacobianOptions, data: mnist, seed: seed, settings: settings)
         let (jacobianSweep, jacobian, jacobianBaseline) = (jacobianChoice.sweep, jacobianChoice.refit, jacobianChoice.baseline)
@@ -55,13 +54,13 @@ enum DemoSENN {
         let faithfulness = try ConceptFaithfulness.evaluate(senn, inputs: evaluated)
         var comparisonSettings = settings
         comparisonSettings.examples = 20
-        print("SENN: stability of θ(x) against saliency, integrated gradients, LIME and occlusion on the CNN")
+        ProgressObserver.note("SENN: stability of θ(x) against saliency, integrated gradients, LIME and occlusion on the CNN")
         let comparison = try SENNAnalysis.compare(senn: senn, cnn: cnn, inputs: evaluated.slice(dim: 0, start: 0, end: 20),
-                                                  settings: comparisonSettings, progress: NN.Progress("stability", total: 5, unit: "methods"))
+                                                  settings: comparisonSettings)
 
-        print("SENN: the same λ sweep on the breast-cancer data (features are the concepts)")
+        ProgressObserver.note("SENN: the same λ sweep on the breast-cancer data (features are the concepts)")
         let cancer = try SENNData.load(.breastCancer, mnist: data)
-        let tabularOptions = try SENNTrainingOptions.parse(["--dataset", "breast-cancer"])
+        let tabularOptions = SENNTrainingOptions(dataset: .breastCancer)
         let tabularChoice = try SENNAnalysis.choose(lambdas, options: tabularOptions, data: cancer, seed: seed, settings: settings)
         let (tabularSweep, tabularTuned, tabularBaseline) = (tabularChoice.sweep, tabularChoice.refit, tabularChoice.baseline)
         let (tabular, tabularMetrics) = tabularChoice.models[tabularChoice.chosen]!
@@ -115,8 +114,8 @@ enum DemoSENN {
         page.paragraph("Each row shows the ten features with the largest contributions θ·x for the tuned model.")
         page.html(tumours)
         try page.write(to: (out as NSString).appendingPathComponent("senn.html"))
-        try MNISTRun.writeJSON(sweep, to: (folder as NSString).appendingPathComponent("sweep.json"))
-        try MNISTRun.writeJSON(comparison, to: (folder as NSString).appendingPathComponent("stability.json"))
+        try JSONFile.write(sweep, to: (folder as NSString).appendingPathComponent("sweep.json"))
+        try JSONFile.write(comparison, to: (folder as NSString).appendingPathComponent("stability.json"))
 
         return [
             String(format: "SENN with the paper's L_θ at the tuned λ %g: accuracy %.2f%% vs CNN %.2f%% (target: within 1.5 points): %@", tuned.robustness,

@@ -1,16 +1,15 @@
-import ArgumentParser
 import Foundation
 import Torch
 
 /// Per-channel normalisation of model inputs, (x − mean) / std, for models trained on
 /// normalised images (torchvision's ImageNet models). PNG inputs are read into [0, 1] first.
-struct InputNormalization {
-    let mean: [Double], std: [Double]
+public struct InputNormalization {
+    public let mean: [Double], std: [Double]
 
-    static let help = "Normalise inputs per channel before the model: 'imagenet' (torchvision's mean and std) or MEAN,…/STD,… (e.g. 0.5,0.5,0.5/0.25,0.25,0.25). Attributions are then with respect to the normalised input (baselines too: zeros is the mean colour); heat maps are drawn over the original image."
+    public static let help = "Normalise inputs per channel before the model: 'imagenet' (torchvision's mean and std) or MEAN,…/STD,… (e.g. 0.5,0.5,0.5/0.25,0.25,0.25). Attributions are then with respect to the normalised input (baselines too: zeros is the mean colour); heat maps are drawn over the original image."
 
     /// Parses "imagenet" or "m1,m2,…/s1,s2,…".
-    init(parsing text: String) throws {
+    public init(parsing text: String) throws {
         if text == "imagenet" {
             (mean, std) = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
             return
@@ -25,14 +24,8 @@ struct InputNormalization {
         guard std.allSatisfy({ $0 > 0 }) else { throw TorchError("--normalize: every std must be positive; got '\(text)'") }
     }
 
-    /// Turns a bad --normalize value into a usage error before anything runs.
-    static func validate(_ text: String?) throws {
-        guard let text else { return }
-        do { _ = try InputNormalization(parsing: text) } catch let error as TorchError { throw ValidationError(error.message) }
-    }
-
     /// Normalises a batch (N, C, …) with C equal to the number of means.
-    func callAsFunction(_ batch: Tensor) throws -> Tensor {
+    public func callAsFunction(_ batch: Tensor) throws -> Tensor {
         guard batch.rank >= 2, batch.shape[1] == mean.count else {
             throw TorchError("--normalize gives \(mean.count) channel(s), the input has shape \(batch.shape)")
         }

@@ -1,0 +1,12 @@
+import Foundation
+import Torch
+
+/// The JSON records runs write: snake_case keys, sorted, pretty, written atomically.
+public enum JSONFile {
+    public static func write<T: Encodable>(_ value: T, to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        try AtomicFile.write(encoder.encode(value), to: path)
+    }
+}
