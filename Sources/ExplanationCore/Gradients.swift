@@ -33,16 +33,22 @@ package func resolveTargets(_ target: Target, model: Explainable, inputs: Tensor
     }
     guard inputs.rank >= 1, inputs.shape[0] > 0 else { throw TorchError("attribution needs a non-empty batch, got \(inputs.shape)") }
     // Validate the range against the real number of outputs with one example.
-    let classes = try noGrad { try model(inputs.slice(dim: 0, start: 0, end: 1)) }
-    guard classes.rank == 2 else { throw TorchError("attribution needs model outputs of shape (N, classes), got \(classes.shape)") }
-    let fake = try Tensor.zeros([inputs.shape[0], classes.shape[1]])
+    let one = try noGrad { try model(inputs.slice(dim: 0, start: 0, end: 1)) }
+    let fake = try Tensor.zeros([inputs.shape[0]] + Array(one.shape.dropFirst()))
     return try target.resolve(outputs: fake)
 }
 
-/// Checks the common preconditions: a float batch with finite values.
-package func validateInputs(_ inputs: Tensor) throws {
+/// Checks the common preconditions: a batch of finite floats, or of integers (token ids) for
+/// methods that never move the inputs themselves (layer methods at an embedding).
+package func validateInputs(_ inputs: Tensor, allowingIntegers: Bool = false) throws {
+    guard inputs.rank >= 1, inputs.shape[0] > 0 else { throw TorchError("inputs need a non-empty batch dimension: got shape \(inputs.shape)") }
+    if !inputs.dtype.isFloatingPoint {
+        guard allowingIntegers else {
+            throw TorchError("this method moves the inputs, so they must be floating point, got \(inputs.dtype); for token ids, explain the embedding layer with layer-integrated-gradients, layer-activation or grad-cam")
+        }
+        return
+    }
     guard inputs.rank >= 2 else { throw TorchError("inputs need a batch dimension: got shape \(inputs.shape)") }
-    guard inputs.dtype.isFloatingPoint else { throw TorchError("inputs must be floating point, got \(inputs.dtype)") }
     guard try inputs.allFinite() else { throw TorchError("inputs contain NaN or infinite values") }
 }
 

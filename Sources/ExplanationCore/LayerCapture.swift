@@ -11,7 +11,8 @@ package func layerActivationsAndGradients(_ module: Module, _ inputs: Tensor, ta
     for start in stride(from: 0, to: n, by: chunk) {
         let end = min(n, start + chunk)
         var captured: Tensor?
-        let x = try inputs.slice(dim: 0, start: start, end: end).detached().requiringGrad()
+        let chunk = try inputs.slice(dim: 0, start: start, end: end).detached()
+        let x = chunk.dtype.isFloatingPoint ? try chunk.requiringGrad() : chunk
         let outputs = try withGrad {
             try module.withHooks([(hookPoint, { activation, _ in captured = activation; return nil })]) { try module(x) }
         }

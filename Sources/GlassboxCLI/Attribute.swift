@@ -60,7 +60,7 @@ struct Attribute: ParsableCommand {
         settings.neuron = try neuron.map { try parseList($0, "neuron") }
         settings.window = try window.map { try parseList($0, "window") }
         settings.strides = try strides.map { try parseList($0, "strides") }
-        settings.baseline = try baseline.map { readingFiles || !$0.hasSuffix(".npy") ? try parseBaseline($0) : .zeros }
+        settings.baseline = try baseline.map { readingFiles || !$0.hasSuffix(".npy") ? try AttributionFiles.baseline($0, seed: common.seed) : .zeros }
         settings.featureMask = try featureMask.map { readingFiles ? try NumpyFile.read($0) : try Tensor.zeros([1]) }
         return settings
     }
@@ -70,6 +70,7 @@ struct Attribute: ParsableCommand {
         guard model != nil else { throw ValidationError("--model is required") }
         guard !inputs.isEmpty else { throw ValidationError("give at least one --input file") }
         guard let method else { throw ValidationError("--method is required; `glassbox attribute --list` names them") }
+        if out.isEmpty { throw ValidationError("--out must name a folder") }
         do {
             try MethodCatalog.validate(settings(readingFiles: false), for: method)
         } catch let error as TorchError {
@@ -84,40 +85,24 @@ struct Attribute: ParsableCommand {
         if list { return printList() }
         try common.apply()
         let loaded = try ModelFile.load(model!)
+        try AttributionFiles.checkDistinct(inputs)
         let settings = try settings()
         // Compute everything first, so an error on any input leaves no files behind.
         let normalization = try normalize.map(InputNormalization.init(parsing:))
-        var results: [(path: String, batch: Tensor, names: [String], targets: [Int], attribution: AttributionResult)] = []
+        var entries: [AttributionFiles.Entry] = []
         for path in inputs {
             let (batch, names) = try loaded.inputs(from: path)
             let input = try normalization?(batch) ?? batch
-            let targets = try resolveTarget(batch: input, model: loaded)
+            let targets = try AttributionFiles.targets(target, batch: input, model: loaded)
             let attributor = try MethodCatalog.method(named: method!, model: loaded.model, featureShape: Array(input.shape.dropFirst()),
                                                       settings: settings)
             let attribution = try showingProgress(delay: 1, prefix: "\(method!) on \((path as NSString).lastPathComponent)") {
                 try attributor.attribute(input, target: .indices(targets))
             }
-            results.append((path, batch, names, targets, attribution))
+            entries.append(.init(path: path, batch: batch, names: names, targets: targets, attribution: attribution))
         }
-        var stored: [String: Tensor] = [:]
-        var rows: [String] = []
-        for (path, batch, names, targets, attribution) in results {
-            let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
-            try NumpyFile.write(attribution.values, to: "\(out)/\(stem).\(method!).npy")
-            for (row, name) in names.enumerated() {
-                let values = try attribution.values[row]
-                stored[name] = values
-                let label = names.count == 1 ? stem : "\(stem)-\(row)"
-                try writePictures(values, image: batch[row], label: label, method: method!)
-                var line = "\(name): target \(targets[row]), sum of attributions \(String(format: "%.5g", try values.sum().item()))"
-                if let delta = attribution.convergenceDelta {
-                    line += ", convergence delta \(String(format: "%.3g", try delta[row].item()))"
-                }
-                rows.append(line)
-            }
-        }
-        try Safetensors.write(stored, metadata: ["method": method!, "model": model!], to: "\(out)/attributions.safetensors")
-        rows.forEach { print($0) }
+        let files = AttributionFiles(sign: Heatmap.Sign(rawValue: sign)!, outlierPercent: outlierPercent)
+        try files.write(entries, method: method!, model: model!, to: out).forEach { print($0) }
         print("wrote \(out)/attributions.safetensors and per-input files")
     }
 
@@ -134,54 +119,11 @@ struct Attribute: ParsableCommand {
         print("\nCommon: --target N|N,N,…|predicted, --out DIR, --sign, --outlier-percent, --normalize, --seed, --threads")
     }
 
-    func resolveTarget(batch: Tensor, model: LoadedModel) throws -> [Int] {
-        let n = batch.shape[0]
-        let outputs = try noGrad { try model(batch.slice(dim: 0, start: 0, end: min(n, 1))) }
-        guard outputs.rank == 2 else { throw TorchError("the model returns shape \(outputs.shape); attribution needs (N, classes)") }
-        let classes = outputs.shape[1]
-        let chosen: [Int]
-        if target == "predicted" {
-            chosen = try noGrad { try model(batch).argmax(dim: 1) }.scalars(as: Int64.self).map { Int($0) }
-        } else {
-            let parts = target.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard parts.allSatisfy({ $0 != nil }), !parts.isEmpty else { throw TorchError("--target must be a class number, a comma-separated list, or 'predicted'; got '\(target)'") }
-            let values = parts.map { $0! }
-            guard values.count == 1 || values.count == n else { throw TorchError("--target lists \(values.count) classes for \(n) examples") }
-            chosen = values.count == 1 ? Array(repeating: values[0], count: n) : values
-        }
-        if let bad = chosen.first(where: { !(0..<classes).contains($0) }) {
-            throw TorchError("target \(bad) is out of range: the model has \(classes) classes (0…\(classes - 1))")
-        }
-        return chosen
-    }
-
     func parseList(_ text: String, _ flag: String) throws -> [Int] {
         let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! >= 0 }) else {
             throw TorchError("--\(flag) takes comma-separated non-negative integers, got '\(text)'")
         }
         return values.map { $0! }
-    }
-
-    func parseBaseline(_ text: String) throws -> Baseline {
-        if text == "zeros" { return .zeros }
-        if text == "noise" { return .uniformNoise(low: 0, high: 1, seed: common.seed) }
-        if text.hasPrefix("value:"), let v = Double(text.dropFirst(6)), v.isFinite { return .value(v) }
-        if text.hasPrefix("blur:"), let s = Double(text.dropFirst(5)), s > 0 { return .blurred(sigma: s) }
-        if text.hasSuffix(".npy") { return .tensor(try NumpyFile.read(text).to(.float32)) }
-        throw TorchError("--baseline must be zeros, value:V, blur:SIGMA, noise or a .npy file; got '\(text)'")
-    }
-
-    /// Heat map and blended overlay, when the attribution has the input's spatial shape (or is a 2-D/3-D map).
-    func writePictures(_ values: Tensor, image: Tensor, label: String, method: String) throws {
-        guard values.rank == 3 || values.rank == 2 else { return }
-        let chosenSign = Heatmap.Sign(rawValue: sign)!
-        try PNG.write(Heatmap.render(values, style: .heatMap, sign: chosenSign, outlierPercentile: outlierPercent),
-                      to: "\(out)/\(label).\(method).png")
-        let mapShape = values.rank == 3 ? Array(values.shape.dropFirst()) : values.shape
-        if image.rank == 3, Array(image.shape.dropFirst()) == mapShape, [1, 3].contains(image.shape[0]) {
-            try PNG.write(Heatmap.render(values, image: image, style: .blendedHeatMap, sign: chosenSign, outlierPercentile: outlierPercent),
-                          to: "\(out)/\(label).\(method).blended.png")
-        }
     }
 }

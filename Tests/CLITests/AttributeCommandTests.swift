@@ -71,6 +71,25 @@ struct AttributeCommandTests {
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("out/attributions.safetensors").path))
     }
 
+    @Test("inputs whose outputs would overwrite each other, and an empty --out, are refused before anything is written")
+    func outputsNeverCollide() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let model = try modelFile(in: folder)
+        for sub in ["a", "b"] {
+            try FileManager.default.createDirectory(at: folder.appendingPathComponent(sub), withIntermediateDirectories: true)
+            try NumpyFile.write(Tensor.rand([1, 1, 28, 28]), to: folder.appendingPathComponent("\(sub)/d.npy").path)
+        }
+        let out = folder.appendingPathComponent("out").path
+        let clash = try glassbox(["attribute", "--model", model, "--input", folder.appendingPathComponent("a/d.npy").path,
+                                  folder.appendingPathComponent("b/d.npy").path, "--method", "saliency", "--out", out])
+        #expect(clash.status != 0 && clash.error.contains("would write the same output files (d.*)"), "stderr: \(clash.error)")
+        #expect(!FileManager.default.fileExists(atPath: out))
+        let empty = try glassbox(["attribute", "--model", model, "--input", folder.appendingPathComponent("a/d.npy").path,
+                                  "--method", "saliency", "--out", ""])
+        #expect(empty.status != 0 && empty.error.contains("--out must name a folder"), "stderr: \(empty.error)")
+    }
+
     @Test("TorchScript models run perturbation methods and refuse hook-based ones")
     func torchScript() throws {
         let folder = try temporaryFolder()

@@ -15,7 +15,7 @@ public struct LayerActivation: AttributionMethod {
 
     /// The target does not change an activation; it is accepted for the common call shape.
     public func attribute(_ inputs: Tensor, target: Target) throws -> AttributionResult {
-        try validateInputs(inputs)
+        try validateInputs(inputs, allowingIntegers: true)
         let module = try model.requireModule(for: "LayerActivation")
         return AttributionResult(values: try layerActivations(module, inputs, hookPoint: hookPoint))
     }

@@ -26,7 +26,7 @@ public struct LayerGradCAM: AttributionMethod {
     }
 
     public func attribute(_ inputs: Tensor, target: Target) throws -> AttributionResult {
-        try validateInputs(inputs)
+        try validateInputs(inputs, allowingIntegers: true)
         let module = try model.requireModule(for: "Grad-CAM")
         let targets = try resolveTargets(target, model: model, inputs: inputs)
         let (activations, gradients) = try layerActivationsAndGradients(module, inputs, targets: targets, hookPoint: hookPoint)

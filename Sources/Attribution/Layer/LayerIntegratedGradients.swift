@@ -20,7 +20,7 @@ public struct LayerIntegratedGradients: AttributionMethod {
     }
 
     public func attribute(_ inputs: Tensor, target: Target) throws -> AttributionResult {
-        try validateInputs(inputs)
+        try validateInputs(inputs, allowingIntegers: true)
         let module = try model.requireModule(for: "LayerIntegratedGradients")
         let targets = try resolveTargets(target, model: model, inputs: inputs)
         let reference = try baseline.resolve(for: inputs)
