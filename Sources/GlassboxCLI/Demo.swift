@@ -77,34 +77,10 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         try common.apply()
-        let loaded = try ModelFile.load(model)
-        let evaluation: ClassifierEvaluation, description: String
-        // A tabular SENN is measured on the test split of the table it was trained on; rows are then named by class.
-        var classNames: [String]?
-        if let file = loaded.senn, file.dataset != .mnist {
-            let table = try SENNData.load(file.dataset, mnist: data.source)
-            evaluation = try ClassifierEvaluation({ try file.model($0) }, inputs: table.testInputs, labels: table.testLabels, classes: file.classNames.count)
-            description = table.description
-            classNames = file.classNames
-        } else {
-            let (_, test, mnistDescription) = try data.source.load()
-            evaluation = try ClassifierEvaluation({ try loaded($0) }, on: test)
-            description = mnistDescription
-        }
+        let (evaluation, description, classNames) = try ClassifierEvaluation.testSplit(of: ModelFile.load(model), mnist: data.source)
         print("data: \(description)")
         print(String(format: "accuracy %.2f%%  loss %.4f", 100 * evaluation.accuracy, evaluation.loss))
-        if let classNames {
-            print("confusion matrix (rows: true class, columns: predicted; \(classNames.joined(separator: ", "))):")
-            let width = classNames.map(\.count).max() ?? 0
-            for (truth, row) in evaluation.confusion.counts.enumerated() {
-                print(classNames[truth].padding(toLength: width, withPad: " ", startingAt: 0) + ": " + row.map { String(format: "%5d", $0) }.joined())
-            }
-        } else {
-            print("confusion matrix (rows: true class, columns: predicted):")
-            for (truth, row) in evaluation.confusion.counts.enumerated() {
-                print("\(truth): " + row.map { String(format: "%4d", $0) }.joined())
-            }
-        }
+        evaluation.confusionLines(classNames: classNames).forEach { print($0) }
         if let out {
             try JSONFile.write(EvaluationRecord(data: description, evaluation: evaluation), to: (out as NSString).appendingPathComponent("evaluation.json"))
         }

@@ -55,21 +55,6 @@ struct SENNInputOptions: ParsableArguments {
     func validate() throws {
         guard (1...1000).contains(examples) else { throw ValidationError("--examples must be between 1 and 1000") }
     }
-
-    func load(for file: SENNFile, data: DataOptions) throws -> (inputs: Tensor, names: [String]) {
-        if input.isEmpty {
-            let test = try SENNData.load(file.dataset, mnist: data.source)
-            let n = min(examples, test.testLabels.count)
-            return (try test.testInputs.slice(dim: 0, start: 0, end: n), (0..<n).map { "test example \($0)" })
-        }
-        var batches: [Tensor] = [], names: [String] = []
-        for path in input {
-            let (batch, batchNames) = try InputFile.load(path, expecting: file.inputShape)
-            batches.append(batch)
-            names += batchNames
-        }
-        return (try Tensor.cat(batches), names)
-    }
 }
 
 struct SENNExplain: ParsableCommand {
@@ -88,7 +73,7 @@ struct SENNExplain: ParsableCommand {
     func run() throws {
         try common.apply()
         let file = try SENNFile.load(model)
-        let (x, names) = try inputs.load(for: file, data: data)
+        let (x, names) = try SENNData.examples(for: file, paths: inputs.input, count: inputs.examples, mnist: data.source)
         try SENNExplanationReport.write(file, inputs: x, names: names, out: out).forEach { print($0) }
         print("report: \((out as NSString).appendingPathComponent("explain.html"))")
     }

@@ -79,6 +79,35 @@ public struct ClassifierEvaluation {
     }
 }
 
+extension ClassifierEvaluation {
+    /// A model file on the test split it belongs to: a tabular SENN on its table's, every other model on MNIST's.
+    /// Returns the data's description, and class names when they are not the digits.
+    public static func testSplit(of model: LoadedModel, mnist: MNISTSource) throws
+        -> (evaluation: ClassifierEvaluation, data: String, classNames: [String]?) {
+        if let file = model.senn, file.dataset != .mnist {
+            let table = try SENNData.load(file.dataset, mnist: mnist)
+            let evaluation = try ClassifierEvaluation({ try file.model($0) }, inputs: table.testInputs, labels: table.testLabels,
+                                                      classes: file.classNames.count)
+            return (evaluation, table.description, file.classNames)
+        }
+        let (_, test, description) = try mnist.load()
+        return (try ClassifierEvaluation({ try model($0) }, on: test), description, nil)
+    }
+
+    /// The confusion matrix as lines of text (rows: true class, columns: predicted).
+    public func confusionLines(classNames: [String]?) -> [String] {
+        guard let classNames else {
+            return ["confusion matrix (rows: true class, columns: predicted):"]
+                + confusion.counts.enumerated().map { "\($0.offset): " + $0.element.map { String(format: "%4d", $0) }.joined() }
+        }
+        let width = classNames.map(\.count).max() ?? 0
+        return ["confusion matrix (rows: true class, columns: predicted; \(classNames.joined(separator: ", "))):"]
+            + confusion.counts.enumerated().map { truth, row in
+                classNames[truth].padding(toLength: width, withPad: " ", startingAt: 0) + ": " + row.map { String(format: "%5d", $0) }.joined()
+            }
+    }
+}
+
 /// What `evaluate --out` writes.
 public struct EvaluationRecord: Codable, Sendable {
     public var data: String

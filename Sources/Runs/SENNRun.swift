@@ -59,6 +59,18 @@ public struct SENNData {
         self.description = description + "; the last \(held) training examples held out for validation"
     }
 
+    /// The inputs a SENN command explains: the files at `paths` in the model's input shape, or
+    /// without them the first `count` test examples of its dataset.
+    public static func examples(for file: SENNFile, paths: [String], count: Int, mnist: MNISTSource) throws -> (inputs: Tensor, names: [String]) {
+        guard !paths.isEmpty else {
+            let test = try load(file.dataset, mnist: mnist)
+            let n = min(count, test.testLabels.count)
+            return (try test.testInputs.slice(dim: 0, start: 0, end: n), (0..<n).map { "test example \($0)" })
+        }
+        let loaded = try paths.map { try InputFile.load($0, expecting: file.inputShape) }
+        return (try Tensor.cat(loaded.map(\.batch)), loaded.flatMap(\.names))
+    }
+
     /// All training examples, validation included: for retraining the chosen λ once it is chosen.
     public func refitting() throws -> SENNData {
         var data = self
