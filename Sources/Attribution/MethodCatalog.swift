@@ -13,7 +13,7 @@ public enum MethodOption: String, CaseIterable, Sendable {
         case .steps: "Integration steps (IG and its layer/neuron variants; default \(MethodCatalog.steps))."
         case .rule: "Quadrature: \(IntegrationRule.allCases.map(\.rawValue).joined(separator: ", ")) (default gausslegendre)."
         case .baseline: "Baseline: zeros (default), value:V, blur:SIGMA, noise (uniform [0,1), seeded) or a .npy file."
-        case .internalBatchSize: "Rows (path points) per forward/backward call; bounds memory on large models and batches (default \(MethodCatalog.pathBatchSize))."
+        case .internalBatchSize: "Rows (path points) per forward/backward call; bounds memory on large models and batches (default: as many as hold \(MethodCatalog.pathBatchValues / 1_000_000) million input values, e.g. 64 images of 3×224×224)."
         case .samples: "Samples: noise-tunnel copies (default \(MethodCatalog.noiseSamples)), Shapley orderings (\(MethodCatalog.shapleySamples)), LIME/KernelSHAP coalitions (\(MethodCatalog.surrogateSamples))."
         case .stdev: "Noise standard deviation for the noise tunnel, in input units (default \(MethodCatalog.standardDeviation))."
         case .layer: "Hook point for layer, neuron and Grad-CAM methods (default for Grad-CAM: layer4 of a ResNet, else the last convolution)."
@@ -92,8 +92,14 @@ public struct MethodEntry: Sendable {
 /// path batch, more coalitions, patches instead of single pixels), it is set here, once.
 public enum MethodCatalog {
     public static let steps = 50
-    /// Path points per forward/backward call: keeps memory bounded on a batch of ResNet inputs.
-    public static let pathBatchSize = 64
+    /// Input values per forward/backward call of a path method (IG and its variants): 64 images of
+    /// 3×224×224, so memory stays bounded on a batch of ResNet inputs while small inputs run in one call.
+    public static let pathBatchValues = 64 * 3 * 224 * 224
+
+    /// Path points per forward/backward call for inputs of one example's shape `featureShape`.
+    public static func pathBatchSize(featureShape: [Int]) -> Int {
+        max(1, pathBatchValues / max(1, featureShape.reduce(1, *)))
+    }
     public static let noiseSamples = 50
     public static let standardDeviation = 0.15
     public static let shapleySamples = 25
@@ -109,9 +115,9 @@ public enum MethodCatalog {
         },
         gradient("input-x-gradient", "x · ∂f/∂x (Shrikumar et al. 2016)") { model, _, _ in InputXGradient(model) },
         gradient("integrated-gradients", "path integral of gradients from a baseline (Sundararajan et al. 2017)",
-                 options: [.steps, .rule, .baseline, .internalBatchSize]) { model, _, s in
+                 options: [.steps, .rule, .baseline, .internalBatchSize]) { model, shape, s in
             var method = IntegratedGradients(model)
-            try path(&method.steps, &method.rule, &method.baseline, &method.internalBatchSize, s)
+            try path(&method.steps, &method.rule, &method.baseline, &method.internalBatchSize, s, featureShape: shape)
             return method
         },
         noiseTunnel("smoothgrad", "signed gradients averaged over noisy copies (Smilkov et al. 2017)", .smoothGrad),
@@ -162,24 +168,24 @@ public enum MethodCatalog {
             LayerActivation(model, hookPoint: try layer(s, model))
         },
         layerMethod("layer-integrated-gradients", "Integrated Gradients in --layer's activation space",
-                    options: [.layer, .steps, .rule, .baseline, .internalBatchSize]) { model, _, s in
+                    options: [.layer, .steps, .rule, .baseline, .internalBatchSize]) { model, shape, s in
             var method = LayerIntegratedGradients(model, hookPoint: try layer(s, model))
-            try path(&method.steps, &method.rule, &method.baseline, &method.internalBatchSize, s)
+            try path(&method.steps, &method.rule, &method.baseline, &method.internalBatchSize, s, featureShape: shape)
             return method
         },
         layerMethod("layer-conductance", "IG flowing through each unit of --layer (Dhamdhere et al. 2018)",
-                    options: [.layer, .steps, .rule, .baseline, .internalBatchSize]) { model, _, s in
+                    options: [.layer, .steps, .rule, .baseline, .internalBatchSize]) { model, shape, s in
             var method = LayerConductance(model, hookPoint: try layer(s, model))
-            try path(&method.steps, &method.rule, &method.baseline, &method.internalBatchSize, s)
+            try path(&method.steps, &method.rule, &method.baseline, &method.internalBatchSize, s, featureShape: shape)
             return method
         },
         layerMethod("neuron-gradient", "gradient of one --neuron at --layer", options: [.layer, .neuron]) { model, _, s in
             NeuronGradient(model, neuron: try neuron(s, model))
         },
         layerMethod("neuron-integrated-gradients", "Integrated Gradients of one --neuron at --layer",
-                    options: [.layer, .neuron, .steps, .rule, .baseline, .internalBatchSize]) { model, _, s in
+                    options: [.layer, .neuron, .steps, .rule, .baseline, .internalBatchSize]) { model, shape, s in
             var method = NeuronIntegratedGradients(model, neuron: try neuron(s, model))
-            try path(&method.steps, &method.rule, &method.baseline, &method.internalBatchSize, s)
+            try path(&method.steps, &method.rule, &method.baseline, &method.internalBatchSize, s, featureShape: shape)
             return method
         },
     ]
@@ -286,11 +292,11 @@ public enum MethodCatalog {
     }
 
     static func path(_ steps: inout Int, _ rule: inout IntegrationRule, _ baseline: inout Baseline, _ batch: inout Int?,
-                     _ s: MethodSettings) throws {
+                     _ s: MethodSettings, featureShape: [Int]) throws {
         steps = s.steps ?? Self.steps
         rule = s.rule ?? .gaussLegendre
         baseline = s.baseline ?? .zeros
-        batch = s.internalBatchSize ?? pathBatchSize
+        batch = s.internalBatchSize ?? pathBatchSize(featureShape: featureShape)
     }
 
     static func layer(_ s: MethodSettings, _ model: Explainable) throws -> String {

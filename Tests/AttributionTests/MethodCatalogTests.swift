@@ -60,11 +60,13 @@ struct MethodCatalogTests {
         }
     }
 
-    @Test("defaults are the catalog's: bounded IG path batches, 200 coalitions, a 7×7 patch grid on images, the last convolution for Grad-CAM")
+    @Test("defaults are the catalog's: IG path batches bounded by input values, 200 coalitions, a 7×7 patch grid on images, the last convolution for Grad-CAM")
     func defaults() throws {
         let model = try model()
         let ig = try #require(try MethodCatalog.method(named: "integrated-gradients", model: model, featureShape: [1, 8, 8]) as? IntegratedGradients)
-        #expect(ig.internalBatchSize == MethodCatalog.pathBatchSize && ig.steps == 50)
+        #expect(ig.internalBatchSize == MethodCatalog.pathBatchValues / 64 && ig.steps == 50)
+        let resNetIG = try #require(try MethodCatalog.method(named: "integrated-gradients", model: model, featureShape: [3, 224, 224]) as? IntegratedGradients)
+        #expect(resNetIG.internalBatchSize == 64)
         let shap = try #require(try MethodCatalog.method(named: "kernel-shap", model: model, featureShape: [1, 28, 28]) as? KernelSHAP)
         #expect(shap.samples == 200)
         let mask = try #require(shap.featureMask)
