@@ -1,7 +1,8 @@
 import NN
 import Torch
 
-/// A model an attribution method can explain: a batch in, a batch of outputs (N, classes) out.
+/// A model an attribution method can explain: a batch in, a batch of outputs out, (N, classes)
+/// or, for sequence models, (N, positions, classes).
 ///
 /// Native `NN.Module`s support every method. TorchScript models and plain
 /// functions support the input-gradient and perturbation methods; methods that

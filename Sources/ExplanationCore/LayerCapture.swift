@@ -11,8 +11,8 @@ package func layerActivationsAndGradients(_ module: Module, _ inputs: Tensor, ta
     for start in stride(from: 0, to: n, by: chunk) {
         let end = min(n, start + chunk)
         var captured: Tensor?
-        let chunk = try inputs.slice(dim: 0, start: start, end: end).detached()
-        let x = chunk.dtype.isFloatingPoint ? try chunk.requiringGrad() : chunk
+        let rows = try inputs.slice(dim: 0, start: start, end: end).detached()
+        let x = rows.dtype.isFloatingPoint ? try rows.requiringGrad() : rows
         let outputs = try withGrad {
             try module.withHooks([(hookPoint, { activation, _ in captured = activation; return nil })]) { try module(x) }
         }

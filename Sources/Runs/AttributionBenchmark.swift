@@ -230,7 +230,7 @@ extension AttributionBenchmark {
         }
         let machine: [String: Any] = ["cpu": result.machine.cpu, "vector_extensions": result.machine.vectorExtensions,
                                       "cores": result.machine.cores, "threads": result.machine.threads,
-                                      "load_average": result.machine.loadAverage]
+                                      "busy_cores_before": result.machine.busyCores]
         try AtomicFile.write(JSONSerialization.data(withJSONObject: ["machine": machine, "threads": result.machine.threads, "repeats": repeats,
                                                                      "peer": result.peerNote, "rows": records],
                                                     options: [.prettyPrinted, .sortedKeys]), to: path)

@@ -9,8 +9,9 @@ public struct MachineDescription: Codable, Sendable {
     public var vectorExtensions: String
     public var cores: Int
     public var threads: Int
-    /// The one-minute load average when it was read: other work on the cores skews timings.
-    public var loadAverage: Double
+    /// Cores busy with other work over half a second before the measurement (0…cores): other
+    /// work on the cores skews timings.
+    public var busyCores: Double
 
     public static var current: MachineDescription {
         let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
@@ -22,8 +23,23 @@ public struct MachineDescription: Codable, Sendable {
         let flags = Set((field("flags") ?? "").split(separator: " ").map(String.init))
         let isa = flags.contains("avx512f") ? "AVX-512" : flags.contains("avx2") ? "AVX2" : "older than AVX2"
         return MachineDescription(cpu: field("model name") ?? "unknown CPU", vectorExtensions: isa,
-                                  cores: ProcessInfo.processInfo.activeProcessorCount, threads: Torch.threads,
-                                  loadAverage: (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)).flatMap { $0.split(separator: " ").first }.flatMap { Double($0) } ?? 0)
+                                  cores: ProcessInfo.processInfo.activeProcessorCount, threads: Torch.threads, busyCores: busyCores())
+    }
+
+    /// Busy cores from /proc/stat's CPU times over half a second, while this process sleeps.
+    static func busyCores() -> Double {
+        func times() -> (busy: Double, total: Double)? {
+            guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+                  let line = stat.split(separator: "\n").first, line.hasPrefix("cpu ") else { return nil }
+            let values = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+            guard values.count >= 5 else { return nil }
+            let idle = values[3] + values[4]
+            return (values.reduce(0, +) - idle, values.reduce(0, +))
+        }
+        guard let before = times() else { return 0 }
+        Thread.sleep(forTimeInterval: 0.5)
+        guard let after = times(), after.total > before.total else { return 0 }
+        return (after.busy - before.busy) / (after.total - before.total) * Double(ProcessInfo.processInfo.activeProcessorCount)
     }
 
     /// "AMD EPYC (AVX-512), 2 cores, 2 threads".
