@@ -53,19 +53,19 @@ let package = Package(
         .target(name: "Runs", dependencies: ["Torch", "NN", "Datasets", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report"]),
         .executableTarget(
             name: "GlassboxCLI",
-            dependencies: ["Torch", "NN", "Datasets", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Runs",
+            dependencies: ["Torch", "NN", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Runs",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .target(name: "TestSupport", dependencies: ["Torch"], path: "Tests/TestSupport"),
         .testTarget(name: "TorchTests", dependencies: ["Torch", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NNTests", dependencies: ["TestSupport", "NN", "Torch"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ExplanationCoreTests", dependencies: ["TestSupport", "ExplanationCore", "NN", "Torch"]),
+        .testTarget(name: "ExplanationCoreTests", dependencies: ["TestSupport", "ExplanationCore", "Torch"]),
         .testTarget(name: "AttributionTests", dependencies: ["TestSupport", "ExplanationCore", "Attribution", "NN", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EvaluationTests", dependencies: ["TestSupport", "ExplanationCore", "Evaluation", "Attribution", "NN", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ConceptsTests", dependencies: ["TestSupport", "ExplanationCore", "Concepts", "Attribution", "Datasets", "NN", "Torch"]),
-        .testTarget(name: "ReportTests", dependencies: ["TestSupport", "Report", "Datasets", "Torch"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ReportTests", dependencies: ["TestSupport", "Report", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["TestSupport", "Datasets", "Torch"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "ExplanationCore", "GlassboxCLI", "Attribution", "NN", "Torch", "Datasets", "Runs"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "ExplanationCore", "GlassboxCLI", "Attribution", "NN", "Torch", "Datasets"]),
     ],
     swiftLanguageModes: [.v5],
     cxxLanguageStandard: .cxx17

@@ -1,9 +1,4 @@
 import ArgumentParser
-import ExplanationCore
-import Concepts
-import Datasets
-import NN
-import Report
 import Foundation
 import Runs
 import Torch

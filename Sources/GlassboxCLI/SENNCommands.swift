@@ -1,10 +1,7 @@
 import ArgumentParser
-import ExplanationCore
 import Concepts
 import Foundation
 import Runs
-import NN
-import Report
 import Torch
 
 struct SENNCommand: ParsableCommand {
@@ -98,15 +95,8 @@ struct SENNPrototypes: ParsableCommand {
 
     func run() throws {
         try common.apply()
-        let file = try SENNFile.load(model)
-        guard file.dataset == .mnist else {
-            throw TorchError("this SENN's concepts are its input features (\(file.dataset.rawValue)); prototypes are for learnt concepts — use `glassbox senn explain` to see feature relevances")
-        }
-        let train = try SENNData.load(file.dataset, mnist: data.source).trainInputs
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        var page = HTMLPage(title: "SENN concept prototypes")
-        page.html(try SENNReport.prototypes(file.model, images: train, count: count, folder: out, imageFolder: "prototypes"))
-        try page.writeReport(named: "prototypes.html", in: out)
+        try SENNPrototypesPage.write(SENNFile.load(model), count: count, mnist: data.source, to: out)
+        print("report: \((out as NSString).appendingPathComponent("prototypes.html"))")
     }
 }
 

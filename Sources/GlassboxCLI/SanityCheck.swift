@@ -1,5 +1,4 @@
 import ArgumentParser
-import ExplanationCore
 import Attribution
 import Foundation
 import Runs

@@ -105,6 +105,20 @@ public struct SENNStabilityReport: Codable, Sendable {
     }
 }
 
+/// What `senn prototypes` writes: prototypes.html, the training examples that activate each learnt concept most.
+public enum SENNPrototypesPage {
+    public static func write(_ file: SENNFile, count: Int, mnist: MNISTSource, to out: String) throws {
+        guard file.dataset == .mnist else {
+            throw TorchError("this SENN's concepts are its input features (\(file.dataset.rawValue)); prototypes are for learnt concepts — use `glassbox senn explain` to see feature relevances")
+        }
+        let train = try SENNData.load(file.dataset, mnist: mnist).trainInputs
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        var page = HTMLPage(title: "SENN concept prototypes")
+        page.html(try SENNReport.prototypes(file.model, images: train, count: count, folder: out, imageFolder: "prototypes"))
+        try page.write(to: (out as NSString).appendingPathComponent("prototypes.html"))
+    }
+}
+
 /// What `senn sweep` writes: sweep.json and sweep.html.
 public enum SENNSweepReport {
     /// The rule's choice as a sentence, when the rows have validation numbers.
