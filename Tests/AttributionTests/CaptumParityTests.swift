@@ -10,7 +10,8 @@ import Torch
 ///
 /// Tolerance: 1e-4 relative to the largest reference value. Both sides run libtorch
 /// 1.13 in float32; the remaining differences come from summation order (batched
-/// versus per-step evaluation, thread counts) and are around 1e-6. Random draws
+/// versus per-step evaluation, thread counts) and are around 1e-6. Integrated Gradients
+/// is judged against float64 instead (see `judgedAgainstFloat64`). Random draws
 /// (noise, permutations, coalitions) are Captum's own, replayed.
 @Suite("Captum parity")
 struct CaptumParityTests {
@@ -27,6 +28,19 @@ struct CaptumParityTests {
                                        reference.tensor("input_x_gradient")) < Self.tolerance)
     }
 
+    /// Float32 Integrated Gradients legitimately differ where a ReLU's input sits within rounding of
+    /// zero at some path point: either side of that zero is a correct float32 answer, and which one a
+    /// computation lands on depends on the CPU's vector instructions and the order of summation.
+    /// Captum's own float32 result for the CNN with a baseline is 2.3e-4 from the float64 answer;
+    /// Glassbox's is 2.3e-4 on an AVX-512 CPU and 2.5e-7 with oneDNN limited to AVX2 (and on a real
+    /// AVX2 CPU it failed a direct comparison with Captum). So IG is judged against float64
+    /// (tools/make_float64_references.py): Glassbox's error may exceed Captum's float32 error by at
+    /// most the tolerance, on any CPU.
+    func judgedAgainstFloat64(_ ours: Tensor, _ key: String, _ reference: ReferenceModel) throws -> (ours: Double, allowed: Double) {
+        let truth = Fixture.float64[reference.prefix + key]!
+        return (try relativeDifference(ours, truth), try relativeDifference(reference.tensor(key), truth) + Self.tolerance)
+    }
+
     @Test("Integrated Gradients with every quadrature rule, and its convergence delta", arguments: ReferenceModel.all)
     func integratedGradients(reference: ReferenceModel) throws {
         let model = try reference.model()
@@ -35,7 +49,8 @@ struct CaptumParityTests {
                                                                   steps: 20, rule: rule, internalBatchSize: 16)
             // Captum's trapezoid weights sum to (n − 1)/n; ours sum to 1 (see IntegrationRule).
             let scale = rule == .riemannTrapezoid ? 19.0 / 20.0 : 1.0
-            #expect(try relativeDifference(result.values * scale, reference.tensor("ig." + rule.rawValue)) < Self.tolerance, "\(rule)")
+            let error = try judgedAgainstFloat64(result.values * scale, "ig." + rule.rawValue, reference)
+            #expect(error.ours <= error.allowed, "\(rule): \(error.ours) from float64, allowed \(error.allowed)")
             if rule != .riemannTrapezoid {
                 #expect(try (result.convergenceDelta! - reference.tensor("ig_delta." + rule.rawValue)).abs().max().item() < 1e-4, "\(rule) delta")
             }
@@ -43,8 +58,8 @@ struct CaptumParityTests {
         var ig = IntegratedGradients(model)
         ig.baseline = .tensor(reference.tensor("ig_baseline"))
         ig.steps = 20
-        #expect(try relativeDifference(ig.attribute(reference.input, target: reference.target).values,
-                                       reference.tensor("ig_with_baseline")) < Self.tolerance)
+        let error = try judgedAgainstFloat64(ig.attribute(reference.input, target: reference.target).values, "ig_with_baseline", reference)
+        #expect(error.ours <= error.allowed, "with a baseline: \(error.ours) from float64, allowed \(error.allowed)")
     }
 
     @Test("NoiseTunnel: SmoothGrad, SmoothGrad² and VarGrad with Captum's noise", arguments: ReferenceModel.all)

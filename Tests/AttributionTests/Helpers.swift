@@ -11,6 +11,8 @@ enum Fixture {
     }
 
     static let captum: [String: Tensor] = try! Safetensors.read(path("captum.safetensors")).tensors
+    /// The same attributions computed in float64 (tools/make_float64_references.py).
+    static let float64: [String: Tensor] = try! Safetensors.read(path("captum_float64.safetensors")).tensors
 }
 
 /// The two Captum reference models, with their fixture prefixes and layer names.
