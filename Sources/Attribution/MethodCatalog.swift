@@ -108,6 +108,10 @@ public enum MethodCatalog {
     public static let kernelWidth = 1.0
     /// Perturbation methods refuse to treat more features than this as players one by one.
     public static let maximumUngroupedFeatures = 4096
+    /// Bounds on counts a user gives: beyond them a run takes hours or memory runs out.
+    public static let maximumSteps = 10_000
+    public static let maximumSamples = 100_000
+    public static let maximumBatchRows = 1_000_000
 
     public static let entries: [MethodEntry] = [
         gradient("saliency", "|∂f/∂x| (Simonyan et al. 2014); --signed keeps the sign", options: [.signed]) { model, _, s in
@@ -151,15 +155,17 @@ public enum MethodCatalog {
                                  samples: s.samples ?? shapleySamples, seed: s.seed)
         },
         perturbation("kernel-shap", "Shapley values by kernel-weighted regression (Lundberg & Lee 2017)", options: groupOptions + [.samples]) { model, shape, s in
-            var method = KernelSHAP(model, baseline: s.baseline ?? .zeros, featureMask: try groups(shape, s, method: "kernel-shap"),
-                                    samples: s.samples ?? surrogateSamples, seed: s.seed)
+            let mask = try groups(shape, s, method: "kernel-shap")
+            var method = KernelSHAP(model, baseline: s.baseline ?? .zeros, featureMask: mask,
+                                    samples: try coalitions(s.samples ?? surrogateSamples, mask: mask, featureShape: shape, method: "kernel-shap"), seed: s.seed)
             method.perturbationsPerEvaluation = s.perturbationsPerEvaluation
             return method
         },
         perturbation("lime", "weighted linear surrogate on random coalitions (Ribeiro et al. 2016)",
                      options: groupOptions + [.samples, .kernelWidth]) { model, shape, s in
-            var method = LIME(model, baseline: s.baseline ?? .zeros, featureMask: try groups(shape, s, method: "lime"),
-                              samples: s.samples ?? surrogateSamples, seed: s.seed)
+            let mask = try groups(shape, s, method: "lime")
+            var method = LIME(model, baseline: s.baseline ?? .zeros, featureMask: mask,
+                              samples: try coalitions(s.samples ?? surrogateSamples, mask: mask, featureShape: shape, method: "lime"), seed: s.seed)
             method.kernelWidth = s.kernelWidth ?? kernelWidth
             method.perturbationsPerEvaluation = s.perturbationsPerEvaluation
             return method
@@ -212,9 +218,9 @@ public enum MethodCatalog {
         if entry.options.contains(.neuron), settings.neuron == nil { throw TorchError("\(name) needs --neuron (an index such as 5)") }
         if entry.options.contains(.neuron), settings.layer == nil { throw TorchError("\(name) needs --layer (the hook point of the neuron)") }
         if settings.featureMask != nil, settings.patch != nil { throw TorchError("give --feature-mask or --patch, not both") }
-        for (option, value) in [("steps", settings.steps), ("samples", settings.samples), ("internal-batch-size", settings.internalBatchSize),
-                                ("patch", settings.patch)] {
-            if let value, value < 1 { throw TorchError("--\(option) must be at least 1") }
+        for (option, value, maximum) in [("steps", settings.steps, maximumSteps), ("samples", settings.samples, maximumSamples),
+                                         ("internal-batch-size", settings.internalBatchSize, maximumBatchRows), ("patch", settings.patch, 1 << 16)] {
+            if let value { try Limits.check(value, "--\(option)", in: 1...maximum) }
         }
         if let deviation = settings.standardDeviation, !(deviation >= 0 && deviation.isFinite) {
             throw TorchError("--stdev must be a finite number ≥ 0")
@@ -313,12 +319,24 @@ public enum MethodCatalog {
         return Neuron(layer, index)
     }
 
+    /// A surrogate's coalitions, refused when too few to determine its linear fit (groups + 1 coefficients).
+    static func coalitions(_ samples: Int, mask: Tensor?, featureShape: [Int], method: String) throws -> Int {
+        let groups = try mask.map { try Int($0.max().item()) + 1 } ?? featureShape.reduce(1, *)
+        guard samples > groups else {
+            throw TorchError("\(method) fits \(groups + 1) coefficients (\(groups) feature groups and an intercept), so it needs more than \(groups) coalitions; got --samples \(samples)")
+        }
+        return samples
+    }
+
     /// Feature groups: a given mask, given patches, or (by default) a 7×7 grid on images and single
     /// features otherwise, refusing more than `maximumUngroupedFeatures` single features.
     static func groups(_ featureShape: [Int], _ s: MethodSettings, method: String) throws -> Tensor? {
         if let mask = s.featureMask { return mask }
         if let patch = s.patch ?? defaultPatch(featureShape: featureShape) {
             guard featureShape.count == 3 else { throw TorchError("--patch needs image inputs (C, H, W), got \(featureShape)") }
+            guard patch <= max(featureShape[1], featureShape[2]) else {
+                throw TorchError("--patch \(patch) is larger than the image (\(featureShape[2])×\(featureShape[1]))")
+            }
             return try patchMask(height: featureShape[1], width: featureShape[2], patch: patch).expanded(to: featureShape).contiguous()
         }
         let count = featureShape.reduce(1, *)

@@ -32,6 +32,9 @@ public struct Occlusion: AttributionMethod {
             throw TorchError("occlusion window \(window) must fit inside \(featureShape) and strides \(strides) be positive")
         }
         let d = featureShape.count
+        let positions = zip(zip(featureShape, window), strides).reduce(1) { $0 * (($1.0.0 - $1.0.1) / $1.1 + 1) }
+        try Limits.checkMasks(positions, features: featureShape.reduce(1, *), method: "occlusion with window \(window) and strides \(strides)",
+                              advice: "use a larger window or larger strides")
         var combined: Tensor?
         var positionCounts: [Int] = []
         for axis in 0..<d {

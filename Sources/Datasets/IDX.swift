@@ -10,7 +10,7 @@ public enum IDX {
 
     /// Reads an IDX file (plain or `.gz`) as a tensor of its stored type (uint8 for MNIST).
     public static func read(_ path: String) throws -> Tensor {
-        guard FileManager.default.fileExists(atPath: path) else { throw TorchError("IDX file not found: \(path)") }
+        try Limits.regularFile(path, what: "IDX file")
         var raw: UnsafeMutablePointer<UInt8>?
         var length = 0
         guard gbt_gunzip_file(path, &raw, &length, maxBytes) == 0, let raw else {
@@ -33,7 +33,7 @@ public enum IDX {
         let start = 4 + 4 * rank
         guard rank > 0, bytes.count >= start else { throw TorchError("header is truncated") }
         let shape = (0..<rank).map { d in (0..<4).reduce(0) { $0 << 8 | Int(bytes[4 + 4 * d + $1]) } }
-        let expected = shape.reduce(1, *) * size
+        let expected = try Limits.byteCount(shape, elementSize: size, of: "the file")
         guard bytes.count - start == expected else {
             throw TorchError("shape \(shape) needs \(expected) data bytes, the file has \(bytes.count - start)")
         }

@@ -35,7 +35,10 @@ public enum Baseline: Sendable {
 /// Blurs (N, C, H, W) images channel by channel with a Gaussian (radius 3σ), zero padding.
 package func gaussianBlur(_ x: Tensor, sigma: Double) throws -> Tensor {
     guard x.rank == 4 else { throw TorchError("a blurred baseline needs (N, C, H, W) images, got \(x.shape)") }
-    guard sigma > 0 else { throw TorchError("blur sigma must be positive") }
+    let side = max(x.shape[2], x.shape[3])
+    guard sigma > 0, sigma <= Double(side) else {
+        throw TorchError("blur sigma must be positive and at most the image's larger side (\(side) pixels), got \(sigma)")
+    }
     let radius = max(1, Int((3 * sigma).rounded(.up)))
     let weights = (-radius...radius).map { Foundation.exp(-Double($0 * $0) / (2 * sigma * sigma)) }
     let total = weights.reduce(0, +)

@@ -41,6 +41,8 @@ public struct FeatureGroups {
     public init(_ mask: Tensor?, featureShape: [Int], dtype: DType) throws {
         let size = featureShape.reduce(1, *)
         guard let mask else {
+            try Limits.checkMasks(size, features: size, method: "a perturbation method with one group per feature",
+                                  advice: "group the features (a feature mask, or patches of an image)")
             masks = try Tensor.eye(size, dtype: dtype).reshaped([size] + featureShape)
             count = size
             return
@@ -57,6 +59,7 @@ public struct FeatureGroups {
             throw TorchError("feature mask values must be the group numbers 0…G−1 with none missing")
         }
         count = distinct.count
+        try Limits.checkMasks(count, features: size, method: "a perturbation method with \(count) feature groups", advice: "use fewer, larger groups")
         let groupIDs = try Tensor.arange(0, Double(count)).reshaped([count] + Array(repeating: 1, count: featureShape.count))
         masks = try m.unsqueezed(dim: 0).eq(groupIDs).to(dtype)
     }

@@ -7,7 +7,7 @@ import Torch
 
 /// A trained model loaded from a file, ready to run and to explain.
 public struct LoadedModel {
-    public let model: Explainable
+    public internal(set) var model: Explainable
     /// One input's shape (no batch dimension), when the file says it.
     public let inputShape: [Int]?
     /// Input channels when only they are fixed (ResNet-18: 3, any image size).
@@ -29,6 +29,31 @@ public struct LoadedModel {
     }
 }
 
+/// A loaded model whose every output is checked: (N, classes) or (N, positions, classes) with the
+/// input's N, at least one class, and finite values. A TorchScript model traced for another batch
+/// size, a classifier without classes, or an input that overflows the model gives an error naming
+/// what came back, never a crash or NaN written to a file.
+public struct CheckedModel: Explainable {
+    let base: Explainable
+
+    public init(_ base: Explainable) {
+        self.base = base
+    }
+
+    public var module: Module? { base.module }
+
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        let y = try base(x)
+        guard (2...3).contains(y.rank), y.shape[0] == x.shape.first, y.shape.last! > 0 else {
+            throw TorchError("the model returned shape \(y.shape) for \(x.shape.first ?? 0) inputs; expected (N, classes) with N = \(x.shape.first ?? 0) and at least one class\(y.rank >= 1 && y.shape[0] != x.shape.first ? " (a TorchScript model traced for one batch size takes only that batch size)" : "")")
+        }
+        guard try y.allFinite() else {
+            throw TorchError("the model returned NaN or infinite outputs for inputs of shape \(x.shape) (largest input magnitude \(try x.abs().max().item())); check the inputs' scale and the model")
+        }
+        return y
+    }
+}
+
 /// Model files: a Glassbox safetensors model, a torchvision ResNet-18 state dict in safetensors,
 /// or a TorchScript file.
 public enum ModelFile {
@@ -44,10 +69,24 @@ public enum ModelFile {
         try Safetensors.write(model.stateDict(), metadata: details.merging([architectureKey: architecture]) { $1 }, to: path)
     }
 
-    /// Loads a model in evaluation mode.
+    /// Loads a model in evaluation mode; every call to it checks what it returns (`CheckedModel`).
     public static func load(_ path: String) throws -> LoadedModel {
-        guard FileManager.default.fileExists(atPath: path) else { throw TorchError("model file not found: \(path)") }
-        if isTorchScript(path) {
+        var loaded = try loadUnchecked(path)
+        if let module = loaded.model.module { try checkFinite(module, path: path) }
+        loaded.model = CheckedModel(loaded.model)
+        return loaded
+    }
+
+    /// Refuses weights that are NaN or infinite: they would give NaN for every input.
+    static func checkFinite(_ module: Module, path: String) throws {
+        for (name, tensor) in module.namedParameters() + module.namedBuffers() where tensor.dtype.isFloatingPoint {
+            guard try tensor.allFinite() else { throw TorchError("\(path) holds NaN or infinite values in '\(name)'; the model file is damaged or its training diverged") }
+        }
+    }
+
+    static func loadUnchecked(_ path: String) throws -> LoadedModel {
+        try Limits.regularFile(path, what: "model file")
+        if try isTorchScript(path) {
             return LoadedModel(model: try ScriptModule(contentsOf: path), inputShape: nil)
         }
         let (tensors, metadata) = try Safetensors.read(path)
@@ -59,8 +98,8 @@ public enum ModelFile {
             return LoadedModel(model: file.model, inputShape: file.inputShape, senn: file)
         }
         if architecture == resNet18 {
-            guard let classifier = tensors["fc.weight"], classifier.rank == 2 else {
-                throw TorchError("\(path) is a ResNet-18 without an fc.weight of shape (classes, 512)")
+            guard let classifier = tensors["fc.weight"], classifier.rank == 2, classifier.shape[0] > 0 else {
+                throw TorchError("\(path) is a ResNet-18 without an fc.weight of shape (classes, 512) with at least one class")
             }
             let model = try ResNet18(classes: classifier.shape[0])
             do {
@@ -86,10 +125,11 @@ public enum ModelFile {
     }
 
     /// TorchScript files are zip archives (they start with "PK").
-    public static func isTorchScript(_ path: String) -> Bool {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+    public static func isTorchScript(_ path: String) throws -> Bool {
+        try Limits.regularFile(path, what: "model file")
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw TorchError("cannot open model file \(path)") }
         defer { try? handle.close() }
-        return handle.readData(ofLength: 2) == Data("PK".utf8)
+        return (try handle.read(upToCount: 2)) == Data("PK".utf8)
     }
 }
 
@@ -106,11 +146,12 @@ public enum InputFile {
         let lower = path.lowercased()
         var tensor: Tensor
         if lower.hasSuffix(".png") {
+            let (width, height) = try PNG.size(of: path)
+            if let expected, expected.count == 3, width != expected[2] || height != expected[1] {
+                throw TorchError("\(path) is \(width)×\(height); the model expects \(expected[2])×\(expected[1])\(expected[0] == 1 ? " grayscale digits (white on black, like MNIST)" : "")")
+            }
             var image = try PNG.read(path)
             if expected?.first == 1 { image = try image.grayscale() }
-            if let expected, expected.count == 3, image.width != expected[2] || image.height != expected[1] {
-                throw TorchError("\(path) is \(image.width)×\(image.height); the model expects \(expected[2])×\(expected[1])\(expected[0] == 1 ? " grayscale digits (white on black, like MNIST)" : "")")
-            }
             tensor = try image.tensor()
             if channels == 3, tensor.shape[0] == 1 { tensor = try tensor.expanded(to: [3] + Array(tensor.shape.dropFirst())).contiguous() }
         } else if lower.hasSuffix(".npy") {

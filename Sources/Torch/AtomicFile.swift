@@ -30,7 +30,7 @@ public enum AtomicFile {
 
 /// Reads a whole file with an error that names it.
 func readFile(_ path: String, what: String) throws -> Data {
-    guard FileManager.default.fileExists(atPath: path) else { throw TorchError("\(what) not found: \(path)") }
+    try Limits.regularFile(path, what: what)
     do {
         return try Data(contentsOf: URL(fileURLWithPath: path))
     } catch {

@@ -16,7 +16,7 @@ extension Bool: TensorElement { public static var dtype: DType { .bool } }
 extension Tensor {
     /// A tensor holding a copy of `values`, laid out row-major in `shape`.
     public convenience init<Element: TensorElement>(_ values: [Element], shape: [Int]) throws {
-        let expected = shape.reduce(1, *)
+        let expected = try Limits.elementCount(shape, of: "a tensor")
         guard shape.allSatisfy({ $0 >= 0 }), expected == values.count else {
             throw TorchError("cannot make a tensor of shape \(shapeText(shape)) (\(expected) elements) from \(values.count) values")
         }
@@ -42,7 +42,7 @@ extension Tensor {
 
     /// A tensor from raw bytes in `dtype`'s little-endian layout.
     public convenience init(bytes: UnsafeRawBufferPointer, shape: [Int], dtype: DType) throws {
-        let expected = shape.reduce(1, *) * dtype.byteSize
+        let expected = try Limits.byteCount(shape, elementSize: dtype.byteSize, of: "a tensor")
         guard shape.allSatisfy({ $0 >= 0 }), expected == bytes.count else {
             throw TorchError("\(bytes.count) bytes do not fill a \(dtype) tensor of shape \(shapeText(shape)) (\(expected) bytes)")
         }

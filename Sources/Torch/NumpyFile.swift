@@ -32,16 +32,12 @@ public enum NumpyFile {
         guard let dtype = descriptors[descr.trimmingCharacters(in: CharacterSet(charactersIn: "'\""))] else {
             throw TorchError("unsupported dtype \(descr) (supported: \(descriptors.keys.sorted().joined(separator: " ")))")
         }
-        let fortran = try field("fortran_order", in: header) == "True"
-        let shapeText = try field("shape", in: header)
-        let shape = try shapeText.trimmingCharacters(in: CharacterSet(charactersIn: "()"))
-            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            .map { part -> Int in
-                guard let n = Int(part), n >= 0 else { throw TorchError("bad shape \(shapeText)") }
-                return n
-            }
+        let order = try field("fortran_order", in: header)
+        guard order == "True" || order == "False" else { throw TorchError("fortran_order must be True or False, got \(order)") }
+        let fortran = order == "True"
+        let shape = try parseShape(field("shape", in: header))
         let start = headerStart + headerLength
-        let expected = shape.reduce(1, *) * dtype.byteSize
+        let expected = try Limits.byteCount(shape, elementSize: dtype.byteSize, of: "the array")
         guard bytes.count - start == expected else {
             throw TorchError("shape \(shape) \(descr) needs \(expected) data bytes, the file has \(bytes.count - start)")
         }
@@ -50,6 +46,19 @@ public enum NumpyFile {
             try Tensor(bytes: UnsafeRawBufferPointer(rebasing: raw[start...]), shape: stored, dtype: dtype)
         }
         return fortran ? try tensor.permuted(Array((0..<shape.count).reversed())).contiguous() : tensor
+    }
+
+    /// A Python tuple of sizes: "()", "(5,)", "(2, 3)"; no empty or negative entries.
+    static func parseShape(_ text: String) throws -> [Int] {
+        guard text.hasPrefix("("), text.hasSuffix(")") else { throw TorchError("bad shape \(text)") }
+        var parts = text.dropFirst().dropLast().split(separator: ",", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        if parts.count > 1, parts.last == "" { parts.removeLast() }  // "(5,)"
+        if parts == [""] { return [] }
+        return try parts.map { part in
+            guard let n = Int(part), n >= 0 else { throw TorchError("bad shape \(text)") }
+            return n
+        }
     }
 
     /// The text of one key's value in the header's Python dict literal.

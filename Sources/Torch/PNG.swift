@@ -81,15 +81,29 @@ public enum PNG {
         try AtomicFile.write(encode(image), to: path)
     }
 
+    /// The most pixels a PNG may declare when no model fixes its size (64 megapixels).
+    public static let maximumPixels = 1 << 26
+
     public static func read(_ path: String) throws -> Image {
-        guard FileManager.default.fileExists(atPath: path) else { throw TorchError("image not found: \(path)") }
-        let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch { throw TorchError("cannot read \(path): \(error.localizedDescription)") }
+        let data = try readFile(path, what: "image")
         do {
             return try decode(data)
         } catch let error as TorchError {
             throw TorchError("\(path) is not a readable PNG: \(error.message)")
         }
+    }
+
+    /// The size a PNG declares, from its first 24 bytes: checked before decoding, so a small file
+    /// claiming a huge image costs nothing.
+    public static func size(of path: String) throws -> (width: Int, height: Int) {
+        try Limits.regularFile(path, what: "image")
+        guard let handle = FileHandle(forReadingAtPath: path) else { throw TorchError("cannot read image \(path)") }
+        defer { try? handle.close() }
+        let head = [UInt8]((try? handle.read(upToCount: 24)) ?? Data())
+        guard head.count == 24, Array(head[0..<8]) == signature, String(decoding: head[12..<16], as: UTF8.self) == "IHDR" else {
+            throw TorchError("\(path) is not a readable PNG: it does not start with a PNG signature and header")
+        }
+        return (Int(head.readBigEndian(at: 16)), Int(head.readBigEndian(at: 20)))
     }
 
     public static func decode(_ data: Data) throws -> Image {
@@ -105,6 +119,10 @@ public enum PNG {
             let type = String(decoding: bytes[(offset + 4)..<(offset + 8)], as: UTF8.self)
             guard length >= 0, offset + 12 + length <= bytes.count else { throw TorchError("chunk \(type) is truncated") }
             let body = bytes[(offset + 8)..<(offset + 8 + length)]
+            let crc = bytes[(offset + 4)..<(offset + 8 + length)].withUnsafeBytes {
+                gbt_crc32(0, $0.bindMemory(to: UInt8.self).baseAddress, $0.count)
+            }
+            guard crc == bytes.readBigEndian(at: offset + 8 + length) else { throw TorchError("chunk \(type) fails its CRC check (the file is damaged)") }
             switch type {
             case "IHDR":
                 guard length == 13 else { throw TorchError("bad IHDR") }
@@ -113,6 +131,9 @@ public enum PNG {
                 depth = Int(body[body.startIndex + 8])
                 colorType = Int(body[body.startIndex + 9])
                 interlace = Int(body[body.startIndex + 12])
+                guard width > 0, height > 0, width <= 1 << 16, height <= 1 << 16, width * height <= maximumPixels else {
+                    throw TorchError("it declares \(width)×\(height) pixels; images up to \(maximumPixels >> 20) megapixels are read")
+                }
             case "PLTE": palette = Array(body)
             case "IDAT": compressed.append(contentsOf: body)
             case "IEND": sawEnd = true
@@ -121,7 +142,8 @@ public enum PNG {
             offset += 12 + length
             if sawEnd { break }
         }
-        guard width > 0, height > 0, width <= 1 << 14, height <= 1 << 14 else { throw TorchError("bad image size \(width)×\(height)") }
+        guard sawEnd else { throw TorchError("the IEND chunk is missing (the file is truncated)") }
+        guard width > 0, height > 0 else { throw TorchError("the IHDR chunk is missing") }
         guard depth == 8 else { throw TorchError("only 8-bit PNGs are supported (this one has \(depth)-bit samples)") }
         guard interlace == 0 else { throw TorchError("interlaced PNGs are not supported; re-save it without interlacing") }
         let samples: Int

@@ -54,30 +54,46 @@ public enum Safetensors {
                 throw TorchError("tensor '\(name)' has unsupported dtype \(code)")
             }
             let shape = try shapeValues.map { value -> Int in
-                guard let n = (value as? NSNumber)?.intValue, n >= 0 else { throw TorchError("tensor '\(name)' has a bad shape") }
+                guard let n = integer(value), n >= 0 else { throw TorchError("tensor '\(name)' has a bad shape \(shapeValues)") }
                 return n
             }
-            guard let begin = (offsets[0] as? NSNumber)?.intValue, let end = (offsets[1] as? NSNumber)?.intValue,
-                  0 <= begin, begin <= end, end <= available else {
+            guard let begin = integer(offsets[0]), let end = integer(offsets[1]) else {
+                throw TorchError("tensor '\(name)' has data offsets that are not whole numbers: \(offsets)")
+            }
+            guard 0 <= begin, begin <= end, end <= available else {
                 throw TorchError("tensor '\(name)' has data offsets outside the file (\(available) data bytes)")
             }
-            let (elements, overflow) = shape.reduce((1, false)) { acc, n in
-                let (product, o) = acc.0.multipliedReportingOverflow(by: n)
-                return (product, acc.1 || o)
+            let needed = try Limits.byteCount(shape, elementSize: dtype.byteSize, of: "tensor '\(name)'")
+            guard needed == end - begin else {
+                throw TorchError("tensor '\(name)' of shape \(shape) \(code) needs \(needed) bytes, offsets give \(end - begin)")
             }
-            guard !overflow, elements * dtype.byteSize == end - begin else {
-                throw TorchError("tensor '\(name)' of shape \(shape) \(code) needs \(elements * dtype.byteSize) bytes, offsets give \(end - begin)")
-            }
-            if end > begin { ranges.append((begin, end, name)) }
+            ranges.append((begin, end, name))
             tensors[name] = try bytes.withUnsafeBytes { raw in
                 try Tensor(bytes: UnsafeRawBufferPointer(rebasing: raw[(payload + begin)..<(payload + end)]), shape: shape, dtype: dtype)
             }
         }
-        ranges.sort { $0.0 < $1.0 }
-        for (a, b) in zip(ranges, ranges.dropFirst()) where a.1 > b.0 {
-            throw TorchError("tensors '\(a.2)' and '\(b.2)' overlap")
+        // As the reference implementation: the tensors' byte ranges, in order, tile the data exactly.
+        ranges.sort { ($0.0, $0.1) < ($1.0, $1.1) }
+        var covered = 0
+        for (begin, end, name) in ranges {
+            guard begin == covered else {
+                throw TorchError(begin < covered ? "tensor '\(name)' overlaps another tensor's bytes"
+                                 : "bytes \(covered)..<\(begin) of the data belong to no tensor (a shifted header or a damaged file)")
+            }
+            covered = end
+        }
+        guard covered == available else {
+            throw TorchError("\(available - covered) bytes after the last tensor belong to no tensor (a shifted header or a damaged file)")
         }
         return (tensors, metadata)
+    }
+
+    /// A JSON number that is a whole number (not a fraction).
+    static func integer(_ value: Any) -> Int? {
+        guard let number = value as? NSNumber else { return nil }
+        let double = number.doubleValue
+        guard double.rounded() == double, abs(double) < 9.0e18 else { return nil }
+        return number.intValue
     }
 
     /// Encodes tensors (sorted by name) and string metadata.

@@ -22,7 +22,7 @@ struct MethodCatalogTests {
     func settings(for entry: MethodEntry) -> MethodSettings {
         var settings = MethodSettings(seed: 3)
         if entry.options.contains(.neuron) { (settings.layer, settings.neuron) = ("6", [1]) }
-        if entry.options.contains(.samples) { settings.samples = 12 }
+        if entry.options.contains(.samples) { settings.samples = ["lime", "kernel-shap"].contains(entry.name) ? 80 : 12 }  // > 64 groups
         if entry.options.contains(.steps) { settings.steps = 8 }
         return settings
     }
@@ -90,5 +90,15 @@ struct MethodCatalogTests {
         let wide = ForwardFunction { try $0.sum(dims: [1], keepDims: true) }
         #expect(throws: TorchError.self) { try MethodCatalog.method(named: "kernel-shap", model: wide, featureShape: [5000]) }
         #expect(try MethodCatalog.method(named: "kernel-shap", model: wide, featureShape: [3, 100, 100]) is KernelSHAP)
+        // Bounds: too few coalitions for the fit, counts past their limits, a patch larger than the image.
+        var few = MethodSettings()
+        few.samples = 10
+        #expect(throws: TorchError.self) { try MethodCatalog.method(named: "lime", model: wide, featureShape: [1, 28, 28], settings: few) }
+        var huge = MethodSettings()
+        huge.steps = Int.max
+        #expect(throws: TorchError.self) { try MethodCatalog.validate(huge, for: "integrated-gradients") }
+        var patch = MethodSettings()
+        patch.patch = 29
+        #expect(throws: TorchError.self) { try MethodCatalog.method(named: "feature-ablation", model: wide, featureShape: [1, 28, 28], settings: patch) }
     }
 }

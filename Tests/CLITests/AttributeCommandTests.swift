@@ -131,8 +131,8 @@ struct AttributeCommandTests {
         let written = try NumpyFile.read("\(out)/images.integrated-gradients.npy")
         #expect(try maxDifference(written, reference) < 1e-4 * reference.abs().max().item())
 
-        // Without --patch or --feature-mask, KernelSHAP groups a 3×40×40 image into the catalog's 7×7 grid (patches of 5 pixels).
-        let grouped = try glassbox(["attribute", "--model", model, "--input", input, "--method", "kernel-shap", "--samples", "60",
+        // Without --patch or --feature-mask, KernelSHAP groups a 3×40×40 image into patches of 40/7 = 5 pixels (an 8×8 grid).
+        let grouped = try glassbox(["attribute", "--model", model, "--input", input, "--method", "kernel-shap", "--samples", "80",
                                     "--out", folder.appendingPathComponent("shap").path])
         #expect(grouped.status == 0, "stderr: \(grouped.error)")
         let shap = try NumpyFile.read(folder.appendingPathComponent("shap/images.kernel-shap.npy").path)

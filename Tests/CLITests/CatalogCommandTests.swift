@@ -18,7 +18,7 @@ struct CatalogCommandTests {
         let entry = try MethodCatalog.entry(named: name)
         var arguments = ["attribute", "--model", model, "--input", input, "--method", name, "--out", folder.appendingPathComponent("out").path]
         if entry.options.contains(.neuron) { arguments += ["--layer", "9", "--neuron", "5"] }
-        if entry.options.contains(.samples) { arguments += ["--samples", "8"] }
+        if entry.options.contains(.samples) { arguments += ["--samples", ["lime", "kernel-shap"].contains(name) ? "60" : "8"] }  // > 49 groups
         if entry.options.contains(.steps) { arguments += ["--steps", "4"] }
         let result = try glassbox(arguments)
         #expect(result.status == 0, "stderr: \(result.error)")

@@ -68,9 +68,17 @@ struct PNGTests {
         #expect(errorMessage { _ = try PNG.decode(Data("GIF89a".utf8)) } == "missing the PNG signature")
         #expect(errorMessage { _ = try PNG.decode(good.prefix(40)) } != nil)
         #expect(errorMessage { _ = try PNG.read("/nonexistent.png") } == "image not found: /nonexistent.png")
-        var sixteenBit = good
-        sixteenBit[24] = 16
-        #expect(errorMessage { _ = try PNG.decode(sixteenBit) }?.contains("only 8-bit PNGs") == true)
+        var damaged = good
+        damaged[24] = 16
+        #expect(errorMessage { _ = try PNG.decode(damaged) }?.contains("IHDR fails its CRC check") == true)
+        // The same change with the chunk's CRC recomputed: a well-formed 16-bit PNG, which is not supported.
+        var header = Data(good[16..<29])
+        header[8] = 16
+        var rebuilt = Data(good.prefix(8))
+        PNG.appendChunk("IHDR", header, to: &rebuilt)
+        rebuilt.append(good.suffix(from: 33))
+        #expect(errorMessage { _ = try PNG.decode(rebuilt) }?.contains("only 8-bit PNGs") == true)
+        #expect(errorMessage { _ = try PNG.decode(good.prefix(good.count - 12)) }?.contains("IEND chunk is missing") == true)
     }
 }
 
