@@ -43,34 +43,33 @@ public enum MNIST {
     /// matching labels and test files (the names of the original distribution).
     public static func load(directory: String, trainPrefix: String = "train", testPrefix: String = "t10k")
         throws -> (train: LabelledImages, test: LabelledImages) {
+        (try split(directory: directory, prefix: trainPrefix), try split(directory: directory, prefix: testPrefix))
+    }
+
+    /// One split (`prefix`-images-idx3-ubyte and its labels) of a folder of IDX files: reading the
+    /// test split alone never touches the (larger) training files.
+    public static func split(directory: String, prefix: String) throws -> LabelledImages {
         func find(_ stem: String) throws -> String {
-            for candidate in [stem, stem + ".gz"] {
-                let path = (directory as NSString).appendingPathComponent(candidate)
-                if FileManager.default.fileExists(atPath: path) { return path }
-            }
             // Some copies name the files with a dot (train-images.idx3-ubyte).
             let dotted = stem.replacingOccurrences(of: "-idx", with: ".idx")
-            for candidate in [dotted, dotted + ".gz"] {
+            for candidate in [stem, stem + ".gz", dotted, dotted + ".gz"] {
                 let path = (directory as NSString).appendingPathComponent(candidate)
                 if FileManager.default.fileExists(atPath: path) { return path }
             }
             throw TorchError("no \(stem) or \(stem).gz in \(directory)")
         }
-        func split(_ prefix: String) throws -> LabelledImages {
-            let images = try IDX.read(find("\(prefix)-images-idx3-ubyte"))
-            let labels = try IDX.read(find("\(prefix)-labels-idx1-ubyte"))
-            guard images.rank == 3, images.shape[1] == 28, images.shape[2] == 28, images.dtype == .uint8 else {
-                throw TorchError("\(prefix) images in \(directory) have shape \(images.shape) \(images.dtype), expected (N, 28, 28) uint8")
-            }
-            guard labels.rank == 1, labels.count == images.shape[0] else {
-                throw TorchError("\(prefix) labels in \(directory) have shape \(labels.shape), expected (\(images.shape[0]))")
-            }
-            let labels64 = try labels.to(.int64)
-            guard try labels64.max().itemInt() < classes, try labels64.min().itemInt() >= 0 else {
-                throw TorchError("\(prefix) labels in \(directory) fall outside 0...9")
-            }
-            return try LabelledImages(images: images.to(.float32).unsqueezed(dim: 1) / 255.0, labels: labels64)
+        let images = try IDX.read(find("\(prefix)-images-idx3-ubyte"))
+        let labels = try IDX.read(find("\(prefix)-labels-idx1-ubyte"))
+        guard images.rank == 3, images.shape[1] == 28, images.shape[2] == 28, images.dtype == .uint8 else {
+            throw TorchError("\(prefix) images in \(directory) have shape \(images.shape) \(images.dtype), expected (N, 28, 28) uint8")
         }
-        return (try split(trainPrefix), try split(testPrefix))
+        guard labels.rank == 1, labels.count == images.shape[0] else {
+            throw TorchError("\(prefix) labels in \(directory) have shape \(labels.shape), expected (\(images.shape[0]))")
+        }
+        let labels64 = try labels.to(.int64)
+        guard try labels64.max().itemInt() < classes, try labels64.min().itemInt() >= 0 else {
+            throw TorchError("\(prefix) labels in \(directory) fall outside 0...9")
+        }
+        return try LabelledImages(images: images.to(.float32).unsqueezed(dim: 1) / 255.0, labels: labels64)
     }
 }

@@ -78,7 +78,7 @@ struct Attribute: ParsableCommand {
         }
         try validateNormalization(normalize)
         if Heatmap.Sign(rawValue: sign) == nil { throw ValidationError("--sign must be all, positive, negative or absolute_value") }
-        if !(0...100).contains(outlierPercent) { throw ValidationError("--outlier-percent must be between 0 and 100") }
+        if !(outlierPercent >= 0 && outlierPercent < 100) { throw ValidationError("--outlier-percent must be at least 0 and below 100 (clipping all of the attribution mass leaves no map)") }
     }
 
     func run() throws {
@@ -120,7 +120,7 @@ struct Attribute: ParsableCommand {
     }
 
     func parseList(_ text: String, _ flag: String) throws -> [Int] {
-        let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        let values = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! >= 0 }) else {
             throw TorchError("--\(flag) takes comma-separated non-negative integers, got '\(text)'")
         }

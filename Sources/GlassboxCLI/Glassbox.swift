@@ -22,11 +22,14 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Seed for every random choice (initialisation, shuffling, dropout, augmentation).")
     var seed: UInt64 = 0
 
-    @Option(help: "Intra-op threads for libtorch (default: all cores).")
+    @Option(help: "Intra-op threads for libtorch (default: all cores; at most four per core).")
     var threads: Int?
 
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        if let threads, !(1...(4 * cores)).contains(threads) {
+            throw ValidationError("--threads must be between 1 and \(4 * cores) (four per core on this \(cores)-core machine), got \(threads)")
+        }
     }
 
     /// Applies threads and the global seed; call first in `run()`.

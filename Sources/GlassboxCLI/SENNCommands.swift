@@ -29,9 +29,10 @@ struct SENNTrain: ParsableCommand {
     func run() throws {
         try common.apply()
         let training = flags.options
+        try OutputFolder.prepare(out)
         let loaded = try SENNData.load(training.dataset, mnist: data.source)
         let dataset = allTrainingData ? try loaded.refitting() : loaded
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        try OutputFolder.prepare(out)
         print("training a SENN on \(dataset.description): λ \(training.robustness), ξ \(training.reconstruction), ζ \(training.sparsity), \(training.epochCount) epochs")
         let (model, metrics) = try showingProgress { try SENNRun.train(training, data: dataset, seed: common.seed, out: out, resume: resume) }
         try SENNFile.save(model, dataset: training.dataset, data: dataset, nonnegativeConcepts: training.nonnegativeConcepts,

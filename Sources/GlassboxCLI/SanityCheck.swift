@@ -39,10 +39,10 @@ struct SanityCheck: ParsableCommand {
     func run() throws {
         try common.apply()
         let loaded = try ModelFile.load(model)
-        let (train, test, _) = try data.source.load()
+        let test = try data.source.loadTest().test
         let x = try test.images.slice(dim: 0, start: 0, end: min(limit, test.count))
         var check = SanityCheckRun(methods: names, layer: layer, seed: common.seed, out: out)
-        if labelRandomization { check.labelRandomization = (train, labelEpochs) }
+        if labelRandomization { check.labelRandomization = (try data.source.load().train, labelEpochs) }
         try showingProgress { try check.run(loaded, inputs: x) }
         print("layers, output first: \(check.cascading.first.map { $0.steps.last!.randomizedLayers.joined(separator: ", ") } ?? "")")
         print("mean Spearman rank correlation with the original maps as layers are randomised (cascading):")

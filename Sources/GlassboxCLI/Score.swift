@@ -47,7 +47,7 @@ struct Score: ParsableCommand {
     func run() throws {
         try common.apply()
         let loaded = try ModelFile.load(model)
-        var batch = inputs.isEmpty ? try data.source.load().test.images.slice(dim: 0, start: 0, end: limit)
+        var batch = inputs.isEmpty ? try data.source.loadTest().test.images.slice(dim: 0, start: 0, end: limit)
             : try Tensor.cat(inputs.map { try loaded.inputs(from: $0).batch })
         if let normalize { batch = try InputNormalization(parsing: normalize)(batch) }
         let examples = try shard.map { try ScoreReport.shard($0, of: batch.shape[0]) } ?? 0..<batch.shape[0]

@@ -19,6 +19,12 @@ public final class Trainer {
     public var seed: UInt64 = 0
     /// Where to write a checkpoint after every epoch; training resumes from it when it exists.
     public var checkpointPath: String?
+    /// The run's settings as text, stored with each checkpoint; resuming from a checkpoint written
+    /// with other settings is refused (it would silently continue a different run).
+    public var settings: String?
+    /// A run's own records (per-epoch evaluations), stored with each checkpoint after `afterEpoch`,
+    /// so a resumed run keeps its whole history; read them back with `Checkpoint.records(at:)`.
+    public var records: (() throws -> String)?
     /// Multiplies the learning rate after each epoch (1 keeps it constant).
     public var learningRateDecay = 1.0
     /// Transforms each training batch (data augmentation); gets a generator seeded per epoch.
@@ -52,12 +58,19 @@ public final class Trainer {
         guard batchSize > 0 else { throw TorchError("batch size must be positive") }
         var history: [EpochReport] = []
         if let checkpointPath, FileManager.default.fileExists(atPath: checkpointPath) {
+            let stored = try Checkpoint.metadata(at: checkpointPath)["settings"]
+            if let settings, let stored, stored != settings {
+                throw TorchError("\(checkpointPath) was written by a run with other settings (\(stored)); this run asks for \(settings). Resume with the same settings, or train into another folder")
+            }
             history = try Checkpoint.load(checkpointPath, into: model, optimizer: optimizer)
+            guard history.count <= epochs else {
+                throw TorchError("\(checkpointPath) already holds \(history.count) epochs; asking for \(epochs) would report a model trained longer than asked. Give --epochs \(history.count) or more, or train into another folder")
+            }
             if let last = history.last {
                 ProgressObserver.note("resuming from \(checkpointPath) after epoch \(last.epoch)")
             }
         }
-        let batches = (n + batchSize - 1) / batchSize
+        let batches = (n - 1) / batchSize + 1
         let baseLearningRate = optimizer.learningRate
         for epoch in stride(from: history.count + 1, through: epochs, by: 1) {
             let started = Date()
@@ -92,10 +105,11 @@ public final class Trainer {
             let report = EpochReport(epoch: epoch, loss: lossSum / Double(n), accuracy: Double(correct) / Double(n),
                                      seconds: Date().timeIntervalSince(started))
             history.append(report)
-            if let checkpointPath {
-                try Checkpoint.save(checkpointPath, model: model, optimizer: optimizer, history: history)
-            }
             try afterEpoch(report)
+            if let checkpointPath {
+                try Checkpoint.save(checkpointPath, model: model, optimizer: optimizer, history: history, settings: settings,
+                                    records: records?())
+            }
         }
         model.eval()
         return history
@@ -106,11 +120,28 @@ public final class Trainer {
 /// (names unchanged, so it loads in PyTorch with `strict=False`), the optimizer's
 /// state under `optimizer.`, and the epoch history as metadata.
 public enum Checkpoint {
-    public static func save(_ path: String, model: Module, optimizer: Optimizer, history: [EpochReport]) throws {
+    public static func save(_ path: String, model: Module, optimizer: Optimizer, history: [EpochReport], settings: String? = nil,
+                            records: String? = nil) throws {
         var tensors = model.stateDict()
         for (name, tensor) in try optimizer.state() { tensors["optimizer.\(name)"] = tensor }
-        let historyJSON = String(decoding: try JSONEncoder().encode(history), as: UTF8.self)
-        try Safetensors.write(tensors, metadata: ["format": "glassbox-checkpoint-1", "history": historyJSON], to: path)
+        var metadata = ["format": "glassbox-checkpoint-1", "history": String(decoding: try JSONEncoder().encode(history), as: UTF8.self)]
+        metadata["settings"] = settings
+        metadata["records"] = records
+        try Safetensors.write(tensors, metadata: metadata, to: path)
+    }
+
+    /// A checkpoint's metadata (format, history, settings, records).
+    public static func metadata(at path: String) throws -> [String: String] {
+        let metadata = try Safetensors.read(path).metadata
+        guard metadata["format"] == "glassbox-checkpoint-1" else {
+            throw TorchError("\(path) is not a Glassbox training checkpoint; delete it or choose another --out")
+        }
+        return metadata
+    }
+
+    /// The run records stored with a checkpoint, or nil when it has none (or there is no checkpoint).
+    public static func records(at path: String) throws -> String? {
+        FileManager.default.fileExists(atPath: path) ? try metadata(at: path)["records"] : nil
     }
 
     /// Restores model and optimizer; returns the epochs already trained.

@@ -68,7 +68,7 @@ public struct AttributionFiles {
         if text == "zeros" { return .zeros }
         if text == "noise" { return .uniformNoise(low: 0, high: 1, seed: seed) }
         if text.hasPrefix("value:"), let v = Double(text.dropFirst(6)), v.isFinite { return .value(v) }
-        if text.hasPrefix("blur:"), let s = Double(text.dropFirst(5)), s > 0 { return .blurred(sigma: s) }
+        if text.hasPrefix("blur:"), let s = Double(text.dropFirst(5)), s > 0, s.isFinite { return .blurred(sigma: s) }
         if text.hasSuffix(".npy") { return .tensor(try NumpyFile.read(text).to(.float32)) }
         throw TorchError("--baseline must be zeros, value:V, blur:SIGMA, noise or a .npy file; got '\(text)'")
     }

@@ -23,6 +23,16 @@ public struct MNISTSource: Sendable {
         let (train, test) = try MNIST.bundled()
         return (train, test, "bundled MNIST subset (\(train.count) train / \(test.count) test, 400/100 per digit)")
     }
+
+    /// The test split alone: commands that only evaluate never read the training files.
+    public func loadTest() throws -> (test: LabelledImages, description: String) {
+        if let folder, !(["mnist", "bundled"].contains(folder) && !FileManager.default.fileExists(atPath: folder)) {
+            let test = try MNIST.split(directory: folder, prefix: "t10k")
+            return (test, "MNIST from \(folder) (test split, \(test.count) digits)")
+        }
+        let loaded = try load()
+        return (loaded.test, loaded.description)
+    }
 }
 
 /// Training settings of the MNIST CNN; the defaults are the demo's.
@@ -39,8 +49,8 @@ public struct CNNTrainingOptions: Sendable {
     public init() {}
 
     public func validate() throws {
-        guard epochs >= 1 else { throw TorchError("--epochs must be at least 1") }
-        guard batchSize >= 1 else { throw TorchError("--batch-size must be at least 1") }
+        try Limits.check(epochs, "--epochs", in: 1...10_000)
+        try Limits.check(batchSize, "--batch-size", in: 1...1_000_000)
         guard learningRate > 0, learningRate.isFinite else { throw TorchError("--learning-rate must be positive") }
         guard learningRateDecay > 0, learningRateDecay <= 1 else { throw TorchError("--learning-rate-decay must be in (0, 1]") }
         guard (0...8).contains(shift) else { throw TorchError("--shift must be between 0 and 8") }
@@ -90,7 +100,7 @@ extension ClassifierEvaluation {
                                                       classes: file.classNames.count)
             return (evaluation, table.description, file.classNames)
         }
-        let (_, test, description) = try mnist.load()
+        let (test, description) = try mnist.loadTest()
         return (try ClassifierEvaluation({ try model($0) }, on: test), description, nil)
     }
 
@@ -148,6 +158,7 @@ public enum MNISTRun {
     public static func train(source: MNISTSource, options: CNNTrainingOptions, seed: UInt64, out: String, resume: Bool)
         throws -> (model: Sequential, metrics: RunMetrics, test: LabelledImages) {
         try options.validate()
+        try OutputFolder.prepare(out)
         let (train, test, description) = try source.load()
         let checkpoint = (out as NSString).appendingPathComponent("checkpoint.safetensors")
         if !resume, FileManager.default.fileExists(atPath: checkpoint) {
@@ -160,11 +171,14 @@ public enum MNISTRun {
         trainer.seed = seed
         trainer.learningRateDecay = options.learningRateDecay
         trainer.checkpointPath = checkpoint
+        trainer.settings = "data \(description), seed \(seed), batch size \(options.batchSize), learning rate \(options.learningRate), decay \(options.learningRateDecay), shift \(options.shift)"
+        // Epochs restored from a checkpoint keep their test numbers: the records travel with it.
+        var epochs = try Checkpoint.records(at: checkpoint).map { try JSONDecoder().decode([EpochMetrics].self, from: Data($0.utf8)) } ?? []
+        trainer.records = { String(decoding: try JSONEncoder().encode(epochs), as: UTF8.self) }
         if options.shift > 0 {
             trainer.augment = { try Augmentation.randomShift($0, maxPixels: options.shift, generator: $1) }
         }
         ProgressObserver.note("training the MNIST CNN (\(model.parameterCount) parameters) on \(description) for \(options.epochs) epochs")
-        var epochs: [EpochMetrics] = []
         let history = try trainer.fit(inputs: train.images, targets: train.labels, epochs: options.epochs) { report in
             model.eval()
             defer { model.train() }
@@ -175,7 +189,6 @@ public enum MNISTRun {
                          report.epoch, report.loss, 100 * report.accuracy, evaluation.loss, 100 * evaluation.accuracy, report.seconds))
         }
         let final = try ClassifierEvaluation({ try model($0) }, on: test)
-        // Epochs restored from a checkpoint have no test numbers of this run; evaluate only the new ones.
         let metrics = RunMetrics(
             data: description, seed: seed, threads: Torch.threads, libtorch: Torch.version,
             parameters: model.parameterCount, epochs: epochs, testAccuracy: final.accuracy, testLoss: final.loss,

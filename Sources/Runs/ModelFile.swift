@@ -179,6 +179,7 @@ public enum InputFile {
         } else if tensor.rank != 4 {
             tensor = try tensor.unsqueezed(dim: 0)
         }
+        guard tensor.shape.first ?? 0 > 0 else { throw TorchError("\(path) holds no examples (shape \(tensor.shape))") }
         guard try tensor.allFinite() else { throw TorchError("\(path) contains NaN or infinite values") }
         let n = tensor.shape[0]
         return (tensor, n == 1 ? [name] : (0..<n).map { "\(name)[\($0)]" })

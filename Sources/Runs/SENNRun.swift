@@ -129,11 +129,11 @@ public struct SENNTrainingOptions: Sendable {
         for (name, value) in [("--robustness", robustness), ("--reconstruction", reconstruction), ("--sparsity", sparsity)] {
             guard value >= 0, value.isFinite else { throw TorchError("\(name) must be a finite number ≥ 0") }
         }
-        if let epochs, epochs < 1 { throw TorchError("--epochs must be at least 1") }
-        if let batchSize, batchSize < 1 { throw TorchError("--batch-size must be at least 1") }
+        if let epochs { try Limits.check(epochs, "--epochs", in: 1...10_000) }
+        if let batchSize { try Limits.check(batchSize, "--batch-size", in: 1...1_000_000) }
         guard (0...8).contains(shift) else { throw TorchError("--shift must be between 0 and 8") }
-        guard robustnessWarmup >= 0 else { throw TorchError("--robustness-warmup must be 0 or more epochs") }
-        guard robustnessExamples >= 0 else { throw TorchError("--robustness-examples must be 0 (all) or positive") }
+        try Limits.check(robustnessWarmup, "--robustness-warmup", in: 0...10_000)
+        try Limits.check(robustnessExamples, "--robustness-examples", in: 0...1_000_000, why: "0 means the whole batch")
         if let learningRate, !(learningRate > 0 && learningRate.isFinite) { throw TorchError("--learning-rate must be positive") }
         if let learningRateDecay, !(learningRateDecay > 0 && learningRateDecay <= 1) {
             throw TorchError("--learning-rate-decay must be in (0, 1]")
@@ -216,7 +216,13 @@ public enum SENNRun {
             if !resume, FileManager.default.fileExists(atPath: checkpoint) { try FileManager.default.removeItem(atPath: checkpoint) }
             trainer.checkpointPath = checkpoint
         }
-        var epochs: [SENNEpoch] = []
+        var o = options
+        o.epochs = nil
+        trainer.settings = "data \(data.description), seed \(seed), \(o)"
+        // Epochs restored from a checkpoint keep their test numbers: the records travel with it.
+        var epochs = try trainer.checkpointPath.flatMap { try Checkpoint.records(at: $0) }
+            .map { try JSONDecoder().decode([SENNEpoch].self, from: Data($0.utf8)) } ?? []
+        trainer.records = { String(decoding: try JSONEncoder().encode(epochs), as: UTF8.self) }
         let history = try trainer.fit(inputs: data.trainInputs, targets: data.trainLabels, epochs: options.epochCount) { report in
             model.eval()
             defer { model.train() }

@@ -10,6 +10,11 @@ struct CommandResult {
     var status: Int32
     var output: String
     var error: String
+    /// The process died of a signal (a crash), rather than exiting.
+    var crashed = false
+
+    /// Failed the way a user should see: a non-zero exit with a message, no crash.
+    var failedCleanly: Bool { !crashed && status != 0 && !error.isEmpty }
 }
 
 func glassbox(_ arguments: [String]) throws -> CommandResult {
@@ -29,7 +34,7 @@ func glassbox(_ arguments: [String]) throws -> CommandResult {
     let errData = err.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return CommandResult(status: process.terminationStatus, output: String(decoding: outData, as: UTF8.self),
-                         error: String(decoding: errData, as: UTF8.self))
+                         error: String(decoding: errData, as: UTF8.self), crashed: process.terminationReason == .uncaughtSignal)
 }
 
 
@@ -70,8 +75,8 @@ struct CLITests {
 
     @Test("bad flags and values fail with one clear message", arguments: [
         (["train", "--bogus"], "Unknown option '--bogus'"),
-        (["train", "--epochs", "0"], "--epochs must be at least 1"),
-        (["train", "--threads", "0"], "--threads must be at least 1"),
+        (["train", "--epochs", "0"], "--epochs must be between 1 and 10000, got 0"),
+        (["train", "--threads", "0"], "--threads must be between 1 and"),
         (["train", "--epochs", "many"], "The value 'many' is invalid for '--epochs"),
         (["predict", "--model", "/nonexistent/model.safetensors", "x.png"], "model file not found: /nonexistent/model.safetensors"),
         (["train", "--data", "/nonexistent/mnist"], "no train-images-idx3-ubyte or train-images-idx3-ubyte.gz in /nonexistent/mnist"),
