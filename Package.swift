@@ -23,6 +23,16 @@ if custom == nil && FileManager.default.fileExists(atPath: "/usr/include/oneapi/
     extraLibraries.append(.linkedLibrary("dnnl"))
 }
 
+// Fuzz targets (libFuzzer, one per file reader) exist only for scripts/fuzz.sh, which sets
+// GLASSBOX_FUZZ=1 and builds them with -sanitize=fuzzer,address in .build-fuzz.
+let fuzzTargets: [Target] = environment["GLASSBOX_FUZZ"] == "1" ? [
+    ("Safetensors", "Torch"), ("Numpy", "Torch"), ("PNG", "Torch"), ("IDX", "Datasets"), ("Gzip", "Datasets"),
+].map { name, module in
+    .executableTarget(name: "Fuzz\(name)", dependencies: [.target(name: module)], path: "Fuzz/\(name)",
+                      swiftSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])],
+                      linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address", "-use-ld=lld"])])
+} : []
+
 let package = Package(
     name: "Glassbox",
     platforms: [.macOS(.v14)],
@@ -57,6 +67,7 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .target(name: "TestSupport", dependencies: ["Torch"], path: "Tests/TestSupport"),
+    ] + fuzzTargets + [
         .testTarget(name: "TorchTests", dependencies: ["Torch", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NNTests", dependencies: ["TestSupport", "NN", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ExplanationCoreTests", dependencies: ["TestSupport", "ExplanationCore", "Torch"]),

@@ -4,6 +4,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh || exit 1
+# A short fuzz run of every file reader (libFuzzer + AddressSanitizer, a fixed number of inputs), and
+# the kept crash reproductions replayed; `scripts/fuzz.sh SECONDS` fuzzes for longer.
+scripts/fuzz.sh --runs 2000 || exit 1
 mkdir -p .build
 log=.build/test-output.log
 swift test 2>&1 | tee "$log"

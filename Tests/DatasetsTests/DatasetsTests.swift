@@ -102,3 +102,18 @@ struct BreastCancerTests {
         #expect(errorMessage { _ = try BreastCancer.load(csv: "a,b\n") } == "the breast-cancer CSV header must end with target,split")
     }
 }
+
+@Suite("Fuzz regressions: IDX and gzip")
+struct IDXFuzzRegressionTests {
+    @Test("kept IDX and gzipped IDX inputs are refused, never crash")
+    func idxReaderRefusesKeptInputs() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Fuzz/regressions")
+        for reader in ["IDX", "Gzip"] {
+            let files = try FileManager.default.contentsOfDirectory(at: root.appendingPathComponent(reader), includingPropertiesForKeys: nil)
+            #expect(!files.isEmpty)
+            for file in files {
+                #expect(throws: TorchError.self, "\(reader): \(file.lastPathComponent)") { try IDX.read(file.path) }
+            }
+        }
+    }
+}
