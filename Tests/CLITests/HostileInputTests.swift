@@ -182,4 +182,39 @@ struct HostileInputTests {
         let epochs = (metrics?["epochs"] as? [[String: Any]])?.compactMap { $0["epoch"] as? Int }
         #expect(epochs == [1, 2, 3])
     }
+
+    @Test("a training killed with SIGKILL mid-run resumes to exactly the model of an uninterrupted run")
+    func killedTrainingResumes() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let data = folder.appendingPathComponent("mnist")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        try tinyMNIST(in: data, count: 400)
+        let settings = ["--data", data.path, "--epochs", "4", "--batch-size", "8", "--seed", "9", "--threads", "1"]
+        let straight = folder.appendingPathComponent("straight").path
+        #expect(try glassbox(["train", "--out", straight] + settings).status == 0)
+
+        let killed = folder.appendingPathComponent("killed").path
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let process = Process()
+        process.executableURL = FileManager.default.fileExists(atPath: binary.appendingPathComponent("glassbox").path)
+            ? binary.appendingPathComponent("glassbox") : binary.deletingLastPathComponent().appendingPathComponent("glassbox")
+        process.arguments = ["train", "--out", killed] + settings
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // Kill it once the first checkpoint exists, in the middle of a later epoch.
+        let checkpoint = killed + "/checkpoint.safetensors"
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: checkpoint), process.isRunning, Date() < deadline { usleep(2_000) }
+        usleep(50_000)
+        let wasRunning = process.isRunning
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        #expect(wasRunning && process.terminationReason == .uncaughtSignal, "the run ended before it could be killed; the test needs slower epochs")
+        #expect(!FileManager.default.fileExists(atPath: killed + "/model.safetensors"))
+        let resumed = try glassbox(["train", "--out", killed, "--resume"] + settings)
+        #expect(resumed.status == 0 && resumed.output.contains("resuming from"), "\(resumed)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: killed + "/model.safetensors")) == Data(contentsOf: URL(fileURLWithPath: straight + "/model.safetensors")))
+    }
 }
