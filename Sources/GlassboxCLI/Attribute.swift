@@ -24,25 +24,25 @@ struct Attribute: ParsableCommand {
     @Option(help: "Method name (see --list).") var method: String?
     @Option(help: "Output folder.") var out = "runs/attribute"
 
-    @Option(help: ArgumentHelp(MethodOption.steps.help)) var steps: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp(MethodOption.steps.help)) var steps: Int?
     @Option(help: ArgumentHelp(MethodOption.rule.help)) var rule: String?
     @Option(help: ArgumentHelp(MethodOption.baseline.help)) var baseline: String?
-    @Option(help: ArgumentHelp(MethodOption.internalBatchSize.help)) var internalBatchSize: Int?
-    @Option(help: ArgumentHelp(MethodOption.samples.help)) var samples: Int?
-    @Option(help: ArgumentHelp(MethodOption.stdev.help)) var stdev: Double?
+    @Option(parsing: .unconditional, help: ArgumentHelp(MethodOption.internalBatchSize.help)) var internalBatchSize: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp(MethodOption.samples.help)) var samples: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp(MethodOption.stdev.help)) var stdev: Double?
     @Option(help: ArgumentHelp(MethodOption.layer.help)) var layer: String?
     @Option(help: ArgumentHelp(MethodOption.neuron.help)) var neuron: String?
     @Option(help: ArgumentHelp(MethodOption.window.help)) var window: String?
     @Option(help: ArgumentHelp(MethodOption.strides.help)) var strides: String?
     @Option(help: ArgumentHelp(MethodOption.featureMask.help)) var featureMask: String?
-    @Option(help: ArgumentHelp(MethodOption.patch.help)) var patch: Int?
-    @Option(help: ArgumentHelp(MethodOption.kernelWidth.help)) var kernelWidth: Double?
+    @Option(parsing: .unconditional, help: ArgumentHelp(MethodOption.patch.help)) var patch: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp(MethodOption.kernelWidth.help)) var kernelWidth: Double?
     @Flag(help: ArgumentHelp(MethodOption.signed.help)) var signed = false
     @Flag(help: ArgumentHelp(MethodOption.noRelu.help)) var noRelu = false
 
     @Option(help: ArgumentHelp(InputNormalization.help)) var normalize: String?
     @Option(help: "Heat-map sign: all, positive, negative, absolute_value.") var sign = "absolute_value"
-    @Option(help: "Percent of attribution mass clipped as outliers in heat maps.") var outlierPercent = 2.0
+    @Option(parsing: .unconditional, help: "Percent of attribution mass clipped as outliers in heat maps.") var outlierPercent = 2.0
     @OptionGroup var common: CommonOptions
 
     /// The method settings the flags give; without `readingFiles`, a file baseline or feature mask

@@ -26,7 +26,7 @@ struct BenchAttribution: ParsableCommand {
 
     @Option(help: "Python with torch and captum (default: .venv-tools/bin/python if present, else python3).") var python: String?
     @Option(help: "The peer script.") var script = "bench/captum_bench.py"
-    @Option(help: "Timed runs per method (the median is reported), after one warm-up.") var repeats = 3
+    @Option(parsing: .unconditional, help: "Timed runs per method (the median is reported), after one warm-up.") var repeats = 3
     @Flag(help: "Only the MNIST CNN.") var quick = false
     @Option(name: .customLong("model"), help: "Only this model (mnist-cnn or resnet18-224); repeatable.") var onlyModels: [String] = []
     @Flag(help: "Skip Captum; time Glassbox only.") var noPeer = false
@@ -78,7 +78,7 @@ struct BenchMetrics: ParsableCommand {
         abstract: "Time every explanation metric on the MNIST CNN (Saliency and Integrated Gradients maps, 32 digits)."
     )
 
-    @Option(help: "Timed runs per metric (median reported), after one warm-up.") var repeats = 3
+    @Option(parsing: .unconditional, help: "Timed runs per metric (median reported), after one warm-up.") var repeats = 3
     @OptionGroup var common: CommonOptions
 
     func run() throws {

@@ -22,7 +22,7 @@ struct CommonOptions: ParsableArguments {
     @Option(help: "Seed for every random choice (initialisation, shuffling, dropout, augmentation).")
     var seed: UInt64 = 0
 
-    @Option(help: "Intra-op threads for libtorch (default: all cores; at most four per core).")
+    @Option(parsing: .unconditional, help: "Intra-op threads for libtorch (default: all cores; at most four per core).")
     var threads: Int?
 
     func validate() throws {

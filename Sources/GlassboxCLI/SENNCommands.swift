@@ -48,7 +48,7 @@ struct SENNTrain: ParsableCommand {
 struct SENNInputOptions: ParsableArguments {
     @Option(parsing: .upToNextOption, help: "Inputs (.png, .npy, .safetensors): MNIST images in [0, 1], or standardised feature rows for breast-cancer. Default: the first --examples test examples.")
     var input: [String] = []
-    @Option(help: "How many test examples to use when no --input is given.") var examples = 4
+    @Option(parsing: .unconditional, help: "How many test examples to use when no --input is given.") var examples = 4
 
     func validate() throws {
         guard (1...1000).contains(examples) else { throw ValidationError("--examples must be between 1 and 1000") }
@@ -85,7 +85,7 @@ struct SENNPrototypes: ParsableCommand {
     )
 
     @Option(help: "A model.safetensors written by `glassbox senn train`.") var model: String
-    @Option(help: "Examples per concept.") var count = 8
+    @Option(parsing: .unconditional, help: "Examples per concept.") var count = 8
     @Option(help: "Output folder.") var out = "runs/senn-prototypes"
     @OptionGroup var data: DataOptions
     @OptionGroup var common: CommonOptions
@@ -115,10 +115,10 @@ struct SENNStability: ParsableCommand {
 
     @Option(help: "A model.safetensors written by `glassbox senn train`.") var model: String
     @Option(help: "A CNN to compare with (a Glassbox model.safetensors or TorchScript file for the same inputs).") var cnn: String?
-    @Option(help: "Test examples evaluated.") var examples = 50
-    @Option(help: "Perturbed points per example.") var samples = 10
-    @Option(help: "Gradient-ascent steps.") var steps = 10
-    @Option(help: "L∞ radius of the neighbourhood.") var radius = 0.1
+    @Option(parsing: .unconditional, help: "Test examples evaluated.") var examples = 50
+    @Option(parsing: .unconditional, help: "Perturbed points per example.") var samples = 10
+    @Option(parsing: .unconditional, help: "Gradient-ascent steps.") var steps = 10
+    @Option(parsing: .unconditional, help: "L∞ radius of the neighbourhood.") var radius = 0.1
     @Option(help: "Output folder.") var out = "runs/senn-stability"
     @OptionGroup var data: DataOptions
     @OptionGroup var common: CommonOptions
@@ -157,7 +157,7 @@ struct SENNSweep: ParsableCommand {
     )
 
     @Option(help: "Comma-separated λ values.") var lambdas = "0,1e-4,1e-3,1e-2,1e-1,1"
-    @Option(help: "Test examples for the Lipschitz estimate.") var examples = 50
+    @Option(parsing: .unconditional, help: "Test examples for the Lipschitz estimate.") var examples = 50
     @Option(help: "Output folder.") var out = "runs/senn-sweep"
     @Flag(help: "After choosing λ on the validation split, retrain λ = 0 and the chosen λ on all training examples and report those.") var refit = false
     @OptionGroup var flags: SENNTrainingFlags

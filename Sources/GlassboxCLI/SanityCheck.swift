@@ -19,11 +19,11 @@ struct SanityCheck: ParsableCommand {
 
     @Option(help: "A Glassbox model.safetensors (native: layers are re-initialised).") var model: String
     @Option(help: "Comma-separated methods.") var methods = "saliency,input-x-gradient,integrated-gradients,smoothgrad,guided-backprop,grad-cam"
-    @Option(help: "Test digits to explain.") var limit = 4
+    @Option(parsing: .unconditional, help: "Test digits to explain.") var limit = 4
     @Option(help: ArgumentHelp(MethodOption.layer.help)) var layer: String?
     @Option(help: "Output folder.") var out = "runs/sanity-check"
     @Flag(help: "Also retrain on permuted labels and compare maps (takes a few minutes).") var labelRandomization = false
-    @Option(help: "Epochs for the label-randomised model (it must memorise noise: 80 fit 96% of the bundled set's shuffled labels, 40 only 78%; the paper asks for >95%).") var labelEpochs = 80
+    @Option(parsing: .unconditional, help: "Epochs for the label-randomised model (it must memorise noise: 80 fit 96% of the bundled set's shuffled labels, 40 only 78%; the paper asks for >95%).") var labelEpochs = 80
     @OptionGroup var data: DataOptions
     @OptionGroup var common: CommonOptions
 

@@ -19,7 +19,7 @@ struct Score: ParsableCommand {
     @Option(help: "A Glassbox model.safetensors or a TorchScript file.") var model: String
     @Option(name: .customLong("input"), parsing: .upToNextOption, help: "Input files (.png, .npy, .safetensors).") var inputs: [String] = []
     @OptionGroup var data: DataOptions
-    @Option(help: "Examples from the test split when no --input is given.") var limit = 16
+    @Option(parsing: .unconditional, help: "Examples from the test split when no --input is given.") var limit = 16
     @Option(help: "Score only part k of n (k from 1) of the examples; join shards with `glassbox merge-scores`.") var shard: String?
     @Option(help: "Comma-separated methods.") var methods = "saliency,integrated-gradients,smoothgrad,guided-backprop,occlusion"
     @Option(help: "Comma-separated metrics (default: all but input-invariance, which needs an unpadded first layer).") var metrics = MetricCatalog.defaultNames.joined(separator: ",")

@@ -8,14 +8,16 @@ import Foundation
 public final class ScriptModule: @unchecked Sendable {
     let handle: gbt_script_module
 
+    /// Loads a model; a file libtorch cannot load gives one line (libtorch's first), not its stack dump.
     public init(contentsOf path: String) throws {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw TorchError("TorchScript file not found: \(path)")
-        }
+        try Limits.regularFile(path, what: "TorchScript file")
         _ = engineDefaults
         var out: gbt_script_module?
-        try check(gbt_script_load(path, &out), "cannot load TorchScript model \(path)")
-        handle = out!
+        guard gbt_script_load(path, &out) == 0, let out else {
+            let detail = String(cString: gbt_last_error()).split(separator: "\n").first.map(String.init) ?? "unknown error"
+            throw TorchError("cannot load TorchScript model \(path): \(detail) (a TorchScript model is the file torch.jit.save writes)")
+        }
+        handle = out
     }
 
     deinit {

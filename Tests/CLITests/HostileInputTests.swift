@@ -58,6 +58,7 @@ struct HostileInputTests {
         (["--method", "integrated-gradients", "--steps", "9223372036854775807", "--rule", "riemann_left"], "--steps must be between 1 and 10000"),
         (["--method", "kernel-shap", "--samples", "100000000"], "--samples must be between 1 and 100000"),
         (["--method", "kernel-shap", "--samples", "10"], "needs more than 49 coalitions"),
+        (["--method", "kernel-shap", "--samples", "-1"], "--samples must be between 1 and 100000, got -1"),
         (["--method", "feature-ablation", "--patch", "9223372036854775807"], "--patch must be between 1 and 65536"),
         (["--method", "feature-ablation", "--patch", "40"], "--patch 40 is larger than the image"),
         (["--method", "integrated-gradients", "--baseline", "blur:inf"], "--baseline must be"),
