@@ -76,6 +76,7 @@ let package = Package(
         .testTarget(name: "ConceptsTests", dependencies: ["TestSupport", "ExplanationCore", "Concepts", "Attribution", "Datasets", "NN", "Torch"]),
         .testTarget(name: "ReportTests", dependencies: ["TestSupport", "Report", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["TestSupport", "Datasets", "Torch"]),
+        .testTarget(name: "RunsTests", dependencies: ["TestSupport", "ExplanationCore", "Runs", "Torch"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "ExplanationCore", "GlassboxCLI", "Attribution", "NN", "Torch", "Datasets"]),
     ],
     swiftLanguageModes: [.v5],

@@ -10,11 +10,11 @@ public enum MethodOption: String, CaseIterable, Sendable {
     /// One line for `--help` and `attribute --list`, with the default.
     public var help: String {
         switch self {
-        case .steps: "Integration steps (IG and its layer/neuron variants; default \(MethodCatalog.steps))."
+        case .steps: "Integration steps (IG and its layer/neuron variants; default \(MethodCatalog.steps), at most \(MethodCatalog.maximumSteps))."
         case .rule: "Quadrature: \(IntegrationRule.allCases.map(\.rawValue).joined(separator: ", ")) (default gausslegendre)."
         case .baseline: "Baseline: zeros (default), value:V, blur:SIGMA, noise (uniform [0,1), seeded) or a .npy file."
-        case .internalBatchSize: "Rows (path points) per forward/backward call; bounds memory on large models and batches (default: as many as hold \(MethodCatalog.pathBatchValues / 1_000_000) million input values, e.g. 64 images of 3×224×224)."
-        case .samples: "Samples: noise-tunnel copies (default \(MethodCatalog.noiseSamples)), Shapley orderings (\(MethodCatalog.shapleySamples)), LIME/KernelSHAP coalitions (\(MethodCatalog.surrogateSamples))."
+        case .internalBatchSize: "Rows (path points) per forward/backward call; bounds memory on large models and batches (default: as many as hold \(MethodCatalog.pathBatchValues / 1_000_000) million input values, e.g. 64 images of 3×224×224; at most \(MethodCatalog.maximumBatchRows))."
+        case .samples: "Samples: noise-tunnel copies (default \(MethodCatalog.noiseSamples)), Shapley orderings (\(MethodCatalog.shapleySamples)), LIME/KernelSHAP coalitions (\(MethodCatalog.surrogateSamples), more than the feature groups); at most \(MethodCatalog.maximumSamples)."
         case .stdev: "Noise standard deviation for the noise tunnel, in input units (default \(MethodCatalog.standardDeviation))."
         case .layer: "Hook point for layer, neuron and Grad-CAM methods (default for Grad-CAM: layer4 of a ResNet, else the last convolution)."
         case .neuron: "Neuron index in the layer's activation, comma-separated (e.g. 5 or 12,3,4)."

@@ -5,8 +5,9 @@ import Torch
 /// The IDX format of the original MNIST files (optionally gzipped): a magic
 /// number giving the element type and rank, big-endian sizes, then the data.
 public enum IDX {
-    /// Files larger than this are refused rather than read into memory.
-    static let maxBytes = 2_000_000_000
+    /// Files whose contents (after gunzip) exceed this are refused rather than read into memory
+    /// (the full MNIST training images are 47 MB).
+    static let maxBytes = 1 << 30
 
     /// Reads an IDX file (plain or `.gz`) as a tensor of its stored type (uint8 for MNIST).
     public static func read(_ path: String) throws -> Tensor {
@@ -37,6 +38,7 @@ public enum IDX {
         guard bytes.count - start == expected else {
             throw TorchError("shape \(shape) needs \(expected) data bytes, the file has \(bytes.count - start)")
         }
+        if size == 1 { return try Tensor(bytes: UnsafeRawBufferPointer(rebasing: bytes[start...]), shape: shape, dtype: dtype) }
         // IDX stores multi-byte values big-endian; tensors are little-endian.
         var data = [UInt8](bytes[start...])
         if size > 1 {

@@ -12,8 +12,8 @@ struct DataOptions: ParsableArguments {
 
 /// The CNN's training flags; defaults are `CNNTrainingOptions`'.
 struct TrainingOptions: ParsableArguments {
-    @Option(parsing: .unconditional, help: "Training epochs.") var epochs = CNNTrainingOptions().epochs
-    @Option(parsing: .unconditional, help: "Mini-batch size.") var batchSize = CNNTrainingOptions().batchSize
+    @Option(parsing: .unconditional, help: "Training epochs (1 to 10,000).") var epochs = CNNTrainingOptions().epochs
+    @Option(parsing: .unconditional, help: "Mini-batch size (1 to 1,000,000).") var batchSize = CNNTrainingOptions().batchSize
     @Option(parsing: .unconditional, help: "Adam learning rate.") var learningRate = CNNTrainingOptions().learningRate
     @Option(parsing: .unconditional, help: "Learning-rate factor applied after each epoch.") var learningRateDecay = CNNTrainingOptions().learningRateDecay
     @Option(parsing: .unconditional, help: "Random shift augmentation, in pixels (0 turns it off).") var shift = CNNTrainingOptions().shift

@@ -97,6 +97,14 @@ struct MethodCatalogTests {
         var huge = MethodSettings()
         huge.steps = Int.max
         #expect(throws: TorchError.self) { try MethodCatalog.validate(huge, for: "integrated-gradients") }
+        // Occlusion with 1×1×1 windows on a 3×224×224 image would build 84 GiB of masks: refused before any forward call.
+        do {
+            let image = ForwardFunction { try $0.flattened(from: 1).sum(dims: [1], keepDims: true) }
+            _ = try Occlusion(image, window: [1, 1, 1], strides: [1, 1, 1]).attribute(Tensor.zeros([1, 3, 224, 224]), target: .index(0))
+            Issue.record("occlusion accepted 84 GiB of masks")
+        } catch let error as TorchError {
+            #expect(error.message.contains("GiB") && error.message.contains("larger window"))
+        }
         var patch = MethodSettings()
         patch.patch = 29
         #expect(throws: TorchError.self) { try MethodCatalog.method(named: "feature-ablation", model: wide, featureShape: [1, 28, 28], settings: patch) }
