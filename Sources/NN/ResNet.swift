@@ -65,7 +65,7 @@ public final class ResNet18: Module {
 
     /// Whether the convolutional part runs in oneDNN's blocked layout when there is no plan.
     func usesBlockedLayout(_ x: Tensor) -> Bool {
-        Torch.hasMKLDNN && runsOnOneDNN(x)
+        ConvolutionPath.chosen != .plain && Torch.hasMKLDNN && runsOnOneDNN(x)
     }
 
     /// Whether the convolutional part may leave libtorch's plain tensors for oneDNN (a plan or the

@@ -36,7 +36,7 @@ extension ResNet18 {
     /// Whether `forward` (and the affine split's rest) run the convolutional part on a plan
     /// (`runsOnOneDNN`; the plan's backward pass gives the input's gradient only).
     func usesPlan(_ x: Tensor) -> Bool {
-        ConvolutionPlan.isAvailable && runsOnOneDNN(x)
+        ConvolutionPath.chosen == .plan && ConvolutionPlan.isAvailable && runsOnOneDNN(x)
     }
 
     /// oneDNN's kernel for each op of the plan from the image at this input's shape, in order
@@ -44,4 +44,16 @@ extension ResNet18 {
     public func planKernels(for x: Tensor, withGradients: Bool = false) throws -> [String]? {
         try plan(fromStem: false)?.kernels(for: x, withGradients: withGradients)
     }
+}
+
+/// Which path a ResNet's convolutions take, for comparisons (`glassbox bench`, profiling): set
+/// `GLASSBOX_CONVOLUTION_PATH` to `plan` (the default: oneDNN plans where built), `blocked`
+/// (libtorch's operators on oneDNN's blocked layout) or `plain` (libtorch's operators on plain
+/// tensors); anything else means `plan`. Read once, at first use; `glassbox bench` prints it.
+public enum ConvolutionPath: String, Sendable {
+    case plan, blocked, plain
+
+    public static let chosen: ConvolutionPath = {
+        ProcessInfo.processInfo.environment["GLASSBOX_CONVOLUTION_PATH"].flatMap(ConvolutionPath.init(rawValue:)) ?? .plan
+    }()
 }

@@ -230,7 +230,8 @@ extension AttributionBenchmark {
         }
         let machine: [String: Any] = ["cpu": result.machine.cpu, "vector_extensions": result.machine.vectorExtensions,
                                       "cores": result.machine.cores, "threads": result.machine.threads,
-                                      "busy_cores_before": result.machine.busyCores]
+                                      "busy_cores_before": result.machine.busyCores,
+                                      "convolution_path": result.machine.convolutionPath]
         try AtomicFile.write(JSONSerialization.data(withJSONObject: ["machine": machine, "threads": result.machine.threads, "repeats": repeats,
                                                                      "peer": result.peerNote, "rows": records],
                                                     options: [.prettyPrinted, .sortedKeys]), to: path)

@@ -1,4 +1,5 @@
 import Foundation
+import NN
 import Torch
 
 /// Where a measurement ran: the CPU model and its widest vector instructions. Speed-ups over
@@ -12,6 +13,8 @@ public struct MachineDescription: Codable, Sendable {
     /// Cores busy with other work over half a second before the measurement (0…cores): other
     /// work on the cores skews timings.
     public var busyCores: Double
+    /// How ResNets run their convolutions here (`GLASSBOX_CONVOLUTION_PATH`; plans need oneDNN's headers at build time).
+    public var convolutionPath: String
 
     public static var current: MachineDescription {
         let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
@@ -23,7 +26,9 @@ public struct MachineDescription: Codable, Sendable {
         let flags = Set((field("flags") ?? "").split(separator: " ").map(String.init))
         let isa = flags.contains("avx512f") ? "AVX-512" : flags.contains("avx2") ? "AVX2" : "older than AVX2"
         return MachineDescription(cpu: field("model name") ?? "unknown CPU", vectorExtensions: isa,
-                                  cores: ProcessInfo.processInfo.activeProcessorCount, threads: Torch.threads, busyCores: busyCores())
+                                  cores: ProcessInfo.processInfo.activeProcessorCount, threads: Torch.threads, busyCores: busyCores(),
+                                  convolutionPath: ConvolutionPath.chosen == .plan && !ConvolutionPlan.isAvailable ? "blocked (no oneDNN plans in this build)"
+                                      : ConvolutionPath.chosen.rawValue)
     }
 
     /// Busy cores from /proc/stat's CPU times over half a second, while this process sleeps.
@@ -42,6 +47,6 @@ public struct MachineDescription: Codable, Sendable {
         return (after.busy - before.busy) / (after.total - before.total) * Double(ProcessInfo.processInfo.activeProcessorCount)
     }
 
-    /// "AMD EPYC (AVX-512), 2 cores, 2 threads".
-    public var summary: String { "\(cpu) (\(vectorExtensions)), \(cores) cores, \(threads) threads" }
+    /// "AMD EPYC (AVX-512), 2 cores, 2 threads, ResNet convolutions: plan".
+    public var summary: String { "\(cpu) (\(vectorExtensions)), \(cores) cores, \(threads) threads, ResNet convolutions: \(convolutionPath)" }
 }

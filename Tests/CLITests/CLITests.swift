@@ -17,7 +17,7 @@ struct CommandResult {
     var failedCleanly: Bool { !crashed && status != 0 && !error.isEmpty }
 }
 
-func glassbox(_ arguments: [String]) throws -> CommandResult {
+func glassbox(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
     let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     var binary = folder.appendingPathComponent("glassbox")
     if !FileManager.default.fileExists(atPath: binary.path) {
@@ -26,6 +26,7 @@ func glassbox(_ arguments: [String]) throws -> CommandResult {
     let process = Process()
     process.executableURL = binary
     process.arguments = arguments + (arguments.contains("--threads") || arguments.contains("--help") ? [] : ["--threads", "1"])
+    if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err

@@ -90,4 +90,16 @@ struct EvaluationCommandTests {
         let refused = try glassbox(["sanity-check", "--model", traced, "--out", out])
         #expect(refused.status != 0 && refused.error.contains("need a native Glassbox model"))
     }
+
+    @Test("bench names the CPU, its vector extensions and the convolution path it ran on, and writes them to its JSON")
+    func benchSaysWhereItRan() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let result = try glassbox(["bench", "attribution", "--quick", "--no-peer", "--repeats", "1", "--out", folder.path],
+                                  environment: ["GLASSBOX_CONVOLUTION_PATH": "plain"])
+        #expect(result.status == 0, "\(result.error)")
+        #expect(result.output.contains("ResNet convolutions: plain") && (result.output.contains("AVX") || result.output.contains("older than AVX2")))
+        let json = try String(contentsOf: folder.appendingPathComponent("attribution.json"), encoding: .utf8)
+        #expect(json.contains("\"vector_extensions\"") && json.contains("\"convolution_path\" : \"plain\""))
+    }
 }
