@@ -28,10 +28,10 @@ if custom == nil && FileManager.default.fileExists(atPath: "/usr/include/oneapi/
 let fuzzTargets: [Target] = environment["GLASSBOX_FUZZ"] == "1" ? [
     ("Safetensors", "Torch"), ("Numpy", "Torch"), ("PNG", "Torch"), ("IDX", "Datasets"), ("Gzip", "Datasets"),
 ].map { name, module in
-    .executableTarget(name: "Fuzz\(name)", dependencies: [.target(name: module)], path: "Fuzz/\(name)",
+    .executableTarget(name: "Fuzz\(name)", dependencies: [.target(name: module), "FuzzDriver"], path: "Fuzz/\(name)",
                       swiftSettings: [.unsafeFlags(["-sanitize=fuzzer,address"])],
                       linkerSettings: [.unsafeFlags(["-sanitize=fuzzer,address", "-use-ld=lld"])])
-} : []
+} + [.target(name: "FuzzDriver", path: "Fuzz/Driver")] : []
 
 let package = Package(
     name: "Glassbox",

@@ -237,10 +237,16 @@ public enum MNISTRun {
             page.heading("Why these predictions?")
             page.html("<p><a href=\"attribution.html\">Attribution maps</a>: every attribution method of the catalog (fifteen) explaining the same eight test digits.</p>")
         }
+        if FileManager.default.fileExists(atPath: (out as NSString).appendingPathComponent("sanity-check.html")) {
+            page.heading("Can these explanations be trusted?")
+            page.html("<p><a href=\"sanity-check.html\">Sanity checks</a>: do the maps change when the CNN's layers are randomised (Adebayo et al. 2018), or do they only trace edges?</p>")
+        }
         if FileManager.default.fileExists(atPath: (out as NSString).appendingPathComponent("senn.html")) {
             page.heading("Models that explain themselves")
-            page.html("<p><a href=\"senn.html\">Self-explaining neural networks</a>: accuracy and stability against the robustness weight, concept relevances, prototypes, and a tabular SENN.</p>")
+            page.html("<p><a href=\"senn.html\">A self-explaining neural network</a>: concept relevances, prototypes, stability against the CNN's post-hoc explanations, and a tabular SENN.</p>")
         }
+        page.heading("The papers' results")
+        page.html("<p><code>glassbox reproduce --list</code> names the reproductions (SENN's λ study, the sanity checks with label randomisation); each writes its own page with the published figures beside ours.</p>")
         try page.write(to: (out as NSString).appendingPathComponent("index.html"))
     }
 }

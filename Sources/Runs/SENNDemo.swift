@@ -9,21 +9,78 @@ import Torch
 /// the stability target) with its explanations, prototypes, faithfulness and stability against
 /// post-hoc methods on the demo CNN, and a tabular SENN.
 public enum SENNDemo {
-    static let lambdas = [0, 1e-4, 1e-3, 1e-2, 1e-1, 1]
-    /// λ for the relevance-Jacobian penalty, chosen on the validation split by the same rule as L_θ's.
-    static let jacobianLambdas = [0.05, 0.1, 0.2]
-    static let jacobianEpochs = 12
+    /// How much of the study runs: the full one (the paper's sweep), or a quick one for checks.
+    public struct Scale: Sendable {
+        public var lambdas: [Double]
+        /// λ for the relevance-Jacobian penalty, chosen on the validation split by the same rule as L_θ's.
+        public var jacobianLambdas: [Double]
+        public var epochs: Int?
+        public var jacobianEpochs: Int
+        public var tabularEpochs: Int?
+        public var examples: Int
+        public var comparisonExamples: Int
+
+        public static let full = Scale(lambdas: [0, 1e-4, 1e-3, 1e-2, 1e-1, 1], jacobianLambdas: [0.05, 0.1, 0.2], epochs: nil,
+                                       jacobianEpochs: 12, tabularEpochs: nil, examples: 50, comparisonExamples: 20)
+        /// Two λ per penalty, one or two epochs, a few examples: seconds, for tests.
+        public static let quick = Scale(lambdas: [0, 1], jacobianLambdas: [0.1], epochs: 1, jacobianEpochs: 1, tabularEpochs: 3,
+                                        examples: 6, comparisonExamples: 4)
+    }
+
+    /// What the study found, for the demo's summary and the reproduction's verdicts.
+    public struct Result: Codable, Sendable {
+        public var cnnAccuracy: Double
+        /// The paper's L_θ at the λ chosen on validation, refit on all training digits.
+        public var tuned: SweepRow, baseline: SweepRow
+        public var tunedAccuracy: Double
+        /// The relevance-Jacobian penalty's chosen λ and its λ = 0 trained as long.
+        public var jacobian: SweepRow, jacobianBaseline: SweepRow
+        public var jacobianEpochs: Int
+        public var tabular: SweepRow, tabularBaseline: SweepRow
+        public var tabularAccuracy: Double
+        /// The L_θ sweep's rows (without the validation digits), largest λ last.
+        public var sweep: [SweepRow]
+        public var seconds: Double
+
+        public var lipschitzRatio: Double { tuned.medianLipschitz / max(baseline.medianLipschitz, 1e-12) }
+        public var boxRatio: Double { tuned.medianBoxLipschitz / max(baseline.medianBoxLipschitz, 1e-12) }
+        public var jacobianRatio: Double { jacobian.medianLipschitz / max(jacobianBaseline.medianLipschitz, 1e-12) }
+        public var jacobianBoxRatio: Double { jacobian.medianBoxLipschitz / max(jacobianBaseline.medianBoxLipschitz, 1e-12) }
+        public var tabularRatio: Double { tabular.medianLipschitz / max(tabularBaseline.medianLipschitz, 1e-12) }
+
+        /// The demo's summary lines, with the targets met or not.
+        public var summary: [String] {
+            func verdict(_ met: Bool) -> String { met ? "met" : "NOT met" }
+            let accuracyGap = cnnAccuracy - tunedAccuracy
+            return [
+                String(format: "SENN with the paper's L_θ at the tuned λ %g: accuracy %.2f%% vs CNN %.2f%% (target: within 1.5 points): %@", tuned.robustness,
+                       100 * tunedAccuracy, 100 * cnnAccuracy, verdict(accuracyGap <= 0.015)),
+                String(format: "SENN with the paper's L_θ, median Lipschitz at λ = %g vs λ = 0 (target ≤ 0.5): %.2f× by gradient ascent (%@), %.2f× by the authors' protocol (%@)",
+                       tuned.robustness, lipschitzRatio, verdict(lipschitzRatio <= 0.5), boxRatio, verdict(boxRatio <= 0.5)),
+                String(format: "SENN with the relevance-Jacobian penalty (λ %g chosen on validation, %d epochs, warm-up): accuracy %.2f%% (%@), Lipschitz %.2f× by gradient ascent (%@), %.2f× by the authors' protocol (%@) vs λ = 0 trained as long; seeds 0–3 in the README",
+                       jacobian.robustness, jacobianEpochs, 100 * jacobian.testAccuracy, verdict(cnnAccuracy - jacobian.testAccuracy <= 0.015),
+                       jacobianRatio, verdict(jacobianRatio <= 0.5), jacobianBoxRatio, verdict(jacobianBoxRatio <= 0.5)),
+                String(format: "breast-cancer SENN (for reference): median Lipschitz at λ = %g is %.2f× that of λ = 0, accuracy %.2f%%",
+                       tabular.robustness, tabularRatio, 100 * tabularAccuracy),
+                String(format: "SENN part %.0f s (target < 300 s on 2 cores): %@", seconds, verdict(seconds < 300)),
+            ]
+        }
+    }
+
     /// scikit-learn 1.3.2's LogisticRegression on the bundled breast-cancer split (standardised features).
     static let logisticRegressionAccuracy = 0.9652
 
-    /// Returns lines for the demo's summary (targets met or not).
-    public static func write(cnn: Module, cnnAccuracy: Double, data: MNISTSource, out: String, seed: UInt64) throws -> [String] {
+    /// Writes senn.html and senn/ (models, sweeps, stability) to `out`.
+    public static func write(cnn: Module, cnnAccuracy: Double, data: MNISTSource, out: String, seed: UInt64, scale: Scale = .full) throws -> Result {
         let started = Date()
+        let (lambdas, jacobianLambdas, jacobianEpochs) = (scale.lambdas, scale.jacobianLambdas, scale.jacobianEpochs)
         let folder = (out as NSString).appendingPathComponent("senn")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let mnist = try SENNData.load(.mnist, mnist: data)
-        let options = SENNTrainingOptions(dataset: .mnist)
+        var options = SENNTrainingOptions(dataset: .mnist)
+        options.epochs = scale.epochs
         var settings = StabilitySettings()
+        settings.examples = scale.examples
         settings.seed = seed
         ProgressObserver.note("SENN: training one model per λ in \(lambdas.map { String(format: "%g", $0) }.joined(separator: ", ")) (\(options.epochCount) epochs each)")
         // λ is chosen on the validation split; λ = 0 and the chosen λ are then retrained on all training digits.
@@ -53,14 +110,15 @@ public enum SENNDemo {
         let evaluated = try mnist.testInputs.slice(dim: 0, start: 0, end: settings.examples)
         let faithfulness = try ConceptFaithfulness.evaluate(senn, inputs: evaluated)
         var comparisonSettings = settings
-        comparisonSettings.examples = 20
+        comparisonSettings.examples = scale.comparisonExamples
         ProgressObserver.note("SENN: stability of θ(x) against saliency, integrated gradients, LIME and occlusion on the CNN")
-        let comparison = try SENNAnalysis.compare(senn: senn, cnn: cnn, inputs: evaluated.slice(dim: 0, start: 0, end: 20),
+        let comparison = try SENNAnalysis.compare(senn: senn, cnn: cnn, inputs: evaluated.slice(dim: 0, start: 0, end: scale.comparisonExamples),
                                                   settings: comparisonSettings)
 
         ProgressObserver.note("SENN: the same λ sweep on the breast-cancer data (features are the concepts)")
         let cancer = try SENNData.load(.breastCancer, mnist: data)
-        let tabularOptions = SENNTrainingOptions(dataset: .breastCancer)
+        var tabularOptions = SENNTrainingOptions(dataset: .breastCancer)
+        tabularOptions.epochs = scale.tabularEpochs
         let tabularChoice = try SENNAnalysis.choose(lambdas, options: tabularOptions, data: cancer, seed: seed, settings: settings)
         let (tabularSweep, tabularTuned, tabularBaseline) = (tabularChoice.sweep, tabularChoice.refit, tabularChoice.baseline)
         let (tabular, tabularMetrics) = tabularChoice.models[tabularChoice.chosen]!
@@ -70,13 +128,12 @@ public enum SENNDemo {
                                                   names: (0..<4).map { "test tumour \($0)" }, folder: out, imageFolder: "senn/tabular")
         let seconds = Date().timeIntervalSince(started)
 
+        let result = Result(cnnAccuracy: cnnAccuracy, tuned: tuned, baseline: baseline, tunedAccuracy: metrics.testAccuracy, jacobian: jacobian,
+                            jacobianBaseline: jacobianBaseline, jacobianEpochs: jacobianEpochs, tabular: tabularTuned, tabularBaseline: tabularBaseline,
+                            tabularAccuracy: tabularMetrics.testAccuracy, sweep: sweep, seconds: seconds)
         let accuracyGap = cnnAccuracy - metrics.testAccuracy
-        let lipschitzRatio = tuned.medianLipschitz / max(baseline.medianLipschitz, 1e-12)
-        let jacobianRatio = jacobian.medianLipschitz / max(jacobianBaseline.medianLipschitz, 1e-12)
-        let tunedBoxRatio = tuned.medianBoxLipschitz / max(baseline.medianBoxLipschitz, 1e-12)
-        let jacobianBoxRatio = jacobian.medianBoxLipschitz / max(jacobianBaseline.medianBoxLipschitz, 1e-12)
-        let tabularRatio = tabularTuned.medianLipschitz / max(tabularBaseline.medianLipschitz, 1e-12)
-        func verdict(_ met: Bool) -> String { met ? "met" : "NOT met" }
+        let (lipschitzRatio, tunedBoxRatio, jacobianRatio, jacobianBoxRatio, tabularRatio) =
+            (result.lipschitzRatio, result.boxRatio, result.jacobianRatio, result.jacobianBoxRatio, result.tabularRatio)
         var page = HTMLPage(title: "Self-explaining neural networks (SENN) on MNIST and breast-cancer data")
         page.paragraph("A SENN predicts f(x) = Σₖ θ(x)ₖ·h(x)ₖ per class: concepts h(x) learnt by a convolutional autoencoder, relevances θ(x) from a CNN, trained with classification + λ·robustness + reconstruction + sparsity losses (Alvarez-Melis & Jaakkola, NeurIPS 2018). The robustness loss pushes the model to behave locally like the linear model its explanation claims.")
         page.keyValues([
@@ -117,17 +174,6 @@ public enum SENNDemo {
         try JSONFile.write(sweep, to: (folder as NSString).appendingPathComponent("sweep.json"))
         try JSONFile.write(comparison, to: (folder as NSString).appendingPathComponent("stability.json"))
 
-        return [
-            String(format: "SENN with the paper's L_θ at the tuned λ %g: accuracy %.2f%% vs CNN %.2f%% (target: within 1.5 points): %@", tuned.robustness,
-                   100 * metrics.testAccuracy, 100 * cnnAccuracy, verdict(accuracyGap <= 0.015)),
-            String(format: "SENN with the paper's L_θ, median Lipschitz at λ = %g vs λ = 0 (target ≤ 0.5): %.2f× by gradient ascent (%@), %.2f× by the authors' protocol (%@)",
-                   tuned.robustness, lipschitzRatio, verdict(lipschitzRatio <= 0.5), tunedBoxRatio, verdict(tunedBoxRatio <= 0.5)),
-            String(format: "SENN with the relevance-Jacobian penalty (λ %g chosen on validation, %d epochs, warm-up): accuracy %.2f%% (%@), Lipschitz %.2f× by gradient ascent (%@), %.2f× by the authors' protocol (%@) vs λ = 0 trained as long; seeds 0–3 in the README",
-                   jacobian.robustness, jacobianEpochs, 100 * jacobian.testAccuracy, verdict(cnnAccuracy - jacobian.testAccuracy <= 0.015),
-                   jacobianRatio, verdict(jacobianRatio <= 0.5), jacobianBoxRatio, verdict(jacobianBoxRatio <= 0.5)),
-            String(format: "breast-cancer SENN (for reference): median Lipschitz at λ = %g is %.2f× that of λ = 0, accuracy %.2f%%",
-                   tabularTuned.robustness, tabularRatio, 100 * tabularMetrics.testAccuracy),
-            String(format: "SENN part %.0f s (target < 300 s on 2 cores): %@", seconds, verdict(seconds < 300)),
-        ]
+        return result
     }
 }

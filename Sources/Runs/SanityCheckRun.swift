@@ -20,6 +20,10 @@ public struct SanityCheckRun {
 
     /// Each method's similarity to the original maps after each cascading step (spearman, …).
     public private(set) var cascading: [(method: String, steps: [ModelRandomization.Step])] = []
+    /// With label randomisation: the copy's accuracy on its permuted training labels, and each
+    /// method's mean |Spearman| between its maps of the two models.
+    public private(set) var permutedLabelFit: Double?
+    public private(set) var labelSimilarity: [(method: String, spearmanAbs: Double)] = []
 
     public init(methods: [String], layer: String?, seed: UInt64, out: String) {
         (self.methods, self.layer, self.seed, self.out) = (methods, layer, seed, out)
@@ -48,13 +52,16 @@ public struct SanityCheckRun {
             ProgressObserver.report("sanity checks", done: 2 * index + 2, of: 2 * methods.count, unit: "runs", status: "\(name) independent")
         }
         let edges = [("Sobel", try EdgeDetector.sobel(x)), ("Canny", try EdgeDetector.canny(x))]
-        let labelSection = try labelRandomization.map { try labelRandomizationSection(original: model, train: $0.train, epochs: $0.epochs, x: x) }
+        var labelSection: String?
+        if let (train, epochs) = labelRandomization {
+            labelSection = try labelRandomizationSection(original: model, train: train, epochs: epochs, x: x)
+        }
         try writeReport(images: x, cascading: cascading, independent: independent, edges: edges, labelSection: labelSection)
         self.cascading = cascading.map { (method: $0.0, steps: $0.1) }
     }
 
     /// Trains the architecture on permuted labels, then compares each method's maps with the trained model's.
-    func labelRandomizationSection(original: LoadedModel, train: LabelledImages, epochs: Int, x: Tensor) throws -> String {
+    mutating func labelRandomizationSection(original: LoadedModel, train: LabelledImages, epochs: Int, x: Tensor) throws -> String {
         let names = methods, featureShape = Array(x.shape.dropFirst())
         let permuted = try train.labels.indexSelect(dim: 0, index: Tensor.randperm(train.count, generator: Generator(seed: seed &+ 99)))
         let model = try Architectures.mnistCNN(generator: Generator(seed: seed &+ 1))
@@ -64,6 +71,7 @@ public struct SanityCheckRun {
         let history = try trainer.fit(inputs: train.images, targets: permuted, epochs: epochs)
         model.eval()
         let fit = try noGrad { try model(train.images).argmax(dim: 1).eq(permuted).to(.float64).mean().item() }
+        permutedLabelFit = fit
         var rows: [(String, String)] = [("training accuracy on the permuted labels", String(format: "%.1f%% (last epoch with dropout: %.1f%%)", 100 * fit, 100 * (history.last?.accuracy ?? 0)))]
         var grid = AttributionGrid(images: try Tensor.cat(Array(repeating: x.slice(dim: 0, start: 0, end: 1), count: names.count)), rowLabels: names)
         var trainedMaps: [Tensor] = [], randomMaps: [Tensor] = []
@@ -73,6 +81,7 @@ public struct SanityCheckRun {
             let a = try trained.attribute(x, target: .indices(targets)).values
             let b = try method(name, model, featureShape).attribute(x, target: .indices(targets)).values
             let similarity = try ModelRandomization.similarities(a, b)
+            labelSimilarity.append((name, try similarity["spearman-abs"]!.mean().item()))
             rows.append((name, String(format: "Spearman %.3f, |Spearman| %.3f, SSIM %.3f", try similarity["spearman"]!.mean().item(),
                                       try similarity["spearman-abs"]!.mean().item(), try similarity["ssim"]?.mean().item() ?? .nan)))
             trainedMaps.append(try a.slice(dim: 0, start: 0, end: 1))
