@@ -35,7 +35,7 @@ enum SENNReproduction {
                             why: stable == .differs ? "L_θ only constrains Σₖ hₖ∇θₖ and leaves θ's estimate nearly unchanged on MNIST here; penalising θ's Jacobian halves it, and on the table L_θ does" : "target: at most half of λ = 0's"),
             ReproducedClaim(claim: "A large robustness weight costs accuracy",
                             published: "22.6% validation accuracy at λ = 1 (95.8% at λ = 0.1), independent reproduction",
-                            ours: largest.map { "λ = \($0.robustness): \(percent($0.testAccuracy)) test accuracy" } ?? "no sweep",
+                            ours: largest.map { String(format: "λ = %g: %@ test accuracy", $0.robustness, percent($0.testAccuracy)) } ?? "no sweep",
                             verdict: costly ? .met : .notMet, why: "at least 20 points below the CNN"),
         ], detailPage: "senn.html")
     }
