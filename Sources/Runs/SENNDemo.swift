@@ -158,12 +158,8 @@ public enum SENNDemo {
         page.paragraph(String(format: "‖Jₓz‖_F, z = θ before its final tanh, λ ramped up over 4 epochs, %d epochs per model; λ = %g is chosen on the validation split by the same rule as above.",
                               jacobianEpochs, jacobian.robustness))
         page.html(SENNReport.sweepCharts(jacobianSweep))
-        page.heading("Explanations (relevance-Jacobian model)")
-        page.html(explanations)
-        page.heading("What the concepts mean: prototypes")
-        page.html(prototypes)
-        page.heading("Stability against post-hoc explanations of the CNN")
-        page.html(SENNReport.stabilityTable(comparison, settings: comparisonSettings))
+        SENNReport.appendModelSections(to: &page, explanationsHeading: "Explanations (relevance-Jacobian model)", explanations: explanations, prototypes: prototypes,
+                                       comparison: comparison, settings: comparisonSettings)
         page.heading("Tabular data: the same sweep, and feature relevances")
         page.paragraph(String(format: "Breast-cancer data (scikit-learn 1.3.2's copy of the UCI Wisconsin diagnostic set), the 30 standardised features as concepts, θ an MLP, %d epochs per λ. Here the robustness loss does what the paper reports: the Lipschitz estimate falls steadily with λ while accuracy holds. Tuned λ = %g (same rule, on the validation split): test accuracy %.2f%% (scikit-learn's logistic regression: %.2f%%), median Lipschitz %.3g, %.2f× that of λ = 0.",
                               tabularOptions.epochCount, tabularTuned.robustness, 100 * tabularMetrics.testAccuracy, 100 * logisticRegressionAccuracy, tabularTuned.medianLipschitz, tabularRatio))

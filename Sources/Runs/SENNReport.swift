@@ -104,4 +104,15 @@ public enum SENNReport {
         table.append("</table>")
         return accuracy.svg() + "\n" + lipschitz.svg() + "\n" + table.joined(separator: "\n")
     }
+
+    /// The sections every SENN model page shows: explanations, prototypes, stability against the CNN.
+    static func appendModelSections(to page: inout HTMLPage, explanationsHeading: String, explanations: String, prototypes: String,
+                                    comparison: [StabilityRow], settings: StabilitySettings) {
+        page.heading(explanationsHeading)
+        page.html(explanations)
+        page.heading("What the concepts mean: prototypes")
+        page.html(prototypes)
+        page.heading("Stability against post-hoc explanations of the CNN")
+        page.html(stabilityTable(comparison, settings: settings))
+    }
 }

@@ -88,12 +88,8 @@ public enum SENNTour {
             ("model", "senn/jacobian.safetensors: \(senn.concepts) concepts, \(senn.parameterCount) parameters"),
             ("time for this page", String(format: "%.0f s", result.seconds)),
         ])
-        page.heading("Explanations")
-        page.html(explanations)
-        page.heading("What the concepts mean: prototypes")
-        page.html(prototypes)
-        page.heading("Stability against post-hoc explanations of the CNN")
-        page.html(SENNReport.stabilityTable(comparison, settings: comparisonSettings))
+        SENNReport.appendModelSections(to: &page, explanationsHeading: "Explanations", explanations: explanations, prototypes: prototypes,
+                                       comparison: comparison, settings: comparisonSettings)
         page.heading("Tabular data: feature relevances")
         page.paragraph(String(format: "Breast-cancer data, the 30 standardised features as concepts, λ %g: test accuracy %.2f%%, median Lipschitz %.2f× that of λ = 0. Each row shows the ten features with the largest contributions θ·x.",
                               tabularLambda, 100 * result.tabular.testAccuracy, result.tabularRatio))
