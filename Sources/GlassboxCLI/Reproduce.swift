@@ -10,6 +10,7 @@ struct Reproduce: ParsableCommand {
     )
 
     @Flag(help: "List the reproductions and what each costs, then exit.") var list = false
+    @Flag(help: "Print the README's table of claims from the result.json files under runs/reproduce (or --out), then exit.") var table = false
     @Argument(help: "The reproduction (see --list).") var name: String?
     @Flag(help: "A smaller run (seconds to a minute): checks the pipeline, not the claims.") var quick = false
     @Option(help: "A trained demo CNN to reuse (e.g. runs/demo/model.safetensors) instead of training one.") var model: String?
@@ -18,7 +19,7 @@ struct Reproduce: ParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
-        if list { return }
+        if list || table { return }
         guard let name else { throw ValidationError("name a reproduction; `glassbox reproduce --list` names them") }
         do { _ = try ReproductionCatalog.entry(named: name) } catch let error as TorchError { throw ValidationError(error.message) }
     }
@@ -30,6 +31,7 @@ struct Reproduce: ParsableCommand {
             }
             return
         }
+        if table { return print(try ReproductionReport.markdownTable(root: out ?? "runs/reproduce")) }
         try common.apply()
         let entry = try ReproductionCatalog.entry(named: name!)
         let folder = out ?? "runs/reproduce/\(entry.name)"

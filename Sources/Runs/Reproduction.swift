@@ -36,6 +36,29 @@ public struct ReproductionReport: Codable, Sendable {
         claims.map { "\($0.verdict.rawValue.uppercased()): \($0.claim) — published: \($0.published); ours: \($0.ours)\($0.why.isEmpty ? "" : " (\($0.why))")" }
     }
 
+    /// Markdown table rows for the README: one per claim, the reproduction named on its first row.
+    public var markdownRows: [String] {
+        func cell(_ text: String) -> String { text.replacingOccurrences(of: "|", with: "\\|") }
+        return claims.enumerated().map { index, claim in
+            let name = index == 0 ? "`\(self.name)` (\(cell(paper)))\(quick ? ", quick run" : ""), \(String(format: "%.0f", seconds)) s" : ""
+            return "| \(name) | \(cell(claim.claim)) | \(cell(claim.published)) | \(cell(claim.ours)) | \(claim.verdict.rawValue) |"
+        }
+    }
+
+    /// The README's table of reproductions, from the result.json files under `root` (one folder per reproduction).
+    public static func markdownTable(root: String) throws -> String {
+        var lines = ["| reproduction | claim | published | ours | verdict |", "|---|---|---|---|---|"]
+        for entry in ReproductionCatalog.all {
+            let path = ((root as NSString).appendingPathComponent(entry.name) as NSString).appendingPathComponent("result.json")
+            guard FileManager.default.fileExists(atPath: path) else { continue }
+            let decoder = JSONDecoder()
+            decoder.keyDecodingStrategy = .convertFromSnakeCase
+            lines += try decoder.decode(ReproductionReport.self, from: Data(contentsOf: URL(fileURLWithPath: path))).markdownRows
+        }
+        guard lines.count > 2 else { throw TorchError("no result.json under \(root); run `glassbox reproduce NAME` first") }
+        return lines.joined(separator: "\n")
+    }
+
     public func write(to folder: String) throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try JSONFile.write(self, to: (folder as NSString).appendingPathComponent("result.json"))

@@ -28,6 +28,12 @@ struct ReproduceCommandTests {
             #expect(["met", "not met", "differs"].contains(claim["verdict"] as? String ?? ""))
         }
         #expect(result.output.components(separatedBy: "\n").filter { $0.hasPrefix("MET:") || $0.hasPrefix("NOT MET:") || $0.hasPrefix("DIFFERS:") }.count == claims.count)
+        // --table reads <root>/<name>/result.json.
+        let root = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: root) }
+        try FileManager.default.copyItem(at: folder, to: root.appendingPathComponent(name))
+        let markdown = try glassbox(["reproduce", "--table", "--out", root.path])
+        #expect(markdown.status == 0 && markdown.output.contains("| `\(name)` (") && markdown.output.contains(", quick run"), "\(markdown)")
         let page = try String(contentsOf: folder.appendingPathComponent("index.html"), encoding: .utf8)
         #expect(page.contains("published") && page.contains("verdict"))
     }
