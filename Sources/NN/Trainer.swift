@@ -130,9 +130,9 @@ public enum Checkpoint {
         try Safetensors.write(tensors, metadata: metadata, to: path)
     }
 
-    /// A checkpoint's metadata (format, history, settings, records).
+    /// A checkpoint's metadata (format, history, settings, records), without reading its tensors.
     public static func metadata(at path: String) throws -> [String: String] {
-        let metadata = try Safetensors.read(path).metadata
+        let metadata = try Safetensors.readMetadata(path)
         guard metadata["format"] == "glassbox-checkpoint-1" else {
             throw TorchError("\(path) is not a Glassbox training checkpoint; delete it or choose another --out")
         }

@@ -17,7 +17,7 @@ extension Tensor {
     /// A tensor holding a copy of `values`, laid out row-major in `shape`.
     public convenience init<Element: TensorElement>(_ values: [Element], shape: [Int]) throws {
         let expected = try Limits.elementCount(shape, of: "a tensor")
-        guard shape.allSatisfy({ $0 >= 0 }), expected == values.count else {
+        guard expected == values.count else {
             throw TorchError("cannot make a tensor of shape \(shapeText(shape)) (\(expected) elements) from \(values.count) values")
         }
         var out: gbt_tensor?
@@ -43,7 +43,7 @@ extension Tensor {
     /// A tensor from raw bytes in `dtype`'s little-endian layout.
     public convenience init(bytes: UnsafeRawBufferPointer, shape: [Int], dtype: DType) throws {
         let expected = try Limits.byteCount(shape, elementSize: dtype.byteSize, of: "a tensor")
-        guard shape.allSatisfy({ $0 >= 0 }), expected == bytes.count else {
+        guard expected == bytes.count else {
             throw TorchError("\(bytes.count) bytes do not fill a \(dtype) tensor of shape \(shapeText(shape)) (\(expected) bytes)")
         }
         var out: gbt_tensor?

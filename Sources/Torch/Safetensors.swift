@@ -20,32 +20,61 @@ public enum Safetensors {
         }
     }
 
-    public static func decode(_ data: Data) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
-        let bytes = [UInt8](data)
-        guard bytes.count >= 8 else { throw TorchError("file has \(bytes.count) bytes, shorter than the 8-byte header length") }
-        let headerLength = bytes[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
-        guard headerLength <= UInt64(maxHeaderLength), headerLength <= UInt64(bytes.count - 8) else {
-            throw TorchError("header claims \(headerLength) bytes but the file has \(bytes.count - 8) after the length")
+    /// A file's string metadata alone, from its header: the tensors are not read.
+    public static func readMetadata(_ path: String) throws -> [String: String] {
+        let size = try Limits.regularFile(path, what: "safetensors file")
+        do {
+            guard let handle = FileHandle(forReadingAtPath: path) else { throw TorchError("cannot open it") }
+            defer { try? handle.close() }
+            let lengthBytes = [UInt8](try handle.read(upToCount: 8) ?? Data())
+            let length = try headerLength(lengthBytes, fileSize: size)
+            let (header, _) = try parseHeader(lengthBytes + [UInt8](try handle.read(upToCount: length) ?? Data()), fileSize: size)
+            return try metadata(in: header)
+        } catch let error as TorchError {
+            throw TorchError("\(path) is not a valid safetensors file: \(error.message)")
         }
-        let headerEnd = 8 + Int(headerLength)
-        guard let json = try? JSONSerialization.jsonObject(with: Data(bytes[8..<headerEnd])),
+    }
+
+    /// The header's length from the first 8 bytes, checked against the file's size.
+    static func headerLength(_ bytes: [UInt8], fileSize: Int) throws -> Int {
+        guard bytes.count >= 8, fileSize >= 8 else { throw TorchError("file has \(fileSize) bytes, shorter than the 8-byte header length") }
+        let length = bytes[0..<8].enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+        guard length <= UInt64(maxHeaderLength), length <= UInt64(fileSize - 8) else {
+            throw TorchError("header claims \(length) bytes but the file has \(fileSize - 8) after the length")
+        }
+        return Int(length)
+    }
+
+    /// The JSON header of a file whose first bytes are `bytes`, and where its data begins.
+    static func parseHeader(_ bytes: [UInt8], fileSize: Int) throws -> (header: [String: Any], end: Int) {
+        let end = 8 + (try headerLength(bytes, fileSize: fileSize))
+        guard bytes.count >= end, let json = try? JSONSerialization.jsonObject(with: Data(bytes[8..<end])),
               let header = json as? [String: Any] else {
             throw TorchError("header is not a JSON object")
         }
-        let payload = headerEnd
-        let available = bytes.count - payload
+        return (header, end)
+    }
+
+    /// The string metadata under `__metadata__`.
+    static func metadata(in header: [String: Any]) throws -> [String: String] {
+        guard let entry = header["__metadata__"] else { return [:] }
+        guard let values = entry as? [String: Any] else { throw TorchError("__metadata__ is not an object") }
         var metadata: [String: String] = [:]
+        for (key, value) in values {
+            guard let text = value as? String else { throw TorchError("metadata value for '\(key)' is not a string") }
+            metadata[key] = text
+        }
+        return metadata
+    }
+
+    public static func decode(_ data: Data) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
+        let bytes = [UInt8](data)
+        let (header, payload) = try parseHeader(bytes, fileSize: bytes.count)
+        let available = bytes.count - payload
+        let metadata = try self.metadata(in: header)
         var tensors: [String: Tensor] = [:]
         var ranges: [(Int, Int, String)] = []
-        for (name, entry) in header {
-            if name == "__metadata__" {
-                guard let values = entry as? [String: Any] else { throw TorchError("__metadata__ is not an object") }
-                for (key, value) in values {
-                    guard let text = value as? String else { throw TorchError("metadata value for '\(key)' is not a string") }
-                    metadata[key] = text
-                }
-                continue
-            }
+        for (name, entry) in header where name != "__metadata__" {
             guard let info = entry as? [String: Any], let code = info["dtype"] as? String,
                   let shapeValues = info["shape"] as? [Any], let offsets = info["data_offsets"] as? [Any], offsets.count == 2 else {
                 throw TorchError("entry '\(name)' lacks dtype, shape or data_offsets")

@@ -66,6 +66,11 @@ struct SafetensorsTests {
         }
         // Only the final file remains: the temporary file was renamed over it.
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["x.safetensors"])
+        // The metadata alone comes from the header, the same as a full read's.
+        #expect(try Safetensors.readMetadata(path) == ["k": "v"])
+        let broken = folder.appendingPathComponent("broken.safetensors").path
+        try Self.header("{\"__metadata__\":{\"k\":1}}").write(to: URL(fileURLWithPath: broken))
+        #expect(throws: TorchError.self) { try Safetensors.readMetadata(broken) }
     }
 
     static func header(_ json: String, data: [UInt8] = []) -> Data {
