@@ -22,7 +22,7 @@ public struct AblationFaithfulness: ExplanationMetric {
         let attribution = try explanation(method, inputs, target, attributions)
         let model = method.model
         let probabilities = ForwardFunction { try model($0).softmax(dim: 1) }
-        let targets = try targetIndices(target, model: model, inputs: inputs)
+        let targets = try resolveTargets(target, model: model, inputs: inputs)
         // Every feature of a group carries the group's drop; compare it with the group's total relevance.
         let drops = try ablationEffects(probabilities, inputs: inputs, baseline: baseline, featureMask: featureMask, targets: targets,
                                         batchSize: batchSize)

@@ -15,7 +15,7 @@ public struct Completeness: ExplanationMetric {
 
     public func score(_ method: AttributionMethod, inputs: Tensor, target: Target, attributions: Tensor?) throws -> Tensor {
         let attribution = try explanation(method, inputs, target, attributions)
-        let targets = try targetIndices(target, model: method.model, inputs: inputs)
+        let targets = try resolveTargets(target, model: method.model, inputs: inputs)
         let difference = try targetOutputs(method.model, inputs, targets: targets, batchSize: 512)
             - targetOutputs(method.model, baseline.resolve(for: inputs), targets: targets, batchSize: 512)
         return try (rows(attribution).sum(dims: [1]) - difference).abs().to(.float64)

@@ -40,7 +40,7 @@ public struct DeletionInsertion: ExplanationMetric {
         guard steps >= 1 else { throw TorchError("deletion/insertion needs at least one step") }
         let attribution = try explanation(method, inputs, target, attributions)
         let model = method.model
-        let targets = try targetIndices(target, model: model, inputs: inputs)
+        let targets = try resolveTargets(target, model: model, inputs: inputs)
         let reference = try baseline.resolve(for: inputs)
         let n = inputs.shape[0]
         let image = inputs.rank == 4

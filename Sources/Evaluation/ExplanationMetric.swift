@@ -37,8 +37,3 @@ func rows(_ t: Tensor) throws -> Tensor {
     try t.reshaped([t.shape[0], -1])
 }
 
-/// The target classes as an int64 tensor (N), resolved on the clean inputs.
-func targetIndices(_ target: Target, model: Explainable, inputs: Tensor) throws -> Tensor {
-    let outputs = try noGrad { try model(inputs) }
-    return try target.resolve(outputs: outputs)
-}

@@ -44,7 +44,7 @@ public struct FaithfulnessCorrelation: ExplanationMetric {
             masks = try Tensor.zeros([runs, f], dtype: inputs.dtype).scatter(dim: 1, index: chosen, source: chosen.onesLike().to(inputs.dtype))
         }
         let r = masks.shape[0]
-        let targets = try targetIndices(target, model: model, inputs: inputs)
+        let targets = try resolveTargets(target, model: model, inputs: inputs)
         let reference = try baseline.resolve(for: inputs)
         let original = try targetOutputs(model, inputs, targets: targets, batchSize: batchSize)
         let perturbed = try maskedOutputs(model, inputs: inputs, baseline: reference, masks: masks.reshaped([r] + featureShape),

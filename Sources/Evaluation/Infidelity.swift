@@ -26,7 +26,7 @@ public struct Infidelity: ExplanationMetric {
         let attribution = try explanation(method, inputs, target, attributions)
         let model = method.model
         let n = inputs.shape[0], featureShape = Array(inputs.shape.dropFirst())
-        let targets = try targetIndices(target, model: model, inputs: inputs)
+        let targets = try resolveTargets(target, model: model, inputs: inputs)
         let noise: Tensor
         if let perturbations {
             guard perturbations.shape == [n * samples] + featureShape else {

@@ -22,7 +22,7 @@ public struct InputInvariance: ExplanationMetric {
     public func score(_ method: AttributionMethod, inputs: Tensor, target: Target, attributions: Tensor?) throws -> Tensor {
         guard let model = method.model.module else { throw TorchError("input invariance needs a native Glassbox model") }
         let attribution = try explanation(method, inputs, target, attributions)
-        let targets = try targetIndices(target, model: method.model, inputs: inputs).scalars(as: Int64.self).map { Int($0) }
+        let targets = try resolveTargets(target, model: method.model, inputs: inputs).scalars(as: Int64.self).map { Int($0) }
         guard let first = model.namedModules().first(where: { $0.module is Linear || $0.module is Conv2d })?.module else {
             throw TorchError("input invariance needs a first Linear or Conv2d layer")
         }

@@ -21,7 +21,7 @@ public struct NonSensitivity: ExplanationMetric {
     public func score(_ method: AttributionMethod, inputs: Tensor, target: Target, attributions: Tensor?) throws -> Tensor {
         let attribution = try explanation(method, inputs, target, attributions)
         // Single-feature ablation gives every feature's effect in batched forward calls.
-        let targets = try targetIndices(target, model: method.model, inputs: inputs)
+        let targets = try resolveTargets(target, model: method.model, inputs: inputs)
         let effects = try ablationEffects(method.model, inputs: inputs, baseline: baseline, featureMask: nil, targets: targets,
                                           batchSize: batchSize)
         let zeroAttribution = try rows(attribution).abs().le(tolerance)

@@ -52,7 +52,7 @@ func explanationsNearby(_ method: AttributionMethod, inputs: Tensor, target: Tar
     } else {
         noise = try (Tensor.rand([n * samples] + featureShape, dtype: inputs.dtype, generator: Generator(seed: seed)) * 2.0 - 1.0) * radius
     }
-    let targets = try targetIndices(target, model: method.model, inputs: inputs).scalars(as: Int64.self).map { Int($0) }
+    let targets = try resolveTargets(target, model: method.model, inputs: inputs).scalars(as: Int64.self).map { Int($0) }
     let repeated = try inputs.repeatingRows(samples)
     let perturbedTargets = targets.flatMap { Array(repeating: $0, count: samples) }
     return (try method.attribute(repeated + noise, target: .indices(perturbedTargets)).values, noise)
