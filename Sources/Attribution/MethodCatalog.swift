@@ -114,11 +114,11 @@ public enum MethodCatalog {
     public static let maximumBatchRows = 1_000_000
 
     public static let entries: [MethodEntry] = [
-        gradient("saliency", "|∂f/∂x| (Simonyan et al. 2014); --signed keeps the sign", options: [.signed]) { model, _, s in
+        portable("saliency", "|∂f/∂x| (Simonyan et al. 2014); --signed keeps the sign", options: [.signed]) { model, _, s in
             Saliency(model, absoluteValue: !s.signed)
         },
-        gradient("input-x-gradient", "x · ∂f/∂x (Shrikumar et al. 2016)") { model, _, _ in InputXGradient(model) },
-        gradient("integrated-gradients", "path integral of gradients from a baseline (Sundararajan et al. 2017)",
+        portable("input-x-gradient", "x · ∂f/∂x (Shrikumar et al. 2016)") { model, _, _ in InputXGradient(model) },
+        portable("integrated-gradients", "path integral of gradients from a baseline (Sundararajan et al. 2017)",
                  options: [.steps, .rule, .baseline, .internalBatchSize]) { model, shape, s in
             var method = IntegratedGradients(model)
             try path(&method.steps, &method.rule, &method.baseline, &method.internalBatchSize, s, featureShape: shape)
@@ -137,31 +137,31 @@ public enum MethodCatalog {
         },
         native("guided-grad-cam", "Guided Backprop × Grad-CAM at --layer", reason: "it reads a hook point and changes ReLU modules",
                options: [.layer]) { model, _, s in GuidedGradCAM(model, hookPoint: try layer(s, model)) },
-        perturbation("occlusion", "output drop when a sliding window is replaced by the baseline (Zeiler & Fergus 2014)",
+        portable("occlusion", "output drop when a sliding window is replaced by the baseline (Zeiler & Fergus 2014)",
                      options: [.window, .strides, .baseline]) { model, shape, s in
             let window = s.window ?? defaultWindow(featureShape: shape)
             var method = Occlusion(model, window: window, strides: s.strides ?? window.map { max(1, $0 / 2) }, baseline: s.baseline ?? .zeros)
             method.perturbationsPerEvaluation = s.perturbationsPerEvaluation
             return method
         },
-        perturbation("feature-ablation", "output drop when each feature group is replaced by the baseline", options: groupOptions) { model, shape, s in
+        portable("feature-ablation", "output drop when each feature group is replaced by the baseline", options: groupOptions) { model, shape, s in
             var method = FeatureAblation(model, baseline: s.baseline ?? .zeros, featureMask: try groups(shape, s, method: "feature-ablation"))
             method.perturbationsPerEvaluation = s.perturbationsPerEvaluation
             return method
         },
-        perturbation("shapley-value-sampling", "Shapley values from random orderings of feature groups (Castro et al. 2009)",
+        portable("shapley-value-sampling", "Shapley values from random orderings of feature groups (Castro et al. 2009)",
                      options: groupOptions + [.samples]) { model, shape, s in
             ShapleyValueSampling(model, baseline: s.baseline ?? .zeros, featureMask: try groups(shape, s, method: "shapley-value-sampling"),
                                  samples: s.samples ?? shapleySamples, seed: s.seed)
         },
-        perturbation("kernel-shap", "Shapley values by kernel-weighted regression (Lundberg & Lee 2017)", options: groupOptions + [.samples]) { model, shape, s in
+        portable("kernel-shap", "Shapley values by kernel-weighted regression (Lundberg & Lee 2017)", options: groupOptions + [.samples]) { model, shape, s in
             let mask = try groups(shape, s, method: "kernel-shap")
             var method = KernelSHAP(model, baseline: s.baseline ?? .zeros, featureMask: mask,
                                     samples: try coalitions(s.samples ?? surrogateSamples, mask: mask, featureShape: shape, method: "kernel-shap"), seed: s.seed)
             method.perturbationsPerEvaluation = s.perturbationsPerEvaluation
             return method
         },
-        perturbation("lime", "weighted linear surrogate on random coalitions (Ribeiro et al. 2016)",
+        portable("lime", "weighted linear surrogate on random coalitions (Ribeiro et al. 2016)",
                      options: groupOptions + [.samples, .kernelWidth]) { model, shape, s in
             let mask = try groups(shape, s, method: "lime")
             var method = LIME(model, baseline: s.baseline ?? .zeros, featureMask: mask,
@@ -186,11 +186,11 @@ public enum MethodCatalog {
             return method
         },
         layerMethod("neuron-gradient", "gradient of one --neuron at --layer", options: [.layer, .neuron]) { model, _, s in
-            NeuronGradient(model, neuron: try neuron(s, model))
+            NeuronGradient(model, neuron: try neuron(s))
         },
         layerMethod("neuron-integrated-gradients", "Integrated Gradients of one --neuron at --layer",
                     options: [.layer, .neuron, .steps, .rule, .baseline, .internalBatchSize]) { model, shape, s in
-            var method = NeuronIntegratedGradients(model, neuron: try neuron(s, model))
+            var method = NeuronIntegratedGradients(model, neuron: try neuron(s))
             try path(&method.steps, &method.rule, &method.baseline, &method.internalBatchSize, s, featureShape: shape)
             return method
         },
@@ -268,13 +268,9 @@ public enum MethodCatalog {
 
     static let groupOptions: [MethodOption] = [.featureMask, .patch, .baseline]
 
-    static func gradient(_ name: String, _ summary: String, options: [MethodOption] = [],
+    /// A method that runs on any model: gradients and perturbations.
+    static func portable(_ name: String, _ summary: String, options: [MethodOption] = [],
                          _ make: @escaping @Sendable (Explainable, [Int], MethodSettings) throws -> AttributionMethod) -> MethodEntry {
-        MethodEntry(name: name, summary: summary, nativeModelReason: nil, options: options, isScorable: true, make: make)
-    }
-
-    static func perturbation(_ name: String, _ summary: String, options: [MethodOption],
-                             _ make: @escaping @Sendable (Explainable, [Int], MethodSettings) throws -> AttributionMethod) -> MethodEntry {
         MethodEntry(name: name, summary: summary, nativeModelReason: nil, options: options, isScorable: true, make: make)
     }
 
@@ -289,7 +285,7 @@ public enum MethodCatalog {
     }
 
     static func noiseTunnel(_ name: String, _ summary: String, _ kind: NoiseTunnel.Kind) -> MethodEntry {
-        gradient(name, summary, options: [.samples, .stdev]) { model, _, s in
+        portable(name, summary, options: [.samples, .stdev]) { model, _, s in
             var method = NoiseTunnel(Saliency(model, absoluteValue: false), kind: kind, samples: s.samples ?? noiseSamples,
                                      standardDeviation: s.standardDeviation ?? standardDeviation, seed: s.seed)
             method.samplesPerBatch = s.samplesPerBatch
@@ -313,7 +309,7 @@ public enum MethodCatalog {
         return layer
     }
 
-    static func neuron(_ s: MethodSettings, _ model: Explainable) throws -> Neuron {
+    static func neuron(_ s: MethodSettings) throws -> Neuron {
         guard let index = s.neuron else { throw TorchError("give --neuron (an index such as 5)") }
         guard let layer = s.layer else { throw TorchError("give --layer (a hook point) for the neuron") }
         return Neuron(layer, index)

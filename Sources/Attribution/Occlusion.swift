@@ -32,14 +32,12 @@ public struct Occlusion: AttributionMethod {
             throw TorchError("occlusion window \(window) must fit inside \(featureShape) and strides \(strides) be positive")
         }
         let d = featureShape.count
-        let positions = zip(zip(featureShape, window), strides).reduce(1) { $0 * (($1.0.0 - $1.0.1) / $1.1 + 1) }
-        try Limits.checkMasks(positions, features: featureShape.reduce(1, *), method: "occlusion with window \(window) and strides \(strides)",
-                              advice: "use a larger window or larger strides")
+        let positionCounts = (0..<d).map { (featureShape[$0] - window[$0]) / strides[$0] + 1 }
+        try Limits.checkMasks(positionCounts.reduce(1, *), features: featureShape.reduce(1, *),
+                              method: "occlusion with window \(window) and strides \(strides)", advice: "use a larger window or larger strides")
         var combined: Tensor?
-        var positionCounts: [Int] = []
         for axis in 0..<d {
-            let positions = (featureShape[axis] - window[axis]) / strides[axis] + 1
-            positionCounts.append(positions)
+            let positions = positionCounts[axis]
             let starts = try Tensor.arange(0, Double(positions)).unsqueezed(dim: 1) * Double(strides[axis])
             let coordinates = try Tensor.arange(0, Double(featureShape[axis])).unsqueezed(dim: 0)
             let inside = try coordinates.ge(starts).logicalAnd(coordinates.lt(starts + Double(window[axis]))).to(dtype)
