@@ -48,8 +48,8 @@ struct BenchAttribution: ParsableCommand {
         let benchmark = AttributionBenchmark(models: models, repeats: repeats, seed: common.seed, peer: noPeer ? nil : (interpreter, script))
         let result = try showingProgress { try benchmark.run() }
         print("\nAttribution throughput (\(result.machine.summary); median of \(repeats) runs after a warm-up)\n")
-        if result.machine.busyCores > 0.3 {
-            print(String(format: "warning: %.1f cores were busy with other work before the run; it slows both sides, Glassbox's convolution plans most\n", result.machine.busyCores))
+        if let busy = result.machine.busyCores, busy > 0.3 {
+            print(String(format: "warning: %.1f cores were busy with other work before the run; it slows both sides, Glassbox's convolution plans most\n", busy))
         }
         let rows = result.rows.map { row in
             [row.model, row.method, row.glassboxSeconds.map { String(format: "%.2f", Double(row.inputs) / $0) } ?? "-",

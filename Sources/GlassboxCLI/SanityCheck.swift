@@ -43,7 +43,7 @@ struct SanityCheck: ParsableCommand {
         let x = try test.images.slice(dim: 0, start: 0, end: min(limit, test.count))
         var check = SanityCheckRun(methods: names, layer: layer, seed: common.seed, out: out)
         if labelRandomization { check.labelRandomization = (try data.source.load().train, labelEpochs) }
-        try showingProgress { try check.run(loaded, inputs: x) }
+        try showingProgress { try check.run(loaded.model, inputs: x) }
         print("layers, output first: \(check.cascading.first.map { $0.steps.last!.randomizedLayers.joined(separator: ", ") } ?? "")")
         print("mean Spearman rank correlation with the original maps as layers are randomised (cascading):")
         for (name, steps) in check.cascading {

@@ -61,7 +61,7 @@ public struct AttributionBenchmark {
     }
 
     public func run() throws -> Result {
-        let machine = MachineDescription.current
+        let machine = MachineDescription.measuringBusyCores()
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("glassbox-bench-\(ProcessInfo.processInfo.processIdentifier)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -230,7 +230,7 @@ extension AttributionBenchmark {
         }
         let machine: [String: Any] = ["cpu": result.machine.cpu, "vector_extensions": result.machine.vectorExtensions,
                                       "cores": result.machine.cores, "threads": result.machine.threads,
-                                      "busy_cores_before": result.machine.busyCores,
+                                      "busy_cores_before": result.machine.busyCores ?? NSNull(),
                                       "convolution_path": result.machine.convolutionPath]
         try AtomicFile.write(JSONSerialization.data(withJSONObject: ["machine": machine, "threads": result.machine.threads, "repeats": repeats,
                                                                      "peer": result.peerNote, "rows": records],

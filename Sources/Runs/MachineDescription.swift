@@ -10,9 +10,9 @@ public struct MachineDescription: Codable, Sendable {
     public var vectorExtensions: String
     public var cores: Int
     public var threads: Int
-    /// Cores busy with other work over half a second before the measurement (0…cores): other
-    /// work on the cores skews timings.
-    public var busyCores: Double
+    /// Cores busy with other work over half a second before a measurement (0…cores), when a
+    /// benchmark measured it (`measuringBusyCores()`): other work on the cores skews timings.
+    public var busyCores: Double?
     /// How ResNets run their convolutions here (`GLASSBOX_CONVOLUTION_PATH`; plans need oneDNN's headers at build time).
     public var convolutionPath: String
 
@@ -26,9 +26,16 @@ public struct MachineDescription: Codable, Sendable {
         let flags = Set((field("flags") ?? "").split(separator: " ").map(String.init))
         let isa = flags.contains("avx512f") ? "AVX-512" : flags.contains("avx2") ? "AVX2" : "older than AVX2"
         return MachineDescription(cpu: field("model name") ?? "unknown CPU", vectorExtensions: isa,
-                                  cores: ProcessInfo.processInfo.activeProcessorCount, threads: Torch.threads, busyCores: busyCores(),
+                                  cores: ProcessInfo.processInfo.activeProcessorCount, threads: Torch.threads, busyCores: nil,
                                   convolutionPath: ConvolutionPath.chosen == .plan && !ConvolutionPlan.isAvailable ? "blocked (no oneDNN plans in this build)"
                                       : ConvolutionPath.chosen.rawValue)
+    }
+
+    /// This machine with `busyCores` measured (it takes half a second): for benchmarks.
+    public static func measuringBusyCores() -> MachineDescription {
+        var machine = current
+        machine.busyCores = busyCores()
+        return machine
     }
 
     /// Busy cores from /proc/stat's CPU times over half a second, while this process sleeps.

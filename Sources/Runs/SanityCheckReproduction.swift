@@ -12,14 +12,12 @@ enum SanityCheckReproduction {
 
     static func run(_ settings: ReproductionSettings) throws -> ReproductionReport {
         let (cnn, _) = try ReproductionCatalog.cnn(settings)
-        let model = (settings.out as NSString).appendingPathComponent("cnn.safetensors")
-        try ModelFile.save(cnn, architecture: ModelFile.mnistCNN, to: model)
         let methods = settings.quick ? ["saliency", "guided-backprop"]
             : ["saliency", "smoothgrad", "input-x-gradient", "integrated-gradients", "guided-backprop", "guided-grad-cam"]
         let test = try settings.mnist.loadTest().test
         var check = SanityCheckRun(methods: methods, layer: nil, seed: settings.seed, out: settings.out)
         check.labelRandomization = (try settings.mnist.load().train, settings.quick ? 2 : 80)
-        try check.run(ModelFile.load(model), inputs: test.images.slice(dim: 0, start: 0, end: settings.quick ? 2 : 8))
+        try check.run(cnn, inputs: test.images.slice(dim: 0, start: 0, end: settings.quick ? 2 : 8))
 
         func rank(_ method: String, step: Int) -> Double {
             guard let steps = check.cascading.first(where: { $0.method == method })?.steps, !steps.isEmpty else { return .nan }

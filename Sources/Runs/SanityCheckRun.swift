@@ -36,8 +36,8 @@ public struct SanityCheckRun {
     }
 
     /// Runs the checks on `inputs` and writes sanity-check.html to `out`.
-    public mutating func run(_ model: LoadedModel, inputs x: Tensor) throws {
-        guard model.model.module != nil else { throw TorchError("sanity checks re-initialise layers, so they need a native Glassbox model; this one is TorchScript") }
+    public mutating func run(_ model: Explainable, inputs x: Tensor) throws {
+        guard model.module != nil else { throw TorchError("sanity checks re-initialise layers, so they need a native Glassbox model; this one is TorchScript") }
         for name in methods where !MethodCatalog.scorableNames.contains(name) {
             throw TorchError("unknown method '\(name)'; use \(MethodCatalog.scorableNames.joined(separator: ", "))")
         }
@@ -45,7 +45,7 @@ public struct SanityCheckRun {
         var cascading: [(String, [ModelRandomization.Step])] = []
         var independent: [(String, [ModelRandomization.Step])] = []
         for (index, name) in methods.enumerated() {
-            let method = try self.method(name, model.model, featureShape)
+            let method = try self.method(name, model, featureShape)
             cascading.append((name, try ProgressObserver.quietly { try ModelRandomization(.cascading, seed: seed).run(method, inputs: x, target: .predicted) }))
             ProgressObserver.report("sanity checks", done: 2 * index + 1, of: 2 * methods.count, unit: "runs", status: "\(name) cascading")
             independent.append((name, try ProgressObserver.quietly { try ModelRandomization(.independent, seed: seed).run(method, inputs: x, target: .predicted) }))
@@ -61,7 +61,7 @@ public struct SanityCheckRun {
     }
 
     /// Trains the architecture on permuted labels, then compares each method's maps with the trained model's.
-    mutating func labelRandomizationSection(original: LoadedModel, train: LabelledImages, epochs: Int, x: Tensor) throws -> String {
+    mutating func labelRandomizationSection(original: Explainable, train: LabelledImages, epochs: Int, x: Tensor) throws -> String {
         let names = methods, featureShape = Array(x.shape.dropFirst())
         let permuted = try train.labels.indexSelect(dim: 0, index: Tensor.randperm(train.count, generator: Generator(seed: seed &+ 99)))
         let model = try Architectures.mnistCNN(generator: Generator(seed: seed &+ 1))
@@ -76,7 +76,7 @@ public struct SanityCheckRun {
         var grid = AttributionGrid(images: try Tensor.cat(Array(repeating: x.slice(dim: 0, start: 0, end: 1), count: names.count)), rowLabels: names)
         var trainedMaps: [Tensor] = [], randomMaps: [Tensor] = []
         for name in names {
-            let trained = try method(name, original.model, featureShape)
+            let trained = try method(name, original, featureShape)
             let targets = try noGrad { try original(x).argmax(dim: 1) }.scalars(as: Int64.self).map { Int($0) }
             let a = try trained.attribute(x, target: .indices(targets)).values
             let b = try method(name, model, featureShape).attribute(x, target: .indices(targets)).values

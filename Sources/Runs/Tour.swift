@@ -22,7 +22,7 @@ public enum Tour {
         let cnnSeconds = Date().timeIntervalSince(started)
         ProgressObserver.note("sanity check: saliency, integrated gradients and Guided Backprop as the CNN's layers are randomised")
         var check = SanityCheckRun(methods: ["saliency", "integrated-gradients", "guided-backprop"], layer: nil, seed: seed, out: out)
-        try ProgressObserver.quietly { try check.run(ModelFile.load((out as NSString).appendingPathComponent("model.safetensors")), inputs: test.images.slice(dim: 0, start: 0, end: 4)) }
+        try ProgressObserver.quietly { try check.run(model, inputs: test.images.slice(dim: 0, start: 0, end: 4)) }
         let senn = includeSENN ? try SENNTour.write(cnn: model, cnnAccuracy: metrics.testAccuracy, data: source, out: out, seed: seed).summary : []
         let total = Date().timeIntervalSince(started)
         try MNISTRun.writeReport(model: model, metrics: metrics, test: test, out: out, totalSeconds: total)
