@@ -3,12 +3,6 @@ import FuzzDriver
 import Datasets
 
 // A libFuzzer target (scripts/fuzz.sh): any bytes must decode to a tensor or throw a TorchError, never crash.
-
-@_cdecl("LLVMFuzzerTestOneInput")
-func testOneInput(_ bytes: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
-    guard let data = bytes else { return 0 }
-    _ = try? IDX.decode(UnsafeRawBufferPointer(start: data, count: count))
-    return 0
+runFuzzer { data in
+    _ = try? data.withUnsafeBytes { try IDX.decode($0) }
 }
-
-runFuzzer(testOneInput)

@@ -71,11 +71,7 @@ struct Attribute: ParsableCommand {
         guard !inputs.isEmpty else { throw ValidationError("give at least one --input file") }
         guard let method else { throw ValidationError("--method is required; `glassbox attribute --list` names them") }
         if out.isEmpty { throw ValidationError("--out must name a folder") }
-        do {
-            try MethodCatalog.validate(settings(readingFiles: false), for: method)
-        } catch let error as TorchError {
-            throw ValidationError(error.message)
-        }
+        try asUsageError { try MethodCatalog.validate(settings(readingFiles: false), for: method) }
         try validateNormalization(normalize)
         if Heatmap.Sign(rawValue: sign) == nil { throw ValidationError("--sign must be all, positive, negative or absolute_value") }
         if !(outlierPercent >= 0 && outlierPercent < 100) { throw ValidationError("--outlier-percent must be at least 0 and below 100 (clipping all of the attribution mass leaves no map)") }

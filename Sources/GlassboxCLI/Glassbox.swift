@@ -45,8 +45,13 @@ func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
 
+/// Runs a library check during flag validation, so its error is reported as a usage error (with the usage line).
+func asUsageError(_ check: () throws -> Void) throws {
+    do { try check() } catch let error as TorchError { throw ValidationError(error.message) }
+}
+
 /// Turns a bad --normalize value into a usage error before anything runs.
 func validateNormalization(_ text: String?) throws {
     guard let text else { return }
-    do { _ = try InputNormalization(parsing: text) } catch let error as TorchError { throw ValidationError(error.message) }
+    try asUsageError { _ = try InputNormalization(parsing: text) }
 }

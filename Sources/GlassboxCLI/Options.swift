@@ -26,7 +26,7 @@ struct TrainingOptions: ParsableArguments {
     }
 
     func validate() throws {
-        do { try options.validate() } catch let error as TorchError { throw ValidationError(error.message) }
+        try asUsageError(options.validate)
     }
 }
 
@@ -58,7 +58,7 @@ struct SENNTrainingFlags: ParsableArguments {
     }
 
     func validate() throws {
-        do { try options.validate() } catch let error as TorchError { throw ValidationError(error.message) }
+        try asUsageError(options.validate)
     }
 }
 

@@ -21,7 +21,7 @@ struct Reproduce: ParsableCommand {
     func validate() throws {
         if list || table { return }
         guard let name else { throw ValidationError("name a reproduction; `glassbox reproduce --list` names them") }
-        do { _ = try ReproductionCatalog.entry(named: name) } catch let error as TorchError { throw ValidationError(error.message) }
+        try asUsageError { _ = try ReproductionCatalog.entry(named: name) }
     }
 
     func run() throws {

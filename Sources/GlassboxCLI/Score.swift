@@ -40,7 +40,7 @@ struct Score: ParsableCommand {
             throw ValidationError("unknown metric '\(name)'; use \(MetricCatalog.names.joined(separator: ", "))")
         }
         if target != "predicted", Int(target) == nil { throw ValidationError("--target must be a class number or 'predicted'") }
-        if let shard { do { _ = try ScoreReport.shard(shard, of: 1) } catch let error as TorchError { throw ValidationError(error.message) } }
+        if let shard { try asUsageError { _ = try ScoreReport.shard(shard, of: 1) } }
         try validateNormalization(normalize)
     }
 
