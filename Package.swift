@@ -37,7 +37,7 @@ let package = Package(
     name: "Glassbox",
     platforms: [.macOS(.v14)],
     products: [
-        .library(name: "Glassbox", targets: ["Torch", "NN", "Datasets", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Runs"]),
+        .library(name: "Glassbox", targets: ["Torch", "NN", "Datasets", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Transparent", "Runs"]),
         .executable(name: "glassbox", targets: ["GlassboxCLI"]),
     ],
     dependencies: [
@@ -60,7 +60,8 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["Torch", "NN", "ExplanationCore"]),
         .target(name: "Concepts", dependencies: ["Torch", "NN", "ExplanationCore", "Evaluation"]),
         .target(name: "Report", dependencies: ["Torch"]),
-        .target(name: "Runs", dependencies: ["Torch", "NN", "Datasets", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report"]),
+        .target(name: "Transparent", dependencies: ["Torch"]),
+        .target(name: "Runs", dependencies: ["Torch", "NN", "Datasets", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Transparent"]),
         .executableTarget(
             name: "GlassboxCLI",
             dependencies: ["Torch", "NN", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Runs",
@@ -75,6 +76,7 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["TestSupport", "ExplanationCore", "Evaluation", "Attribution", "NN", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ConceptsTests", dependencies: ["TestSupport", "ExplanationCore", "Concepts", "Attribution", "Datasets", "NN", "Torch"]),
         .testTarget(name: "ReportTests", dependencies: ["TestSupport", "Report", "Torch"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TransparentTests", dependencies: ["TestSupport", "Transparent", "Datasets", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["TestSupport", "Datasets", "Torch"]),
         .testTarget(name: "RunsTests", dependencies: ["TestSupport", "ExplanationCore", "Runs", "Torch"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "ExplanationCore", "GlassboxCLI", "Attribution", "NN", "Torch", "Datasets"]),
