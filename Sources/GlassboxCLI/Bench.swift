@@ -7,7 +7,7 @@ import Torch
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks against the reference libraries (prints a table).",
-        subcommands: [BenchAttribution.self, BenchMetrics.self]
+        subcommands: [BenchAttribution.self, BenchMetrics.self, BenchTransparent.self]
     )
 }
 
@@ -86,5 +86,39 @@ struct BenchMetrics: ParsableCommand {
         print("Explanation metric cost (\(MachineDescription.current.summary), 32 digits, median of \(repeats) runs; attributions precomputed\n except where the metric recomputes them)\n")
         let rows = try showingProgress { try MetricBenchmark.run(repeats: repeats, seed: common.seed) }
         printTable([["metric", "method", "seconds", "examples/s"]] + rows.map { [$0.metric, $0.method, String(format: "%.3f", $0.seconds), String(format: "%.1f", 32 / $0.seconds)] })
+    }
+}
+
+struct BenchTransparent: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "transparent",
+        abstract: "Time CART fits (depth 3 and 10, 4,000 × 784 MNIST pixels) and k-NN (1,000 queries, k = 5) against scikit-learn.",
+        discussion: "scikit-learn runs in the same command through bench/sklearn_bench.py (see `scripts/bench.sh`)."
+    )
+
+    @Option(help: "Python with scikit-learn (default: .venv-tools/bin/python if present, else python3).") var python: String?
+    @Option(help: "The peer script.") var script = "bench/sklearn_bench.py"
+    @Option(parsing: .unconditional, help: "Timed runs per task (the median is reported), after one warm-up.") var repeats = 3
+    @Flag(help: "Skip scikit-learn; time Glassbox only.") var noPeer = false
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        if repeats < 1 { throw ValidationError("--repeats must be at least 1") }
+    }
+
+    func run() throws {
+        try common.apply()
+        let interpreter = python ?? (FileManager.default.isExecutableFile(atPath: ".venv-tools/bin/python") ? ".venv-tools/bin/python" : "python3")
+        let benchmark = TransparentBenchmark(repeats: repeats, peer: noPeer ? nil : (interpreter, script))
+        let result = try showingProgress { try benchmark.run() }
+        print("\nTransparent models (\(result.machine.summary); median of \(repeats) runs after a warm-up)\n")
+        let rows = result.rows.map { row in
+            [row.task, String(format: "%.3f", row.glassboxSeconds), row.sklearnSeconds.map { String(format: "%.3f", $0) } ?? "-",
+             row.sklearnSeconds.map { String(format: "%.2fx", $0 / row.glassboxSeconds) } ?? "-",
+             row.agreement.map { String(format: "%.1f%%", 100 * $0) } ?? "-"]
+        }
+        printTable([["task", "Glassbox s", "scikit-learn s", "speed-up", "same test predictions"]] + rows)
+        print("\n\(result.peerNote) Trees: fit time; k-NN: prediction time for the 1,000 test digits. Tied splits may be")
+        print("broken differently (see DecisionTree.fit), which moves a few predictions of the deeper trees.")
     }
 }

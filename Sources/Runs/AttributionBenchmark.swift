@@ -216,7 +216,7 @@ public struct AttributionBenchmark {
             throw TorchError("cannot start \(peer.python): \(error.localizedDescription)")
         }
         guard process.terminationStatus == 0 else {
-            throw TorchError("\(peer.python) \(peer.script) exited with status \(process.terminationStatus); `scripts/bench.sh` sets up PyTorch and captum")
+            throw TorchError("\(peer.python) \(peer.script) exited with status \(process.terminationStatus); `scripts/bench.sh` sets up the Python peers (PyTorch, captum, scikit-learn)")
         }
     }
 }

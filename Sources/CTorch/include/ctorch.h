@@ -143,6 +143,20 @@ int gbt_pad(gbt_tensor t, const int64_t *pad, int64_t npad, double value, gbt_te
 int gbt_svd(gbt_tensor t, int full_matrices, gbt_tensor *u, gbt_tensor *s, gbt_tensor *vh);
 int gbt_lstsq(gbt_tensor a, gbt_tensor b, gbt_tensor *solution);
 
+// CART growth (tree_split.cpp). order: (features, positions) int64 sample ids, each column holding
+// the open nodes' samples as segments [start, end) sorted by value; features: (features, samples)
+// float32; segments: (nodes, 2) int64; class_totals: (nodes, classes) float64; criterion 0 gini,
+// 1 entropy. Out: scores (nodes, features) float64 (-inf: no valid split) and positions (the last
+// left position, -1 if none).
+int gbt_tree_best_splits(gbt_tensor order, gbt_tensor features, gbt_tensor labels, gbt_tensor segments,
+                         gbt_tensor class_totals, int64_t criterion, int64_t min_leaf,
+                         gbt_tensor *scores, gbt_tensor *positions);
+// Stable partition of each column's segments into left (goes_left[sample]) then right samples,
+// written at targets[node] = (left start, right start) of a (features, next_positions) order;
+// a target of -1 drops that child's samples.
+int gbt_tree_partition(gbt_tensor order, gbt_tensor goes_left, gbt_tensor segments, gbt_tensor targets,
+                       int64_t next_positions, gbt_tensor *out);
+
 // ---- neural-network functions ----
 int gbt_linear(gbt_tensor x, gbt_tensor w, gbt_tensor b, gbt_tensor *out);
 int gbt_conv2d(gbt_tensor x, gbt_tensor w, gbt_tensor b, const int64_t *stride, const int64_t *padding,
