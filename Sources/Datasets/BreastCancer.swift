@@ -9,6 +9,13 @@ public struct LabelledTable {
     public let classNames: [String]
 
     public var count: Int { labels.count }
+
+    public init(features: Tensor, labels: Tensor, featureNames: [String], classNames: [String]) {
+        self.features = features
+        self.labels = labels
+        self.featureNames = featureNames
+        self.classNames = classNames
+    }
 }
 
 /// The Wisconsin diagnostic breast-cancer data (Street, Wolberg & Mangasarian; UCI, CC BY 4.0)

@@ -21,7 +21,7 @@ public struct DecisionTree: Codable, Sendable {
             self.minSamplesLeaf = minSamplesLeaf
         }
 
-        func validate() throws {
+        public func validate() throws {
             if let maxDepth, maxDepth < 0 { throw TorchError("the maximum depth must be at least 0, got \(maxDepth)") }
             guard minSamplesSplit >= 2 else { throw TorchError("a split needs at least 2 samples (min samples per split), got \(minSamplesSplit)") }
             guard minSamplesLeaf >= 1 else { throw TorchError("a leaf needs at least 1 sample, got \(minSamplesLeaf)") }

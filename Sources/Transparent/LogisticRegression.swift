@@ -20,7 +20,7 @@ public struct LogisticRegression {
         public var tolerance: Double
         public var maxIterations: Int
 
-        public init(inverseStrength: Double = 1, penalty: Penalty = .l2, tolerance: Double = 1e-9, maxIterations: Int = 20_000) {
+        public init(inverseStrength: Double = 1, penalty: Penalty = .l2, tolerance: Double = 1e-6, maxIterations: Int = 20_000) {
             self.inverseStrength = inverseStrength
             self.penalty = penalty
             self.tolerance = tolerance
