@@ -27,7 +27,7 @@ struct TransparentDataFlags: ParsableArguments {
     @Option(help: "A CSV file with a header row and a label column (for --dataset csv).") var csv: String?
     @Option(help: "The CSV's label column.") var labelColumn = "label"
     @Option(parsing: .unconditional, help: "Share of a CSV's rows held out for testing (stratified, seeded).") var testFraction = 0.2
-    @Option(help: "A SENN model file (glassbox senn train) whose concepts are the features (--features concepts).") var senn: String?
+    @Option(help: "A SENN model file (glassbox senn train): its concepts are the features with --features concepts; compare adds its row.") var senn: String?
     @Option(parsing: .unconditional, help: "Principal components for --features pca.") var components = 20
     @OptionGroup var data: DataOptions
 
@@ -159,7 +159,6 @@ struct TransparentCompare: ParsableCommand {
 
     @Option(help: "The demo CNN (model.safetensors); trained now when absent.") var model: String?
     @Option(parsing: .unconditional, help: "Epochs when training the CNN here.") var epochs = 15
-    @Option(help: "A SENN model file (glassbox senn train) to add its row.") var senn: String?
     @Option(name: .customLong("C"), parsing: .unconditional, help: "Logistic regression's inverse regularisation strength.") var inverseStrength = 0.05
     @Option(help: "Comma-separated depths of the distilled trees; 'none' for unbounded.") var distillationDepths = "1,2,3,4,6,8,10,12,none"
     @Option(help: "Output folder.") var out = "runs/transparent-compare"
@@ -176,7 +175,7 @@ struct TransparentCompare: ParsableCommand {
         let depths = try TransparentTree.parse(distillationDepths, flag: "--distillation-depths")
         let record = try showingProgress {
             let network = data.dataset == .mnist ? try TradeoffStudy.network(modelPath: model, epochs: epochs, seed: common.seed, out: out) : nil
-            return try TradeoffStudy.run(data: data.options(seed: common.seed), network: network, senn: try senn.map(SENNFile.load),
+            return try TradeoffStudy.run(data: data.options(seed: common.seed), network: network, senn: try data.senn.map(SENNFile.load),
                                          inverseStrength: inverseStrength, distillationDepths: depths, out: out)
         }
         printTable([["model", "features", "test accuracy", "size", "training"]] + record.rows.map {

@@ -47,7 +47,14 @@ public struct NearestNeighbors {
                 squared = try 1 - unit.matmul(reference.t())
             }
             let nearest = try squared.topk(k, dim: 1, largest: false)
-            distances.append(metric == .euclidean ? try nearest.values.sqrt() : nearest.values)
+            if metric == .euclidean {
+                // The expansion loses precision to cancellation near zero; the k winners' distances
+                // are recomputed from differences.
+                let chosen = try reference.indexSelect(dim: 0, index: nearest.indices.flattened()).reshaped([block.shape[0], k, data.featureCount])
+                distances.append(try (chosen - block.unsqueezed(dim: 1)).norm(dims: [2]))
+            } else {
+                distances.append(nearest.values)
+            }
             indices.append(nearest.indices)
         }
         return (try Tensor.cat(distances), try Tensor.cat(indices))

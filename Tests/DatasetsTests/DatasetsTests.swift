@@ -117,3 +117,20 @@ struct IDXFuzzRegressionTests {
         }
     }
 }
+
+@Suite("CSV tables")
+struct CSVTableTests {
+    @Test("quoted fields, integer labels and a stratified split")
+    func parsing() throws {
+        let text = "\"x, first\",y,label\r\n1,\"2\",0\n\"3\",4,1\n5,6,1\n\n7,8,0\n9,10,1\n11,12,0\n"
+        let table = try CSVTable.parse(text, labelColumn: "label")
+        #expect(table.featureNames == ["x, first", "y"] && table.classNames == ["0", "1"])
+        #expect(try table.features.shape == [6, 2] && table.labels.scalars(as: Int64.self) == [0, 1, 1, 0, 1, 0])
+        let (train, test) = try table.split(testFraction: 0.34, seed: 1)
+        #expect(train.count + test.count == 6 && test.count == 2)
+        #expect(Set(try test.labels.scalars(as: Int64.self)) == [0, 1])
+        let texts = try CSVTable.parse("a,kind\n1,\"say \"\"hi\"\"\"\n2,b\n", labelColumn: "kind")
+        #expect(texts.classNames == ["b", "say \"hi\""])
+        #expect(errorMessage { _ = try CSVTable.parse("a,kind\n1,\"open\n", labelColumn: "kind") }?.contains("quoted") == true)
+    }
+}
