@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Times attribution against Captum on the same machine state (installs the peer once).
+# Times Glassbox against its reference libraries on the same machine state (installs the peers once):
+#   scripts/bench.sh [attribution|transparent|metrics] [flags]   (default: attribution, against Captum)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 scripts/python-tools.sh
 swift build -c release --product glassbox
-.build/release/glassbox bench attribution "$@"
+suite=attribution
+case "${1:-}" in attribution|transparent|metrics) suite=$1; shift ;; esac
+.build/release/glassbox bench "$suite" "$@"

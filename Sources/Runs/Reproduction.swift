@@ -111,7 +111,7 @@ public struct Reproduction: Sendable {
 
 /// The reproductions `glassbox reproduce` offers.
 public enum ReproductionCatalog {
-    public static let all: [Reproduction] = [SENNReproduction.entry, SanityCheckReproduction.entry]
+    public static let all: [Reproduction] = [SENNReproduction.entry, SanityCheckReproduction.entry, TransparentReproduction.entry]
 
     public static func entry(named name: String) throws -> Reproduction {
         guard let entry = all.first(where: { $0.name == name }) else {

@@ -14,6 +14,8 @@ public struct NearestNeighbors {
     /// The stored training set (N, F) float32 and its labels.
     public let data: LabelledFeatures
     public let metric: Metric
+    /// The training rows as the distance computation uses them: −2·x for Euclidean (so a block's
+    /// ranking score ‖x‖² − 2q·x is one product and one sum), unit rows for cosine.
     private let reference: Tensor
     private let squaredNorms: Tensor
 
@@ -22,7 +24,7 @@ public struct NearestNeighbors {
         self.metric = metric
         switch metric {
         case .euclidean:
-            reference = data.features
+            reference = try data.features * -2
             squaredNorms = try (data.features * data.features).sum(dims: [1])
         case .cosine:
             reference = try data.features / data.features.norm(dims: [1], keepDims: true).clamp(min: 1e-12)
@@ -37,20 +39,19 @@ public struct NearestNeighbors {
         var distances: [Tensor] = [], indices: [Tensor] = []
         for start in stride(from: 0, to: x.shape[0], by: blockSize) {
             let block = try x.slice(dim: 0, start: start, end: Swift.min(start + blockSize, x.shape[0]))
-            let squared: Tensor
+            // Smallest score first: ‖x‖² − 2q·x ranks like ‖q − x‖² (‖q‖² is the same for the row).
+            let score: Tensor
             switch metric {
             case .euclidean:
-                let products = try block.matmul(reference.t())
-                squared = try ((block * block).sum(dims: [1], keepDims: true) - products * 2 + squaredNorms).clamp(min: 0)
+                score = try block.matmul(reference.t()) + squaredNorms
             case .cosine:
                 let unit = try block / block.norm(dims: [1], keepDims: true).clamp(min: 1e-12)
-                squared = try 1 - unit.matmul(reference.t())
+                score = try 1 - unit.matmul(reference.t())
             }
-            let nearest = try squared.topk(k, dim: 1, largest: false)
+            let nearest = try score.topk(k, dim: 1, largest: false)
             if metric == .euclidean {
-                // The expansion loses precision to cancellation near zero; the k winners' distances
-                // are recomputed from differences.
-                let chosen = try reference.indexSelect(dim: 0, index: nearest.indices.flattened()).reshaped([block.shape[0], k, data.featureCount])
+                // Distances of the k winners from differences (the expansion cancels badly near zero).
+                let chosen = try data.features.indexSelect(dim: 0, index: nearest.indices.flattened()).reshaped([block.shape[0], k, data.featureCount])
                 distances.append(try (chosen - block.unsqueezed(dim: 1)).norm(dims: [2]))
             } else {
                 distances.append(nearest.values)

@@ -14,7 +14,7 @@ struct ReproduceCommandTests {
         #expect(unknown.failedCleanly && unknown.error.contains("unknown reproduction 'alchemy'"))
     }
 
-    @Test("each reproduction runs --quick and writes a verdict per claim, with the published figure beside ours", arguments: ["senn", "sanity-checks"])
+    @Test("each reproduction runs --quick and writes a verdict per claim, with the published figure beside ours", arguments: ["senn", "sanity-checks", "transparent-baselines"])
     func quickRuns(name: String) throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
