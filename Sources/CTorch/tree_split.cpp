@@ -61,6 +61,10 @@ extern "C" int gbt_tree_best_splits(gbt_tensor order, gbt_tensor features, gbt_t
     double *bp = best.data_ptr<double>();
     int64_t *wp = where.data_ptr<int64_t>();
     const bool entropy = criterion == 1;
+    for (int64_t i = 0; i < samples; ++i) require(yp[i] >= 0 && yp[i] < classes, "a label lies outside the class totals");
+    for (int64_t k = 0; k < nodes; ++k) {
+      require(sp[2 * k] >= 0 && sp[2 * k] <= sp[2 * k + 1] && sp[2 * k + 1] <= m, "a segment lies outside the order");
+    }
     at::parallel_for(0, width, 8, [&](int64_t begin, int64_t end) {
       std::vector<double> left(classes);
       for (int64_t f = begin; f < end; ++f) {

@@ -77,6 +77,12 @@ struct SENNCommandTests {
         #expect(prototypes.status == 0, "\(prototypes.error)")
         #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("p/prototypes/prototypes-strongest.png").path))
         #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("p/prototypes/prototypes-across-levels.png").path))
+        // Its concepts as the features of a transparent tree.
+        let tree = try glassbox(["transparent", "tree", "--features", "concepts", "--senn", "\(out)/model.safetensors", "--depths", "2",
+                                 "--out", folder.appendingPathComponent("t").path])
+        #expect(tree.status == 0, "\(tree.error)")
+        let rules = try String(contentsOf: folder.appendingPathComponent("t/tree-depth-2.txt"), encoding: .utf8)
+        #expect(rules.contains("concept"), "\(rules)")
     }
 
     @Test("bad SENN options and foreign model files fail with one clear line", arguments: [
