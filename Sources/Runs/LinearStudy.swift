@@ -123,7 +123,16 @@ public enum LinearStudy {
                 : "still \(errors) training errors after \(maxEpochs) epochs (\(perceptron.updates[0]) updates): no separating hyperplane was found, so the guarantee does not apply"
             rows.append(("perceptron, \(a) vs \(b) on \(space) (\(pair.count) digits)", detail))
             guarantees.append(Guarantee(model: "perceptron", classes: [a, b], separable: perceptron.converged, trainingErrors: errors, detail: detail))
-            guard perceptron.converged else { continue }
+            guard perceptron.converged else {
+                let soft = try SoftMarginSVM.fit(pair, inverseStrength: 1)
+                let softErrors = try soft.predict(pair.features).ne(pair.labels).to(.int64).sum().itemInt()
+                let margins = try soft.decision(pair.features) * (pair.labels.to(.float64) * 2 - 1)
+                let inside = try margins.lt(1 - 1e-9).to(.int64).sum().itemInt()
+                let softDetail = "no hard margin exists; the hinge-loss SVM (C = 1) still has one optimum: \(softErrors) training errors, \(inside) digits inside the margin, \(soft.supportVectors.count) support vectors"
+                rows.append(("soft-margin SVM, \(a) vs \(b) on \(space)", softDetail))
+                guarantees.append(Guarantee(model: "soft-margin SVM", classes: [a, b], separable: false, trainingErrors: softErrors, detail: softDetail))
+                continue
+            }
             let svm = try HardMarginSVM.fit(pair)
             let svmErrors = try svm.predict(pair.features).ne(pair.labels).to(.int64).sum().itemInt()
             let svmDetail = String(format: "margin %.4f, %d support vectors, %d training errors; the widest-margin hyperplane is unique, so refitting gives the same model", try svm.margin, svm.supportVectors.count, svmErrors)

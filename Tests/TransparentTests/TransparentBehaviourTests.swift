@@ -21,6 +21,17 @@ struct TransparentBehaviourTests {
         #expect(message?.contains("not linearly separable") == true, "\(message ?? "")")
     }
 
+    @Test("with a large C the soft-margin SVM is the hard-margin one; on XOR it still fits, paying for violations")
+    func softMarginLimits() throws {
+        let square = try table([[0, 0], [2, 0], [0, 1], [2, 1]], [0, 1, 0, 1])
+        let model = try SoftMarginSVM.fit(square, inverseStrength: 1e6)
+        #expect(model.exact)
+        #expect(try maxDifference(model.weights, Tensor([1.0, 0.0])) < 1e-6 && Swift.abs(model.bias + 1) < 1e-6)
+        let xor = try SoftMarginSVM.fit(table([[0, 0], [1, 1], [1, 0], [0, 1]], [0, 0, 1, 1]), inverseStrength: 1)
+        #expect(xor.exact && xor.supportVectors.count == 4 && (try xor.dualCoefficients.max().item()) <= 1 + 1e-12)
+        #expect(errorMessage { _ = try SoftMarginSVM.fit(square, inverseStrength: 0) }?.contains("C must be positive") == true)
+    }
+
     @Test("the perceptron does not settle on XOR and says so")
     func perceptronOnXor() throws {
         let xor = try table([[0, 0], [1, 1], [1, 0], [0, 1]], [0, 0, 1, 1])
