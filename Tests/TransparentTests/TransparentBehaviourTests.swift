@@ -28,7 +28,8 @@ struct TransparentBehaviourTests {
         #expect(model.exact)
         #expect(try maxDifference(model.weights, Tensor([1.0, 0.0])) < 1e-6 && Swift.abs(model.bias + 1) < 1e-6)
         let xor = try SoftMarginSVM.fit(table([[0, 0], [1, 1], [1, 0], [0, 1]], [0, 0, 1, 1]), inverseStrength: 1)
-        #expect(xor.exact && xor.supportVectors.count == 4 && (try xor.dualCoefficients.max().item()) <= 1 + 1e-12)
+        #expect(xor.exact && xor.supportVectors.count == 4)
+        #expect(try xor.dualCoefficients.max().item() <= 1 + 1e-12)
         #expect(errorMessage { _ = try SoftMarginSVM.fit(square, inverseStrength: 0) }?.contains("C must be positive") == true)
     }
 
