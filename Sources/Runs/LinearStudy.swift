@@ -36,7 +36,15 @@ public enum LinearStudy {
         try OutputFolder.prepare(out)
         let started = Date()
         ProgressObserver.note("fitting multinomial logistic regression (C = \(settings.inverseStrength), \(settings.penalty.rawValue)) on \(data.train.count) examples")
-        let model = try LogisticRegression.fit(data.train, settings: settings)
+        // Progress on a log scale: from the first residual down to the tolerance.
+        var first: Double?
+        let model = try LogisticRegression.fit(data.train, settings: settings) { iteration, residual in
+            let start = first ?? residual
+            first = start
+            let fraction = Swift.min(1, Swift.max(0, Foundation.log(start / Swift.max(residual, 1e-300)) / Foundation.log(start / settings.tolerance)))
+            ProgressObserver.report("logistic regression", done: Int(100 * fraction), of: 100, unit: "%",
+                                    status: String(format: "iteration %d, residual %.1e → %.0e", iteration, residual, settings.tolerance))
+        }
         let seconds = Date().timeIntervalSince(started)
         let trainAccuracy = try accuracy(of: model.predict(data.train.features), against: data.train.labels)
         let testAccuracy = try accuracy(of: model.predict(data.test.features), against: data.test.labels)

@@ -17,8 +17,10 @@ struct LBFGS {
         var converged: Bool
     }
 
-    /// `objective` returns the value and gradient at a point.
-    func minimize(from start: Tensor, objective: (Tensor) throws -> (value: Double, gradient: Tensor)) throws -> Result {
+    /// `objective` returns the value and gradient at a point; `progress` hears each iteration's
+    /// number and largest gradient component.
+    func minimize(from start: Tensor, progress: ((Int, Double) -> Void)? = nil,
+                  objective: (Tensor) throws -> (value: Double, gradient: Tensor)) throws -> Result {
         var x = start
         var (f, g) = try objective(x)
         var steps: [(s: Tensor, y: Tensor, rho: Double)] = []
@@ -62,6 +64,7 @@ struct LBFGS {
             }
             x = next; f = nextValue; g = nextGradient
             gradientMaximum = try g.abs().max().item()
+            progress?(iteration, gradientMaximum)
         }
         return Result(parameters: x, value: f, iterations: iteration, gradientMaximum: gradientMaximum,
                       converged: gradientMaximum <= gradientTolerance)

@@ -37,7 +37,10 @@ public struct LogisticRegression {
 
     public var parameterCount: Int { weights.count + bias.count }
 
-    public static func fit(_ data: LabelledFeatures, settings: Settings = Settings()) throws -> LogisticRegression {
+    /// `progress` hears each iteration's number and how far from converged it is (the largest
+    /// gradient or proximal-step component, which falls to `settings.tolerance`).
+    public static func fit(_ data: LabelledFeatures, settings: Settings = Settings(),
+                           progress: ((_ iteration: Int, _ residual: Double) -> Void)? = nil) throws -> LogisticRegression {
         guard settings.inverseStrength > 0, settings.inverseStrength.isFinite else {
             throw TorchError("the inverse regularisation strength C must be positive and finite, got \(settings.inverseStrength)")
         }
@@ -64,7 +67,7 @@ public struct LogisticRegression {
         case .l2:
             let penaltyMask = try Tensor.cat([Tensor.ones([split], dtype: .float64), Tensor.zeros([classes], dtype: .float64)])
             let solver = LBFGS(gradientTolerance: settings.tolerance, maxIterations: settings.maxIterations)
-            let result = try solver.minimize(from: start) { theta in
+            let result = try solver.minimize(from: start, progress: progress) { theta in
                 let (value, gradient) = try crossEntropy(theta)
                 let weights = try theta * penaltyMask
                 return (value + 0.5 * strength * (try (weights * weights).sum().item()), try gradient + weights * strength)
@@ -73,7 +76,7 @@ public struct LogisticRegression {
                                           iterations: result.iterations, converged: result.converged)
         case .l1:
             let result = try ProximalGradient(tolerance: settings.tolerance, maxIterations: settings.maxIterations)
-                .minimize(from: start, penalized: split, strength: strength, smooth: crossEntropy)
+                .minimize(from: start, penalized: split, strength: strength, progress: progress, smooth: crossEntropy)
             return try LogisticRegression(flat: result.parameters, classes: classes, width: width,
                                           iterations: result.iterations, converged: result.converged)
         }
@@ -109,7 +112,7 @@ struct ProximalGradient {
     var tolerance: Double
     var maxIterations: Int
 
-    func minimize(from start: Tensor, penalized: Int, strength: Double,
+    func minimize(from start: Tensor, penalized: Int, strength: Double, progress: ((Int, Double) -> Void)? = nil,
                   smooth: (Tensor) throws -> (value: Double, gradient: Tensor)) throws -> (parameters: Tensor, iterations: Int, converged: Bool) {
         let total = start.count
         let thresholds = try Tensor.cat([Tensor.full([penalized], value: strength, dtype: .float64),
@@ -134,9 +137,9 @@ struct ProximalGradient {
             }
             let nextObjective = try smooth(next).value + penalty(next)
             // Converged when the proximal-gradient step at y is below the tolerance.
-            if try ((next - y).abs().max().item()) * lipschitz <= tolerance {
-                return (next, iteration, true)
-            }
+            let residual = try ((next - y).abs().max().item()) * lipschitz
+            progress?(iteration, residual)
+            if residual <= tolerance { return (next, iteration, true) }
             if nextObjective > objective {
                 // Restart: drop the momentum and step from the last iterate.
                 momentum = 1
