@@ -9,9 +9,7 @@ tools/requirements.txt. Models run eagerly, as Captum users run them.
 """
 import json
 import os
-import statistics
 import sys
-import time
 
 import torch
 from torch import nn
@@ -20,6 +18,8 @@ from captum.attr import IntegratedGradients, KernelShap, NoiseTunnel, Occlusion,
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from make_fixtures import mnist_cnn  # noqa: E402  (the demo CNN's PyTorch twin)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import timed  # noqa: E402
 
 
 class BasicBlock(nn.Module):
@@ -82,16 +82,6 @@ def kernel_shap(model, x, targets, mask, samples, per_eval, recorded):
                                            n_samples=samples, perturbations_per_eval=per_eval))
         recorded.append(torch.cat(drawn[:samples]).float())
     return torch.cat(results)
-
-
-def timed(run, repeats):
-    run()  # warm-up
-    times, result = [], None
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
 
 
 def main(folder):

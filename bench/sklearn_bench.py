@@ -9,9 +9,7 @@ Glassbox can report agreement. Environment: scikit-learn 1.3.2 (tools/requiremen
 """
 import json
 import os
-import statistics
 import sys
-import time
 
 import numpy as np
 import sklearn
@@ -20,16 +18,8 @@ from sklearn.tree import DecisionTreeClassifier
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
 from make_transparent_fixtures import mnist  # noqa: E402
-
-
-def timed(repeats, body):
-    body()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        result = body()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from timing import timed  # noqa: E402
 
 
 def main(folder):
@@ -40,11 +30,11 @@ def main(folder):
     x_test, _ = mnist("test")
     rows = {}
     for depth in settings["tree_depths"]:
-        seconds, tree = timed(repeats, lambda: DecisionTreeClassifier(max_depth=depth, random_state=0).fit(x_train, y_train))
+        seconds, tree = timed(lambda: DecisionTreeClassifier(max_depth=depth, random_state=0).fit(x_train, y_train), repeats)
         rows[f"tree-depth-{depth}"] = {"seconds": seconds, "predictions": tree.predict(x_test).tolist()}
     for metric in ["euclidean", "cosine"]:
         model = KNeighborsClassifier(n_neighbors=settings["k"], metric=metric, algorithm="brute").fit(x_train, y_train)
-        seconds, predictions = timed(repeats, lambda: model.predict(x_test))
+        seconds, predictions = timed(lambda: model.predict(x_test), repeats)
         rows[f"knn-{metric}"] = {"seconds": seconds, "predictions": predictions.tolist()}
     with open(os.path.join(folder, "sklearn_results.json"), "w") as f:
         json.dump({"sklearn": sklearn.__version__, "rows": rows}, f)

@@ -39,24 +39,21 @@ public struct NearestNeighbors {
         var distances: [Tensor] = [], indices: [Tensor] = []
         for start in stride(from: 0, to: x.shape[0], by: blockSize) {
             let block = try x.slice(dim: 0, start: start, end: Swift.min(start + blockSize, x.shape[0]))
-            // Smallest score first: ‖x‖² − 2q·x ranks like ‖q − x‖² (‖q‖² is the same for the row).
-            let score: Tensor
             switch metric {
             case .euclidean:
-                score = try block.matmul(reference.t()) + squaredNorms
-            case .cosine:
-                let unit = try block / block.norm(dims: [1], keepDims: true).clamp(min: 1e-12)
-                score = try 1 - unit.matmul(reference.t())
-            }
-            let nearest = try score.topk(k, dim: 1, largest: false)
-            if metric == .euclidean {
-                // Distances of the k winners from differences (the expansion cancels badly near zero).
+                // Smallest first: ‖x‖² − 2q·x ranks like ‖q − x‖² (‖q‖² is the same for the row). The k
+                // winners' distances come from differences (the expansion cancels badly near zero).
+                let nearest = try (block.matmul(reference.t()) + squaredNorms).topk(k, dim: 1, largest: false)
                 let chosen = try data.features.indexSelect(dim: 0, index: nearest.indices.flattened()).reshaped([block.shape[0], k, data.featureCount])
                 distances.append(try (chosen - block.unsqueezed(dim: 1)).norm(dims: [2]))
-            } else {
-                distances.append(nearest.values)
+                indices.append(nearest.indices)
+            case .cosine:
+                // Largest cosine first; the distance 1 − cos only for the k winners.
+                let unit = try block / block.norm(dims: [1], keepDims: true).clamp(min: 1e-12)
+                let nearest = try unit.matmul(reference.t()).topk(k, dim: 1, largest: true)
+                distances.append(try 1 - nearest.values)
+                indices.append(nearest.indices)
             }
-            indices.append(nearest.indices)
         }
         return (try Tensor.cat(distances), try Tensor.cat(indices))
     }
