@@ -78,7 +78,7 @@ struct TransparentLinear: ParsableCommand {
         try common.apply()
         let table = try TransparentData.load(data.options(seed: common.seed))
         let settings = LogisticRegression.Settings(inverseStrength: inverseStrength, penalty: penalty, maxIterations: maxIterations)
-        let record = try showingProgress { try LinearStudy.run(data: table, settings: settings, network: nativeModule(model), out: out) }
+        let record = try showingProgress { try LinearStudy.run(data: table, settings: settings, network: nativeModule(model), out: out) }.record
         print(String(format: "logistic regression: train %.2f%%, test %.2f%%, %d iterations%@", 100 * record.trainAccuracy, 100 * record.testAccuracy,
                      record.iterations, record.converged ? "" : " (not converged)"))
         for guarantee in record.guarantees { print("\(guarantee.model) \(guarantee.classes.map(String.init).joined(separator: " vs ")): \(guarantee.detail)") }

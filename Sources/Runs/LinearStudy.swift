@@ -32,7 +32,8 @@ public enum LinearStudy {
         public var detail: String
     }
 
-    public static func run(data: TransparentData, settings: LogisticRegression.Settings, network: Module?, out: String) throws -> Record {
+    public static func run(data: TransparentData, settings: LogisticRegression.Settings, network: Module?, out: String) throws
+        -> (record: Record, model: LogisticRegression) {
         try OutputFolder.prepare(out)
         let started = Date()
         ProgressObserver.note("fitting multinomial logistic regression (C = \(settings.inverseStrength), \(settings.penalty.rawValue)) on \(data.train.count) examples")
@@ -78,7 +79,7 @@ public enum LinearStudy {
                             seconds: seconds, nonzeroWeights: try model.weights.ne(0).to(.int64).sum().itemInt(), guarantees: guarantees)
         try JSONFile.write(record, to: path(out, "linear.json"))
         try page.write(to: path(out, "linear.html"))
-        return record
+        return (record, model)
     }
 
     /// Class weight maps on one shared scale beside the class means, and (with a network) the

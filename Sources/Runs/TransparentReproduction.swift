@@ -53,8 +53,7 @@ enum TransparentReproduction {
         let linear = try ProgressObserver.quietly {
             try LinearStudy.run(data: linearData, settings: .init(inverseStrength: 0.05), network: nil, out: (settings.out as NSString).appendingPathComponent("linear"))
         }
-        let weights = try Tensor(contentsOf: (settings.out as NSString).appendingPathComponent("linear/linear-model.safetensors"))
-        let zero = try weights[0].reshaped([28, 28]).to(.float64)
+        let zero = try linear.model.weights[0].reshaped([28, 28])
         let radius = try radii()
         let centre = try (zero * radius.lt(4).to(.float64)).sum().item() / (try radius.lt(4).to(.float64).sum().item())
         let ringMask = try radius.ge(6).logicalAnd(radius.le(9)).to(.float64)
@@ -94,10 +93,3 @@ enum TransparentReproduction {
     }
 }
 
-extension Tensor {
-    /// The weights of a saved logistic regression.
-    convenience init(contentsOf path: String) throws {
-        guard let weights = try Safetensors.read(path).tensors["weights"] else { throw TorchError("\(path) holds no weights") }
-        try self.init(weights.to(.float64).scalars(as: Double.self), shape: weights.shape)
-    }
-}
