@@ -241,6 +241,10 @@ public enum MNISTRun {
             page.heading("Can these explanations be trusted?")
             page.html("<p><a href=\"sanity-check.html\">Sanity checks</a>: do the maps change when the CNN's layers are randomised (Adebayo et al. 2018), or do they only trace edges?</p>")
         }
+        if FileManager.default.fileExists(atPath: (out as NSString).appendingPathComponent("transparent/compare.html")) {
+            page.heading("How far behind are models you can read?")
+            page.html("<p><a href=\"transparent/compare.html\">Transparent baselines</a>: logistic regression, decision trees on pixels and on five hand-made features, nearest neighbours in pixel space and in the CNN's last hidden layer, and trees distilled from the CNN, with accuracy, size and training time. <code>glassbox transparent linear|tree|knn</code> draw the weight maps, trees and neighbours.</p>")
+        }
         if FileManager.default.fileExists(atPath: (out as NSString).appendingPathComponent("senn.html")) {
             page.heading("Models that explain themselves")
             page.html("<p><a href=\"senn.html\">A self-explaining neural network</a>: concept relevances, prototypes, stability against the CNN's post-hoc explanations, and a tabular SENN.</p>")
