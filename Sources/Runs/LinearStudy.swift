@@ -144,7 +144,13 @@ public enum LinearStudy {
             }
             let svm = try HardMarginSVM.fit(pair)
             let svmErrors = try svm.predict(pair.features).ne(pair.labels).to(.int64).sum().itemInt()
-            let svmDetail = String(format: "margin %.4f, %d support vectors, %d training errors; the widest-margin hyperplane is unique, so refitting gives the same model", try svm.margin, svm.supportVectors.count, svmErrors)
+            // Refit both on the samples in reverse order: the perceptron's answer depends on the order, the SVM's does not.
+            let reversed = try pair.rows(Tensor.arange(Double(pair.count - 1), -1, step: -1))
+            func change(_ a: Tensor, _ b: Tensor) throws -> Double { try (a - b).abs().max().item() / Swift.max(try a.abs().max().item(), 1e-300) }
+            let perceptronChange = try change(perceptron.weights[0], Perceptron.fit(reversed, maxEpochs: maxEpochs).weights[0])
+            let svmChange = try change(svm.weights, HardMarginSVM.fit(reversed).weights)
+            rows.append(("refit on the reversed sample order", String(format: "perceptron weights move by %.2g of their largest; SVM weights by %.1g (the widest-margin hyperplane is unique)", perceptronChange, svmChange)))
+            let svmDetail = String(format: "margin %.4f, %d support vectors, %d training errors; refitting on the reversed order moves w by %.1g of its largest weight (the perceptron's: %.2g)", try svm.margin, svm.supportVectors.count, svmErrors, svmChange, perceptronChange)
             rows.append(("hard-margin SVM, \(a) vs \(b) on \(space)", svmDetail))
             guarantees.append(Guarantee(model: "hard-margin SVM", classes: [a, b], separable: true, trainingErrors: svmErrors, detail: svmDetail))
             guard !handMade else { continue }
