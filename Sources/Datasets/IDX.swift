@@ -1,4 +1,3 @@
-import CTorch
 import Foundation
 import Torch
 
@@ -11,15 +10,9 @@ public enum IDX {
 
     /// Reads an IDX file (plain or `.gz`) as a tensor of its stored type (uint8 for MNIST).
     public static func read(_ path: String) throws -> Tensor {
-        try Limits.regularFile(path, what: "IDX file")
-        var raw: UnsafeMutablePointer<UInt8>?
-        var length = 0
-        guard gbt_gunzip_file(path, &raw, &length, maxBytes) == 0, let raw else {
-            throw TorchError("cannot read \(path): \(String(cString: gbt_last_error()))")
-        }
-        defer { gbt_buffer_free(raw) }
+        let data = try GzipFile.data(path, what: "IDX file", maxBytes: maxBytes)
         do {
-            return try decode(UnsafeRawBufferPointer(start: raw, count: length))
+            return try data.withUnsafeBytes { try decode($0) }
         } catch let error as TorchError {
             throw TorchError("\(path) is not a valid IDX file: \(error.message)")
         }
