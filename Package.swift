@@ -71,7 +71,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Torch"], path: "Tests/TestSupport"),
     ] + fuzzTargets + [
         .testTarget(name: "TorchTests", dependencies: ["Torch", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "NNTests", dependencies: ["TestSupport", "NN", "Torch"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "NNTests", dependencies: ["TestSupport", "NN", "Torch", "Datasets"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ExplanationCoreTests", dependencies: ["TestSupport", "ExplanationCore", "Torch"]),
         .testTarget(name: "AttributionTests", dependencies: ["TestSupport", "ExplanationCore", "Attribution", "NN", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EvaluationTests", dependencies: ["TestSupport", "ExplanationCore", "Evaluation", "Attribution", "NN", "Torch"], resources: [.copy("Fixtures")]),

@@ -1,0 +1,97 @@
+import Foundation
+import Torch
+
+/// One post-LayerNorm BERT block: self-attention, add & norm, GELU MLP, add & norm.
+final class BERTLayer: Module {
+    let attention: BERTAttention, intermediate: BERTIntermediate, output: BERTOutput
+    let residPre = HookPoint(), attnOut = HookPoint(), residMid = HookPoint(), mlpOut = HookPoint(), residPost = HookPoint()
+
+    init(_ c: BERT.Configuration, generator: Generator?) throws {
+        attention = try BERTAttention(c, generator: generator)
+        intermediate = try BERTIntermediate(c, generator: generator)
+        output = try BERTOutput(c.intermediateSize, c.hiddenSize, epsilon: c.layerNormEpsilon, generator: generator)
+    }
+
+    override var children: [(name: String, module: Module)] {
+        [("attention", attention), ("intermediate", intermediate), ("output", output), ("hook_resid_pre", residPre),
+         ("hook_attn_out", attnOut), ("hook_resid_mid", residMid), ("hook_mlp_out", mlpOut), ("hook_resid_post", residPost)]
+    }
+
+    func run(_ input: Tensor, additiveMask: Tensor) throws -> Tensor {
+        let x = try residPre(input)
+        let attended = try attnOut(attention.selfAttention.run(x, additiveMask: additiveMask, output: attention.output.dense))
+        let middle = try residMid(attention.output.norm(attended + x))
+        let mlp = try mlpOut(output.dense(intermediate(middle)))
+        return try residPost(output.norm(mlp + middle))
+    }
+
+    override func forward(_ x: Tensor) throws -> Tensor {
+        try run(x, additiveMask: Tensor.zeros([x.shape[0], 1, 1, x.shape[1]]))
+    }
+}
+
+/// `attention.self` and `attention.output` in Hugging Face's layout.
+final class BERTAttention: Module {
+    let selfAttention: BERTSelfAttention, output: BERTDenseNorm
+    init(_ c: BERT.Configuration, generator: Generator?) throws {
+        selfAttention = try BERTSelfAttention(c, generator: generator)
+        output = try BERTDenseNorm(c.hiddenSize, c.hiddenSize, epsilon: c.layerNormEpsilon, generator: generator)
+    }
+    override var children: [(name: String, module: Module)] { [("self", selfAttention), ("output", output)] }
+    override func forward(_ x: Tensor) throws -> Tensor { throw TorchError("attention is run by its layer, not called") }
+}
+
+/// Multi-head scaled dot-product self-attention (Vaswani et al. 2017) with a padding mask.
+final class BERTSelfAttention: Module {
+    let query: Linear, key: Linear, value: Linear
+    let hookQ = HookPoint(), hookK = HookPoint(), hookV = HookPoint(), hookPattern = HookPoint(), hookZ = HookPoint()
+    let heads: Int, headSize: Int
+
+    init(_ c: BERT.Configuration, generator: Generator?) throws {
+        query = try Linear(c.hiddenSize, c.hiddenSize, generator: generator)
+        key = try Linear(c.hiddenSize, c.hiddenSize, generator: generator)
+        value = try Linear(c.hiddenSize, c.hiddenSize, generator: generator)
+        heads = c.heads
+        headSize = c.hiddenSize / c.heads
+    }
+
+    override var children: [(name: String, module: Module)] {
+        [("query", query), ("key", key), ("value", value), ("hook_q", hookQ), ("hook_k", hookK), ("hook_v", hookV),
+         ("hook_pattern", hookPattern), ("hook_z", hookZ)]
+    }
+
+    /// The attention output after `output` (the block's dense projection, `attention.output.dense`).
+    func run(_ x: Tensor, additiveMask: Tensor, output: Linear) throws -> Tensor {
+        let (n, t) = (x.shape[0], x.shape[1])
+        func split(_ y: Tensor) throws -> Tensor { try y.reshaped([n, t, heads, headSize]) }
+        let q = try hookQ(split(query(x))), k = try hookK(split(key(x))), v = try hookV(split(value(x)))
+        let scores = try q.permuted([0, 2, 1, 3]).matmul(k.permuted([0, 2, 3, 1])) / Double(headSize).squareRoot() + additiveMask
+        let pattern = try hookPattern(scores.softmax(dim: -1))
+        let z = try hookZ(pattern.matmul(v.permuted([0, 2, 1, 3])).permuted([0, 2, 1, 3]))
+        return try output(z.reshaped([n, t, heads * headSize]))
+    }
+
+    override func forward(_ x: Tensor) throws -> Tensor { throw TorchError("self-attention is run by its layer, not called") }
+}
+
+/// A dense layer and a LayerNorm (`attention.output` and `output` in Hugging Face's names).
+final class BERTDenseNorm: Module {
+    let dense: Linear, norm: LayerNorm
+    init(_ inputs: Int, _ outputs: Int, epsilon: Double, generator: Generator?) throws {
+        dense = try Linear(inputs, outputs, generator: generator)
+        norm = try LayerNorm([outputs], eps: epsilon)
+    }
+    override var children: [(name: String, module: Module)] { [("dense", dense), ("LayerNorm", norm)] }
+    override func forward(_ x: Tensor) throws -> Tensor { throw TorchError("this sublayer is run by its layer, not called") }
+}
+
+typealias BERTOutput = BERTDenseNorm
+
+/// The MLP's first half: dense then GELU (erf form).
+final class BERTIntermediate: Module {
+    let dense: Linear
+    let mlpPre = HookPoint(), mlpPost = HookPoint()
+    init(_ c: BERT.Configuration, generator: Generator?) throws { dense = try Linear(c.hiddenSize, c.intermediateSize, generator: generator) }
+    override var children: [(name: String, module: Module)] { [("dense", dense), ("hook_mlp_pre", mlpPre), ("hook_mlp_post", mlpPost)] }
+    override func forward(_ x: Tensor) throws -> Tensor { try mlpPost(mlpPre(dense(x)).gelu()) }
+}
