@@ -1,0 +1,56 @@
+import Foundation
+import NN
+import Testing
+import TestSupport
+import Torch
+
+@Suite("Command line: text")
+struct TextCommandTests {
+    /// A folder shaped like all-MiniLM-L6-v2's, holding a tiny random BERT (no download in tests).
+    static func tinyModelFolder(in folder: URL) throws -> String {
+        var configuration = BERT.Configuration()
+        (configuration.vocabularySize, configuration.hiddenSize, configuration.layers, configuration.heads) = (40, 16, 1, 2)
+        (configuration.intermediateSize, configuration.maxPositions) = (32, 24)
+        let model = try BERT(configuration, generator: Generator(seed: 3))
+        let path = folder.appendingPathComponent("tiny").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        try Safetensors.write(model.stateDict(), to: "\(path)/model.safetensors")
+        let config: [String: Any] = ["vocab_size": 40, "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
+                                     "intermediate_size": 32, "max_position_embeddings": 24, "type_vocab_size": 2, "hidden_act": "gelu"]
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: "\(path)/config.json"))
+        let vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "car", "cars", "drive", "##s", "self", "-", "driving", "!", ","]
+            + (15..<40).map { "w\($0)" }
+        try (vocabulary.joined(separator: "\n") + "\n").write(toFile: "\(path)/vocab.txt", atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test("text embed writes unit-length embeddings for --text and --texts, truncating long texts")
+    func embed() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let model = try Self.tinyModelFolder(in: folder)
+        let lines = folder.appendingPathComponent("texts.txt")
+        try "the cars drive\nself-driving cars!\n\n\(String(repeating: "the car, ", count: 40))\n".write(to: lines, atomically: true, encoding: .utf8)
+        let out = folder.appendingPathComponent("out").path
+        let result = try glassbox(["text", "embed", "--minilm", model, "--text", "the car", "--texts", lines.path, "--out", out])
+        #expect(result.status == 0, "\(result.error)")
+        #expect(result.output.contains("4 texts embedded (16 dimensions)") && result.output.contains("cosine similarities"))
+        let embeddings = try Safetensors.read("\(out)/embeddings.safetensors").tensors["embeddings"]!
+        #expect(embeddings.shape == [4, 16])
+        #expect(try maxDifference(embeddings.norm(dims: [1]), Tensor.ones([4])) < 1e-5)
+    }
+
+    @Test("text embed explains a missing or wrong model folder and missing texts")
+    func errors() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let missing = try glassbox(["text", "embed", "--minilm", folder.path, "--text", "hi", "--out", folder.appendingPathComponent("o").path])
+        #expect(missing.failedCleanly && missing.error.contains("has no config.json"), "\(missing.error)")
+        let model = try Self.tinyModelFolder(in: folder)
+        try Safetensors.write(["x": Tensor.zeros([2])], to: "\(model)/model.safetensors")
+        let wrong = try glassbox(["text", "embed", "--minilm", model, "--text", "hi", "--out", folder.appendingPathComponent("o").path])
+        #expect(wrong.failedCleanly && wrong.error.contains("is not all-MiniLM-L6-v2's BERT"), "\(wrong.error)")
+        let none = try glassbox(["text", "embed", "--minilm", model])
+        #expect(none.failedCleanly && none.error.contains("give --text"))
+    }
+}
