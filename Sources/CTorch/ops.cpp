@@ -263,3 +263,40 @@ int gbt_copy_(gbt_tensor dst, gbt_tensor src) { GBT_TRY(T(dst).copy_(T(src))) }
 int gbt_fill_(gbt_tensor t, double value) { GBT_TRY(T(t).fill_(value)) }
 
 } // extern "C"
+
+// LSTM on libtorch's fused kernel (at::lstm). params: per layer and direction w_ih, w_hh[, b_ih, b_hh].
+// lengths (optional, int64 per sequence): sequences are packed (sorted by length, run, unpacked and put
+// back in order), so padding never enters the recurrence, as nn.LSTM with pack_padded_sequence.
+int gbt_lstm(gbt_tensor input, gbt_tensor lengths, const gbt_tensor *params, int64_t num_params, int has_biases,
+             int64_t num_layers, int bidirectional, int batch_first, int64_t hidden_size, gbt_tensor *output,
+             gbt_tensor *hidden, gbt_tensor *cell) {
+  GBT_TRY(
+    const at::Tensor &x = T(input);
+    if (x.dim() != 3) throw std::invalid_argument("an LSTM takes (batch, time, features) or (time, batch, features) input");
+    auto weights = list(params, num_params);
+    const int64_t directions = bidirectional ? 2 : 1;
+    const int64_t batch = batch_first ? x.size(0) : x.size(1);
+    auto zeros = at::zeros({num_layers * directions, batch, hidden_size}, x.options());
+    std::tuple<at::Tensor, at::Tensor, at::Tensor> result;
+    if (lengths == nullptr) {
+      result = at::lstm(x, {zeros, zeros}, weights, has_biases != 0, num_layers, 0.0, false, bidirectional != 0, batch_first != 0);
+    } else {
+      at::Tensor n = T(lengths).to(at::kLong).contiguous();
+      if (n.dim() != 1 || n.size(0) != batch) throw std::invalid_argument("lengths must hold one length per sequence");
+      const int64_t steps = batch_first ? x.size(1) : x.size(0);
+      if (n.min().item<int64_t>() < 1 || n.max().item<int64_t>() > steps) throw std::invalid_argument("every length must be between 1 and the number of time steps");
+      auto sorted = n.sort(0, true);
+      at::Tensor order = std::get<1>(sorted), sortedLengths = std::get<0>(sorted);
+      at::Tensor reordered = x.index_select(batch_first ? 0 : 1, order);
+      auto packed = at::_pack_padded_sequence(reordered, sortedLengths, batch_first != 0);
+      auto run = at::lstm(std::get<0>(packed), std::get<1>(packed), {zeros, zeros}, weights, has_biases != 0, num_layers, 0.0, false,
+                          bidirectional != 0);
+      auto padded = at::_pad_packed_sequence(std::get<0>(run), std::get<1>(packed), batch_first != 0, 0.0, steps);
+      at::Tensor inverse = at::empty_like(order).scatter_(0, order, at::arange(batch, order.options()));
+      result = std::make_tuple(std::get<0>(padded).index_select(batch_first ? 0 : 1, inverse),
+                               std::get<1>(run).index_select(1, inverse), std::get<2>(run).index_select(1, inverse));
+    }
+    *output = wrap(std::get<0>(result));
+    *hidden = wrap(std::get<1>(result));
+    *cell = wrap(std::get<2>(result)))
+}

@@ -170,3 +170,20 @@ public enum Functional {
         }
     }
 }
+
+extension Functional {
+    /// libtorch's fused LSTM (no loop over time steps in Swift). `parameters`: per layer and direction
+    /// w_ih, w_hh, b_ih, b_hh (PyTorch's order). With `lengths`, padded sequences are packed so the
+    /// padding never enters the recurrence. Returns the output sequence and the final hidden and cell states.
+    public static func lstm(_ x: Tensor, lengths: Tensor?, parameters: [Tensor], layers: Int, bidirectional: Bool, batchFirst: Bool,
+                            hiddenSize: Int) throws -> (output: Tensor, hidden: Tensor, cell: Tensor) {
+        var output: gbt_tensor?, hidden: gbt_tensor?, cell: gbt_tensor?
+        try withHandles(parameters) { handles in
+            try withExtendedLifetime((x, lengths)) {
+                try check(gbt_lstm(x.handle, lengths?.handle, handles, Int64(parameters.count), 1, Int64(layers), bidirectional ? 1 : 0,
+                                   batchFirst ? 1 : 0, Int64(hiddenSize), &output, &hidden, &cell), "LSTM on \(shapeText(x.shape))")
+            }
+        }
+        return (Tensor(handle: output!), Tensor(handle: hidden!), Tensor(handle: cell!))
+    }
+}

@@ -142,6 +142,10 @@ int gbt_pad(gbt_tensor t, const int64_t *pad, int64_t npad, double value, gbt_te
 // ---- linear algebra ----
 int gbt_svd(gbt_tensor t, int full_matrices, gbt_tensor *u, gbt_tensor *s, gbt_tensor *vh);
 int gbt_lstsq(gbt_tensor a, gbt_tensor b, gbt_tensor *solution);
+// LSTM on libtorch's fused kernel; lengths may be NULL (no padding) or one int64 per sequence.
+int gbt_lstm(gbt_tensor input, gbt_tensor lengths, const gbt_tensor *params, int64_t num_params, int has_biases,
+             int64_t num_layers, int bidirectional, int batch_first, int64_t hidden_size, gbt_tensor *output,
+             gbt_tensor *hidden, gbt_tensor *cell);
 
 // CART growth (tree_split.cpp). order: (features, positions) int64 sample ids, each column holding
 // the open nodes' samples as segments [start, end) sorted by value; features: (features, samples)
