@@ -9,6 +9,12 @@ pack_padded_sequence(enforce_sorted=False) / pad_packed_sequence(total_length=6)
 outputs, final hidden and cell states, and the gradients of
 sum(output · R1) + sum(h_n · R2) with respect to the input and every weight.
 
+Attention: torch.nn.MultiheadAttention(8, 2, batch_first=True) on a (3, 5, 8) batch with
+a key padding mask (lengths 5, 3, 2) and with a causal mask; torch.nn.TransformerEncoderLayer(8, 2,
+16, dropout 0, batch_first) post-LayerNorm with ReLU and pre-LayerNorm with GELU, with the padding
+mask; outputs and input gradients of sum(output · R). Additive attention pooling written out in
+torch (no nn module exists): context and weights with the padding mask.
+
 Usage: python3 tools/make_sequence_fixtures.py
 """
 import os
@@ -45,6 +51,35 @@ def main():
         out[f"lstm.{case}.grad.input"] = xi.grad
         for name, p in lstm.named_parameters():
             out[f"lstm.{case}.grad.{name}"] = p.grad.clone()
+
+    x = torch.randn(3, 5, 8)
+    r = torch.randn(3, 5, 8)
+    keep = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 1, 0, 0, 0]], dtype=torch.bool)
+    out["attention.input"], out["attention.r"], out["attention.keep"] = x, r, keep
+    causal = torch.triu(torch.ones(5, 5, dtype=torch.bool), diagonal=1)
+    mha = torch.nn.MultiheadAttention(8, 2, batch_first=True)
+    for name, p in mha.named_parameters():
+        out[f"mha.{name}"] = p.detach().clone()
+    for case, kwargs in [("padding", {"key_padding_mask": ~keep}), ("causal", {"attn_mask": causal})]:
+        xi = x.clone().requires_grad_(True)
+        y, _ = mha(xi, xi, xi, need_weights=False, **kwargs)
+        (y * r).sum().backward()
+        out[f"mha.{case}.output"], out[f"mha.{case}.grad"] = y.detach(), xi.grad
+    for case, activation, norm_first in [("post_relu", "relu", False), ("pre_gelu", "gelu", True)]:
+        layer = torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, activation=activation, batch_first=True, norm_first=norm_first).eval()
+        for name, p in layer.named_parameters():
+            out[f"block.{case}.{name}"] = p.detach().clone()
+        xi = x.clone().requires_grad_(True)
+        y = layer(xi, src_key_padding_mask=~keep)
+        (y * r).sum().backward()
+        out[f"block.{case}.output"], out[f"block.{case}.grad"] = y.detach(), xi.grad
+
+    projection, score = torch.nn.Linear(8, 6), torch.nn.Linear(6, 1, bias=False)
+    scores = score(torch.tanh(projection(x))).squeeze(2).masked_fill(~keep, float("-inf"))
+    weights = torch.softmax(scores, dim=1)
+    out["additive.projection.weight"], out["additive.projection.bias"] = projection.weight.detach(), projection.bias.detach()
+    out["additive.score.weight"] = score.weight.detach()
+    out["additive.weights"], out["additive.context"] = weights.detach(), (x * weights.unsqueeze(2)).sum(1).detach()
     save_file({k: v.contiguous() for k, v in out.items()}, os.path.join(OUT, "sequence_layers.safetensors"))
 
 
