@@ -37,7 +37,7 @@ let package = Package(
     name: "Glassbox",
     platforms: [.macOS(.v14)],
     products: [
-        .library(name: "Glassbox", targets: ["Torch", "NN", "Datasets", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Transparent", "Runs"]),
+        .library(name: "Glassbox", targets: ["Torch", "NN", "Datasets", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Transparent", "TextModels", "Runs"]),
         .executable(name: "glassbox", targets: ["GlassboxCLI"]),
     ],
     dependencies: [
@@ -62,10 +62,11 @@ let package = Package(
         .target(name: "Concepts", dependencies: ["Torch", "NN", "ExplanationCore", "Evaluation"]),
         .target(name: "Report", dependencies: ["Torch"]),
         .target(name: "Transparent", dependencies: ["Torch"]),
-        .target(name: "Runs", dependencies: ["Torch", "NN", "Datasets", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Transparent"]),
+        .target(name: "TextModels", dependencies: ["Torch", "NN"]),
+        .target(name: "Runs", dependencies: ["Torch", "NN", "Datasets", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Transparent", "TextModels"]),
         .executableTarget(
             name: "GlassboxCLI",
-            dependencies: ["Torch", "NN", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Runs", "Transparent",
+            dependencies: ["Torch", "NN", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Runs", "Transparent", "Datasets",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .target(name: "TestSupport", dependencies: ["Torch"], path: "Tests/TestSupport"),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Datasets
 import Foundation
 import Runs
 import Torch
@@ -6,8 +7,8 @@ import Torch
 struct TextCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "text",
-        abstract: "Text models. So far: sentence embeddings with all-MiniLM-L6-v2, run natively.",
-        subcommands: [TextEmbed.self]
+        abstract: "Text classifiers on the bundled tweets, and sentence embeddings with all-MiniLM-L6-v2 run natively.",
+        subcommands: [TextTrain.self, TextEvaluate.self, TextEmbed.self]
     )
 }
 
@@ -56,5 +57,72 @@ struct TextEmbed: ParsableCommand {
                 print("  \(values)  \(all[row].prefix(60))")
             }
         }
+    }
+}
+
+extension TextArchitecture: ExpressibleByArgument {}
+extension TweetCorpus.Task: ExpressibleByArgument {}
+
+struct TextTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a sentiment classifier on the bundled tweets (binary: negative vs positive; or three-class).",
+        discussion: """
+        bilstm-attention: word embeddings, a BiLSTM and additive attention (Jain & Wallace 2019); transformer: one
+        pre-LayerNorm block over word embeddings and learned positions; minilm-probe: logistic regression on frozen
+        all-MiniLM-L6-v2 sentence embeddings. Prints validation scores every epoch and test accuracy and macro-F1 at the end,
+        beside the TF-IDF + logistic regression reference on the same split (binary: accuracy 0.862, macro-F1 0.820).
+        Writes model.safetensors (weights, vocabulary, settings), checkpoint.safetensors and metrics.json to --out.
+        """
+    )
+
+    @Option(help: "binary or three-class.") var task: TweetCorpus.Task = .binary
+    @Option(help: "bilstm-attention, transformer or minilm-probe.") var arch: TextArchitecture = .bilstmAttention
+    @Option(parsing: .unconditional, help: "Training epochs.") var epochs = TextTrainingOptions().epochs
+    @Option(parsing: .unconditional, help: "Mini-batch size.") var batchSize = TextTrainingOptions().batchSize
+    @Option(parsing: .unconditional, help: "Adam learning rate.") var learningRate = TextTrainingOptions().learningRate
+    @Option(parsing: .unconditional, help: "Words seen fewer times in training become [UNK].") var minCount = TextTrainingOptions().minimumCount
+    @Option(parsing: .unconditional, help: "Tokens kept per text.") var maxLength = TextTrainingOptions().maxLength
+    @Option(help: "all-MiniLM-L6-v2's folder (for minilm-probe).") var minilm: String?
+    @Option(parsing: .unconditional, help: "Use only the first N texts of each split (a quick run).") var limit: Int?
+    @Flag(help: "Continue from --out's checkpoint.") var resume = false
+    @Option(help: "Output folder.") var out = "runs/text"
+    @OptionGroup var common: CommonOptions
+
+    var options: TextTrainingOptions {
+        var o = TextTrainingOptions()
+        (o.task, o.architecture, o.epochs, o.batchSize, o.learningRate) = (task, arch, epochs, batchSize, learningRate)
+        (o.minimumCount, o.maxLength, o.minilm, o.limit) = (minCount, maxLength, minilm, limit)
+        return o
+    }
+
+    func validate() throws { try asUsageError(options.validate) }
+
+    func run() throws {
+        try common.apply()
+        let record = try showingProgress { try TextRun.train(options, seed: common.seed, out: out, resume: resume) }
+        print(String(format: "test accuracy %.2f%%, macro-F1 %.3f (validation %.2f%%, %.3f); %d parameters, %.0f s",
+                     100 * record.test.accuracy, record.test.macroF1, 100 * record.validation.accuracy, record.validation.macroF1,
+                     record.parameters, record.trainSeconds))
+        if task == .binary, limit == nil {
+            print(String(format: "TF-IDF + logistic regression on the same test split: macro-F1 0.820 (target: at least that): %@",
+                         record.test.macroF1 >= 0.820 ? "met" : "NOT met"))
+        }
+        print("model: \(out)/model.safetensors")
+    }
+}
+
+struct TextEvaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "evaluate", abstract: "A trained text classifier's test accuracy and macro-F1.")
+
+    @Option(help: "A model.safetensors written by `glassbox text train`.") var model: String
+    @Option(help: "all-MiniLM-L6-v2's folder (for a minilm-probe model).") var minilm: String?
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        try common.apply()
+        let (scores, task, architecture) = try showingProgress { try TextRun.evaluate(model, minilm: minilm) }
+        print(String(format: "%@ on the %@ test split: accuracy %.2f%%, macro-F1 %.3f (per class: %@)", architecture.rawValue, task.rawValue,
+                     100 * scores.accuracy, scores.macroF1, scores.classF1.map { String(format: "%.3f", $0) }.joined(separator: ", ")))
     }
 }

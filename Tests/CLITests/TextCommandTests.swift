@@ -54,3 +54,37 @@ struct TextCommandTests {
         #expect(none.failedCleanly && none.error.contains("give --text"))
     }
 }
+
+@Suite("Command line: text classifiers")
+struct TextClassifierCommandTests {
+    @Test("text train runs each architecture on a few texts, writes a model that text evaluate reads", arguments: ["bilstm-attention", "transformer"])
+    func trainAndEvaluate(_ arch: String) throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let out = folder.appendingPathComponent(arch).path
+        let trained = try glassbox(["text", "train", "--arch", arch, "--task", "three-class", "--epochs", "1", "--limit", "120", "--batch-size", "32", "--out", out])
+        #expect(trained.status == 0, "\(trained.error)")
+        #expect(trained.output.contains("test accuracy") && !trained.output.contains("TF-IDF"))
+        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/metrics.json"))) as? [String: Any]
+        #expect((metrics?["test"] as? [String: Any])?["class_f1"] as? [Double] != nil && (metrics?["epochs"] as? [Any])?.count == 1)
+        let evaluated = try glassbox(["text", "evaluate", "--model", "\(out)/model.safetensors"])
+        #expect(evaluated.status == 0 && evaluated.output.contains("\(arch) on the three-class test split"), "\(evaluated.error)")
+    }
+
+    @Test("text train and evaluate refuse bad settings and foreign files")
+    func errors() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let cases: [([String], String)] = [
+            (["text", "train", "--epochs", "0"], "epochs must be between 1 and 1000"),
+            (["text", "train", "--limit", "3"], "at least 10 texts"),
+            (["text", "train", "--arch", "rnn"], "rnn"),
+            (["text", "train", "--arch", "minilm-probe", "--minilm", folder.path, "--limit", "20", "--out", folder.appendingPathComponent("p").path], "has no config.json"),
+            (["text", "evaluate", "--model", try modelFile(in: folder)], "is not a text classifier"),
+        ]
+        for (arguments, message) in cases {
+            let result = try glassbox(arguments)
+            #expect(result.failedCleanly && result.error.contains(message), "\(arguments): \(result.error)")
+        }
+    }
+}

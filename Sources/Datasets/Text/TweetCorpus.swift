@@ -37,6 +37,15 @@ public enum TweetCorpus {
         public let train: LabelledTexts
         public let validation: LabelledTexts
         public let test: LabelledTexts
+
+        /// The first `count` texts of each split (all when nil).
+        public func prefix(_ count: Int?) -> Splits {
+            guard let count else { return self }
+            func cut(_ part: LabelledTexts) -> LabelledTexts {
+                LabelledTexts(texts: Array(part.texts.prefix(count)), labels: Array(part.labels.prefix(count)), classNames: part.classNames)
+            }
+            return Splits(train: cut(train), validation: cut(validation), test: cut(test))
+        }
     }
 
     /// The bundled corpus for one task.

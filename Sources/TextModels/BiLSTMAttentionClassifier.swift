@@ -1,0 +1,113 @@
+import NN
+import Torch
+
+/// The classifier Jain & Wallace (2019) test attention on: word embeddings, a bidirectional LSTM,
+/// additive attention pooling over its states, and a linear layer. Input: token ids (N, T) int64,
+/// padding 0. Hook points: `embedding`, `hook_states` (N, T, 2·hidden), `attention.hook_pattern` (N, T).
+public final class BiLSTMAttentionClassifier: Module {
+    public struct Configuration: Codable, Sendable, Equatable {
+        public var vocabularySize: Int
+        public var embeddingSize = 128
+        public var hiddenSize = 64
+        public var attentionSize = 64
+        public var classes = 2
+
+        public init(vocabularySize: Int, classes: Int) {
+            self.vocabularySize = vocabularySize
+            self.classes = classes
+        }
+    }
+
+    public let configuration: Configuration
+    let embedding: Embedding, lstm: LSTM, attention: AdditiveAttention, output: Linear
+    let hookStates = HookPoint()
+
+    public init(_ c: Configuration, generator: Generator? = nil) throws {
+        configuration = c
+        embedding = try Embedding(c.vocabularySize, c.embeddingSize, generator: generator)
+        lstm = try LSTM(c.embeddingSize, hiddenSize: c.hiddenSize, bidirectional: true, generator: generator)
+        attention = try AdditiveAttention(2 * c.hiddenSize, attentionSize: c.attentionSize, generator: generator)
+        output = try Linear(2 * c.hiddenSize, c.classes, generator: generator)
+        super.init()
+        assignPaths()
+    }
+
+    public override var children: [(name: String, module: Module)] {
+        [("embedding", embedding), ("lstm", lstm), ("attention", attention), ("output", output), ("hook_states", hookStates)]
+    }
+
+    public override func forward(_ ids: Tensor) throws -> Tensor {
+        let (trimmed, keep, lengths) = try TokenIds.prepare(ids)
+        let states = try hookStates(lstm.run(embedding(trimmed), lengths: lengths).output)
+        return try output(attention.run(states, padding: keep).context)
+    }
+
+    /// The attention weights for each token (N, T), padding 0: the "explanation" under test.
+    public func attentionWeights(_ ids: Tensor) throws -> Tensor {
+        let (trimmed, keep, lengths) = try TokenIds.prepare(ids)
+        let states = try lstm.run(embedding(trimmed), lengths: lengths).output
+        let weights = try attention.run(states, padding: keep).weights
+        return try weights.padded([0, ids.shape[1] - weights.shape[1]])
+    }
+}
+
+/// A one-layer transformer classifier: word embeddings plus learned positions, one transformer
+/// block with a padding mask, mean pooling over real tokens, a linear layer.
+public final class TransformerClassifier: Module {
+    public struct Configuration: Codable, Sendable, Equatable {
+        public var vocabularySize: Int
+        public var width = 128
+        public var heads = 4
+        public var mlpWidth = 256
+        public var maxLength = 128
+        public var activation = TransformerBlock.Activation.gelu
+        public var classes = 2
+
+        public init(vocabularySize: Int, classes: Int) {
+            self.vocabularySize = vocabularySize
+            self.classes = classes
+        }
+    }
+
+    public let configuration: Configuration
+    let embedding: Embedding, positions: Embedding, block: TransformerBlock, output: Linear
+
+    public init(_ c: Configuration, generator: Generator? = nil) throws {
+        configuration = c
+        embedding = try Embedding(c.vocabularySize, c.width, generator: generator)
+        positions = try Embedding(c.maxLength, c.width, generator: generator)
+        block = try TransformerBlock(width: c.width, heads: c.heads, mlpWidth: c.mlpWidth, activation: c.activation, preLayerNorm: true,
+                                     generator: generator)
+        output = try Linear(c.width, c.classes, generator: generator)
+        super.init()
+        assignPaths()
+    }
+
+    public override var children: [(name: String, module: Module)] {
+        [("embedding", embedding), ("positions", positions), ("block", block), ("output", output)]
+    }
+
+    public override func forward(_ ids: Tensor) throws -> Tensor {
+        let (trimmed, keep, _) = try TokenIds.prepare(ids)
+        guard trimmed.shape[1] <= configuration.maxLength else {
+            throw TorchError("this model takes at most \(configuration.maxLength) tokens, got \(trimmed.shape[1])")
+        }
+        let x = try embedding(trimmed) + positions(Tensor.arange(0, Double(trimmed.shape[1])).unsqueezed(dim: 0))
+        let states = try block.run(x, padding: keep, causal: false)
+        let weights = try keep.to(states.dtype).unsqueezed(dim: 2)
+        return try output((states * weights).sum(dims: [1]) / weights.sum(dims: [1]))
+    }
+}
+
+/// Token-id batches as the text models take them: padding id 0, at least one real token per row.
+enum TokenIds {
+    /// The ids cut to the longest real sequence, the mask of real tokens, and each row's length.
+    static func prepare(_ ids: Tensor) throws -> (ids: Tensor, keep: Tensor, lengths: Tensor) {
+        guard ids.rank == 2, !ids.dtype.isFloatingPoint else { throw TorchError("text models take token ids (N, T) as integers, got \(ids.shape) \(ids.dtype)") }
+        let keep = try ids.ne(0)
+        let lengths = try keep.to(.int64).sum(dims: [1])
+        guard try lengths.min().itemInt() >= 1 else { throw TorchError("every text needs at least one token that is not padding") }
+        let longest = try lengths.max().itemInt()
+        return (try ids.slice(dim: 1, start: 0, end: longest), try keep.slice(dim: 1, start: 0, end: longest), lengths)
+    }
+}
