@@ -8,7 +8,7 @@ struct TextCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "text",
         abstract: "Text classifiers on the bundled tweets, and sentence embeddings with all-MiniLM-L6-v2 run natively.",
-        subcommands: [TextTrain.self, TextEvaluate.self, TextEmbed.self]
+        subcommands: [TextTrain.self, TextEvaluate.self, TextExplain.self, TextEmbed.self]
     )
 }
 
@@ -124,5 +124,49 @@ struct TextEvaluate: ParsableCommand {
         let (scores, task, architecture) = try showingProgress { try TextRun.evaluate(model, minilm: minilm) }
         print(String(format: "%@ on the %@ test split: accuracy %.2f%%, macro-F1 %.3f (per class: %@)", architecture.rawValue, task.rawValue,
                      100 * scores.accuracy, scores.macroF1, scores.classF1.map { String(format: "%.3f", $0) }.joined(separator: ", ")))
+    }
+}
+
+struct TextExplain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "explain",
+        abstract: "Token attributions of a trained text classifier: Integrated Gradients, gradient × input, leave-one-out and (BiLSTM) attention.",
+        discussion: "Writes tokens.json (per token and method) and tokens.html (tokens coloured by score) to --out."
+    )
+
+    @Option(help: "A model.safetensors written by `glassbox text train` (bilstm-attention or transformer).") var model: String
+    @Option(help: "A text to explain (repeatable).") var text: [String] = []
+    @Option(help: "A UTF-8 file with one text per line.") var texts: String?
+    @Option(parsing: .unconditional, help: "Class to explain (index; default: the predicted one).") var target: Int?
+    @Option(parsing: .unconditional, help: "Integrated Gradients steps.") var steps = 50
+    @Option(help: "Output folder.") var out = "runs/text-explain"
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        if text.isEmpty && texts == nil { throw ValidationError("give --text \"…\" or --texts FILE") }
+        if !(1...10_000).contains(steps) { throw ValidationError("--steps must be between 1 and 10000") }
+    }
+
+    func run() throws {
+        try common.apply()
+        var all = text
+        if let texts {
+            guard let data = FileManager.default.contents(atPath: texts), let content = String(data: data, encoding: .utf8) else {
+                throw TorchError("cannot read \(texts) as UTF-8 text")
+            }
+            all += content.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        }
+        let file = try TextModelFile.load(model)
+        let records = try showingProgress { try TokenAttribution.explain(all, file: file, targetClass: target, steps: steps, out: out) }
+        for record in records {
+            print(String(format: "%@ (%.1f%%): %@", record.predicted, 100 * record.probability, record.text))
+            for method in TokenAttribution.methodOrder {
+                guard let scores = record.scores[method] else { continue }
+                let ranked: [(token: String, score: Double)] = zip(record.tokens, scores).sorted { $0.1 > $1.1 }.map { (token: $0.0, score: $0.1) }
+                let top = ranked.prefix(3).map { "\($0.token) " + String(format: "%.3g", $0.score) }
+                print("  \(method.padding(toLength: 21, withPad: " ", startingAt: 0)) \(top.joined(separator: ", "))")
+            }
+        }
+        print("report: \(out)/tokens.html")
     }
 }

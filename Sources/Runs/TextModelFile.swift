@@ -57,6 +57,12 @@ public struct TextModelFile {
                               padding: WordVocabulary.padding, maxLength: maxLength).ids
     }
 
+    /// The vocabulary's words for a row of ids (padding dropped).
+    public func tokens(_ ids: Tensor) throws -> [String] {
+        guard let vocabulary else { throw TorchError("the MiniLM probe has no word vocabulary") }
+        return try ids[0].scalars(as: Int64.self).filter { $0 != Int64(WordVocabulary.padding) }.map { vocabulary.words[Int($0)] }
+    }
+
     public func classify(_ texts: [String], minilm: String? = nil) throws -> [Int] {
         guard architecture == .minilmProbe else { return try TextRun.predict(network(), ids(texts)) }
         guard let weights = tensors["weights"], let bias = tensors["bias"] else { throw TorchError("the probe file lacks its weights") }

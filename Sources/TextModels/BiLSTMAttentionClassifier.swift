@@ -37,17 +37,16 @@ public final class BiLSTMAttentionClassifier: Module {
     }
 
     public override func forward(_ ids: Tensor) throws -> Tensor {
-        let (trimmed, keep, lengths) = try TokenIds.prepare(ids)
-        let states = try hookStates(lstm.run(embedding(trimmed), lengths: lengths).output)
+        let (keep, lengths) = try TokenIds.prepare(ids)
+        let states = try hookStates(lstm.run(embedding(ids), lengths: lengths).output)
         return try output(attention.run(states, padding: keep).context)
     }
 
     /// The attention weights for each token (N, T), padding 0: the "explanation" under test.
     public func attentionWeights(_ ids: Tensor) throws -> Tensor {
-        let (trimmed, keep, lengths) = try TokenIds.prepare(ids)
-        let states = try lstm.run(embedding(trimmed), lengths: lengths).output
-        let weights = try attention.run(states, padding: keep).weights
-        return try weights.padded([0, ids.shape[1] - weights.shape[1]])
+        let (keep, lengths) = try TokenIds.prepare(ids)
+        let states = try lstm.run(embedding(ids), lengths: lengths).output
+        return try attention.run(states, padding: keep).weights
     }
 }
 
@@ -88,26 +87,27 @@ public final class TransformerClassifier: Module {
     }
 
     public override func forward(_ ids: Tensor) throws -> Tensor {
-        let (trimmed, keep, _) = try TokenIds.prepare(ids)
-        guard trimmed.shape[1] <= configuration.maxLength else {
-            throw TorchError("this model takes at most \(configuration.maxLength) tokens, got \(trimmed.shape[1])")
+        let (keep, _) = try TokenIds.prepare(ids)
+        guard ids.shape[1] <= configuration.maxLength else {
+            throw TorchError("this model takes at most \(configuration.maxLength) tokens, got \(ids.shape[1])")
         }
-        let x = try embedding(trimmed) + positions(Tensor.arange(0, Double(trimmed.shape[1])).unsqueezed(dim: 0))
+        let x = try embedding(ids) + positions(Tensor.arange(0, Double(ids.shape[1])).unsqueezed(dim: 0))
         let states = try block.run(x, padding: keep, causal: false)
         let weights = try keep.to(states.dtype).unsqueezed(dim: 2)
         return try output((states * weights).sum(dims: [1]) / weights.sum(dims: [1]))
     }
 }
 
-/// Token-id batches as the text models take them: padding id 0, at least one real token per row.
+/// Token-id batches as the text models take them: padding id 0.
 enum TokenIds {
-    /// The ids cut to the longest real sequence, the mask of real tokens, and each row's length.
-    static func prepare(_ ids: Tensor) throws -> (ids: Tensor, keep: Tensor, lengths: Tensor) {
-        guard ids.rank == 2, !ids.dtype.isFloatingPoint else { throw TorchError("text models take token ids (N, T) as integers, got \(ids.shape) \(ids.dtype)") }
-        let keep = try ids.ne(0)
-        let lengths = try keep.to(.int64).sum(dims: [1])
-        guard try lengths.min().itemInt() >= 1 else { throw TorchError("every text needs at least one token that is not padding") }
-        let longest = try lengths.max().itemInt()
-        return (try ids.slice(dim: 1, start: 0, end: longest), try keep.slice(dim: 1, start: 0, end: longest), lengths)
+    /// The mask of real tokens and each row's length. A row of padding alone (an attribution
+    /// baseline) counts its first position as a token, so every row has one.
+    static func prepare(_ ids: Tensor) throws -> (keep: Tensor, lengths: Tensor) {
+        guard ids.rank == 2, ids.shape[1] > 0, !ids.dtype.isFloatingPoint else {
+            throw TorchError("text models take token ids (N, T) as integers, got \(ids.shape) \(ids.dtype)")
+        }
+        let first = try Tensor.arange(0, Double(ids.shape[1])).eq(0).unsqueezed(dim: 0)
+        let keep = try ids.ne(0).logicalOr(first)
+        return (keep, try keep.to(.int64).sum(dims: [1]))
     }
 }

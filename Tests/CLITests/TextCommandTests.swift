@@ -69,6 +69,17 @@ struct TextClassifierCommandTests {
         #expect((metrics?["test"] as? [String: Any])?["class_f1"] as? [Double] != nil && (metrics?["epochs"] as? [Any])?.count == 1)
         let evaluated = try glassbox(["text", "evaluate", "--model", "\(out)/model.safetensors"])
         #expect(evaluated.status == 0 && evaluated.output.contains("\(arch) on the three-class test split"), "\(evaluated.error)")
+        let explained = try glassbox(["text", "explain", "--model", "\(out)/model.safetensors", "--text", "I love driverless cars, truly!",
+                                      "--steps", "32", "--out", "\(out)/explain"])
+        #expect(explained.status == 0, "\(explained.error)")
+        let records = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/explain/tokens.json"))) as? [[String: Any]] ?? []
+        let tokens = records.first?["tokens"] as? [String] ?? []
+        let scores = records.first?["scores"] as? [String: [Double]] ?? [:]
+        #expect(!tokens.isEmpty && scores.values.allSatisfy { $0.count == tokens.count })
+        #expect(Set(scores.keys).isSuperset(of: ["integrated-gradients", "gradient-x-input", "leave-one-out"]))
+        #expect((scores["attention"] != nil) == (arch == "bilstm-attention"))
+        // Completeness: IG's attributions add up to the change of the target logit from the all-padding baseline.
+        #expect((records.first?["integrated_gradients_delta"] as? Double ?? 1) < 1e-3)
     }
 
     @Test("text train and evaluate refuse bad settings and foreign files")

@@ -1,0 +1,103 @@
+import Attribution
+import Datasets
+import ExplanationCore
+import Foundation
+import NN
+import Report
+import TextModels
+import Torch
+
+/// `glassbox text explain`: which tokens a trained text classifier's prediction rests on, by
+/// several methods side by side: Integrated Gradients and gradient × input in embedding space
+/// (summed over the embedding per token; Sundararajan et al. 2017, Shrikumar et al. 2016),
+/// leave-one-out (the drop in the class's probability when the token is deleted), and, for the
+/// BiLSTM, its attention weights (the explanation Jain & Wallace 2019 put to the test).
+public enum TokenAttribution {
+    public struct Record: Codable, Sendable {
+        public var text: String
+        public var tokens: [String]
+        public var predicted: String
+        public var probability: Double
+        public var target: String
+        /// Per method, one score per token.
+        public var scores: [String: [Double]]
+        /// IG's completeness gap: Σ attributions − (f(x) − f(baseline)), for the target logit; the baseline
+        /// is the text with every token replaced by [UNK].
+        public var integratedGradientsDelta: Double
+    }
+
+    public static func explain(_ texts: [String], file: TextModelFile, targetClass: Int?, steps: Int = 50, out: String) throws -> [Record] {
+        try OutputFolder.prepare(out)
+        let model = try file.network()
+        let classNames = file.task.classNames
+        if let targetClass, !(0..<classNames.count).contains(targetClass) {
+            throw TorchError("the target class must be in 0..<\(classNames.count) (\(classNames.joined(separator: ", ")))")
+        }
+        var records: [Record] = []
+        for (index, text) in texts.enumerated() {
+            let ids = try file.ids([text])
+            let tokens = try file.tokens(ids)
+            let probabilities = try noGrad { try model(ids).softmax(dim: 1)[0] }.to(.float64).scalars(as: Double.self)
+            let predicted = probabilities.indices.max { probabilities[$0] < probabilities[$1] }!
+            let target = targetClass ?? predicted
+            var ig = LayerIntegratedGradients(model, hookPoint: "embedding")
+            ig.steps = steps
+            // Baseline: every token [UNK], so the baseline text has the input's length and padding mask and
+            // the path runs only through the embeddings (an all-padding baseline would also change the mask).
+            ig.baseline = .tensor(try ids.ne(0).to(.int64) * Tensor(scalar: Double(WordVocabulary.unknown), dtype: .int64))
+            let integrated = try ig.attribute(ids, target: .index(target))
+            var scores = ["integrated-gradients": try integrated.values.sum(dims: [2])[0].to(.float64).scalars(as: Double.self)]
+            let (activation, gradient) = try layerActivationsAndGradients(model, ids, targets: Tensor([target], shape: [1]), hookPoint: "embedding")
+            scores["gradient-x-input"] = try (activation * gradient).sum(dims: [2])[0].to(.float64).scalars(as: Double.self)
+            scores["leave-one-out"] = try leaveOneOut(model, ids, target: target, probability: probabilities[target])
+            if let bilstm = model as? BiLSTMAttentionClassifier {
+                scores["attention"] = try noGrad { try bilstm.attentionWeights(ids)[0] }.to(.float64).scalars(as: Double.self)
+            }
+            records.append(Record(text: text, tokens: tokens, predicted: classNames[predicted], probability: probabilities[predicted],
+                                  target: classNames[target], scores: scores,
+                                  integratedGradientsDelta: try integrated.convergenceDelta?.abs().max().item() ?? .nan))
+            ProgressObserver.report("texts", done: index + 1, of: texts.count, unit: "texts")
+        }
+        try JSONFile.write(records, to: path(out, "tokens.json"))
+        try page(records).write(to: path(out, "tokens.html"))
+        return records
+    }
+
+    /// The target class's probability minus its probability with each token deleted (one batch).
+    static func leaveOneOut(_ model: Module, _ ids: Tensor, target: Int, probability: Double) throws -> [Double] {
+        let values = try ids[0].scalars(as: Int64.self)
+        guard values.count > 1 else { return [probability - 1 / Double(try model(ids).shape[1])] }
+        let variants = values.indices.map { skip in values.enumerated().filter { $0.offset != skip }.map(\.element) + [0] }
+        let batch = try Tensor(variants.flatMap { $0 }, shape: [values.count, values.count])
+        let without = try noGrad { try model(batch).softmax(dim: 1).select(dim: 1, index: target) }.to(.float64).scalars(as: Double.self)
+        return without.map { probability - $0 }
+    }
+
+    public static let methodOrder = ["integrated-gradients", "gradient-x-input", "leave-one-out", "attention"]
+
+    /// Tokens coloured by score, one row per method: red for, blue against the target class
+    /// (attention, which is never negative, in red), each row on its own scale.
+    static func page(_ records: [Record]) -> HTMLPage {
+        var page = HTMLPage(title: "Why this sentiment? Token attributions")
+        page.paragraph("Each row colours the text's tokens by one method's scores for the target class: red supports it, blue speaks against it, white is neutral; each row is scaled to its own largest |score|. Integrated Gradients and gradient × input are computed in embedding space and summed per token; leave-one-out is the drop in the class's probability when the token is deleted; attention is the BiLSTM's attention weight (Jain & Wallace 2019 ask whether it explains anything).")
+        for record in records {
+            page.heading(record.text.count > 80 ? String(record.text.prefix(77)) + "…" : record.text)
+            page.paragraph(String(format: "predicted %@ (%.1f%%); explaining %@. IG completeness gap %.2g.", record.predicted, 100 * record.probability,
+                                  record.target, record.integratedGradientsDelta))
+            var rows = ["<table>"]
+            for method in methodOrder {
+                guard let scores = record.scores[method] else { continue }
+                let scale = Swift.max(scores.map(Swift.abs).max() ?? 0, 1e-12)
+                let cells = zip(record.tokens, scores).map { token, score -> String in
+                    let v = Swift.max(-1, Swift.min(1, score / scale))
+                    let color = v >= 0 ? String(format: "rgb(255,%d,%d)", Int(255 * (1 - v)), Int(255 * (1 - v)))
+                                       : String(format: "rgb(%d,%d,255)", Int(255 * (1 + v)), Int(255 * (1 + v)))
+                    return "<span title=\"\(String(format: "%.4g", score))\" style=\"background:\(color);padding:1px 3px;margin:1px;display:inline-block\">\(escapeHTML(token))</span>"
+                }
+                rows.append("<tr><th style=\"text-align:left\">\(method)</th><td style=\"text-align:left\">\(cells.joined())</td></tr>")
+            }
+            page.html(rows.joined() + "</table>")
+        }
+        return page
+    }
+}
