@@ -1,6 +1,7 @@
 import ArgumentParser
 import Datasets
 import Foundation
+import NN
 import Runs
 import Torch
 
@@ -168,5 +169,51 @@ struct TextExplain: ParsableCommand {
             }
         }
         print("report: \(out)/tokens.html")
+    }
+}
+
+extension LanguageModelOptions.Tokens: ExpressibleByArgument {}
+extension TransformerBlock.Activation: ExpressibleByArgument {}
+
+struct LanguageModelCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "lm", abstract: "Transformer language models on the tweets.",
+                                                    subcommands: [LanguageModelTrain.self])
+}
+
+struct LanguageModelTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a small causal transformer language model on the tweets' training texts (next-token prediction).",
+        discussion: "Writes model.safetensors (weights, configuration, vocabulary), checkpoint.safetensors (resumable) and metrics.json; prints validation loss and perplexity per epoch."
+    )
+
+    @Option(help: "word (a vocabulary of the training texts) or wordpiece (MiniLM's).") var tokens: LanguageModelOptions.Tokens = .word
+    @Option(help: "MLP activation: gelu, relu or solu (SoLU followed by a LayerNorm).") var activation: TransformerBlock.Activation = .gelu
+    @Option(parsing: .unconditional, help: "Transformer blocks.") var layers = LanguageModelOptions().layers
+    @Option(parsing: .unconditional, help: "Residual width (4 heads; MLP 4× wider).") var width = LanguageModelOptions().width
+    @Option(parsing: .unconditional, help: "Training epochs.") var epochs = LanguageModelOptions().epochs
+    @Option(parsing: .unconditional, help: "Mini-batch size.") var batchSize = LanguageModelOptions().batchSize
+    @Option(parsing: .unconditional, help: "Adam learning rate.") var learningRate = LanguageModelOptions().learningRate
+    @Option(parsing: .unconditional, help: "Tokens per text (longer texts keep their start).") var maxLength = LanguageModelOptions().maxLength
+    @Option(parsing: .unconditional, help: "Use only the first N texts of each split (a quick run).") var limit: Int?
+    @Flag(help: "Continue from --out's checkpoint.") var resume = false
+    @Option(help: "Output folder.") var out = "runs/lm"
+    @OptionGroup var common: CommonOptions
+
+    var options: LanguageModelOptions {
+        var o = LanguageModelOptions()
+        (o.tokens, o.activation, o.layers, o.width, o.epochs) = (tokens, activation, layers, width, epochs)
+        (o.batchSize, o.learningRate, o.maxLength, o.limit) = (batchSize, learningRate, maxLength, limit)
+        return o
+    }
+
+    func validate() throws { try asUsageError(options.validate) }
+
+    func run() throws {
+        try common.apply()
+        let record = try showingProgress { try LanguageModelRun.train(options, seed: common.seed, out: out, resume: resume) }
+        print(String(format: "validation loss %.4f nats per token, perplexity %.1f; %d parameters, %.0f s", record.validationLoss,
+                     record.validationPerplexity, record.parameters, record.trainSeconds))
+        print("model: \(out)/model.safetensors")
     }
 }

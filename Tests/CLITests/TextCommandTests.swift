@@ -99,3 +99,25 @@ struct TextClassifierCommandTests {
         }
     }
 }
+
+@Suite("Command line: language model")
+struct LanguageModelCommandTests {
+    @Test("lm train learns next tokens on a few texts, resumes from its checkpoint, and refuses bad settings")
+    func train() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let out = folder.appendingPathComponent("lm").path
+        let first = try glassbox(["lm", "train", "--limit", "200", "--epochs", "2", "--width", "32", "--activation", "solu", "--out", out])
+        #expect(first.status == 0 && first.output.contains("perplexity"), "\(first.error)")
+        let resumed = try glassbox(["lm", "train", "--limit", "200", "--epochs", "3", "--width", "32", "--activation", "solu", "--resume", "--out", out])
+        #expect(resumed.status == 0, "\(resumed.error)")
+        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/metrics.json"))) as? [String: Any]
+        let epochs = metrics?["epochs"] as? [[String: Any]] ?? []
+        #expect(epochs.count == 3)
+        // Next-token loss falls from the uniform guess's log(vocabulary).
+        let vocabulary = Double(metrics?["vocabulary"] as? Int ?? 1)
+        #expect((metrics?["validation_loss"] as? Double ?? 99) < Foundation.log(vocabulary))
+        let bad = try glassbox(["lm", "train", "--width", "30"])
+        #expect(bad.failedCleanly && bad.error.contains("multiple of 4"))
+    }
+}
