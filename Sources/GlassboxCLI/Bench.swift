@@ -7,7 +7,7 @@ import Torch
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks against the reference libraries (prints a table).",
-        subcommands: [BenchAttribution.self, BenchMetrics.self, BenchTransparent.self]
+        subcommands: [BenchAttribution.self, BenchMetrics.self, BenchTransparent.self, BenchText.self]
     )
 }
 
@@ -44,7 +44,7 @@ struct BenchAttribution: ParsableCommand {
     func run() throws {
         try common.apply()
         let models = AttributionBenchmark.allModels.filter { (!quick || $0.name == "mnist-cnn") && (onlyModels.isEmpty || onlyModels.contains($0.name)) }
-        let interpreter = python ?? (FileManager.default.isExecutableFile(atPath: ".venv-tools/bin/python") ? ".venv-tools/bin/python" : "python3")
+        let interpreter = python ?? AttributionBenchmark.defaultPython
         let benchmark = AttributionBenchmark(models: models, repeats: repeats, seed: common.seed, peer: noPeer ? nil : (interpreter, script))
         let result = try showingProgress { try benchmark.run() }
         print("\nAttribution throughput (\(result.machine.summary); median of \(repeats) runs after a warm-up)\n")
@@ -108,7 +108,7 @@ struct BenchTransparent: ParsableCommand {
 
     func run() throws {
         try common.apply()
-        let interpreter = python ?? (FileManager.default.isExecutableFile(atPath: ".venv-tools/bin/python") ? ".venv-tools/bin/python" : "python3")
+        let interpreter = python ?? AttributionBenchmark.defaultPython
         let benchmark = TransparentBenchmark(repeats: repeats, peer: noPeer ? nil : (interpreter, script))
         let result = try showingProgress { try benchmark.run() }
         print("\nTransparent models (\(result.machine.summary); median of \(repeats) runs after a warm-up)\n")
@@ -120,5 +120,37 @@ struct BenchTransparent: ParsableCommand {
         printTable([["task", "Glassbox s", "scikit-learn s", "speed-up", "same test predictions"]] + rows)
         print("\n\(result.peerNote) Trees: fit time; k-NN: prediction time for the 1,000 test digits. Tied splits may be")
         print("broken differently (see DecisionTree.fit), which moves a few predictions of the deeper trees.")
+    }
+}
+
+struct BenchText: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "text",
+        abstract: "Time MiniLM sentence embeddings against transformers and BiLSTM-attention training against a PyTorch loop.",
+        discussion: "PyTorch runs in the same command through bench/text_bench.py (see `scripts/bench.sh`). The MiniLM row needs the model's files (--minilm, $GLASSBOX_MINILM or the cache); it is never downloaded here."
+    )
+
+    @Option(help: "Python with torch and transformers (default: .venv-tools/bin/python if present, else python3).") var python: String?
+    @Option(help: "The peer script.") var script = "bench/text_bench.py"
+    @Option(help: "all-MiniLM-L6-v2's folder.") var minilm: String?
+    @Option(parsing: .unconditional, help: "Timed runs per task (the median is reported), after one warm-up.") var repeats = 3
+    @Flag(help: "Skip PyTorch; time Glassbox only.") var noPeer = false
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        if repeats < 1 { throw ValidationError("--repeats must be at least 1") }
+    }
+
+    func run() throws {
+        try common.apply()
+        let interpreter = python ?? AttributionBenchmark.defaultPython
+        let benchmark = TextBenchmark(repeats: repeats, minilm: minilm, peer: noPeer ? nil : (interpreter, script))
+        let result = try showingProgress { try benchmark.run() }
+        print("\nText (\(result.machine.summary); median of \(repeats) runs after a warm-up)\n")
+        printTable([["task", "Glassbox", "PyTorch", "speed-up"]] + result.rows.map { row in
+            [row.task, String(format: "%.0f %@", row.glassbox, row.unit), row.pytorch.map { String(format: "%.0f %@", $0, row.unit) } ?? "-",
+             row.pytorch.map { String(format: "%.2fx", row.glassbox / $0) } ?? "-"]
+        })
+        print("\n\(result.peerNote)")
     }
 }

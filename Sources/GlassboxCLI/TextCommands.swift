@@ -38,12 +38,7 @@ struct TextEmbed: ParsableCommand {
 
     func run() throws {
         try common.apply()
-        var all = text
-        if let texts {
-            guard let data = FileManager.default.contents(atPath: texts) else { throw TorchError("cannot read \(texts)") }
-            guard let content = String(data: data, encoding: .utf8) else { throw TorchError("\(texts) is not UTF-8 text") }
-            all += content.split(separator: "\n", omittingEmptySubsequences: true).map { String($0.trimmingCharacters(in: .init(charactersIn: "\r"))) }
-        }
+        let all = try textsFrom(text, file: texts)
         let (model, tokenizer) = try showingProgress { try MiniLMFiles.load(MiniLMFiles.folder(explicit: minilm)) }
         let embeddings = try showingProgress { try SentenceEmbedding.embed(all, model: model, tokenizer: tokenizer, batchSize: batchSize) }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
@@ -150,13 +145,7 @@ struct TextExplain: ParsableCommand {
 
     func run() throws {
         try common.apply()
-        var all = text
-        if let texts {
-            guard let data = FileManager.default.contents(atPath: texts), let content = String(data: data, encoding: .utf8) else {
-                throw TorchError("cannot read \(texts) as UTF-8 text")
-            }
-            all += content.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
-        }
+        let all = try textsFrom(text, file: texts)
         let file = try TextModelFile.load(model)
         let records = try showingProgress { try TokenAttribution.explain(all, file: file, targetClass: target, steps: steps, out: out) }
         for record in records {
@@ -216,4 +205,13 @@ struct LanguageModelTrain: ParsableCommand {
                      record.validationPerplexity, record.parameters, record.trainSeconds))
         print("model: \(out)/model.safetensors")
     }
+}
+
+/// The --text values, then the non-empty lines of a UTF-8 --texts file.
+func textsFrom(_ flags: [String], file: String?) throws -> [String] {
+    guard let file else { return flags }
+    guard let data = FileManager.default.contents(atPath: file) else { throw TorchError("cannot read \(file)") }
+    guard let content = String(data: data, encoding: .utf8) else { throw TorchError("\(file) is not UTF-8 text") }
+    return flags + content.split(separator: "\n", omittingEmptySubsequences: true).map { String($0.trimmingCharacters(in: .init(charactersIn: "\r"))) }
+        .filter { !$0.isEmpty }
 }

@@ -202,6 +202,11 @@ public struct AttributionBenchmark {
         }
     }
 
+    /// The Python the peers run on: the project's `.venv-tools` when it exists, else `python3`.
+    public static var defaultPython: String {
+        FileManager.default.isExecutableFile(atPath: ".venv-tools/bin/python") ? ".venv-tools/bin/python" : "python3"
+    }
+
     static func runPeer(_ peer: (python: String, script: String), folder: String) throws {
         guard FileManager.default.fileExists(atPath: peer.script) else {
             throw TorchError("\(peer.script) not found; run from the repository root or pass --script")

