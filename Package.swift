@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "TorchTests", dependencies: ["Torch", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "NNTests", dependencies: ["TestSupport", "NN", "Torch", "Datasets"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ExplanationCoreTests", dependencies: ["TestSupport", "ExplanationCore", "Torch"]),
-        .testTarget(name: "AttributionTests", dependencies: ["TestSupport", "ExplanationCore", "Attribution", "NN", "Torch"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AttributionTests", dependencies: ["TestSupport", "ExplanationCore", "Attribution", "NN", "Torch", "TextModels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "EvaluationTests", dependencies: ["TestSupport", "ExplanationCore", "Evaluation", "Attribution", "NN", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ConceptsTests", dependencies: ["TestSupport", "ExplanationCore", "Concepts", "Attribution", "Datasets", "NN", "Torch"]),
         .testTarget(name: "ReportTests", dependencies: ["TestSupport", "Report", "Torch"], resources: [.copy("Fixtures")]),

@@ -15,6 +15,9 @@ a key padding mask (lengths 5, 3, 2) and with a causal mask; torch.nn.Transforme
 mask; outputs and input gradients of sum(output · R). Additive attention pooling written out in
 torch (no nn module exists): context and weights with the padding mask.
 
+Text attribution (Tests/AttributionTests/Fixtures/text_attribution.safetensors): Captum
+0.7.0's LayerIntegratedGradients at the embedding of a small BiLSTM-attention classifier.
+
 Usage: python3 tools/make_sequence_fixtures.py
 """
 import os
@@ -83,5 +86,31 @@ def main():
     save_file({k: v.contiguous() for k, v in out.items()}, os.path.join(OUT, "sequence_layers.safetensors"))
 
 
+def text_attribution():
+    """Captum 0.7.0's LayerIntegratedGradients at the embedding of a small BiLSTM-attention
+    classifier (the architecture of TextModels.BiLSTMAttentionClassifier: vocabulary 30,
+    embedding 8, hidden 6, attention 5, 2 classes; seed 1), for two padded texts, with the
+    texts' [UNK] (id 1) copies as baselines, 20 Gauss-Legendre steps."""
+    import sys
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
+    from text_bench import BiLSTMAttention
+    from captum.attr import LayerIntegratedGradients
+    torch.manual_seed(1)
+    model = BiLSTMAttention(30, 8, 6, 5, 2).eval()
+    ids = torch.tensor([[5, 9, 2, 17, 3, 0, 0], [12, 4, 4, 28, 7, 11, 6]])
+    baselines = (ids != 0).long()
+    ig = LayerIntegratedGradients(model, model.embedding)
+    attributions, delta = ig.attribute(ids, baselines=baselines, target=torch.tensor([1, 0]), n_steps=20,
+                                       method="gausslegendre", return_convergence_delta=True)
+    names = {"embedding.weight": "embedding.weight", "projection.weight": "attention.projection.weight",
+             "projection.bias": "attention.projection.bias", "score.weight": "attention.score.weight",
+             "output.weight": "output.weight", "output.bias": "output.bias"}
+    out = {f"text.{names.get(k, k)}": v.detach().clone() for k, v in model.state_dict().items()}
+    out.update({"text.ids": ids, "text.attributions": attributions.detach(), "text.delta": delta.detach()})
+    folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "AttributionTests", "Fixtures")
+    save_file({k: v.contiguous() for k, v in out.items()}, os.path.join(folder, "text_attribution.safetensors"))
+
+
 if __name__ == "__main__":
     main()
+    text_attribution()
