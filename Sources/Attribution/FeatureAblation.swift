@@ -20,7 +20,7 @@ public struct FeatureAblation: AttributionMethod {
     }
 
     public func attribute(_ inputs: Tensor, target: Target) throws -> AttributionResult {
-        try validateInputs(inputs)
+        try validateInputs(inputs, allowingIntegers: true)
         let targets = try resolveTargets(target, model: model, inputs: inputs)
         return AttributionResult(values: try ablationEffects(model, inputs: inputs, baseline: baseline, featureMask: featureMask,
                                                              targets: targets, batchSize: perturbationsPerEvaluation))

@@ -28,10 +28,11 @@ public struct ShapleyValueSampling: AttributionMethod {
     }
 
     public func attribute(_ inputs: Tensor, target: Target) throws -> AttributionResult {
-        try validateInputs(inputs)
+        try validateInputs(inputs, allowingIntegers: true)
         let targets = try resolveTargets(target, model: model, inputs: inputs)
         let featureShape = Array(inputs.shape.dropFirst())
-        let groups = try FeatureGroups(featureMask, featureShape: featureShape, dtype: inputs.dtype)
+        let dtype = valueType(of: inputs)
+        let groups = try FeatureGroups(featureMask, featureShape: featureShape, dtype: dtype)
         let g = groups.count
         let orderings: [[Int]]
         if let permutations {
@@ -46,10 +47,10 @@ public struct ShapleyValueSampling: AttributionMethod {
         }
         let reference = try baseline.resolve(for: inputs)
         let flatGroups = try groups.masks.reshaped([g, -1])
-        var total = try Tensor.zeros([inputs.shape[0], g], dtype: inputs.dtype)
+        var total = try Tensor.zeros([inputs.shape[0], g], dtype: dtype)
         for (done, order) in orderings.enumerated() {
-            let placement = try Tensor(order, shape: [g]).oneHot(classes: g).to(inputs.dtype)  // row k: group order[k]
-            let revealed = try Tensor.cat([Tensor.zeros([1, g], dtype: inputs.dtype), placement.cumsum(dim: 0)])
+            let placement = try Tensor(order, shape: [g]).oneHot(classes: g).to(dtype)  // row k: group order[k]
+            let revealed = try Tensor.cat([Tensor.zeros([1, g], dtype: dtype), placement.cumsum(dim: 0)])
             let baselineMasks = try (1.0 - revealed.matmul(flatGroups)).reshaped([g + 1] + featureShape)
             let outputs = try ProgressObserver.quietly {
                 try maskedOutputs(model, inputs: inputs, baseline: reference, masks: baselineMasks, targets: targets,

@@ -66,16 +66,20 @@ public struct FeatureGroups {
 
     /// Spreads per-group values (N, G) onto the features: (N, features…).
     package func spread(_ values: Tensor, featureShape: [Int]) throws -> Tensor {
-        try values.matmul(masks.reshaped([count, -1])).reshaped([values.shape[0]] + featureShape)
+        try values.matmul(masks.reshaped([count, -1]).to(values.dtype)).reshaped([values.shape[0]] + featureShape)
     }
 }
+
+/// The dtype attributions of `inputs` take: theirs, or float32 for token ids (which perturbation
+/// methods replace by baseline ids, exactly, through 0/1 masks).
+package func valueType(of inputs: Tensor) -> DType { inputs.dtype.isFloatingPoint ? inputs.dtype : .float32 }
 
 /// Feature ablation's effects: f(x) − f(x with a group replaced by the baseline), each group's
 /// drop spread onto its features, (N, features…); every feature is its own group without a mask.
 package func ablationEffects(_ model: Explainable, inputs: Tensor, baseline: Baseline, featureMask: Tensor?, targets: Tensor,
                              batchSize: Int?) throws -> Tensor {
     let featureShape = Array(inputs.shape.dropFirst())
-    let groups = try FeatureGroups(featureMask, featureShape: featureShape, dtype: inputs.dtype)
+    let groups = try FeatureGroups(featureMask, featureShape: featureShape, dtype: valueType(of: inputs))
     let reference = try baseline.resolve(for: inputs)
     let original = try targetOutputs(model, inputs, targets: targets)
     let ablated = try maskedOutputs(model, inputs: inputs, baseline: reference, masks: groups.masks, targets: targets, batchSize: batchSize)

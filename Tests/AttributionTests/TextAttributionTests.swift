@@ -28,4 +28,26 @@ struct TextAttributionTests {
         #expect(try relativeDifference(result.values, f["text.attributions"]!) < 1e-5)
         #expect(try result.convergenceDelta!.abs().max().item() < 1e-4)
     }
+
+    @Test("Shapley sampling and feature ablation replace token ids by a baseline id; Shapley values add up exactly")
+    func tokenPerturbations() throws {
+        let f = try Safetensors.read(Fixture.path("text_attribution.safetensors")).tensors
+        var configuration = BiLSTMAttentionClassifier.Configuration(vocabularySize: 30, classes: 2)
+        (configuration.embeddingSize, configuration.hiddenSize, configuration.attentionSize) = (8, 6, 5)
+        let model = try BiLSTMAttentionClassifier(configuration)
+        try model.loadStateDict(Dictionary(uniqueKeysWithValues: f.filter { $0.key.hasPrefix("text.") && !["text.ids", "text.attributions", "text.delta"].contains($0.key) }
+            .map { (String($0.key.dropFirst(5)), $0.value) }))
+        model.eval()
+        let ids = try f["text.ids"]!.slice(dim: 0, start: 1, end: 2)          // seven real tokens
+        let shapley = try ShapleyValueSampling(model, baseline: .value(1), samples: 10, seed: 3).attribute(ids, target: .index(0)).values
+        #expect(shapley.dtype == .float32 && shapley.shape == [1, 7])
+        let logits = try noGrad { try model(Tensor.cat([ids, ids.onesLike()])) }
+        let gap = try (logits[0][0] - logits[1][0]).item()
+        #expect(Swift.abs(try shapley.sum().item() - gap) < 1e-4)
+        let ablation = try FeatureAblation(model, baseline: .value(1)).attribute(ids, target: .index(0)).values
+        let withoutFirst = try ids.clone()
+        try noGrad { try withoutFirst.slice(dim: 1, start: 0, end: 1).fillInPlace(1) }
+        let expected = try (logits[0][0] - noGrad { try model(withoutFirst) }[0][0]).item()
+        #expect(Swift.abs(try ablation[0][0].item() - expected) < 1e-5)
+    }
 }

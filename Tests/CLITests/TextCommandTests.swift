@@ -76,7 +76,7 @@ struct TextClassifierCommandTests {
         let tokens = records.first?["tokens"] as? [String] ?? []
         let scores = records.first?["scores"] as? [String: [Double]] ?? [:]
         #expect(!tokens.isEmpty && scores.values.allSatisfy { $0.count == tokens.count })
-        #expect(Set(scores.keys).isSuperset(of: ["integrated-gradients", "gradient-x-input", "leave-one-out"]))
+        #expect(Set(scores.keys).isSuperset(of: ["integrated-gradients", "gradient-x-input", "leave-one-out", "shapley-sampling"]))
         #expect((scores["attention"] != nil) == (arch == "bilstm-attention"))
         // Completeness: IG's attributions add up to the change of the target logit from the all-padding baseline.
         #expect((records.first?["integrated_gradients_delta"] as? Double ?? 1) < 1e-3)
