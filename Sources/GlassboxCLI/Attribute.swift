@@ -20,6 +20,7 @@ struct Attribute: ParsableCommand {
     @Flag(help: "List the methods and their options, then exit.") var list = false
     @Option(help: "A Glassbox model.safetensors, a torchvision ResNet-18 state dict (safetensors) or a TorchScript file.") var model: String?
     @Option(name: .customLong("input"), parsing: .upToNextOption, help: "Input files: .png, .npy or .safetensors.") var inputs: [String] = []
+    @Option(help: "A text to explain with a text classifier from `glassbox text train` (repeatable; instead of --input).") var text: [String] = []
     @Option(help: "Class to explain: a number, a comma-separated number per example, or 'predicted'.") var target = "predicted"
     @Option(help: "Method name (see --list).") var method: String?
     @Option(help: "Output folder.") var out = "runs/attribute"
@@ -68,7 +69,8 @@ struct Attribute: ParsableCommand {
     func validate() throws {
         if list { return }
         guard model != nil else { throw ValidationError("--model is required") }
-        guard !inputs.isEmpty else { throw ValidationError("give at least one --input file") }
+        guard !inputs.isEmpty || !text.isEmpty else { throw ValidationError("give at least one --input file (or --text for a text classifier)") }
+        if !inputs.isEmpty && !text.isEmpty { throw ValidationError("give --input files or --text, not both") }
         guard let method else { throw ValidationError("--method is required; `glassbox attribute --list` names them") }
         if out.isEmpty { throw ValidationError("--out must name a folder") }
         try asUsageError { try MethodCatalog.validate(settings(readingFiles: false), for: method) }
@@ -80,6 +82,7 @@ struct Attribute: ParsableCommand {
     func run() throws {
         if list { return printList() }
         try common.apply()
+        if !text.isEmpty { return try explainTexts() }
         let loaded = try ModelFile.load(model!)
         try AttributionFiles.checkDistinct(inputs)
         let settings = try settings()
@@ -102,6 +105,20 @@ struct Attribute: ParsableCommand {
         print("wrote \(out)/attributions.safetensors and per-input files")
     }
 
+    /// Token scores of a text classifier (tokens.json, tokens.html).
+    func explainTexts() throws {
+        let file = try TextModelFile.load(model!)
+        let targetClass: Int? = target == "predicted" ? nil : try Int(target).orThrow(TorchError("--target for texts is a class number or 'predicted'"))
+        let records = try showingProgress(delay: 1) {
+            try TokenAttribution.catalog(method: method!, settings: settings(), texts: text, file: file, targetClass: targetClass, out: out)
+        }
+        for record in records {
+            let scores = record.scores[method!] ?? []
+            print("\(record.predicted) (\(String(format: "%.1f%%", 100 * record.probability))): " + zip(record.tokens, scores).map { "\($0) \(String(format: "%.3g", $1))" }.joined(separator: ", "))
+        }
+        print("wrote \(out)/tokens.json and \(out)/tokens.html")
+    }
+
     func printList() {
         print("Methods (native = needs a Glassbox model; the rest also run TorchScript):\n")
         for entry in MethodCatalog.entries {
@@ -121,5 +138,13 @@ struct Attribute: ParsableCommand {
             throw TorchError("--\(flag) takes comma-separated non-negative integers, got '\(text)'")
         }
         return values.map { $0! }
+    }
+}
+
+extension Optional {
+    /// The value, or the error when there is none.
+    func orThrow(_ error: @autoclosure () -> Error) throws -> Wrapped {
+        guard let value = self else { throw error() }
+        return value
     }
 }

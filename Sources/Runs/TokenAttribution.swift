@@ -22,9 +22,10 @@ public enum TokenAttribution {
         public var target: String
         /// Per method, one score per token.
         public var scores: [String: [Double]]
-        /// IG's completeness gap: Σ attributions − (f(x) − f(baseline)), for the target logit; the baseline
-        /// is the text with every token replaced by [UNK].
-        public var integratedGradientsDelta: Double
+        /// The completeness gap of Integrated Gradients (or of the method, when it reports one):
+        /// Σ attributions − (f(x) − f(baseline)) for the target logit, the baseline being the text with
+        /// every token replaced by [UNK]; nil for methods without one.
+        public var convergenceDelta: Double?
     }
 
     public static func explain(_ texts: [String], file: TextModelFile, targetClass: Int?, steps: Int = 50, out: String) throws -> [Record] {
@@ -59,11 +60,50 @@ public enum TokenAttribution {
             }
             records.append(Record(text: text, tokens: tokens, predicted: classNames[predicted], probability: probabilities[predicted],
                                   target: classNames[target], scores: scores,
-                                  integratedGradientsDelta: try integrated.convergenceDelta?.abs().max().item() ?? .nan))
+                                  convergenceDelta: try integrated.convergenceDelta?.abs().max().item()))
             ProgressObserver.report("texts", done: index + 1, of: texts.count, unit: "texts")
         }
         try JSONFile.write(records, to: path(out, "tokens.json"))
-        try page(records).write(to: path(out, "tokens.html"))
+        try page(records, methods: methodOrder).write(to: path(out, "tokens.html"))
+        return records
+    }
+
+    /// `glassbox attribute --text`: any catalog method on a text classifier's token ids. Layer
+    /// methods (at `--layer embedding`) are summed over the embedding per token; perturbation
+    /// methods score the tokens directly. The baseline is [UNK] for every token unless the settings
+    /// name another (padding, id 0, would also change the model's padding mask). Writes tokens.json
+    /// and tokens.html.
+    public static func catalog(method name: String, settings: MethodSettings, texts: [String], file: TextModelFile, targetClass: Int?,
+                               out: String) throws -> [Record] {
+        var settings = settings
+        if settings.baseline == nil, try MethodCatalog.entry(named: name).options.contains(.baseline) {
+            settings.baseline = .value(Double(WordVocabulary.unknown))
+        }
+        try OutputFolder.prepare(out)
+        let model = try file.network()
+        let classNames = file.task.classNames
+        if let targetClass, !(0..<classNames.count).contains(targetClass) {
+            throw TorchError("the target class must be in 0..<\(classNames.count) (\(classNames.joined(separator: ", ")))")
+        }
+        var records: [Record] = []
+        for text in texts {
+            let ids = try file.ids([text])
+            let probabilities = try noGrad { try model(ids).softmax(dim: 1)[0] }.to(.float64).scalars(as: Double.self)
+            let predicted = probabilities.indices.max { probabilities[$0] < probabilities[$1] }!
+            let target = targetClass ?? predicted
+            let method = try MethodCatalog.method(named: name, model: model, featureShape: Array(ids.shape.dropFirst()), settings: settings)
+            let result = try method.attribute(ids, target: .index(target))
+            var values = result.values
+            if values.rank == 3 { values = try values.sum(dims: [2]) }
+            guard values.shape == ids.shape else {
+                throw TorchError("\(name) gave attributions of shape \(result.values.shape), not one per token; use a layer method at --layer embedding or a perturbation method")
+            }
+            records.append(Record(text: text, tokens: try file.tokens(ids), predicted: classNames[predicted], probability: probabilities[predicted],
+                                  target: classNames[target], scores: [name: try values[0].to(.float64).scalars(as: Double.self)],
+                                  convergenceDelta: try result.convergenceDelta?.abs().max().item()))
+        }
+        try JSONFile.write(records, to: path(out, "tokens.json"))
+        try page(records, methods: [name]).write(to: path(out, "tokens.html"))
         return records
     }
 
@@ -81,15 +121,15 @@ public enum TokenAttribution {
 
     /// Tokens coloured by score, one row per method: red for, blue against the target class
     /// (attention, which is never negative, in red), each row on its own scale.
-    static func page(_ records: [Record]) -> HTMLPage {
+    static func page(_ records: [Record], methods: [String]) -> HTMLPage {
         var page = HTMLPage(title: "Why this sentiment? Token attributions")
         page.paragraph("Each row colours the text's tokens by one method's scores for the target class: red supports it, blue speaks against it, white is neutral; each row is scaled to its own largest |score|. Integrated Gradients and gradient × input are computed in embedding space and summed per token; leave-one-out is the drop in the class's probability when the token is deleted; Shapley sampling averages each token's effect on the class's logit, replaced by [UNK], over 25 random orders; attention is the BiLSTM's attention weight (Jain & Wallace 2019 ask whether it explains anything).")
         for record in records {
             page.heading(record.text.count > 80 ? String(record.text.prefix(77)) + "…" : record.text)
-            page.paragraph(String(format: "predicted %@ (%.1f%%); explaining %@. IG completeness gap %.2g.", record.predicted, 100 * record.probability,
-                                  record.target, record.integratedGradientsDelta))
+            page.paragraph(String(format: "predicted %@ (%.1f%%); explaining %@.", record.predicted, 100 * record.probability, record.target)
+                           + (record.convergenceDelta.map { String(format: " Completeness gap %.2g.", $0) } ?? ""))
             var rows = ["<table>"]
-            for method in methodOrder {
+            for method in methods {
                 guard let scores = record.scores[method] else { continue }
                 let scale = Swift.max(scores.map(Swift.abs).max() ?? 0, 1e-12)
                 let cells = zip(record.tokens, scores).map { token, score -> String in

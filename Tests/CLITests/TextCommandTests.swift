@@ -79,7 +79,14 @@ struct TextClassifierCommandTests {
         #expect(Set(scores.keys).isSuperset(of: ["integrated-gradients", "gradient-x-input", "leave-one-out", "shapley-sampling"]))
         #expect((scores["attention"] != nil) == (arch == "bilstm-attention"))
         // Completeness: IG's attributions add up to the change of the target logit from the all-padding baseline.
-        #expect((records.first?["integrated_gradients_delta"] as? Double ?? 1) < 1e-3)
+        #expect((records.first?["convergence_delta"] as? Double ?? 1) < 1e-3)
+        // The same model through `glassbox attribute --text`: a perturbation method and a layer method at the embedding.
+        for arguments in [["--method", "shapley-value-sampling", "--samples", "5"], ["--method", "layer-integrated-gradients", "--layer", "embedding"]] {
+            let attributed = try glassbox(["attribute", "--model", "\(out)/model.safetensors", "--text", "I love driverless cars", "--out", "\(out)/attribute"] + arguments)
+            #expect(attributed.status == 0 && attributed.output.contains("love"), "\(arguments): \(attributed.error)")
+        }
+        let refused = try glassbox(["attribute", "--model", "\(out)/model.safetensors", "--text", "hi", "--method", "saliency", "--out", "\(out)/attribute"])
+        #expect(refused.failedCleanly && refused.error.contains("integer baseline"))
     }
 
     @Test("text train and evaluate refuse bad settings and foreign files")
