@@ -48,9 +48,10 @@ public struct KernelSHAP: AttributionMethod {
     }
 
     public func attribute(_ inputs: Tensor, target: Target) throws -> AttributionResult {
-        try validateInputs(inputs)
+        // Token ids are fine: the Shapley kernel weighs coalitions by size alone, never by input distances.
+        try validateInputs(inputs, allowingIntegers: true)
         let targets = try resolveTargets(target, model: model, inputs: inputs)
-        let groups = try FeatureGroups(featureMask, featureShape: Array(inputs.shape.dropFirst()), dtype: inputs.dtype).count
+        let groups = try FeatureGroups(featureMask, featureShape: Array(inputs.shape.dropFirst()), dtype: valueType(of: inputs)).count
         let z = try coalitions ?? drawCoalitions(groups: groups)
         let surrogate = LinearSurrogate(model: model, baseline: baseline, featureMask: featureMask, weighting: .shapley,
                                         ridge: 0, batchSize: perturbationsPerEvaluation)

@@ -28,13 +28,14 @@ struct LinearSurrogate {
     /// coalitions: (S, G) 0/1 per example (the same for all examples here).
     func attribute(_ inputs: Tensor, targets: Tensor, coalitions: Tensor) throws -> Tensor {
         let featureShape = Array(inputs.shape.dropFirst())
-        let groups = try FeatureGroups(featureMask, featureShape: featureShape, dtype: inputs.dtype)
+        let dtype = valueType(of: inputs)
+        let groups = try FeatureGroups(featureMask, featureShape: featureShape, dtype: dtype)
         let g = groups.count
         guard coalitions.rank == 2, coalitions.shape[1] == g else {
             throw TorchError("coalitions must be (samples, \(g)), got \(coalitions.shape)")
         }
         let s = coalitions.shape[0]
-        let z = try coalitions.to(inputs.dtype)
+        let z = try coalitions.to(dtype)
         let reference = try baseline.resolve(for: inputs)
         let baselineMasks = try (1.0 - z.matmul(groups.masks.reshaped([g, -1]))).reshaped([s] + featureShape)
         // A coalition drawn more than once (the Shapley kernel favours the 2·G coalitions of
@@ -60,7 +61,7 @@ struct LinearSurrogate {
                 a = try Tensor.cat([a, Tensor.eye(g, dtype: .float64) * Foundation.sqrt(ridge)])
                 b = try Tensor.cat([b, Tensor.zeros([g, 1], dtype: .float64)])
             }
-            coefficients.append(try a.leastSquares(b).squeezed(dim: 1).to(inputs.dtype))
+            coefficients.append(try a.leastSquares(b).squeezed(dim: 1).to(dtype))
         }
         return try groups.spread(Tensor.stack(coefficients), featureShape: featureShape)
     }

@@ -49,5 +49,9 @@ struct TextAttributionTests {
         try noGrad { try withoutFirst.slice(dim: 1, start: 0, end: 1).fillInPlace(1) }
         let expected = try (logits[0][0] - noGrad { try model(withoutFirst) }[0][0]).item()
         #expect(Swift.abs(try ablation[0][0].item() - expected) < 1e-5)
+        // KernelSHAP's fit is pinned to f(x) and f(baseline): its token scores add up to the same gap.
+        let shap = try KernelSHAP(model, baseline: .value(1), samples: 100, seed: 2).attribute(ids, target: .index(0)).values
+        #expect(shap.dtype == .float32)
+        #expect(Swift.abs(try shap.sum().item() - gap) < 1e-3)
     }
 }

@@ -81,7 +81,8 @@ struct TextClassifierCommandTests {
         // Completeness: IG's attributions add up to the change of the target logit from the all-padding baseline.
         #expect((records.first?["convergence_delta"] as? Double ?? 1) < 1e-3)
         // The same model through `glassbox attribute --text`: a perturbation method and a layer method at the embedding.
-        for arguments in [["--method", "shapley-value-sampling", "--samples", "5"], ["--method", "layer-integrated-gradients", "--layer", "embedding"]] {
+        for arguments in [["--method", "shapley-value-sampling", "--samples", "5"], ["--method", "kernel-shap", "--samples", "40"],
+                          ["--method", "layer-integrated-gradients", "--layer", "embedding"]] {
             let attributed = try glassbox(["attribute", "--model", "\(out)/model.safetensors", "--text", "I love driverless cars", "--out", "\(out)/attribute"] + arguments)
             #expect(attributed.status == 0 && attributed.output.contains("love"), "\(arguments): \(attributed.error)")
         }
