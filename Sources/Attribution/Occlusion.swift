@@ -52,10 +52,10 @@ public struct Occlusion: AttributionMethod {
     }
 
     public func attribute(_ inputs: Tensor, target: Target) throws -> AttributionResult {
-        try validateInputs(inputs)
+        try validateInputs(inputs, allowingIntegers: true)
         let targets = try resolveTargets(target, model: model, inputs: inputs)
         let featureShape = Array(inputs.shape.dropFirst())
-        let windows = try masks(featureShape: featureShape, dtype: inputs.dtype)
+        let windows = try masks(featureShape: featureShape, dtype: valueType(of: inputs))
         let reference = try baseline.resolve(for: inputs)
         let original = try targetOutputs(model, inputs, targets: targets)
         let occluded = try maskedOutputs(model, inputs: inputs, baseline: reference, masks: windows, targets: targets,

@@ -21,6 +21,7 @@ struct Attribute: ParsableCommand {
     @Option(help: "A Glassbox model.safetensors, a torchvision ResNet-18 state dict (safetensors) or a TorchScript file.") var model: String?
     @Option(name: .customLong("input"), parsing: .upToNextOption, help: "Input files: .png, .npy or .safetensors.") var inputs: [String] = []
     @Option(help: "A text to explain with a text classifier from `glassbox text train` (repeatable; instead of --input).") var text: [String] = []
+    @Option(help: "A UTF-8 file of texts, one per line, for a text classifier.") var texts: String?
     @Option(help: "Class to explain: a number, a comma-separated number per example, or 'predicted'.") var target = "predicted"
     @Option(help: "Method name (see --list).") var method: String?
     @Option(help: "Output folder.") var out = "runs/attribute"
@@ -69,8 +70,9 @@ struct Attribute: ParsableCommand {
     func validate() throws {
         if list { return }
         guard model != nil else { throw ValidationError("--model is required") }
-        guard !inputs.isEmpty || !text.isEmpty else { throw ValidationError("give at least one --input file (or --text for a text classifier)") }
-        if !inputs.isEmpty && !text.isEmpty { throw ValidationError("give --input files or --text, not both") }
+        let textual = !text.isEmpty || texts != nil
+        guard !inputs.isEmpty || textual else { throw ValidationError("give at least one --input file (or --text/--texts for a text classifier)") }
+        if !inputs.isEmpty && textual { throw ValidationError("give --input files or texts, not both") }
         guard let method else { throw ValidationError("--method is required; `glassbox attribute --list` names them") }
         if out.isEmpty { throw ValidationError("--out must name a folder") }
         try asUsageError { try MethodCatalog.validate(settings(readingFiles: false), for: method) }
@@ -82,7 +84,7 @@ struct Attribute: ParsableCommand {
     func run() throws {
         if list { return printList() }
         try common.apply()
-        if !text.isEmpty { return try explainTexts() }
+        if !text.isEmpty || texts != nil { return try explainTexts() }
         let loaded = try ModelFile.load(model!)
         try AttributionFiles.checkDistinct(inputs)
         let settings = try settings()
@@ -110,7 +112,7 @@ struct Attribute: ParsableCommand {
         let file = try TextModelFile.load(model!)
         let targetClass: Int? = target == "predicted" ? nil : try Int(target).orThrow(TorchError("--target for texts is a class number or 'predicted'"))
         let records = try showingProgress(delay: 1) {
-            try TokenAttribution.catalog(method: method!, settings: settings(), texts: text, file: file, targetClass: targetClass, out: out)
+            try TokenAttribution.catalog(method: method!, settings: settings(), texts: textsFrom(text, file: texts), file: file, targetClass: targetClass, out: out)
         }
         for record in records {
             let scores = record.scores[method!] ?? []

@@ -82,10 +82,15 @@ struct TextClassifierCommandTests {
         #expect((records.first?["convergence_delta"] as? Double ?? 1) < 1e-3)
         // The same model through `glassbox attribute --text`: a perturbation method and a layer method at the embedding.
         for arguments in [["--method", "shapley-value-sampling", "--samples", "5"], ["--method", "kernel-shap", "--samples", "40"],
-                          ["--method", "layer-integrated-gradients", "--layer", "embedding"]] {
+                          ["--method", "occlusion"], ["--method", "layer-integrated-gradients", "--layer", "embedding"]] {
             let attributed = try glassbox(["attribute", "--model", "\(out)/model.safetensors", "--text", "I love driverless cars", "--out", "\(out)/attribute"] + arguments)
             #expect(attributed.status == 0 && attributed.output.contains("love"), "\(arguments): \(attributed.error)")
         }
+        let lines = "\(out)/texts.txt"
+        try "I love driverless cars\nno way\n".write(toFile: lines, atomically: true, encoding: .utf8)
+        let fromFile = try glassbox(["attribute", "--model", "\(out)/model.safetensors", "--texts", lines, "--method", "feature-ablation", "--out", "\(out)/attribute"])
+        let written = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/attribute/tokens.json"))) as? [[String: Any]] ?? []
+        #expect(fromFile.status == 0 && written.count == 2, "\(fromFile.error)")
         let refused = try glassbox(["attribute", "--model", "\(out)/model.safetensors", "--text", "hi", "--method", "saliency", "--out", "\(out)/attribute"])
         #expect(refused.failedCleanly && refused.error.contains("integer baseline"))
     }
