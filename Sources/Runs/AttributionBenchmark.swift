@@ -161,16 +161,7 @@ public struct AttributionBenchmark {
         ]
     }
 
-    func timed(_ body: () throws -> Tensor) throws -> (Double, Tensor) {
-        var result = try body()
-        var times: [Double] = []
-        for _ in 0..<repeats {
-            let start = Date()
-            result = try body()
-            times.append(Date().timeIntervalSince(start))
-        }
-        return (times.sorted()[times.count / 2], result)
-    }
+    func timed(_ body: () throws -> Tensor) throws -> (Double, Tensor) { try medianTime(repeats: repeats, body) }
 
     /// How closely Glassbox reproduces Captum's result, replaying Captum's own random draws for the sampling methods.
     func agreement(spec: BenchModel, method: String, model: Module, x: Tensor, targets: Tensor, ours: Tensor?, theirs: Tensor?,
@@ -262,17 +253,23 @@ public enum MetricBenchmark {
             let metric = try MetricCatalog.metric(named: name, seed: seed, featureCount: 784)
             for (methodName, method) in methods {
                 let attributions = try method.attribute(x, target: .predicted).values
-                _ = try metric.score(method, inputs: x, target: .predicted, attributions: attributions)
-                var times: [Double] = []
-                for _ in 0..<repeats {
-                    let start = Date()
-                    _ = try metric.score(method, inputs: x, target: .predicted, attributions: attributions)
-                    times.append(Date().timeIntervalSince(start))
-                }
-                rows.append(Row(metric: name, method: methodName, seconds: times.sorted()[times.count / 2]))
+                let (seconds, _) = try medianTime(repeats: repeats) { try metric.score(method, inputs: x, target: .predicted, attributions: attributions) }
+                rows.append(Row(metric: name, method: methodName, seconds: seconds))
                 ProgressObserver.report("metrics", done: rows.count, of: MetricCatalog.defaultNames.count * methods.count, unit: "cells", status: name)
             }
         }
         return rows
     }
+}
+
+/// The median of `repeats` timed runs of `body` after one untimed warm-up, and the last run's result.
+func medianTime<R>(repeats: Int, _ body: () throws -> R) throws -> (seconds: Double, result: R) {
+    var result = try body()
+    var times: [Double] = []
+    for _ in 0..<repeats {
+        let start = Date()
+        result = try body()
+        times.append(Date().timeIntervalSince(start))
+    }
+    return (times.sorted()[times.count / 2], result)
 }

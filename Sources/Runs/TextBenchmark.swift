@@ -30,17 +30,6 @@ public struct TextBenchmark {
         public var machine: MachineDescription
     }
 
-    func median(_ body: () throws -> Void) throws -> Double {
-        try body()
-        var times: [Double] = []
-        for _ in 0..<repeats {
-            let start = Date()
-            try body()
-            times.append(Date().timeIntervalSince(start))
-        }
-        return times.sorted()[times.count / 2]
-    }
-
     public func run() throws -> Result {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("glassbox-text-bench-\(ProcessInfo.processInfo.processIdentifier)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -53,7 +42,7 @@ public struct TextBenchmark {
             minilmFolder = path
             let (model, tokenizer) = try MiniLMFiles.load(path)
             let texts = Array(all.prefix(embeddingTexts))
-            let seconds = try median { _ = try SentenceEmbedding.embed(texts, model: model, tokenizer: tokenizer, batchSize: embeddingBatch) }
+            let seconds = try medianTime(repeats: repeats) { try SentenceEmbedding.embed(texts, model: model, tokenizer: tokenizer, batchSize: embeddingBatch) }.seconds
             rows.append(Row(task: "MiniLM sentence embeddings (\(texts.count) tweets, batch \(embeddingBatch))", unit: "texts/s",
                             glassbox: Double(texts.count) / seconds))
             ProgressObserver.report("text bench", done: 1, of: 2, unit: "tasks")
@@ -61,14 +50,13 @@ public struct TextBenchmark {
         // BiLSTM training: the same ids, labels and batches on both sides.
         let binary = try TweetCorpus.bundled(task: .binary).prefix(trainingTexts)
         let vocabulary = WordVocabulary(building: binary.train.texts, minimumCount: 2)
-        let ids = try TokenBatch(binary.train.texts.map { let t = vocabulary.encode($0); return t.isEmpty ? [WordVocabulary.unknown] : t },
-                                 padding: 0, maxLength: 64).ids
+        let ids = try TextModelFile.ids(binary.train.texts, vocabulary: vocabulary, maxLength: 64)
         let labels = try binary.train.labelTensor()
         let order = try Tensor.randperm(ids.shape[0], generator: Generator(seed: 1)).scalars(as: Int64.self)
         let batches = stride(from: 0, to: order.count, by: trainingBatch).map { Array(order[$0..<Swift.min($0 + trainingBatch, order.count)]) }
         let tokens = try ids.ne(0).to(.float64).sum().item()
         let configuration = BiLSTMAttentionClassifier.Configuration(vocabularySize: vocabulary.count, classes: 2)
-        let seconds = try median {
+        let seconds = try medianTime(repeats: repeats) {
             let model = try BiLSTMAttentionClassifier(configuration, generator: Generator(seed: 0))
             model.train()
             let optimizer = Adam(model.parameters, learningRate: 2e-3)
@@ -79,7 +67,7 @@ public struct TextBenchmark {
                 try loss.backward()
                 try optimizer.step()
             }
-        }
+        }.seconds
         rows.append(Row(task: "BiLSTM-attention training (\(ids.shape[0]) tweets, batch \(trainingBatch), 1 epoch)", unit: "tokens/s", glassbox: tokens / seconds))
         ProgressObserver.report("text bench", done: 2, of: 2, unit: "tasks")
 

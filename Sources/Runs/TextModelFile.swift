@@ -53,8 +53,13 @@ public struct TextModelFile {
     /// Token ids (N, T) for texts, as the network was trained on them.
     public func ids(_ texts: [String]) throws -> Tensor {
         guard let vocabulary else { throw TorchError("the MiniLM probe tokenizes with MiniLM's own WordPiece vocabulary") }
-        return try TokenBatch(texts.map { let ids = vocabulary.encode($0); return ids.isEmpty ? [WordVocabulary.unknown] : ids },
-                              padding: WordVocabulary.padding, maxLength: maxLength).ids
+        return try Self.ids(texts, vocabulary: vocabulary, maxLength: maxLength)
+    }
+
+    /// Word ids, padded into one batch; a text without words is one [UNK].
+    static func ids(_ texts: [String], vocabulary: WordVocabulary, maxLength: Int) throws -> Tensor {
+        try TokenBatch(texts.map { let ids = vocabulary.encode($0); return ids.isEmpty ? [WordVocabulary.unknown] : ids },
+                       padding: WordVocabulary.padding, maxLength: maxLength).ids
     }
 
     /// The vocabulary's words for a row of ids (padding dropped).

@@ -74,10 +74,7 @@ public enum TextRun {
         let classes = options.task.classNames.count
         if options.architecture == .minilmProbe { return try probe(corpus, options: options, seed: seed, out: out) }
         let vocabulary = WordVocabulary(building: corpus.train.texts, minimumCount: options.minimumCount)
-        func ids(_ texts: LabelledTexts) throws -> Tensor {
-            try TokenBatch(texts.texts.map { text in let ids = vocabulary.encode(text); return ids.isEmpty ? [WordVocabulary.unknown] : ids },
-                           padding: WordVocabulary.padding, maxLength: options.maxLength).ids
-        }
+        func ids(_ texts: LabelledTexts) throws -> Tensor { try TextModelFile.ids(texts.texts, vocabulary: vocabulary, maxLength: options.maxLength) }
         let (trainIds, validationIds, testIds) = (try ids(corpus.train), try ids(corpus.validation), try ids(corpus.test))
         let generator = Generator(seed: seed)
         let model: Module, configuration: String

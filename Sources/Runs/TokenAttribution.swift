@@ -29,19 +29,8 @@ public enum TokenAttribution {
     }
 
     public static func explain(_ texts: [String], file: TextModelFile, targetClass: Int?, steps: Int = 50, out: String) throws -> [Record] {
-        try OutputFolder.prepare(out)
         let model = try file.network()
-        let classNames = file.task.classNames
-        if let targetClass, !(0..<classNames.count).contains(targetClass) {
-            throw TorchError("the target class must be in 0..<\(classNames.count) (\(classNames.joined(separator: ", ")))")
-        }
-        var records: [Record] = []
-        for (index, text) in texts.enumerated() {
-            let ids = try file.ids([text])
-            let tokens = try file.tokens(ids)
-            let probabilities = try noGrad { try model(ids).softmax(dim: 1)[0] }.to(.float64).scalars(as: Double.self)
-            let predicted = probabilities.indices.max { probabilities[$0] < probabilities[$1] }!
-            let target = targetClass ?? predicted
+        return try scoreTokens(texts, file: file, model: model, targetClass: targetClass, methods: methodOrder, out: out) { ids, target, probability in
             var ig = LayerIntegratedGradients(model, hookPoint: "embedding")
             ig.steps = steps
             // Baseline: every token [UNK], so the baseline text has the input's length and padding mask and
@@ -51,21 +40,15 @@ public enum TokenAttribution {
             var scores = ["integrated-gradients": try integrated.values.sum(dims: [2])[0].to(.float64).scalars(as: Double.self)]
             let (activation, gradient) = try layerActivationsAndGradients(model, ids, targets: Tensor([target], shape: [1]), hookPoint: "embedding")
             scores["gradient-x-input"] = try (activation * gradient).sum(dims: [2])[0].to(.float64).scalars(as: Double.self)
-            scores["leave-one-out"] = try leaveOneOut(model, ids, target: target, probability: probabilities[target])
+            scores["leave-one-out"] = try leaveOneOut(model, ids, target: target, probability: probability)
             // Shapley values of the tokens (Castro et al. 2009 sampling): each token replaced by [UNK] in random orders.
             let shapley = ShapleyValueSampling(model, baseline: .value(Double(WordVocabulary.unknown)), samples: 25, seed: 0)
             scores["shapley-sampling"] = try ProgressObserver.quietly { try shapley.attribute(ids, target: .index(target)) }.values[0].to(.float64).scalars(as: Double.self)
             if let bilstm = model as? BiLSTMAttentionClassifier {
                 scores["attention"] = try noGrad { try bilstm.attentionWeights(ids)[0] }.to(.float64).scalars(as: Double.self)
             }
-            records.append(Record(text: text, tokens: tokens, predicted: classNames[predicted], probability: probabilities[predicted],
-                                  target: classNames[target], scores: scores,
-                                  convergenceDelta: try integrated.convergenceDelta?.abs().max().item()))
-            ProgressObserver.report("texts", done: index + 1, of: texts.count, unit: "texts")
+            return (scores, try integrated.convergenceDelta?.abs().max().item())
         }
-        try JSONFile.write(records, to: path(out, "tokens.json"))
-        try page(records, methods: methodOrder).write(to: path(out, "tokens.html"))
-        return records
     }
 
     /// `glassbox attribute --text`: any catalog method on a text classifier's token ids. Layer
@@ -79,18 +62,8 @@ public enum TokenAttribution {
         if settings.baseline == nil, try MethodCatalog.entry(named: name).options.contains(.baseline) {
             settings.baseline = .value(Double(WordVocabulary.unknown))
         }
-        try OutputFolder.prepare(out)
         let model = try file.network()
-        let classNames = file.task.classNames
-        if let targetClass, !(0..<classNames.count).contains(targetClass) {
-            throw TorchError("the target class must be in 0..<\(classNames.count) (\(classNames.joined(separator: ", ")))")
-        }
-        var records: [Record] = []
-        for text in texts {
-            let ids = try file.ids([text])
-            let probabilities = try noGrad { try model(ids).softmax(dim: 1)[0] }.to(.float64).scalars(as: Double.self)
-            let predicted = probabilities.indices.max { probabilities[$0] < probabilities[$1] }!
-            let target = targetClass ?? predicted
+        return try scoreTokens(texts, file: file, model: model, targetClass: targetClass, methods: [name], out: out) { ids, target, _ in
             let method = try MethodCatalog.method(named: name, model: model, featureShape: Array(ids.shape.dropFirst()), settings: settings)
             let result = try method.attribute(ids, target: .index(target))
             var values = result.values
@@ -98,12 +71,32 @@ public enum TokenAttribution {
             guard values.shape == ids.shape else {
                 throw TorchError("\(name) gave attributions of shape \(result.values.shape), not one per token; use a layer method at --layer embedding or a perturbation method")
             }
+            return ([name: try values[0].to(.float64).scalars(as: Double.self)], try result.convergenceDelta?.abs().max().item())
+        }
+    }
+
+    /// Each text's ids, prediction and target class (the given one, else the predicted), its scores
+    /// from `score(ids, target, probability of the target)`, and tokens.json and tokens.html.
+    static func scoreTokens(_ texts: [String], file: TextModelFile, model: Module, targetClass: Int?, methods: [String], out: String,
+                            score: (Tensor, Int, Double) throws -> (scores: [String: [Double]], delta: Double?)) throws -> [Record] {
+        let classNames = file.task.classNames
+        if let targetClass, !(0..<classNames.count).contains(targetClass) {
+            throw TorchError("the target class must be in 0..<\(classNames.count) (\(classNames.joined(separator: ", ")))")
+        }
+        try OutputFolder.prepare(out)
+        var records: [Record] = []
+        for (index, text) in texts.enumerated() {
+            let ids = try file.ids([text])
+            let probabilities = try noGrad { try model(ids).softmax(dim: 1)[0] }.to(.float64).scalars(as: Double.self)
+            let predicted = probabilities.indices.max { probabilities[$0] < probabilities[$1] }!
+            let target = targetClass ?? predicted
+            let (scores, delta) = try score(ids, target, probabilities[target])
             records.append(Record(text: text, tokens: try file.tokens(ids), predicted: classNames[predicted], probability: probabilities[predicted],
-                                  target: classNames[target], scores: [name: try values[0].to(.float64).scalars(as: Double.self)],
-                                  convergenceDelta: try result.convergenceDelta?.abs().max().item()))
+                                  target: classNames[target], scores: scores, convergenceDelta: delta))
+            ProgressObserver.report("texts", done: index + 1, of: texts.count, unit: "texts")
         }
         try JSONFile.write(records, to: path(out, "tokens.json"))
-        try page(records, methods: [name]).write(to: path(out, "tokens.html"))
+        try page(records, methods: methods).write(to: path(out, "tokens.html"))
         return records
     }
 

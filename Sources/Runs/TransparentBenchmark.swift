@@ -53,14 +53,9 @@ public struct TransparentBenchmark {
         }
         var rows: [Row] = [], predictions: [String: Tensor] = [:]
         for (index, task) in tasks.enumerated() {
-            predictions[task.name] = try task.timed()()
-            var times: [Double] = []
-            for _ in 0..<repeats {
-                let start = Date()
-                _ = try task.timed()
-                times.append(Date().timeIntervalSince(start))
-            }
-            rows.append(Row(task: task.name, glassboxSeconds: times.sorted()[times.count / 2]))
+            let (seconds, predict) = try medianTime(repeats: repeats, task.timed)
+            predictions[task.name] = try predict()
+            rows.append(Row(task: task.name, glassboxSeconds: seconds))
             ProgressObserver.report("transparent bench", done: index + 1, of: tasks.count, unit: "tasks", status: task.name)
         }
         var peerNote = "scikit-learn skipped (--no-peer)."

@@ -11,8 +11,8 @@ import Torch
 /// the same 20-point Gauss–Legendre rule on both sides: 1e-5 of the largest attribution.
 @Suite("Token attributions against Captum")
 struct TextAttributionTests {
-    @Test("layer Integrated Gradients at a text model's embedding, [UNK] baselines, padded batch")
-    func layerIntegratedGradientsOnText() throws {
+    /// The fixture's BiLSTM-attention classifier with Captum's twin's weights, and the fixture.
+    static func twin() throws -> (BiLSTMAttentionClassifier, [String: Tensor]) {
         let f = try Safetensors.read(Fixture.path("text_attribution.safetensors")).tensors
         var configuration = BiLSTMAttentionClassifier.Configuration(vocabularySize: 30, classes: 2)
         (configuration.embeddingSize, configuration.hiddenSize, configuration.attentionSize) = (8, 6, 5)
@@ -20,6 +20,12 @@ struct TextAttributionTests {
         try model.loadStateDict(Dictionary(uniqueKeysWithValues: f.filter { $0.key.hasPrefix("text.") && !["text.ids", "text.attributions", "text.delta"].contains($0.key) }
             .map { (String($0.key.dropFirst(5)), $0.value) }))
         model.eval()
+        return (model, f)
+    }
+
+    @Test("layer Integrated Gradients at a text model's embedding, [UNK] baselines, padded batch")
+    func layerIntegratedGradientsOnText() throws {
+        let (model, f) = try Self.twin()
         let ids = f["text.ids"]!
         var method = LayerIntegratedGradients(model, hookPoint: "embedding")
         method.steps = 20
@@ -31,13 +37,7 @@ struct TextAttributionTests {
 
     @Test("Shapley sampling and feature ablation replace token ids by a baseline id; Shapley values add up exactly")
     func tokenPerturbations() throws {
-        let f = try Safetensors.read(Fixture.path("text_attribution.safetensors")).tensors
-        var configuration = BiLSTMAttentionClassifier.Configuration(vocabularySize: 30, classes: 2)
-        (configuration.embeddingSize, configuration.hiddenSize, configuration.attentionSize) = (8, 6, 5)
-        let model = try BiLSTMAttentionClassifier(configuration)
-        try model.loadStateDict(Dictionary(uniqueKeysWithValues: f.filter { $0.key.hasPrefix("text.") && !["text.ids", "text.attributions", "text.delta"].contains($0.key) }
-            .map { (String($0.key.dropFirst(5)), $0.value) }))
-        model.eval()
+        let (model, f) = try Self.twin()
         let ids = try f["text.ids"]!.slice(dim: 0, start: 1, end: 2)          // seven real tokens
         let shapley = try ShapleyValueSampling(model, baseline: .value(1), samples: 10, seed: 3).attribute(ids, target: .index(0)).values
         #expect(shapley.dtype == .float32 && shapley.shape == [1, 7])
