@@ -16,7 +16,10 @@ mask; outputs and input gradients of sum(output · R). Additive attention poolin
 torch (no nn module exists): context and weights with the padding mask.
 
 Text attribution (Tests/AttributionTests/Fixtures/text_attribution.safetensors): Captum
-0.7.0's LayerIntegratedGradients at the embedding of a small BiLSTM-attention classifier.
+0.7.0's LayerIntegratedGradients at the embedding of a small BiLSTM-attention classifier,
+and its token-replacing methods on the same model (occlusion, feature ablation, KernelSHAP
+and LIME with stored coalitions; LIME weighs coalitions by their cosine distance to the
+all-present one, kernel width 0.25, as the LIME package's text explainer does).
 
 Usage: python3 tools/make_sequence_fixtures.py
 """
@@ -107,8 +110,41 @@ def text_attribution():
              "output.weight": "output.weight", "output.bias": "output.bias"}
     out = {f"text.{names.get(k, k)}": v.detach().clone() for k, v in model.state_dict().items()}
     out.update({"text.ids": ids, "text.attributions": attributions.detach(), "text.delta": delta.detach()})
+    out.update(token_perturbations(model, ids[1:2]))
     folder = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "AttributionTests", "Fixtures")
     save_file({k: v.contiguous() for k, v in out.items()}, os.path.join(folder, "text_attribution.safetensors"))
+
+
+def token_perturbations(model, ids):
+    """Captum's perturbation methods on one text's token ids, each token replaced by [UNK] (id 1),
+    target class 0. Coalitions are drawn here and stored, so Glassbox replays the same ones."""
+    from captum.attr import FeatureAblation, KernelShap, Lime, Occlusion
+    from captum._utils.models.linear_model import SkLearnLinearRegression
+    tokens = ids.shape[1]
+    out = {"perturb.occlusion": Occlusion(model).attribute(ids, sliding_window_shapes=(1,), baselines=1, target=0),
+           "perturb.feature_ablation": FeatureAblation(model).attribute(ids, baselines=1, target=0)}
+    coalitions = torch.bernoulli(torch.full((60, tokens), 0.5), generator=torch.Generator().manual_seed(4))
+    shap_rows = torch.cat([torch.ones(1, tokens), torch.zeros(1, tokens), coalitions[2:]])
+
+    def replay(rows):
+        def generator(original_input, **kwargs):
+            for row in rows:
+                yield row.unsqueeze(0).long()
+        return generator
+
+    def coalition_cosine(original, perturbed, interpretable, **kwargs):
+        z = interpretable.double().reshape(-1)
+        distance = 1 - z.sum() / (z.norm() * tokens ** 0.5) if z.sum() > 0 else torch.tensor(1.0, dtype=torch.float64)
+        return float(torch.exp(-distance ** 2 / (2 * 0.25 ** 2)))
+
+    lime = Lime(model, interpretable_model=SkLearnLinearRegression(), similarity_func=coalition_cosine)
+    lime.perturb_func = replay(coalitions)
+    kernel_shap = KernelShap(model)
+    kernel_shap.perturb_func = replay(shap_rows)
+    out.update({"perturb.ids": ids.clone(), "perturb.coalitions": coalitions, "perturb.shap_coalitions": shap_rows,
+                "perturb.lime": lime.attribute(ids, baselines=1, target=0, n_samples=60),
+                "perturb.kernel_shap": kernel_shap.attribute(ids, baselines=1, target=0, n_samples=60)})
+    return {k: v.detach() for k, v in out.items()}
 
 
 if __name__ == "__main__":

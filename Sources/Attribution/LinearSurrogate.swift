@@ -13,6 +13,9 @@ struct LinearSurrogate {
     enum Weighting {
         /// LIME: exp(−d²/(2w²)), d the cosine distance between input and perturbed input.
         case exponentialCosine(kernelWidth: Double)
+        /// LIME on token ids: exp(−d²/(2w²)), d the cosine distance between the coalition and
+        /// the all-present coalition, 1 − √(present / groups) (1 for the empty coalition).
+        case coalitionCosine(kernelWidth: Double)
         /// KernelSHAP: samples are drawn from the Shapley kernel already; the empty and
         /// full coalitions get weight 10⁶ to pin the fit to f(baseline) and f(x), as Captum does.
         case shapley
@@ -97,6 +100,9 @@ struct LinearSurrogate {
                 .reshaped([baselineMasks.shape[0], -1]).to(.float64)
             let cosine = try (perturbed * x).sum(dims: [1]) / (perturbed.norm(dims: [1]) * x.norm()).clamp(min: 1e-8)
             let distance = try 1.0 - cosine
+            return try (distance.square() * (-1 / (2 * width * width))).exp()
+        case .coalitionCosine(let width):
+            let distance = try 1.0 - (coalitions.sum(dims: [1]).to(.float64) / Double(coalitions.shape[1])).sqrt()
             return try (distance.square() * (-1 / (2 * width * width))).exp()
         }
     }

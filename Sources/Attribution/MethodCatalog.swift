@@ -22,7 +22,7 @@ public enum MethodOption: String, CaseIterable, Sendable {
         case .strides: "Occlusion strides, comma-separated (default: half the window)."
         case .featureMask: "Feature groups as a .npy of integers 0…G−1 with one input's shape."
         case .patch: "Feature groups as square patches of this many pixels (default for images: a 7×7 grid of patches; otherwise one group per feature)."
-        case .kernelWidth: "LIME kernel width (default \(MethodCatalog.kernelWidth))."
+        case .kernelWidth: "LIME kernel width (default \(LIME.defaultKernelWidth) on input cosine distances; \(LIME.tokenKernelWidth) on coalition cosine distances for token ids)."
         case .signed: "Saliency: keep the gradient's sign."
         case .noRelu: "Grad-CAM: keep negative evidence (no ReLU)."
         }
@@ -105,7 +105,6 @@ public enum MethodCatalog {
     public static let shapleySamples = 25
     /// Coalitions for LIME and KernelSHAP: enough to determine a fit over 49 patches.
     public static let surrogateSamples = 200
-    public static let kernelWidth = 1.0
     /// Perturbation methods refuse to treat more features than this as players one by one.
     public static let maximumUngroupedFeatures = 4096
     /// Bounds on counts a user gives: beyond them a run takes hours or memory runs out.
@@ -166,7 +165,7 @@ public enum MethodCatalog {
             let mask = try groups(shape, s, method: "lime")
             var method = LIME(model, baseline: s.baseline ?? .zeros, featureMask: mask,
                               samples: try coalitions(s.samples ?? surrogateSamples, mask: mask, featureShape: shape, method: "lime"), seed: s.seed)
-            method.kernelWidth = s.kernelWidth ?? kernelWidth
+            method.kernelWidth = s.kernelWidth
             method.perturbationsPerEvaluation = s.perturbationsPerEvaluation
             return method
         },

@@ -44,7 +44,7 @@ package func validateInputs(_ inputs: Tensor, allowingIntegers: Bool = false) th
     guard inputs.rank >= 1, inputs.shape[0] > 0 else { throw TorchError("inputs need a non-empty batch dimension: got shape \(inputs.shape)") }
     if !inputs.dtype.isFloatingPoint {
         guard allowingIntegers else {
-            throw TorchError("this method moves the inputs, so they must be floating point, got \(inputs.dtype); for token ids, explain the embedding layer with layer-integrated-gradients, layer-activation or grad-cam, or replace tokens with occlusion, feature-ablation, shapley-value-sampling or kernel-shap and an integer baseline")
+            throw TorchError("this method moves the inputs, so they must be floating point, got \(inputs.dtype); for token ids, explain the embedding layer with layer-integrated-gradients, layer-activation or grad-cam, or replace tokens with occlusion, feature-ablation, shapley-value-sampling, kernel-shap or lime and an integer baseline")
         }
         return
     }

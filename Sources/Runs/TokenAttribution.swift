@@ -11,8 +11,8 @@ import Torch
 /// several methods side by side: Integrated Gradients and gradient × input in embedding space
 /// (summed over the embedding per token; Sundararajan et al. 2017, Shrikumar et al. 2016),
 /// leave-one-out (the drop in the class's probability when the token is deleted), Shapley
-/// sampling over tokens replaced by [UNK] (Castro et al. 2009), and, for the
-/// BiLSTM, its attention weights (the explanation Jain & Wallace 2019 put to the test).
+/// sampling over tokens replaced by [UNK] (Castro et al. 2009), LIME over the same
+/// replacements (Ribeiro et al. 2016), and, for the BiLSTM, its attention weights (the explanation Jain & Wallace 2019 put to the test).
 public enum TokenAttribution {
     public struct Record: Codable, Sendable {
         public var text: String
@@ -44,6 +44,8 @@ public enum TokenAttribution {
             // Shapley values of the tokens (Castro et al. 2009 sampling): each token replaced by [UNK] in random orders.
             let shapley = ShapleyValueSampling(model, baseline: .value(Double(WordVocabulary.unknown)), samples: 25, seed: 0)
             scores["shapley-sampling"] = try ProgressObserver.quietly { try shapley.attribute(ids, target: .index(target)) }.values[0].to(.float64).scalars(as: Double.self)
+            let lime = LIME(model, baseline: .value(Double(WordVocabulary.unknown)), samples: MethodCatalog.surrogateSamples, seed: 0)
+            scores["lime"] = try ProgressObserver.quietly { try lime.attribute(ids, target: .index(target)) }.values[0].to(.float64).scalars(as: Double.self)
             if let bilstm = model as? BiLSTMAttentionClassifier {
                 scores["attention"] = try noGrad { try bilstm.attentionWeights(ids)[0] }.to(.float64).scalars(as: Double.self)
             }
@@ -110,13 +112,13 @@ public enum TokenAttribution {
         return without.map { probability - $0 }
     }
 
-    public static let methodOrder = ["integrated-gradients", "gradient-x-input", "leave-one-out", "shapley-sampling", "attention"]
+    public static let methodOrder = ["integrated-gradients", "gradient-x-input", "leave-one-out", "shapley-sampling", "lime", "attention"]
 
     /// Tokens coloured by score, one row per method: red for, blue against the target class
     /// (attention, which is never negative, in red), each row on its own scale.
     static func page(_ records: [Record], methods: [String]) -> HTMLPage {
         var page = HTMLPage(title: "Why this sentiment? Token attributions")
-        page.paragraph("Each row colours the text's tokens by one method's scores for the target class: red supports it, blue speaks against it, white is neutral; each row is scaled to its own largest |score|. Integrated Gradients and gradient × input are computed in embedding space and summed per token; leave-one-out is the drop in the class's probability when the token is deleted; Shapley sampling averages each token's effect on the class's logit, replaced by [UNK], over 25 random orders; attention is the BiLSTM's attention weight (Jain & Wallace 2019 ask whether it explains anything).")
+        page.paragraph("Each row colours the text's tokens by one method's scores for the target class: red supports it, blue speaks against it, white is neutral; each row is scaled to its own largest |score|. Integrated Gradients and gradient × input are computed in embedding space and summed per token; leave-one-out is the drop in the class's probability when the token is deleted; Shapley sampling averages each token's effect on the class's logit, replaced by [UNK], over 25 random orders; LIME fits a weighted linear model to the logit over \(MethodCatalog.surrogateSamples) random sets of tokens replaced by [UNK], sets with more tokens kept weighing more (cosine kernel, width \(LIME.tokenKernelWidth)); attention is the BiLSTM's attention weight (Jain & Wallace 2019 ask whether it explains anything).")
         for record in records {
             page.heading(record.text.count > 80 ? String(record.text.prefix(77)) + "…" : record.text)
             page.paragraph(String(format: "predicted %@ (%.1f%%); explaining %@.", record.predicted, 100 * record.probability, record.target)

@@ -76,12 +76,12 @@ struct TextClassifierCommandTests {
         let tokens = records.first?["tokens"] as? [String] ?? []
         let scores = records.first?["scores"] as? [String: [Double]] ?? [:]
         #expect(!tokens.isEmpty && scores.values.allSatisfy { $0.count == tokens.count })
-        #expect(Set(scores.keys).isSuperset(of: ["integrated-gradients", "gradient-x-input", "leave-one-out", "shapley-sampling"]))
+        #expect(Set(scores.keys).isSuperset(of: ["integrated-gradients", "gradient-x-input", "leave-one-out", "shapley-sampling", "lime"]))
         #expect((scores["attention"] != nil) == (arch == "bilstm-attention"))
         // Completeness: IG's attributions add up to the change of the target logit from the all-padding baseline.
         #expect((records.first?["convergence_delta"] as? Double ?? 1) < 1e-3)
         // The same model through `glassbox attribute --text`: a perturbation method and a layer method at the embedding.
-        for arguments in [["--method", "shapley-value-sampling", "--samples", "5"], ["--method", "kernel-shap", "--samples", "40"],
+        for arguments in [["--method", "shapley-value-sampling", "--samples", "5"], ["--method", "kernel-shap", "--samples", "40"], ["--method", "lime", "--samples", "40"],
                           ["--method", "occlusion"], ["--method", "layer-integrated-gradients", "--layer", "embedding"]] {
             let attributed = try glassbox(["attribute", "--model", "\(out)/model.safetensors", "--text", "I love driverless cars", "--out", "\(out)/attribute"] + arguments)
             #expect(attributed.status == 0 && attributed.output.contains("love"), "\(arguments): \(attributed.error)")
