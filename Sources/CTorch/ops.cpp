@@ -185,6 +185,9 @@ int gbt_lstsq(gbt_tensor a, gbt_tensor b, gbt_tensor *solution) {
 }
 
 int gbt_linear(gbt_tensor x, gbt_tensor w, gbt_tensor b, gbt_tensor *out) { GBT_TRY(*out = wrap(at::linear(T(x), T(w), opt(b)))) }
+int gbt_baddbmm(gbt_tensor input, gbt_tensor a, gbt_tensor b, double alpha, gbt_tensor *out) {
+  GBT_TRY(*out = wrap(at::baddbmm(T(input), T(a), T(b), 1.0, alpha)))
+}
 int gbt_conv2d(gbt_tensor x, gbt_tensor w, gbt_tensor b, const int64_t *stride, const int64_t *padding,
                const int64_t *dilation, int64_t groups, gbt_tensor *out) {
   GBT_TRY(*out = wrap(at::conv2d(T(x), T(w), opt(b), dims(stride, 2), dims(padding, 2), dims(dilation, 2), groups)))

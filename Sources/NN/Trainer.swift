@@ -27,8 +27,11 @@ public final class Trainer {
     public var records: (() throws -> String)?
     /// Multiplies the learning rate after each epoch (1 keeps it constant).
     public var learningRateDecay = 1.0
-    /// Transforms each training batch (data augmentation); gets a generator seeded per epoch.
+    /// Transforms each training batch (data augmentation, trimming padding); gets a generator seeded per epoch.
     public var augment: ((Tensor, Generator) throws -> Tensor)?
+    /// The epoch's batches as lists of example indices, from the epoch's generator (e.g. length
+    /// buckets for text); nil: a random permutation cut into `batchSize` pieces.
+    public var batchPlan: ((Generator) throws -> [[Int]])?
     /// Replaces `loss(model(x), y)` by an objective that sees the inputs (for losses on
     /// input gradients or reconstructions); returns the loss and the logits. Its generator
     /// is the epoch's (seeded per epoch, so resumed runs draw the same numbers).
@@ -70,7 +73,6 @@ public final class Trainer {
                 ProgressObserver.note("resuming from \(checkpointPath) after epoch \(last.epoch)")
             }
         }
-        let batches = (n - 1) / batchSize + 1
         let baseLearningRate = optimizer.learningRate
         for epoch in stride(from: history.count + 1, through: epochs, by: 1) {
             let started = Date()
@@ -80,12 +82,12 @@ public final class Trainer {
                 (module.module as? Stochastic)?.reseed(seed &+ UInt64(epoch) &* 1_000_003 &+ UInt64(index))
             }
             let generator = Generator(seed: seed &+ UInt64(epoch))
-            let order = try Tensor.randperm(n, generator: generator)
+            let plan = try epochBatches(n, generator: generator)
             optimizer.learningRate = baseLearningRate * Foundation.pow(learningRateDecay, Double(epoch - 1))
             var lossSum = 0.0
             var correct = 0
-            for b in 0..<batches {
-                let index = try order.slice(dim: 0, start: b * batchSize, end: min(n, (b + 1) * batchSize))
+            var seen = 0
+            for (b, index) in plan.enumerated() {
                 var x = try inputs.indexSelect(dim: 0, index: index)
                 if let augment { x = try augment(x, generator) }
                 let y = try targets.indexSelect(dim: 0, index: index)
@@ -97,10 +99,11 @@ public final class Trainer {
                 guard batchLoss.isFinite else {
                     throw TorchError("training diverged: loss is \(batchLoss) at epoch \(epoch), batch \(b + 1); lower the learning rate")
                 }
-                lossSum += batchLoss * Double(index.count)
+                seen += index.shape[0]
+                lossSum += batchLoss * Double(index.shape[0])
                 if logits.rank == 2 { correct += try noGrad { try logits.argmax(dim: 1).eq(y).to(.int64).sum().itemInt() } }
-                ProgressObserver.report("epoch \(epoch)/\(epochs)", done: b + 1, of: batches, unit: "batches",
-                                        status: String(format: "loss %.4f", lossSum / Double(min(n, (b + 1) * batchSize))))
+                ProgressObserver.report("epoch \(epoch)/\(epochs)", done: b + 1, of: plan.count, unit: "batches",
+                                        status: String(format: "loss %.4f", lossSum / Double(seen)))
             }
             let report = EpochReport(epoch: epoch, loss: lossSum / Double(n), accuracy: Double(correct) / Double(n),
                                      seconds: Date().timeIntervalSince(started))
@@ -113,6 +116,19 @@ public final class Trainer {
         }
         model.eval()
         return history
+    }
+
+    /// The epoch's batches as index tensors: the plan's, checked to cover every example once, or a permutation's pieces.
+    func epochBatches(_ n: Int, generator: Generator) throws -> [Tensor] {
+        guard let batchPlan else {
+            let order = try Tensor.randperm(n, generator: generator)
+            return try stride(from: 0, to: n, by: batchSize).map { try order.slice(dim: 0, start: $0, end: min(n, $0 + batchSize)) }
+        }
+        let plan = try batchPlan(generator)
+        guard plan.allSatisfy({ !$0.isEmpty }), plan.flatMap({ $0 }).sorted() == Array(0..<n) else {
+            throw TorchError("the batch plan must list every one of the \(n) examples exactly once, in non-empty batches")
+        }
+        return try plan.map { try Tensor($0.map(Int64.init), shape: [$0.count]) }
     }
 }
 

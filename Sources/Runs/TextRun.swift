@@ -93,8 +93,12 @@ public enum TextRun {
         let trainer = Trainer(model: model, optimizer: Adam(model.parameters, learningRate: options.learningRate))
         trainer.batchSize = options.batchSize
         trainer.seed = seed
+        // Batches of texts of similar length, cut to their longest text: far less padding to compute.
+        let lengths = try trainIds.ne(0).to(.int64).sum(dims: [1]).scalars(as: Int64.self).map { Int($0) }
+        trainer.batchPlan = { try TokenBatch.buckets(lengths: lengths, batchSize: options.batchSize, generator: $0) }
+        trainer.augment = { ids, _ in try TokenBatch.trimmed(ids) }
         trainer.checkpointPath = path(out, "checkpoint.safetensors")
-        trainer.settings = "\(options.architecture.rawValue) \(options.task.rawValue) batch \(options.batchSize) lr \(options.learningRate) min count \(options.minimumCount) length \(options.maxLength) seed \(seed)"
+        trainer.settings = "\(options.architecture.rawValue) \(options.task.rawValue) length buckets of \(options.batchSize) lr \(options.learningRate) min count \(options.minimumCount) length \(options.maxLength) seed \(seed)"
         if !resume, FileManager.default.fileExists(atPath: trainer.checkpointPath!) { try FileManager.default.removeItem(atPath: trainer.checkpointPath!) }
         ProgressObserver.note("training \(options.architecture.rawValue) (\(model.parameterCount) parameters, \(vocabulary.count) words) on \(corpus.train.count) texts")
         let started = Date()
@@ -120,7 +124,7 @@ public enum TextRun {
         model.eval()
         var predictions: [Int] = []
         for start in stride(from: 0, to: ids.shape[0], by: 256) {
-            let batch = try ids.slice(dim: 0, start: start, end: Swift.min(start + 256, ids.shape[0]))
+            let batch = try TokenBatch.trimmed(ids.slice(dim: 0, start: start, end: Swift.min(start + 256, ids.shape[0])))
             predictions += try noGrad { try model(batch).argmax(dim: 1) }.scalars(as: Int64.self).map { Int($0) }
         }
         return predictions

@@ -28,6 +28,15 @@ public enum Functional {
         }
     }
 
+    /// input + scale · (a @ b) for batches of matrices, in one pass (libtorch's baddbmm): (B, n, k) @ (B, k, m).
+    public static func batchedProduct(_ a: Tensor, _ b: Tensor, scaledBy scale: Double = 1, adding input: Tensor) throws -> Tensor {
+        try withExtendedLifetime((a, b, input)) {
+            try makeTensor("batched product of \(shapeText(a.shape)) and \(shapeText(b.shape)) added to \(shapeText(input.shape))") {
+                gbt_baddbmm(input.handle, a.handle, b.handle, scale, &$0)
+            }
+        }
+    }
+
     public static func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int) = (1, 1),
                               padding: (Int, Int) = (0, 0), dilation: (Int, Int) = (1, 1), groups: Int = 1) throws -> Tensor {
         try withExtendedLifetime((weight, bias)) {

@@ -80,6 +80,12 @@ struct TextTests {
             let spread = bucket.map { lengths[$0] }
             #expect(spread.max()! - spread.min()! <= 3)
         }
+        // Without a generator: shortest first, ties by position; with one, ties fall differently.
+        #expect(try TokenBatch.buckets(lengths: [2, 1, 2, 2, 1], batchSize: 2) == [[1, 4], [0, 2], [3]])
+        let shuffled = try (0..<8).map { try TokenBatch.buckets(lengths: [1, 1, 1, 1, 1, 1], batchSize: 3, generator: Generator(seed: UInt64($0))) }
+        #expect(Set(shuffled.map { $0.map { $0.sorted() }.sorted { $0[0] < $1[0] } }).count > 1)
+        #expect(try TokenBatch.trimmed(batch.ids).shape == [3, 2])
+        #expect(try TokenBatch.trimmed(Tensor([4, 0, 0, 5, 6, 0], shape: [2, 3])).scalars(as: Int64.self) == [4, 0, 5, 6])
         #expect(errorMessage { _ = try TokenBatch([], padding: 0) } != nil)
     }
 

@@ -155,6 +155,22 @@ struct TrainerTests {
         #expect(message?.contains("training diverged") == true)
     }
 
+    @Test("a batch plan decides the batches; a plan that misses or repeats an example is refused")
+    func batchPlan() throws {
+        let (x, y) = try problem()
+        let (planned, _) = try makeTrainer(checkpoint: nil)
+        var sizes: [Int] = []
+        planned.batchPlan = { _ in [Array(0..<40), Array(40..<64)] }
+        planned.augment = { batch, _ in sizes.append(batch.shape[0]); return batch }
+        let history = try planned.fit(inputs: x, targets: y, epochs: 2)
+        #expect(sizes == [40, 24, 40, 24] && history.count == 2)
+        for plan in [[Array(0..<63)], [Array(0..<64), [3]], [Array(0..<64), []]] {
+            let (trainer, _) = try makeTrainer(checkpoint: nil)
+            trainer.batchPlan = { _ in plan }
+            #expect(errorMessage { try trainer.fit(inputs: x, targets: y, epochs: 1) }?.contains("exactly once") == true)
+        }
+    }
+
     @Test("mismatched inputs and targets are rejected")
     func mismatchedData() throws {
         let (trainer, _) = try makeTrainer(checkpoint: nil)

@@ -163,6 +163,8 @@ int gbt_tree_partition(gbt_tensor order, gbt_tensor goes_left, gbt_tensor segmen
 
 // ---- neural-network functions ----
 int gbt_linear(gbt_tensor x, gbt_tensor w, gbt_tensor b, gbt_tensor *out);
+/* input + alpha * (a @ b) over a batch of matrices: (B, n, m) + (B, n, k) @ (B, k, m). */
+int gbt_baddbmm(gbt_tensor input, gbt_tensor a, gbt_tensor b, double alpha, gbt_tensor *out);
 int gbt_conv2d(gbt_tensor x, gbt_tensor w, gbt_tensor b, const int64_t *stride, const int64_t *padding,
                const int64_t *dilation, int64_t groups, gbt_tensor *out);
 int gbt_conv_transpose2d(gbt_tensor x, gbt_tensor w, gbt_tensor b, const int64_t *stride, const int64_t *padding,

@@ -25,13 +25,24 @@ public struct TokenBatch {
     }
 
     /// Batches of indices into `lengths`, each of similar lengths (sorted, then cut into
-    /// `batchSize` pieces), in an order shuffled by `generator` (or by length when nil): little
-    /// padding per batch, and still random batches for training.
+    /// `batchSize` pieces). With a `generator`, texts of equal length are sorted in a random order
+    /// and the batches shuffled, so training still sees different batches every epoch; without one,
+    /// batches come shortest first. Little padding per batch either way.
     public static func buckets(lengths: [Int], batchSize: Int, generator: Generator? = nil) throws -> [[Int]] {
         guard batchSize >= 1 else { throw TorchError("the batch size must be at least 1") }
-        let sorted = lengths.indices.sorted { lengths[$0] != lengths[$1] ? lengths[$0] < lengths[$1] : $0 < $1 }
+        var tieBreak = Array(lengths.indices)
+        if let generator, lengths.count > 1 {
+            tieBreak = try Tensor.randperm(lengths.count, generator: generator).scalars(as: Int64.self).map { Int($0) }
+        }
+        let sorted = lengths.indices.sorted { lengths[$0] != lengths[$1] ? lengths[$0] < lengths[$1] : tieBreak[$0] < tieBreak[$1] }
         let batches = stride(from: 0, to: sorted.count, by: batchSize).map { Array(sorted[$0..<Swift.min($0 + batchSize, sorted.count)]) }
         guard let generator, batches.count > 1 else { return batches }
         return try Tensor.randperm(batches.count, generator: generator).scalars(as: Int64.self).map { batches[Int($0)] }
+    }
+
+    /// Padded ids (N, T) without the padding columns every row has at its end.
+    public static func trimmed(_ ids: Tensor, padding: Int = 0) throws -> Tensor {
+        let longest = try ids.ne(Double(padding)).to(.int64).sum(dims: [1]).max().itemInt()
+        return longest == ids.shape[1] ? ids : try ids.slice(dim: 1, start: 0, end: Swift.max(1, longest))
     }
 }

@@ -69,9 +69,12 @@ public final class BERT: Module {
         guard ids.shape[1] <= configuration.maxPositions else {
             throw TorchError("BERT takes at most \(configuration.maxPositions) tokens, got \(ids.shape[1])")
         }
+        let (n, t, heads) = (ids.shape[0], ids.shape[1], configuration.heads)
         let keep = try ids.ne(Double(configuration.paddingId))
-        // Hugging Face's extended mask: 0 on tokens, the dtype's lowest value on padding.
-        let additive = try (1 - keep.to(.float32)).reshaped([ids.shape[0], 1, 1, ids.shape[1]]) * Double(-Float.greatestFiniteMagnitude)
+        // Hugging Face's extended mask: 0 on tokens, the dtype's lowest value on padding; laid out
+        // once per call as the (N · heads, T, T) term the attention scores are added to.
+        let additive = try ((1 - keep.to(.float32)) * Double(-Float.greatestFiniteMagnitude))
+            .reshaped([n, 1, 1, t]).expanded(to: [n, heads, t, t]).reshaped([n * heads, t, t])
         var x = try embeddings(ids)
         for case let layer as BERTLayer in layerList.modules { x = try layer.run(x, additiveMask: additive) }
         return x

@@ -26,7 +26,7 @@ final class BERTLayer: Module {
     }
 
     override func forward(_ x: Tensor) throws -> Tensor {
-        try run(x, additiveMask: Tensor.zeros([x.shape[0], 1, 1, x.shape[1]]))
+        try run(x, additiveMask: Tensor.zeros([x.shape[0] * attention.selfAttention.heads, x.shape[1], x.shape[1]]))
     }
 }
 
@@ -61,14 +61,24 @@ final class BERTSelfAttention: Module {
     }
 
     /// The attention output after `output` (the block's dense projection, `attention.output.dense`).
+    /// `additiveMask` (N · heads, T, T) is added to the scaled scores. Queries, keys and values come
+    /// from one product with the three weights stacked, laid out head by head in one copy; the
+    /// scale and the mask enter the score product itself (speed: see `glassbox bench text`).
     func run(_ x: Tensor, additiveMask: Tensor, output: Linear) throws -> Tensor {
-        let (n, t) = (x.shape[0], x.shape[1])
-        func split(_ y: Tensor) throws -> Tensor { try y.reshaped([n, t, heads, headSize]) }
-        let q = try hookQ(split(query(x))), k = try hookK(split(key(x))), v = try hookV(split(value(x)))
-        let scores = try q.permuted([0, 2, 1, 3]).matmul(k.permuted([0, 2, 3, 1])) / Double(headSize).squareRoot() + additiveMask
-        let pattern = try hookPattern(scores.softmax(dim: -1))
-        let z = try hookZ(pattern.matmul(v.permuted([0, 2, 1, 3])).permuted([0, 2, 1, 3]))
-        return try output(z.reshaped([n, t, heads * headSize]))
+        let (n, t, width) = (x.shape[0], x.shape[1], heads * headSize)
+        let weight = try Tensor.cat([query.weight, key.weight, value.weight])
+        let bias = try Tensor.cat([query.bias!, key.bias!, value.bias!])
+        // (3, N, heads, T, d_head); the hooks see (N, T, heads, d_head) views of it.
+        let stacked = try Functional.linear(x, weight: weight, bias: bias).reshaped([n, t, 3, heads, headSize])
+            .permuted([2, 0, 3, 1, 4]).contiguous()
+        func headMajor(_ hook: HookPoint, _ index: Int) throws -> Tensor {
+            try hook(stacked[index].permuted([0, 2, 1, 3])).permuted([0, 2, 1, 3]).reshaped([n * heads, t, headSize])
+        }
+        let q = try headMajor(hookQ, 0), k = try headMajor(hookK, 1), v = try headMajor(hookV, 2)
+        let scores = try Functional.batchedProduct(q, k.transposed(1, 2), scaledBy: 1 / Double(headSize).squareRoot(), adding: additiveMask)
+        let pattern = try hookPattern(scores.softmax(dim: -1).reshaped([n, heads, t, t])).reshaped([n * heads, t, t])
+        let z = try hookZ(pattern.matmul(v).reshaped([n, heads, t, headSize]).permuted([0, 2, 1, 3]))
+        return try output(z.reshaped([n, t, width]))
     }
 
     override func forward(_ x: Tensor) throws -> Tensor { throw TorchError("self-attention is run by its layer, not called") }
