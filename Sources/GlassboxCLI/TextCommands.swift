@@ -67,7 +67,7 @@ struct TextTrain: ParsableCommand {
         bilstm-attention: word embeddings, a BiLSTM and additive attention (Jain & Wallace 2019); transformer: one
         pre-LayerNorm block over word embeddings and learned positions; minilm-probe: logistic regression on frozen
         all-MiniLM-L6-v2 sentence embeddings. Prints validation scores every epoch and test accuracy and macro-F1 at the end,
-        beside the TF-IDF + logistic regression reference on the same split (binary: accuracy 0.862, macro-F1 0.820).
+        beside the TF-IDF + logistic regression reference on the same split (binary: accuracy 0.862, macro-F1 0.820; three-class: 0.751, 0.729).
         Writes model.safetensors (weights, vocabulary, settings), checkpoint.safetensors and metrics.json to --out.
         """
     )
@@ -100,9 +100,10 @@ struct TextTrain: ParsableCommand {
         print(String(format: "test accuracy %.2f%%, macro-F1 %.3f (validation %.2f%%, %.3f); %d parameters, %.0f s",
                      100 * record.test.accuracy, record.test.macroF1, 100 * record.validation.accuracy, record.validation.macroF1,
                      record.parameters, record.trainSeconds))
-        if task == .binary, limit == nil {
-            print(String(format: "TF-IDF + logistic regression on the same test split: macro-F1 0.820 (target: at least that): %@",
-                         record.test.macroF1 >= 0.820 ? "met" : "NOT met"))
+        if limit == nil {
+            let reference = task.reference.macroF1
+            print(String(format: "TF-IDF + logistic regression on the same test split: macro-F1 %.3f (target: at least that): %@",
+                         reference, record.test.macroF1 >= reference ? "met" : "NOT met"))
         }
         print("model: \(out)/model.safetensors")
     }

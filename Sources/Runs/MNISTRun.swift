@@ -245,6 +245,10 @@ public enum MNISTRun {
             page.heading("How far behind are models you can read?")
             page.html("<p><a href=\"transparent/compare.html\">Transparent baselines</a>: logistic regression, decision trees on pixels and on five hand-made features, nearest neighbours in pixel space and in the CNN's last hidden layer, and trees distilled from the CNN, with accuracy, size and training time. <code>glassbox transparent linear|tree|knn</code> draw the weight maps, trees and neighbours.</p>")
         }
+        if FileManager.default.fileExists(atPath: (out as NSString).appendingPathComponent("text/tokens.html")) {
+            page.heading("Text: which words carry the sentiment?")
+            page.html("<p><a href=\"text/tokens.html\">Token attributions</a> of a BiLSTM with attention trained on the bundled tweets: Integrated Gradients, gradient × input, leave-one-out, Shapley sampling, LIME and the attention weights, side by side. <code>glassbox text train|explain</code> and <code>glassbox attribute --text</code> do more.</p>")
+        }
         if FileManager.default.fileExists(atPath: (out as NSString).appendingPathComponent("senn.html")) {
             page.heading("Models that explain themselves")
             page.html("<p><a href=\"senn.html\">A self-explaining neural network</a>: concept relevances, prototypes, stability against the CNN's post-hoc explanations, and a tabular SENN.</p>")

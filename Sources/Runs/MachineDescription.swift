@@ -15,6 +15,8 @@ public struct MachineDescription: Codable, Sendable {
     public var busyCores: Double?
     /// How ResNets run their convolutions here (`GLASSBOX_CONVOLUTION_PATH`; plans need oneDNN's headers at build time).
     public var convolutionPath: String
+    /// OMP_WAIT_POLICY (Glassbox starts with PASSIVE; peers it launches inherit it).
+    public var openMPWaitPolicy: String?
 
     public static var current: MachineDescription {
         let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
@@ -28,7 +30,7 @@ public struct MachineDescription: Codable, Sendable {
         return MachineDescription(cpu: field("model name") ?? "unknown CPU", vectorExtensions: isa,
                                   cores: ProcessInfo.processInfo.activeProcessorCount, threads: Torch.threads, busyCores: nil,
                                   convolutionPath: ConvolutionPath.chosen == .plan && !ConvolutionPlan.isAvailable ? "blocked (no oneDNN plans in this build)"
-                                      : ConvolutionPath.chosen.rawValue)
+                                      : ConvolutionPath.chosen.rawValue, openMPWaitPolicy: Torch.openMPWaitPolicy)
     }
 
     /// This machine with `busyCores` measured (it takes half a second): for benchmarks.
@@ -54,6 +56,8 @@ public struct MachineDescription: Codable, Sendable {
         return (after.busy - before.busy) / (after.total - before.total) * Double(ProcessInfo.processInfo.activeProcessorCount)
     }
 
-    /// "AMD EPYC (AVX-512), 2 cores, 2 threads, ResNet convolutions: plan".
-    public var summary: String { "\(cpu) (\(vectorExtensions)), \(cores) cores, \(threads) threads, ResNet convolutions: \(convolutionPath)" }
+    /// "AMD EPYC (AVX-512), 2 cores, 2 threads (OpenMP waiting PASSIVE), ResNet convolutions: plan".
+    public var summary: String {
+        "\(cpu) (\(vectorExtensions)), \(cores) cores, \(threads) threads (OpenMP waiting \(openMPWaitPolicy ?? "not recorded")), ResNet convolutions: \(convolutionPath)"
+    }
 }

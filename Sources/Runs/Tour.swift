@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import NN
 import Torch
@@ -13,7 +14,7 @@ public enum Tour {
     public static func run(source: MNISTSource, training: CNNTrainingOptions, out: String, seed: UInt64, includeSENN: Bool = true) throws -> [String] {
         let started = Date()
         try OutputFolder.prepare(out)
-        for page in ["senn.html", "sanity-check.html", "transparent/compare.html"] {
+        for page in ["senn.html", "sanity-check.html", "transparent/compare.html", "text/tokens.html"] {
             let path = (out as NSString).appendingPathComponent(page)
             if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
         }
@@ -30,6 +31,7 @@ public enum Tour {
             try TradeoffStudy.run(data: data, network: (model, metrics.trainSeconds), senn: nil, inverseStrength: 0.05,
                                   distillationDepths: [1, 3, 6, 10, nil], out: (out as NSString).appendingPathComponent("transparent"))
         }
+        let text = try textPart(out: (out as NSString).appendingPathComponent("text"), seed: seed)
         let senn = includeSENN ? try SENNTour.write(cnn: model, cnnAccuracy: metrics.testAccuracy, data: source, out: out, seed: seed).summary : []
         let total = Date().timeIntervalSince(started)
         try MNISTRun.writeReport(model: model, metrics: metrics, test: test, out: out, totalSeconds: total)
@@ -37,8 +39,26 @@ public enum Tour {
         return [
             String(format: "test accuracy %.2f%% (target ≥ 97%%): %@", 100 * metrics.testAccuracy, verdict(metrics.testAccuracy >= 0.97)),
             String(format: "CNN part %.1f s (target < 180 s on 2 cores): %@", cnnSeconds, verdict(cnnSeconds < 180)),
-        ] + senn + [
+        ] + [text] + senn + [
             String(format: "tour %.0f s (target < %.0f s on 2 cores): %@", total, targetSeconds, verdict(total < targetSeconds)),
         ]
+    }
+
+    /// Tweets whose explanations the tour shows: plain praise and complaint, a negation, and mixed feelings.
+    static let tweets = ["I love how smooth and quiet the ride was", "@united lost my bag again, worst airline ever",
+                         "the flight was not bad at all", "great crew but the delay was awful"]
+
+    /// Two epochs of the BiLSTM + attention classifier on the binary tweets, and its token
+    /// attributions for `tweets` (text/tokens.html); the summary line compares its macro-F1 with TF-IDF's.
+    static func textPart(out: String, seed: UInt64) throws -> String {
+        ProgressObserver.note("text: a BiLSTM with attention learns tweet sentiment; which words does it rest on?")
+        var options = TextTrainingOptions()
+        options.epochs = 2
+        let record = try ProgressObserver.quietly { try TextRun.train(options, seed: seed, out: out) }
+        let file = try TextModelFile.load((out as NSString).appendingPathComponent("model.safetensors"))
+        _ = try ProgressObserver.quietly { try TokenAttribution.explain(tweets, file: file, targetClass: nil, out: out) }
+        let reference = TweetCorpus.Task.binary.reference.macroF1
+        return String(format: "text: BiLSTM + attention test macro-F1 %.3f (TF-IDF reference %.3f, target: at least it): %@",
+                      record.test.macroF1, reference, record.test.macroF1 >= reference ? "met" : "NOT met")
     }
 }

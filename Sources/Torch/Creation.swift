@@ -235,6 +235,10 @@ public enum Torch {
         try check(gbt_set_num_threads(Int32(n)), "set threads")
     }
 
+    /// How idle OpenMP threads wait (OMP_WAIT_POLICY): Glassbox starts them passive, so they do
+    /// not spin against the BLAS's threads; a value set in the environment is kept.
+    public static var openMPWaitPolicy: String { String(cString: gbt_openmp_wait_policy()) }
+
     public static var cudaDeviceCount: Int { Int(gbt_cuda_device_count()) }
 
     /// Seeds libtorch's global generator (dropout, default sampling).

@@ -17,7 +17,7 @@ struct CommandResult {
     var failedCleanly: Bool { !crashed && status != 0 && !error.isEmpty }
 }
 
-func glassbox(_ arguments: [String], environment: [String: String] = [:]) throws -> CommandResult {
+func glassbox(_ arguments: [String], environment: [String: String] = [:], unsetting unset: [String] = []) throws -> CommandResult {
     let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
     var binary = folder.appendingPathComponent("glassbox")
     if !FileManager.default.fileExists(atPath: binary.path) {
@@ -25,8 +25,10 @@ func glassbox(_ arguments: [String], environment: [String: String] = [:]) throws
     }
     let process = Process()
     process.executableURL = binary
-    process.arguments = arguments + (arguments.contains("--threads") || arguments.contains("--help") ? [] : ["--threads", "1"])
-    if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+    process.arguments = arguments + (arguments.contains("--threads") || arguments.contains("--help") || arguments == ["--version"] ? [] : ["--threads", "1"])
+    if !environment.isEmpty || !unset.isEmpty {
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }.filter { !unset.contains($0.key) }
+    }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
@@ -72,6 +74,14 @@ struct CLITests {
         let result = try glassbox(["--help"])
         #expect(result.status == 0)
         for command in ["demo", "train", "evaluate", "predict"] { #expect(result.output.contains(command)) }
+    }
+
+    @Test("idle OpenMP threads wait passively unless the user chose a policy")
+    func openMPWaitPolicy() throws {
+        let started = try glassbox(["--version"], unsetting: ["OMP_WAIT_POLICY"])
+        #expect(started.status == 0 && started.output.contains("wait PASSIVE"), "\(started.output)")
+        let chosen = try glassbox(["--version"], environment: ["OMP_WAIT_POLICY": "ACTIVE"])
+        #expect(chosen.status == 0 && chosen.output.contains("wait ACTIVE"), "\(chosen.output)")
     }
 
     @Test("bad flags and values fail with one clear message", arguments: [

@@ -26,6 +26,12 @@ struct TextTests {
         #expect(binary.test.count == (reference?["binary"] as? [String: Any])?["test"] as? Int)
         #expect(Set(binary.train.labels) == [0, 1] && binary.train.classNames == ["negative", "positive"])
         #expect(three.train.texts.allSatisfy { !$0.isEmpty })
+        for task in TweetCorpus.Task.allCases {
+            let figures = reference?[task.rawValue] as? [String: Any]
+            // Foundation's JSON parser may round the last digit differently.
+            #expect(Swift.abs(task.reference.accuracy - (figures?["accuracy"] as? Double ?? 0)) < 1e-12)
+            #expect(Swift.abs(task.reference.macroF1 - (figures?["macro_f1"] as? Double ?? 0)) < 1e-12)
+        }
     }
 
     @Test("WordPiece gives Hugging Face's ids for every 9th corpus text (4,062 texts)")

@@ -162,6 +162,8 @@ int gbt_tree_partition(gbt_tensor order, gbt_tensor goes_left, gbt_tensor segmen
                        int64_t next_positions, gbt_tensor *out);
 
 // ---- neural-network functions ----
+/* OMP_WAIT_POLICY as the process started ("PASSIVE" unless the user chose another). */
+const char *gbt_openmp_wait_policy(void);
 int gbt_linear(gbt_tensor x, gbt_tensor w, gbt_tensor b, gbt_tensor *out);
 /* input + alpha * (a @ b) over a batch of matrices: (B, n, m) + (B, n, k) @ (B, k, m). */
 int gbt_baddbmm(gbt_tensor input, gbt_tensor a, gbt_tensor b, double alpha, gbt_tensor *out);
