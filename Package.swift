@@ -37,7 +37,7 @@ let package = Package(
     name: "Glassbox",
     platforms: [.macOS(.v14)],
     products: [
-        .library(name: "Glassbox", targets: ["Torch", "NN", "Datasets", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Transparent", "TextModels", "Runs"]),
+        .library(name: "Glassbox", targets: ["Torch", "NN", "Datasets", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Transparent", "TextModels", "AttentionStudies", "Runs"]),
         .executable(name: "glassbox", targets: ["GlassboxCLI"]),
     ],
     dependencies: [
@@ -63,7 +63,9 @@ let package = Package(
         .target(name: "Report", dependencies: ["Torch"]),
         .target(name: "Transparent", dependencies: ["Torch"]),
         .target(name: "TextModels", dependencies: ["Torch", "NN"]),
-        .target(name: "Runs", dependencies: ["Torch", "NN", "Datasets", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Transparent", "TextModels"]),
+        .target(name: "AttentionStudies", dependencies: ["Torch", "NN", "TextModels"]),
+        .target(name: "Runs", dependencies: ["Torch", "NN", "Datasets", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Transparent", "TextModels",
+                                             "AttentionStudies"]),
         .executableTarget(
             name: "GlassboxCLI",
             dependencies: ["Torch", "NN", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Runs", "Transparent", "Datasets",
@@ -80,6 +82,7 @@ let package = Package(
         .testTarget(name: "ReportTests", dependencies: ["TestSupport", "Report", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TransparentTests", dependencies: ["TestSupport", "Transparent", "Datasets", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["TestSupport", "Datasets", "Torch"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "AttentionStudiesTests", dependencies: ["TestSupport", "AttentionStudies", "TextModels", "NN", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RunsTests", dependencies: ["TestSupport", "ExplanationCore", "Runs", "Torch"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "ExplanationCore", "GlassboxCLI", "Attribution", "NN", "Torch", "Datasets"]),
     ],

@@ -37,16 +37,41 @@ public final class BiLSTMAttentionClassifier: Module {
     }
 
     public override func forward(_ ids: Tensor) throws -> Tensor {
+        try run(ids).logits
+    }
+
+    /// The BiLSTM's states (N, T, 2·hidden) and the mask of real tokens (N, T).
+    public func states(_ ids: Tensor) throws -> (states: Tensor, keep: Tensor) {
         let (keep, lengths) = try TokenIds.prepare(ids)
-        let states = try hookStates(lstm.run(embedding(ids), lengths: lengths).output)
-        return try output(attention.run(states, padding: keep).context)
+        return (try hookStates(lstm.run(embedding(ids), lengths: lengths).output), keep)
+    }
+
+    /// Logits and the attention weights used, which are the model's own unless `attentionWeights`
+    /// (N, T) replaces them: Jain & Wallace's (2019) permuted and adversarial attention, and gradients
+    /// with the attention held fixed.
+    public func run(_ ids: Tensor, attentionWeights: Tensor? = nil) throws -> (logits: Tensor, weights: Tensor) {
+        let (states, keep) = try states(ids)
+        let weights = try attentionWeights ?? attend(states, keep: keep)
+        return (try classify(states: states, weights: weights), weights)
+    }
+
+    /// The output layer on the states pooled by `weights` (N, T).
+    public func classify(states: Tensor, weights: Tensor) throws -> Tensor {
+        guard weights.shape == Array(states.shape.prefix(2)) else {
+            throw TorchError("attention weights must be (N, T) = \(Array(states.shape.prefix(2))), got \(weights.shape)")
+        }
+        return try output((states * weights.unsqueezed(dim: 2)).sum(dims: [1]))
     }
 
     /// The attention weights for each token (N, T), padding 0: the "explanation" under test.
     public func attentionWeights(_ ids: Tensor) throws -> Tensor {
-        let (keep, lengths) = try TokenIds.prepare(ids)
-        let states = try lstm.run(embedding(ids), lengths: lengths).output
-        return try attention.run(states, padding: keep).weights
+        let (states, keep) = try states(ids)
+        return try attend(states, keep: keep)
+    }
+
+    /// The attention weights over given states (N, T, 2·hidden), zero where `keep` is false.
+    public func attend(_ states: Tensor, keep: Tensor) throws -> Tensor {
+        try attention.run(states, padding: keep).weights
     }
 }
 
