@@ -28,6 +28,13 @@ public struct HTMLPage {
         sections.append("<table class=\"kv\">\(body)</table>")
     }
 
+    /// A table of text cells (escaped), one header row.
+    public mutating func table(header: [String], rows: [[String]]) {
+        let head = "<tr>" + header.map { "<th>\(escapeHTML($0))</th>" }.joined() + "</tr>"
+        let body = rows.map { "<tr>" + $0.map { "<td>\(escapeHTML($0))</td>" }.joined() + "</tr>" }.joined()
+        sections.append("<table>\(head)\(body)</table>")
+    }
+
     public mutating func image(_ source: String, caption: String, width: Int? = nil) {
         let size = width.map { " width=\"\($0)\"" } ?? ""
         sections.append("<figure><img src=\"\(escapeHTML(source))\"\(size) alt=\"\(escapeHTML(caption))\"><figcaption>\(escapeHTML(caption))</figcaption></figure>")

@@ -9,4 +9,11 @@ public enum JSONFile {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         try AtomicFile.write(encoder.encode(value), to: path)
     }
+
+    /// A record `write` wrote (snake_case keys).
+    public static func read<T: Decodable>(_ type: T.Type, from path: String) throws -> T {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return try decoder.decode(T.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
+    }
 }

@@ -51,9 +51,7 @@ public struct ReproductionReport: Codable, Sendable {
         for entry in ReproductionCatalog.all {
             let path = ((root as NSString).appendingPathComponent(entry.name) as NSString).appendingPathComponent("result.json")
             guard FileManager.default.fileExists(atPath: path) else { continue }
-            let decoder = JSONDecoder()
-            decoder.keyDecodingStrategy = .convertFromSnakeCase
-            lines += try decoder.decode(ReproductionReport.self, from: Data(contentsOf: URL(fileURLWithPath: path))).markdownRows
+            lines += try JSONFile.read(ReproductionReport.self, from: path).markdownRows
         }
         guard lines.count > 2 else { throw TorchError("no result.json under \(root); run `glassbox reproduce NAME` first") }
         return lines.joined(separator: "\n")

@@ -93,6 +93,20 @@ struct TextClassifierCommandTests {
         #expect(fromFile.status == 0 && written.count == 2, "\(fromFile.error)")
         let refused = try glassbox(["attribute", "--model", "\(out)/model.safetensors", "--text", "hi", "--method", "saliency", "--out", "\(out)/attribute"])
         #expect(refused.failedCleanly && refused.error.contains("integer baseline"))
+        // Jain & Wallace's experiments need the attention model; the transformer is refused with the command to run.
+        let agreement = try glassbox(["attention", "agreement", "--model", "\(out)/model.safetensors", "--limit", "30", "--out", "\(out)/attention"])
+        if arch == "bilstm-attention" {
+            #expect(agreement.status == 0 && agreement.output.contains("attention vs gradient: mean τ"), "\(agreement.error)")
+            let permuted = try glassbox(["attention", "permute", "--model", "\(out)/model.safetensors", "--limit", "10", "--permutations", "20",
+                                         "--out", "\(out)/attention"])
+            #expect(permuted.status == 0 && permuted.output.contains("10 texts"), "\(permuted.error)")
+            let page = try String(contentsOfFile: "\(out)/attention/attention.html", encoding: .utf8)
+            #expect(page.contains("Does attention rank tokens") && page.contains("shuffled"))
+            let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/attention/agreement.json"))) as? [String: Any]
+            #expect((record?["texts"] as? [Any])?.count == 30)
+        } else {
+            #expect(agreement.failedCleanly && agreement.error.contains("--arch bilstm-attention"), "\(agreement.error)")
+        }
     }
 
     @Test("text train and evaluate refuse bad settings and foreign files")

@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import Runs
+
+struct AttentionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attention",
+        abstract: "Is attention explanation? Jain & Wallace's (2019) experiments on a BiLSTM + attention text classifier.",
+        discussion: """
+        Train the subject first: glassbox text train --arch bilstm-attention --out runs/text. Each experiment runs over the
+        test split of the model's task, writes its JSON to --out, and rewrites attention.html with every experiment the
+        folder holds. Not built yet (issue 19): adversarial attention, the uniform-attention baseline, frozen attention in
+        an MLP, the model-consistent adversary, and the MiniLM part.
+        """,
+        subcommands: [AttentionAgreementCommand.self, AttentionPermuteCommand.self]
+    )
+}
+
+/// Options every attention experiment takes.
+struct AttentionOptions: ParsableArguments {
+    @Option(help: "A BiLSTM + attention model from `glassbox text train --arch bilstm-attention`.") var model: String
+    @Option(parsing: .unconditional, help: "Only the first N test texts (quick runs).") var limit: Int?
+    @Option(help: "Output folder.") var out = "runs/attention"
+
+    func validate() throws {
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+    }
+}
+
+struct AttentionAgreementCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agreement",
+        abstract: "Kendall τ between attention and gradient / leave-one-out importance, per test text.",
+        discussion: "Writes agreement.json and attention.html."
+    )
+
+    @OptionGroup var options: AttentionOptions
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        try common.apply()
+        let record = try showingProgress { try AttentionRun.agreement(model: options.model, limit: options.limit, out: options.out) }
+        for (name, summary) in [("attention vs gradient", record.gradient), ("attention vs leave-one-out", record.leaveOneOut),
+                                ("gradient vs leave-one-out", record.gradientVsLeaveOneOut)] {
+            print(String(format: "%@: mean τ %.2f ± %.2f, significant (p < 0.05) in %.0f%% of %d texts", name, summary.meanTau,
+                         summary.standardDeviation, 100 * summary.significantFraction, summary.texts))
+        }
+        print("published (BiLSTM, attention vs gradient): SST 0.35, IMDB 0.44, AgNews 0.39, 20News 0.13")
+        print(String(format: "%.1f s; page: %@/attention.html", record.seconds, options.out))
+    }
+}
+
+struct AttentionPermuteCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "permute",
+        abstract: "Shuffle each text's attention weights many times: the median change of the output against the largest weight.",
+        discussion: "Writes permutation.json and attention.html."
+    )
+
+    @OptionGroup var options: AttentionOptions
+    @Option(parsing: .unconditional, help: "Shuffles per text (Jain & Wallace use 100).") var permutations = 100
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        if !(1...10_000).contains(permutations) { throw ValidationError("--permutations must be between 1 and 10000") }
+    }
+
+    func run() throws {
+        try common.apply()
+        let record = try showingProgress {
+            try AttentionRun.permutation(model: options.model, limit: options.limit, permutations: permutations, seed: common.seed, out: options.out)
+        }
+        let peaked = record.texts.filter { $0.maxAttention >= 0.5 }
+        let still = peaked.filter { $0.medianChange < 0.01 }.count
+        print(String(format: "%d texts; of the %d whose largest attention weight is ≥ 0.5, %d (%.0f%%) moved by less than 0.01 (TVD) when it was shuffled",
+                     record.texts.count, peaked.count, still, 100 * Double(still) / Double(Swift.max(peaked.count, 1))))
+        print(String(format: "%.1f s; page: %@/attention.html", record.seconds, options.out))
+    }
+}

@@ -1,0 +1,133 @@
+import AttentionStudies
+import Datasets
+import Foundation
+import NN
+import Report
+import TextModels
+import Torch
+
+/// `glassbox attention …`: Jain & Wallace's (2019) tests of attention as explanation on a trained
+/// BiLSTM + attention classifier, over the test split of its task. Each experiment writes its JSON;
+/// attention.html gathers whatever experiments the folder holds, beside the published figures.
+public enum AttentionRun {
+    public struct AgreementRecord: Codable, Sendable {
+        public var texts: [AttentionAgreement.Text]
+        public var gradient: AttentionAgreement.Summary
+        public var leaveOneOut: AttentionAgreement.Summary
+        public var gradientVsLeaveOneOut: AttentionAgreement.Summary
+        /// Per predicted class: attention vs gradient.
+        public var gradientByClass: [String: AttentionAgreement.Summary]
+        public var seconds: Double
+    }
+
+    public struct PermutationRecord: Codable, Sendable {
+        public var texts: [PermutedAttention.Text]
+        public var permutations: Int
+        public var seed: UInt64
+        public var seconds: Double
+    }
+
+    /// The classifier in `modelPath` and its task's test texts as ids (the first `limit`).
+    static func subject(_ modelPath: String, limit: Int?) throws -> (BiLSTMAttentionClassifier, TextModelFile, Tensor) {
+        let file = try TextModelFile.load(modelPath)
+        guard file.architecture == .bilstmAttention, let model = try file.network() as? BiLSTMAttentionClassifier else {
+            throw TorchError("\(modelPath) is a \(file.architecture.rawValue) model; the attention experiments need a BiLSTM with attention (glassbox text train --arch bilstm-attention)")
+        }
+        if let limit, limit < 1 { throw TorchError("--limit must be at least 1") }
+        let test = try TweetCorpus.bundled(task: file.task).test.texts
+        let texts = limit.map { Array(test.prefix($0)) } ?? test
+        model.eval()
+        return (model, file, try file.ids(texts))
+    }
+
+    public static func agreement(model modelPath: String, limit: Int?, out: String) throws -> AgreementRecord {
+        try OutputFolder.prepare(out)
+        let (model, file, ids) = try subject(modelPath, limit: limit)
+        let started = Date()
+        let texts = try AttentionAgreement.measure(model, ids: ids) { done, total in
+            ProgressObserver.report("agreement", done: done, of: total, unit: "texts")
+        }
+        let classes = file.task.classNames
+        let byClass = Dictionary(uniqueKeysWithValues: classes.enumerated().map { index, name in
+            (name, AttentionAgreement.summary(texts.filter { $0.predicted == index }.map(\.gradient)))
+        })
+        let record = AgreementRecord(texts: texts, gradient: AttentionAgreement.summary(texts.map(\.gradient)),
+                                     leaveOneOut: AttentionAgreement.summary(texts.map(\.leaveOneOut)),
+                                     gradientVsLeaveOneOut: AttentionAgreement.summary(texts.map(\.gradientVsLeaveOneOut)),
+                                     gradientByClass: byClass, seconds: Date().timeIntervalSince(started))
+        try JSONFile.write(record, to: path(out, "agreement.json"))
+        try page(out: out)
+        return record
+    }
+
+    public static func permutation(model modelPath: String, limit: Int?, permutations: Int, seed: UInt64, out: String) throws -> PermutationRecord {
+        try OutputFolder.prepare(out)
+        let (model, _, ids) = try subject(modelPath, limit: limit)
+        let started = Date()
+        let texts = try PermutedAttention.measure(model, ids: ids, permutations: permutations, seed: seed) { done, total in
+            ProgressObserver.report("permutations", done: done, of: total, unit: "texts")
+        }
+        let record = PermutationRecord(texts: texts, permutations: permutations, seed: seed, seconds: Date().timeIntervalSince(started))
+        try JSONFile.write(record, to: path(out, "permutation.json"))
+        try page(out: out)
+        return record
+    }
+
+    /// Texts grouped by their largest attention weight, the way Jain & Wallace plot the permutation results.
+    public static let attentionBins: [(label: String, range: Range<Double>)] = [
+        ("max attention < 0.25", 0..<0.25), ("0.25 – 0.5", 0.25..<0.5), ("0.5 – 0.75", 0.5..<0.75), ("≥ 0.75", 0.75..<1.000001),
+    ]
+
+    /// attention.html from the experiments' JSON files in `out`.
+    public static func page(out: String) throws {
+        var page = HTMLPage(title: "Is attention explanation?")
+        page.paragraph("Jain & Wallace (2019) asked whether a classifier's attention weights tell which tokens its prediction rests on. These experiments repeat theirs on the BiLSTM + additive-attention classifier trained on the bundled tweets (test split). The papers used SST, IMDB, AgNews and 20 Newsgroups, which are not available here: their figures stand beside ours for comparison, not as targets. Tweets are short (a median of about 17 words), so rank correlations rest on fewer tokens than on IMDB reviews.")
+        if FileManager.default.fileExists(atPath: path(out, "agreement.json")) {
+            agreementSection(try JSONFile.read(AgreementRecord.self, from: path(out, "agreement.json")), into: &page)
+        }
+        if FileManager.default.fileExists(atPath: path(out, "permutation.json")) {
+            permutationSection(try JSONFile.read(PermutationRecord.self, from: path(out, "permutation.json")), into: &page)
+        }
+        try page.write(to: path(out, "attention.html"))
+    }
+
+    static func agreementSection(_ record: AgreementRecord, into page: inout HTMLPage) {
+        page.heading("Does attention rank tokens as gradients and leave-one-out do?")
+        page.paragraph("Per text, Kendall's τ-b between the attention weights and |gradient × embedding| of the predicted class's probability (attention held fixed, as in the paper), and between attention and leave-one-out (the total variation distance of the output when the token is deleted); significant means p < 0.05 (SciPy's test). Texts of one token have no τ.")
+        func row(_ name: String, _ s: AttentionAgreement.Summary, published: String) -> [String] {
+            [name, String(format: "%.2f ± %.2f", s.meanTau, s.standardDeviation), String(format: "%.2f", s.significantFraction), "\(s.texts)", published]
+        }
+        var rows = [row("attention vs gradient", record.gradient, published: "SST 0.35 (0.49), IMDB 0.44 (1.00), AgNews 0.39 (0.86), 20News 0.13 (0.48)"),
+                    row("attention vs leave-one-out", record.leaveOneOut, published: "lower than gradient vs leave-one-out on every set"),
+                    row("gradient vs leave-one-out", record.gradientVsLeaveOneOut, published: "SST 0.66")]
+        rows += record.gradientByClass.keys.sorted().map { row("attention vs gradient, predicted \($0)", record.gradientByClass[$0]!, published: "") }
+        page.table(header: ["comparison", "mean τ ± sd", "significant fraction", "texts", "published (BiLSTM, mean τ (significant fraction))"], rows: rows)
+        let taus = record.texts.compactMap { $0.gradient?.tau }
+        page.html(histogram(taus, bins: stride(from: -1.0, to: 1.0, by: 0.2).map { $0..<($0 + 0.2 + ($0 > 0.79 ? 1e-9 : 0)) },
+                            title: "attention vs gradient: texts per τ", format: "%.1f").svg())
+        page.paragraph(String(format: "%d texts in %.1f s.", record.texts.count, record.seconds))
+    }
+
+    static func permutationSection(_ record: PermutationRecord, into page: inout HTMLPage) {
+        page.heading("Does the output move when attention is shuffled?")
+        page.paragraph("For each text, the attention weights are shuffled over its tokens \(record.permutations) times, everything else kept; the median total variation distance between the original and the shuffled outputs is the text's change. Jain & Wallace found many texts with peaked attention whose output barely moved (their Fig. 3–4), i.e. where the attention did not matter.")
+        var rows: [[String]] = []
+        for bin in attentionBins {
+            let changes = record.texts.filter { bin.range.contains($0.maxAttention) }.map(\.medianChange).sorted()
+            guard !changes.isEmpty else { rows.append([bin.label, "0", "–", "–"]); continue }
+            rows.append([bin.label, "\(changes.count)", String(format: "%.4f", changes[changes.count / 2]),
+                         String(format: "%.2f", Double(changes.filter { $0 < 0.01 }.count) / Double(changes.count))])
+        }
+        page.table(header: ["texts with", "texts", "median of the median change", "fraction that moved < 0.01"], rows: rows)
+        let edges = [0, 0.001, 0.01, 0.05, 0.1, 0.2, 0.5, 1.000001]
+        page.html(histogram(record.texts.map(\.medianChange), bins: zip(edges, edges.dropFirst()).map { $0..<$1 },
+                            title: "texts per median output change (TVD)", format: "%.3g").svg())
+        page.paragraph(String(format: "%d texts in %.1f s (seed %llu).", record.texts.count, record.seconds, record.seed))
+    }
+
+    /// Counts of `values` per bin as a bar chart.
+    static func histogram(_ values: [Double], bins: [Range<Double>], title: String, format: String) -> BarChart {
+        BarChart(title: title, labels: bins.map { String(format: format, $0.lowerBound) + " – " + String(format: format, Swift.min($0.upperBound, 1)) },
+                 values: bins.map { bin in Double(values.filter { bin.contains($0) }.count) })
+    }
+}
