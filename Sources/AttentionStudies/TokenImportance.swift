@@ -20,19 +20,18 @@ public struct TokenImportance: Sendable {
     public static func measure(_ model: BiLSTMAttentionClassifier, ids: Tensor) throws -> [TokenImportance] {
         let (n, width) = (ids.shape[0], ids.shape[1])
         let lengths = try ids.ne(0).to(.int64).sum(dims: [1]).scalars(as: Int64.self).map { Int($0) }
-        let (weights, probabilities) = try noGrad {
-            let run = try model.run(ids)
-            return (run.weights, try run.logits.softmax(dim: 1))
-        }
-        let predicted = try probabilities.argmax(dim: 1)
+        // One forward pass: the states keep their graph to the embedding; the attention weights are
+        // detached, so the gradient does not flow through them.
         var embedded: Tensor?
-        let frozen = try withGrad {
-            try model.withHooks([("embedding", { activation, _ in embedded = activation; return nil })]) {
-                try model.run(ids, attentionWeights: weights).logits.softmax(dim: 1)
-            }
+        let (weights, output) = try withGrad {
+            let (states, keep) = try model.withHooks([("embedding", { activation, _ in embedded = activation; return nil })]) { try model.states(ids) }
+            let weights = try model.attend(states, keep: keep).detached()
+            return (weights, try model.classify(states: states, weights: weights).softmax(dim: 1))
         }
         guard let embedded else { throw TorchError("the classifier's embedding hook point was not reached") }
-        let chosen = try frozen.gather(dim: 1, index: predicted.unsqueezed(dim: 1)).sum()
+        let probabilities = try output.detached()
+        let predicted = try probabilities.argmax(dim: 1)
+        let chosen = try output.gather(dim: 1, index: predicted.unsqueezed(dim: 1)).sum()
         let gradient = try (Tensor.grad(of: chosen, wrt: embedded) * embedded.detached()).sum(dims: [2]).abs()
         let leaveOneOut = try deletionDistances(model, ids: ids, lengths: lengths, probabilities: probabilities)
         let columns = [try weights.to(.float64).scalars(as: Double.self), try gradient.to(.float64).scalars(as: Double.self)]
@@ -48,21 +47,11 @@ public struct TokenImportance: Sendable {
     /// Per text, the TVD between its output and its output with each token deleted: every
     /// deletion of the batch in one forward pass.
     static func deletionDistances(_ model: BiLSTMAttentionClassifier, ids: Tensor, lengths: [Int], probabilities: Tensor) throws -> [[Double]] {
-        let width = ids.shape[1]
-        let values = try ids.scalars(as: Int64.self)
-        var variants: [Int64] = [], owners: [Int64] = []
-        for (row, length) in lengths.enumerated() where length > 1 {
-            let tokens = Array(values[(row * width)..<(row * width + length)])
-            for skip in 0..<length {
-                variants += tokens.enumerated().filter { $0.offset != skip }.map(\.element) + Array(repeating: 0, count: width - length + 1)
-                owners.append(Int64(row))
-            }
-        }
         var distances = lengths.map { [Double](repeating: 0, count: $0) }
+        let (deleted, owners) = try TokenDeletions.variants(of: ids)
         guard !owners.isEmpty else { return distances }
-        let deleted = try Tensor(variants, shape: [owners.count, width])
         let changed = try noGrad { try model(deleted).softmax(dim: 1) }
-        let original = try probabilities.indexSelect(dim: 0, index: Tensor(owners, shape: [owners.count]))
+        let original = try probabilities.indexSelect(dim: 0, index: Tensor(owners.map(Int64.init), shape: [owners.count]))
         let tvd = try Divergence.totalVariation(changed, original).to(.float64).scalars(as: Double.self)
         var position = 0
         for (row, length) in lengths.enumerated() where length > 1 {

@@ -70,10 +70,9 @@ struct AttentionPermuteCommand: ParsableCommand {
         let record = try showingProgress {
             try AttentionRun.permutation(model: options.model, limit: options.limit, permutations: permutations, seed: common.seed, out: options.out)
         }
-        let peaked = record.texts.filter { $0.maxAttention >= 0.5 }
-        let still = peaked.filter { $0.medianChange < 0.01 }.count
+        let (peaked, still) = record.unmoved(peak: 0.5)
         print(String(format: "%d texts; of the %d whose largest attention weight is ≥ 0.5, %d (%.0f%%) moved by less than 0.01 (TVD) when it was shuffled",
-                     record.texts.count, peaked.count, still, 100 * Double(still) / Double(Swift.max(peaked.count, 1))))
+                     record.texts.count, peaked, still, 100 * Double(still) / Double(Swift.max(peaked, 1))))
         print(String(format: "%.1f s; page: %@/attention.html", record.seconds, options.out))
     }
 }

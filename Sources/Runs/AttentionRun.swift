@@ -25,6 +25,12 @@ public enum AttentionRun {
         public var permutations: Int
         public var seed: UInt64
         public var seconds: Double
+
+        /// Texts whose largest attention weight is at least `peak`, and how many of them moved by less than 0.01 (TVD).
+        public func unmoved(peak: Double) -> (texts: Int, unmoved: Int) {
+            let peaked = texts.filter { $0.maxAttention >= peak }
+            return (peaked.count, peaked.filter { $0.medianChange < 0.01 }.count)
+        }
     }
 
     /// The classifier in `modelPath` and its task's test texts as ids (the first `limit`).
@@ -74,8 +80,8 @@ public enum AttentionRun {
     }
 
     /// Texts grouped by their largest attention weight, the way Jain & Wallace plot the permutation results.
-    public static let attentionBins: [(label: String, range: Range<Double>)] = [
-        ("max attention < 0.25", 0..<0.25), ("0.25 – 0.5", 0.25..<0.5), ("0.5 – 0.75", 0.5..<0.75), ("≥ 0.75", 0.75..<1.000001),
+    public static let attentionBins: [(label: String, lower: Double)] = [
+        ("max attention < 0.25", 0), ("0.25 – 0.5", 0.25), ("0.5 – 0.75", 0.5), ("≥ 0.75", 0.75),
     ]
 
     /// attention.html from the experiments' JSON files in `out`.
@@ -103,8 +109,7 @@ public enum AttentionRun {
         rows += record.gradientByClass.keys.sorted().map { row("attention vs gradient, predicted \($0)", record.gradientByClass[$0]!, published: "") }
         page.table(header: ["comparison", "mean τ ± sd", "significant fraction", "texts", "published (BiLSTM, mean τ (significant fraction))"], rows: rows)
         let taus = record.texts.compactMap { $0.gradient?.tau }
-        page.html(histogram(taus, bins: stride(from: -1.0, to: 1.0, by: 0.2).map { $0..<($0 + 0.2 + ($0 > 0.79 ? 1e-9 : 0)) },
-                            title: "attention vs gradient: texts per τ", format: "%.1f").svg())
+        page.html(histogram(taus, edges: (0...10).map { -1 + 0.2 * Double($0) }, title: "attention vs gradient: texts per τ", format: "%.1f").svg())
         page.paragraph(String(format: "%d texts in %.1f s.", record.texts.count, record.seconds))
     }
 
@@ -112,22 +117,29 @@ public enum AttentionRun {
         page.heading("Does the output move when attention is shuffled?")
         page.paragraph("For each text, the attention weights are shuffled over its tokens \(record.permutations) times, everything else kept; the median total variation distance between the original and the shuffled outputs is the text's change. Jain & Wallace found many texts with peaked attention whose output barely moved (their Fig. 3–4), i.e. where the attention did not matter.")
         var rows: [[String]] = []
-        for bin in attentionBins {
-            let changes = record.texts.filter { bin.range.contains($0.maxAttention) }.map(\.medianChange).sorted()
+        let binned = bins(record.texts.map(\.maxAttention), edges: attentionBins.map(\.lower) + [1])
+        for (bin, members) in zip(attentionBins, binned) {
+            let changes = members.map { record.texts[$0].medianChange }
             guard !changes.isEmpty else { rows.append([bin.label, "0", "–", "–"]); continue }
-            rows.append([bin.label, "\(changes.count)", String(format: "%.4f", changes[changes.count / 2]),
+            rows.append([bin.label, "\(changes.count)", String(format: "%.4f", SENNAnalysis.median(changes)),
                          String(format: "%.2f", Double(changes.filter { $0 < 0.01 }.count) / Double(changes.count))])
         }
         page.table(header: ["texts with", "texts", "median of the median change", "fraction that moved < 0.01"], rows: rows)
-        let edges = [0, 0.001, 0.01, 0.05, 0.1, 0.2, 0.5, 1.000001]
-        page.html(histogram(record.texts.map(\.medianChange), bins: zip(edges, edges.dropFirst()).map { $0..<$1 },
+        page.html(histogram(record.texts.map(\.medianChange), edges: [0, 0.001, 0.01, 0.05, 0.1, 0.2, 0.5, 1],
                             title: "texts per median output change (TVD)", format: "%.3g").svg())
         page.paragraph(String(format: "%d texts in %.1f s (seed %llu).", record.texts.count, record.seconds, record.seed))
     }
 
+    /// For bins between consecutive `edges` (the last one closed), the indices of the values in each.
+    static func bins(_ values: [Double], edges: [Double]) -> [[Int]] {
+        (0..<(edges.count - 1)).map { bin in
+            values.indices.filter { values[$0] >= edges[bin] && (values[$0] < edges[bin + 1] || (bin == edges.count - 2 && values[$0] <= edges[bin + 1])) }
+        }
+    }
+
     /// Counts of `values` per bin as a bar chart.
-    static func histogram(_ values: [Double], bins: [Range<Double>], title: String, format: String) -> BarChart {
-        BarChart(title: title, labels: bins.map { String(format: format, $0.lowerBound) + " – " + String(format: format, Swift.min($0.upperBound, 1)) },
-                 values: bins.map { bin in Double(values.filter { bin.contains($0) }.count) })
+    static func histogram(_ values: [Double], edges: [Double], title: String, format: String) -> BarChart {
+        BarChart(title: title, labels: zip(edges, edges.dropFirst()).map { String(format: format, $0) + " – " + String(format: format, $1) },
+                 values: bins(values, edges: edges).map { Double($0.count) })
     }
 }

@@ -104,10 +104,8 @@ public enum TokenAttribution {
 
     /// The target class's probability minus its probability with each token deleted (one batch).
     static func leaveOneOut(_ model: Module, _ ids: Tensor, target: Int, probability: Double) throws -> [Double] {
-        let values = try ids[0].scalars(as: Int64.self)
-        guard values.count > 1 else { return [probability - 1 / Double(try model(ids).shape[1])] }
-        let variants = values.indices.map { skip in values.enumerated().filter { $0.offset != skip }.map(\.element) + [0] }
-        let batch = try Tensor(variants.flatMap { $0 }, shape: [values.count, values.count])
+        guard ids.shape[1] > 1 else { return [probability - 1 / Double(try model(ids).shape[1])] }
+        let batch = try TokenDeletions.variants(of: ids).ids
         let without = try noGrad { try model(batch).softmax(dim: 1).select(dim: 1, index: target) }.to(.float64).scalars(as: Double.self)
         return without.map { probability - $0 }
     }
