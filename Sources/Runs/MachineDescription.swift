@@ -16,7 +16,7 @@ public struct MachineDescription: Codable, Sendable {
     /// How ResNets run their convolutions here (`GLASSBOX_CONVOLUTION_PATH`; plans need oneDNN's headers at build time).
     public var convolutionPath: String
     /// OMP_WAIT_POLICY (Glassbox starts with PASSIVE; peers it launches inherit it).
-    public var openMPWaitPolicy: String?
+    public var openMPWaitPolicy: String
 
     public static var current: MachineDescription {
         let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
@@ -58,6 +58,6 @@ public struct MachineDescription: Codable, Sendable {
 
     /// "AMD EPYC (AVX-512), 2 cores, 2 threads (OpenMP waiting PASSIVE), ResNet convolutions: plan".
     public var summary: String {
-        "\(cpu) (\(vectorExtensions)), \(cores) cores, \(threads) threads (OpenMP waiting \(openMPWaitPolicy ?? "not recorded")), ResNet convolutions: \(convolutionPath)"
+        "\(cpu) (\(vectorExtensions)), \(cores) cores, \(threads) threads (OpenMP waiting \(openMPWaitPolicy)), ResNet convolutions: \(convolutionPath)"
     }
 }

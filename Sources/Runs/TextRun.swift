@@ -64,6 +64,11 @@ public struct TextRunRecord: Codable, Sendable {
     public var seed: UInt64
 }
 
+extension TextScores {
+    /// The target text classifiers are held to: a macro-F1 at least the TF-IDF reference's on the same test split.
+    public func reachesReference(of task: TweetCorpus.Task) -> Bool { macroF1 >= task.reference.macroF1 }
+}
+
 /// `glassbox text train`: a classifier on the bundled tweets, with validation scores every epoch,
 /// test scores at the end, checkpoints, and a model file `text evaluate` reads.
 public enum TextRun {
