@@ -88,7 +88,7 @@ public enum LinearStudy {
         let maps = try model.weights.reshaped([data.train.classes, 28, 28])
         let weights = try DivergingMap.colors(maps)
         let means = try Tensor.stack((0..<data.train.classes).map { c in
-            try data.trainImages!.indexSelect(dim: 0, index: nonzeroIndices(data.train.labels.eq(Double(c)))).mean(dims: [0])
+            try data.trainImages!.indexSelect(dim: 0, index: data.train.labels.eq(Double(c)).nonzeroIndices()).mean(dims: [0])
         }).expanded(to: [data.train.classes, 3, 28, 28])
         try PNG.write(ImageMosaic.render(Tensor.stack([weights, means]), scale: 3), to: path(out, "weights.png"))
         page.heading("The weights are the explanation")
@@ -98,7 +98,7 @@ public enum LinearStudy {
             page.paragraph("Pass --model (the demo CNN) to compare these global weights with the network's local gradients.")
             return
         }
-        let threes = try nonzeroIndices(data.test.labels.eq(3)).slice(dim: 0, start: 0, end: 2)
+        let threes = try data.test.labels.eq(3).nonzeroIndices().slice(dim: 0, start: 0, end: 2)
         let x = try testImages.indexSelect(dim: 0, index: threes).detached().requiringGrad()
         network.eval()
         let gradients = try withGrad { try Tensor.grad(of: network(x).select(dim: 1, index: 3).sum(), wrt: x) }.squeezed(dim: 1)
@@ -120,7 +120,7 @@ public enum LinearStudy {
         var rows: [(String, String)] = []
         // 0 vs 1 on pixels is separable; 4 vs 9 on the five hand-made features is not.
         for (a, b, maxEpochs, handMade) in [(0, 1, 1000, false), (4, 9, 50, true)] {
-            let members = try nonzeroIndices(labels.eq(Double(a)).logicalOr(labels.eq(Double(b))))
+            let members = try labels.eq(Double(a)).logicalOr(labels.eq(Double(b))).nonzeroIndices()
             let digits = try images.indexSelect(dim: 0, index: members)
             let pair = try LabelledFeatures(features: handMade ? DigitFeatures.compute(digits) : digits.flattened(from: 1),
                                             labels: labels.indexSelect(dim: 0, index: members).eq(Double(b)).to(.int64), classes: 2)
@@ -169,4 +169,3 @@ public enum LinearStudy {
 func path(_ folder: String, _ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
 
 /// Indices of the true entries of a one-dimensional mask, as int64.
-func nonzeroIndices(_ mask: Tensor) throws -> Tensor { try Tensor.arange(0, Double(mask.count)).maskedSelect(mask) }

@@ -37,7 +37,7 @@ enum TransparentReproduction {
         let onesPrediction = children[onesSide].classCounts[1] / Double(Swift.max(children[onesSide].sampleCount, 1))
 
         // Which single hand-made feature best separates 4 from 7?
-        let pair = try nonzeroIndices(hand.train.labels.eq(4).logicalOr(hand.train.labels.eq(7)))
+        let pair = try hand.train.labels.eq(4).logicalOr(hand.train.labels.eq(7)).nonzeroIndices()
         let fourSeven = try LabelledFeatures(features: hand.train.features.indexSelect(dim: 0, index: pair),
                                              labels: hand.train.labels.indexSelect(dim: 0, index: pair).eq(7).to(.int64), classes: 2)
         let split = try DecisionTree.fit(fourSeven, settings: .init(maxDepth: 1))

@@ -93,6 +93,12 @@ extension Tensor {
         }
     }
 
+    /// The positions of the true entries of this one-dimensional mask, as int64.
+    public func nonzeroIndices() throws -> Tensor {
+        guard rank == 1 else { throw TorchError("nonzero indices need a one-dimensional mask, got \(shape)") }
+        return try Tensor.arange(0, Double(count)).maskedSelect(self)
+    }
+
     public func maskedFill(_ mask: Tensor, with value: Double) throws -> Tensor {
         try withExtendedLifetime(mask) {
             try makeTensor("masked fill") { gbt_masked_fill(handle, mask.handle, value, &$0) }

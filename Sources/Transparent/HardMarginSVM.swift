@@ -25,7 +25,7 @@ public struct HardMarginSVM {
         let x = try data.features.to(.float64)
         let signs = try data.labels.to(.float64) * 2 - 1
         let positive = try data.labels.eq(1), negative = try data.labels.eq(0)
-        let p = try x.indexSelect(dim: 0, index: nonzero(positive)), q = try x.indexSelect(dim: 0, index: nonzero(negative))
+        let p = try x.indexSelect(dim: 0, index: positive.nonzeroIndices()), q = try x.indexSelect(dim: 0, index: negative.nonzeroIndices())
         guard p.shape[0] > 0, q.shape[0] > 0 else { throw TorchError("both classes need at least one sample") }
         // Lipschitz constant of the dual's gradient: the squared spectral norm of [P; Q].
         let lipschitz = try Swift.max(Tensor.cat([p, q]).svd().s.max().item(), 1e-12)
@@ -52,7 +52,7 @@ public struct HardMarginSVM {
             let w = try difference * (2 / squaredDistance)
             let b = try -(w.dot(p.t().matmul(a) + q.t().matmul(c))) / 2
             let margins = try (x.matmul(w) + b) * signs
-            let candidates = try nonzero(margins.le(1 + 1e-3)).scalars(as: Int64.self).map(Int.init)
+            let candidates = try margins.le(1 + 1e-3).nonzeroIndices().scalars(as: Int64.self).map(Int.init)
             switch try polish(x: x, signs: signs, support: candidates) {
             case .success(let solution):
                 return HardMarginSVM(weights: solution.weights, bias: solution.bias, supportVectors: solution.support, iterations: iteration)
@@ -95,7 +95,7 @@ public struct HardMarginSVM {
                 continue
             }
             guard try margins[worst].item() >= 1 - 1e-7 else { return .failure(PolishError("the margins are not met to 1e-7")) }
-            let active = try nonzero(alpha.gt(1e-7 * scale)).scalars(as: Int64.self).map { support[Int($0)] }
+            let active = try alpha.gt(1e-7 * scale).nonzeroIndices().scalars(as: Int64.self).map { support[Int($0)] }
             return .success(Solution(weights: weights, bias: bias, support: active.sorted()))
         }
         return .failure(PolishError("the working set did not settle"))
@@ -119,11 +119,6 @@ func projectOntoSimplex(_ v: Tensor) throws -> Tensor {
     let last = try feasible.to(.int64).sum().itemInt() - 1
     let shift = try cumulative[last].item() / Double(last + 1)
     return try (v - shift).clamp(min: 0)
-}
-
-/// Indices of the true entries of a one-dimensional mask, as int64.
-func nonzero(_ mask: Tensor) throws -> Tensor {
-    try Tensor.arange(0, Double(mask.count)).maskedSelect(mask)
 }
 
 extension Tensor {

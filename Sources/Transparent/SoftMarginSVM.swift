@@ -62,7 +62,7 @@ public struct SoftMarginSVM {
         let residual = try signs - x.matmul(weights)
         let count = try free.to(.float64).sum().item()
         let bias = count > 0 ? try (residual * free.to(.float64)).sum().item() / count : try residual.mean().item()
-        return Solution(weights: weights, bias: bias, support: try nonzero(alpha.gt(1e-8 * upper)).scalars(as: Int64.self).map(Int.init), alpha: alpha)
+        return Solution(weights: weights, bias: bias, support: try alpha.gt(1e-8 * upper).nonzeroIndices().scalars(as: Int64.self).map(Int.init), alpha: alpha)
     }
 
     /// Fixes α = C on the bounded set and α = 0 outside the support, solves the free set's margin
@@ -70,7 +70,7 @@ public struct SoftMarginSVM {
     private static func polish(x: Tensor, signs: Tensor, alpha: Tensor, upper: Double) throws -> Solution? {
         // Zero below a millionth of the largest α (C may be far above every α), bounded within a millionth of C.
         let floor = 1e-6 * Swift.max(try alpha.max().item(), 1e-300), ceiling = upper * (1 - 1e-6)
-        let freeIndex = try nonzero(alpha.gt(floor).logicalAnd(alpha.lt(ceiling)))
+        let freeIndex = try alpha.gt(floor).logicalAnd(alpha.lt(ceiling)).nonzeroIndices()
         let bounded = try alpha.ge(ceiling).to(.float64)
         let m = freeIndex.count
         let fixed = try bounded * upper                                   // α on the bounded set, 0 elsewhere
@@ -94,7 +94,7 @@ public struct SoftMarginSVM {
         let slack = 1e-7
         guard try (margins * zero.to(.float64) + zero.logicalNot().to(.float64) * 2).min().item() >= 1 - slack,
               try (margins * bounded - (1 - bounded) * 1e9).max().item() <= 1 + slack else { return nil }
-        let support = try nonzero(full.gt(0)).scalars(as: Int64.self).map(Int.init)
+        let support = try full.gt(0).nonzeroIndices().scalars(as: Int64.self).map(Int.init)
         return Solution(weights: weights, bias: bias, support: support, alpha: full)
     }
 
@@ -112,7 +112,7 @@ public struct SoftMarginSVM {
         let high = upper.count > 0 ? try upper.min().item() : Double.infinity
         guard low <= high + 1e-9, low.isFinite || high.isFinite else { return nil }
         let bias = low.isFinite && high.isFinite ? (low + high) / 2 : (low.isFinite ? low : high)
-        return Solution(weights: weights, bias: bias, support: try nonzero(alpha.gt(0)).scalars(as: Int64.self).map(Int.init), alpha: alpha)
+        return Solution(weights: weights, bias: bias, support: try alpha.gt(0).nonzeroIndices().scalars(as: Int64.self).map(Int.init), alpha: alpha)
     }
 
     public func decision(_ features: Tensor) throws -> Tensor {
