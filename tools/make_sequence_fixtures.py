@@ -19,10 +19,12 @@ Text attribution (Tests/AttributionTests/Fixtures/text_attribution.safetensors):
 0.7.0's LayerIntegratedGradients at the embedding of a small BiLSTM-attention classifier,
 and its token-replacing methods on the same model (occlusion, feature ablation, KernelSHAP
 and LIME with stored coalitions; LIME weighs coalitions by their cosine distance to the
-all-present one, kernel width 0.25, as the LIME package's text explainer does).
+all-present one, kernel width 0.25, as the LIME package's text explainer does), in float32 and
+on a float64 copy of the model.
 
 Usage: python3 tools/make_sequence_fixtures.py
 """
+import copy
 import os
 
 import torch
@@ -144,6 +146,17 @@ def token_perturbations(model, ids):
     out.update({"perturb.ids": ids.clone(), "perturb.coalitions": coalitions, "perturb.shap_coalitions": shap_rows,
                 "perturb.lime": lime.attribute(ids, baselines=1, target=0, n_samples=60),
                 "perturb.kernel_shap": kernel_shap.attribute(ids, baselines=1, target=0, n_samples=60)})
+    # The same four methods on a float64 copy of the model: the reference float32 results are judged
+    # against, since float32 logits differ between CPUs (AVX-512 and AVX2 kernels).
+    double = copy.deepcopy(model).double()
+    lime64 = Lime(double, interpretable_model=SkLearnLinearRegression(), similarity_func=coalition_cosine)
+    lime64.perturb_func = replay(coalitions)
+    shap64 = KernelShap(double)
+    shap64.perturb_func = replay(shap_rows)
+    out.update({"perturb64.occlusion": Occlusion(double).attribute(ids, sliding_window_shapes=(1,), baselines=1, target=0),
+                "perturb64.feature_ablation": FeatureAblation(double).attribute(ids, baselines=1, target=0),
+                "perturb64.lime": lime64.attribute(ids, baselines=1, target=0, n_samples=60),
+                "perturb64.kernel_shap": shap64.attribute(ids, baselines=1, target=0, n_samples=60)})
     return {k: v.detach() for k, v in out.items()}
 
 

@@ -55,24 +55,30 @@ struct TextAttributionTests {
         #expect(Swift.abs(try shap.sum().item() - gap) < 1e-3)
     }
 
-    /// Captum replaces the same tokens by [UNK] (id 1) with the same coalitions. Occlusion and ablation
-    /// evaluate the same float32 forward passes (1e-6 of the largest score); LIME and KernelSHAP
-    /// also fit a regression (Captum's sklearn fit in float32 inputs, ours in float64): 1e-4.
+    /// Captum replaces the same tokens by [UNK] (id 1) with the same coalitions. Float32 logits differ
+    /// between CPUs (AVX-512 and AVX2 kernels), so occlusion and ablation are judged against Captum on a
+    /// float64 copy of the model: 1e-5 of the largest score (float32 is 4.5e-7 off here, AMD EPYC
+    /// AVX-512). LIME and KernelSHAP also fit a regression (Captum's sklearn fit on float32 outputs,
+    /// ours in float64): 1e-4 against Captum's float32 run and 1e-5 against its float64 one (measured
+    /// 1e-7 to 3e-7 here).
     @Test("occlusion, feature ablation, KernelSHAP and LIME over tokens agree with Captum")
     func tokenPerturbationsMatchCaptum() throws {
         let (model, f) = try Self.twin()
         let ids = f["perturb.ids"]!
         let occlusion = try Occlusion(model, window: [1], strides: [1], baseline: .value(1)).attribute(ids, target: .index(0)).values
-        #expect(try relativeDifference(occlusion, f["perturb.occlusion"]!) < 1e-6)
+        #expect(try relativeDifference(occlusion, f["perturb64.occlusion"]!) < 1e-5)
         let ablation = try FeatureAblation(model, baseline: .value(1)).attribute(ids, target: .index(0)).values
-        #expect(try relativeDifference(ablation, f["perturb.feature_ablation"]!) < 1e-6)
+        #expect(try relativeDifference(ablation, f["perturb64.feature_ablation"]!) < 1e-5)
         var shap = KernelSHAP(model, baseline: .value(1), samples: 60)
         shap.coalitions = f["perturb.shap_coalitions"]!
-        #expect(try relativeDifference(shap.attribute(ids, target: .index(0)).values, f["perturb.kernel_shap"]!) < 1e-4)
+        let shapValues = try shap.attribute(ids, target: .index(0)).values
+        #expect(try relativeDifference(shapValues, f["perturb.kernel_shap"]!) < 1e-4)
+        #expect(try relativeDifference(shapValues, f["perturb64.kernel_shap"]!) < 1e-5)
         var lime = LIME(model, baseline: .value(1), samples: 60)
         lime.coalitions = f["perturb.coalitions"]!
         let limeValues = try lime.attribute(ids, target: .index(0)).values
         #expect(limeValues.dtype == .float32)
         #expect(try relativeDifference(limeValues, f["perturb.lime"]!) < 1e-4)
+        #expect(try relativeDifference(limeValues, f["perturb64.lime"]!) < 1e-5)
     }
 }
