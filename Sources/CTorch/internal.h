@@ -28,12 +28,15 @@ at::Generator *generator(gbt_generator g);
 // fixes it on a thread's first parallel call; a thread that touched libtorch
 // before `at::set_num_threads` would run single-threaded for good. Every entry
 // point therefore applies the requested count to its thread when it differs.
+// A thread may override the count for itself (`gbt_set_calling_thread_threads`).
 extern std::atomic<int> requested_threads;
+extern thread_local int calling_thread_threads;
+void set_openmp_threads_here(int n);
 inline void apply_requested_threads() {
   static thread_local int applied = 0;
-  int wanted = requested_threads.load(std::memory_order_relaxed);
+  int wanted = calling_thread_threads > 0 ? calling_thread_threads : requested_threads.load(std::memory_order_relaxed);
   if (wanted != applied) {
-    at::set_num_threads(wanted);
+    if (calling_thread_threads > 0) set_openmp_threads_here(wanted); else at::set_num_threads(wanted);
     applied = wanted;
   }
 }

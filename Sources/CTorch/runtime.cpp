@@ -7,6 +7,7 @@
 #include <sstream>
 #include <zlib.h>
 #include <malloc.h>
+#include <dlfcn.h>
 #include <sched.h>
 #include <unistd.h>
 #include <vector>
@@ -19,6 +20,16 @@ static int cores_available() {
   return 1;
 }
 std::atomic<int> requested_threads{cores_available()};
+thread_local int calling_thread_threads = 0;
+
+// libgomp keeps the thread count per OS thread; setting it here touches no other thread (unlike
+// at::set_num_threads, which also resizes shared pools). Looked up at run time: libgomp is
+// libtorch's dependency, not ours.
+void set_openmp_threads_here(int n) {
+  using Setter = void (*)(int);
+  static Setter set = reinterpret_cast<Setter>(dlsym(RTLD_DEFAULT, "omp_set_num_threads"));
+  if (set != nullptr) set(n);
+}
 
 static thread_local std::string last_error;
 void set_error(const std::string &message) { last_error = message; }
@@ -82,6 +93,20 @@ int gbt_get_num_threads(void) {
   } catch (...) {
     return 1;
   }
+}
+int gbt_set_calling_thread_threads(int n) {
+  GBT_TRY(if (n < 0) throw std::invalid_argument("thread count must not be negative"); calling_thread_threads = n; apply_requested_threads())
+}
+// OpenBLAS keeps one thread count for the whole process; other BLAS libraries are left alone (-1).
+int gbt_blas_threads(void) {
+  using Getter = int (*)(void);
+  static Getter get = reinterpret_cast<Getter>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  return get != nullptr ? get() : -1;
+}
+void gbt_set_blas_threads(int n) {
+  using Setter = void (*)(int);
+  static Setter set = reinterpret_cast<Setter>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  if (set != nullptr && n > 0) set(n);
 }
 int gbt_cuda_device_count(void) {
   try { return at::hasCUDA() ? static_cast<int>(at::detail::getCUDAHooks().getNumGPUs()) : 0; } catch (...) { return 0; }

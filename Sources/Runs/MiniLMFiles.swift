@@ -98,12 +98,16 @@ public enum SentenceEmbedding {
             let all = tokenizer.encode(text)
             return all.count <= limit ? all : Array(all.prefix(limit - 1)) + [tokenizer.separator]
         }
-        var rows = [Tensor?](repeating: nil, count: texts.count)
         let batches = try TokenBatch.buckets(lengths: ids.map(\.count), batchSize: batchSize)
-        for (done, batch) in batches.enumerated() {
-            let embedded = try noGrad { try model.sentenceEmbeddings(TokenBatch(batch.map { ids[$0] }, padding: tokenizer.padding).ids) }
-            for (row, index) in batch.enumerated() { rows[index] = try embedded[row] }
-            ProgressObserver.report("embedding", done: done + 1, of: batches.count, unit: "batches")
+        let observer = ProgressObserver.current
+        let embedded = try Torch.concurrentMap(batches.count, workers: Torch.threads, progress: { done in
+            observer?.report("embedding", done: done, of: batches.count, unit: "batches")
+        }) { index in
+            try noGrad { try model.sentenceEmbeddings(TokenBatch(batches[index].map { ids[$0] }, padding: tokenizer.padding).ids) }
+        }
+        var rows = [Tensor?](repeating: nil, count: texts.count)
+        for (batch, result) in zip(batches, embedded) {
+            for (row, index) in batch.enumerated() { rows[index] = try result[row] }
         }
         return try Tensor.stack(rows.map { $0! })
     }

@@ -32,6 +32,11 @@ enum {
 const char *gbt_last_error(void);
 int gbt_set_num_threads(int n);
 int gbt_get_num_threads(void);
+// Intra-op threads for libtorch calls made from the calling thread only (0: the process's count).
+int gbt_set_calling_thread_threads(int n);
+// OpenBLAS's thread count (process-wide); -1 and no effect when the BLAS is not OpenBLAS.
+int gbt_blas_threads(void);
+void gbt_set_blas_threads(int n);
 int gbt_cuda_device_count(void);
 int gbt_manual_seed(uint64_t seed);
 const char *gbt_version(void);

@@ -1,0 +1,85 @@
+import CTorch
+import Foundation
+
+extension Torch {
+    /// `transform(0..<count)` computed by `workers` threads at once, each running libtorch and the
+    /// BLAS on one thread, with items handed out in order as workers come free.
+    ///
+    /// For independent pieces of inference (batches of texts): on 2 cores, two single-threaded
+    /// workers beat one two-threaded pass because every operation of the latter hands work to the
+    /// other thread and waits for it (MiniLM: see `glassbox bench text`). Worker 0 is the calling
+    /// thread, so `progress(done)` is called there and it alone sees the caller's task-local values
+    /// (hooks, progress observer); gradient recording is per thread, so `transform` sets `noGrad`
+    /// itself. The results are the same as a serial loop's whatever the interleaving. The first
+    /// error thrown stops further items and is rethrown once every worker has finished.
+    public static func concurrentMap<T: Sendable>(_ count: Int, workers: Int, progress: (Int) -> Void = { _ in },
+                                                  _ transform: @escaping @Sendable (Int) throws -> T) throws -> [T] {
+        let state = SharedState<T>(count: count)
+        let workers = Swift.max(1, Swift.min(workers, count))
+        let blasThreads = gbt_blas_threads()
+        if workers > 1 { gbt_set_blas_threads(1) }
+        defer { if workers > 1 { gbt_set_blas_threads(blasThreads) } }
+
+        @Sendable func work(onCallingThread: Bool, progress: (Int) -> Void) {
+            if workers > 1 { _ = gbt_set_calling_thread_threads(1) }
+            defer { if workers > 1 { _ = gbt_set_calling_thread_threads(0) } }
+            while let index = state.nextIndex() {
+                do {
+                    let result = try transform(index)
+                    let done = state.store(result, at: index)
+                    if onCallingThread { progress(done) }
+                } catch {
+                    state.fail(error)
+                }
+            }
+        }
+        let finished = DispatchGroup()
+        for _ in 1..<workers {
+            finished.enter()
+            let thread = Thread {
+                work(onCallingThread: false, progress: { _ in })
+                finished.leave()
+            }
+            thread.stackSize = 16 << 20
+            thread.start()
+        }
+        work(onCallingThread: true, progress: progress)
+        finished.wait()
+        return try state.results()
+    }
+}
+
+/// The hand-out counter, the results and the first error of one `concurrentMap`, behind a lock.
+private final class SharedState<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var next = 0, done = 0
+    private var slots: [T?]
+    private var error: Error?
+
+    init(count: Int) { slots = Array(repeating: nil, count: count) }
+
+    func nextIndex() -> Int? {
+        lock.withLock {
+            guard error == nil, next < slots.count else { return nil }
+            defer { next += 1 }
+            return next
+        }
+    }
+
+    func store(_ result: T, at index: Int) -> Int {
+        lock.withLock {
+            slots[index] = result
+            done += 1
+            return done
+        }
+    }
+
+    func fail(_ error: Error) { lock.withLock { if self.error == nil { self.error = error } } }
+
+    func results() throws -> [T] {
+        try lock.withLock {
+            if let error { throw error }
+            return slots.map { $0! }
+        }
+    }
+}
