@@ -8,7 +8,7 @@ extension Torch {
     /// For independent pieces of inference (batches of texts): on 2 cores, two single-threaded
     /// workers beat one two-threaded pass because every operation of the latter hands work to the
     /// other thread and waits for it (MiniLM: see `glassbox bench text`). Worker 0 is the calling
-    /// thread, so `progress(done)` is called there and it alone sees the caller's task-local values
+    /// thread, so `progress(done)` is called there (last with `count`) and it alone sees the caller's task-local values
     /// (hooks, progress observer); gradient recording is per thread, so `transform` sets `noGrad`
     /// itself. The results are the same as a serial loop's whatever the interleaving. The first
     /// error thrown stops further items and is rethrown once every worker has finished.
@@ -43,9 +43,12 @@ extension Torch {
             thread.stackSize = 16 << 20
             thread.start()
         }
-        work(onCallingThread: true, progress: progress)
+        var reported = 0
+        work(onCallingThread: true, progress: { reported = $0; progress($0) })
         finished.wait()
-        return try state.results()
+        let results = try state.results()
+        if reported < count { progress(count) }
+        return results
     }
 }
 

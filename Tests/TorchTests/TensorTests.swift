@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import CTorch
 @testable import Torch
 
 @Suite("Tensors")
@@ -171,4 +172,41 @@ final class LockedBox<Value>: @unchecked Sendable {
     init(_ value: Value) { stored = value }
     var value: Value { lock.withLock { stored } }
     func update(_ change: (inout Value) -> Void) { lock.withLock { change(&stored) } }
+}
+
+@Suite("Concurrent map")
+struct ConcurrentMapTests {
+    @Test("workers give a serial loop's exact results and leave thread counts as they found them")
+    func matchesSerialLoop() throws {
+        let weights = try Tensor.randn([256, 256], generator: Generator(seed: 1))
+        let inputs = try (0..<9).map { try Tensor.randn([128, 256], generator: Generator(seed: UInt64($0))) }
+        let serial = try inputs.map { try $0.matmul(weights).gelu().sum(dims: [0]) }
+        let before = (Torch.threads, gbt_blas_threads())
+        let insideThreads = LockedBox<[Int]>([])
+        var reports: [Int] = []
+        let parallel = try Torch.concurrentMap(inputs.count, workers: 3, progress: { reports.append($0) }) { index in
+            insideThreads.update { $0.append(Torch.threads) }
+            return try inputs[index].matmul(weights).gelu().sum(dims: [0])
+        }
+        for (a, b) in zip(serial, parallel) { #expect(try a.scalars(as: Float.self) == b.scalars(as: Float.self)) }
+        #expect(insideThreads.value == Array(repeating: 1, count: 9))
+        #expect(reports.last == 9 && reports == reports.sorted())
+        #expect(Torch.threads == before.0 && gbt_blas_threads() == before.1)
+    }
+
+    @Test("the first error stops the work and is rethrown")
+    func rethrowsFirstError() throws {
+        for workers in [1, 2] {
+            let started = LockedBox<[Int]>([])
+            let message = errorMessage {
+                _ = try Torch.concurrentMap(50, workers: workers) { index in
+                    started.update { $0.append(index) }
+                    if index == 3 { throw TorchError("item 3 failed") }
+                    return index
+                }
+            }
+            #expect(message == "item 3 failed")
+            if workers == 1 { #expect(started.value == [0, 1, 2, 3]) }
+        }
+    }
 }
