@@ -98,7 +98,9 @@ public enum SentenceEmbedding {
             let all = tokenizer.encode(text)
             return all.count <= limit ? all : Array(all.prefix(limit - 1)) + [tokenizer.separator]
         }
+        // Longest batches first, so the workers finish together.
         let batches = try TokenBatch.buckets(lengths: ids.map(\.count), batchSize: batchSize)
+            .sorted { $0.map { ids[$0].count }.reduce(0, +) > $1.map { ids[$0].count }.reduce(0, +) }
         let observer = ProgressObserver.current
         let embedded = try Torch.concurrentMap(batches.count, workers: Torch.threads, progress: { done in
             observer?.report("embedding", done: done, of: batches.count, unit: "batches")

@@ -27,6 +27,19 @@ struct BERTTests {
         #expect(try maxDifference(model.sentenceEmbeddings(ids), tensors["test.embeddings"]!) < 1e-5)
     }
 
+    @Test("sentence embeddings on packed real tokens equal the padded pass that hooks see, and hooks still apply")
+    func packedSentenceEmbeddings() throws {
+        let (model, tensors) = try Self.tiny()
+        let ids = tensors["test.ids"]!
+        let packed = try model.sentenceEmbeddings(ids)
+        var seen = 0
+        let padded = try model.withHooks([("encoder.layer.1.hook_resid_post", { _, _ in seen += 1; return nil })]) { try model.sentenceEmbeddings(ids) }
+        #expect(seen == 1)
+        #expect(try maxDifference(packed, padded) < 1e-6)
+        let zeroed = try model.withHooks([("encoder.layer.1.hook_resid_post", { activation, _ in try activation * 0 + 1 })]) { try model.sentenceEmbeddings(ids) }
+        #expect(try maxDifference(zeroed, Tensor.ones([3, 32]) / Double(32).squareRoot()) < 1e-6)
+    }
+
     @Test("hook points carry TransformerLens's names and shapes; the pattern ignores padding")
     func hookPoints() throws {
         let (model, tensors) = try Self.tiny()

@@ -65,19 +65,25 @@ public final class BERT: Module {
     }
 
     public override func forward(_ ids: Tensor) throws -> Tensor {
+        let (_, additive) = try paddingMasks(ids)
+        var x = try embeddings(ids)
+        for case let layer as BERTLayer in layerList.modules { x = try layer.run(x, additiveMask: additive) }
+        return x
+    }
+
+    /// Which ids are tokens, (N, T), and Hugging Face's extended mask (0 on tokens, the dtype's
+    /// lowest value on padding) laid out once per call as the (N · heads, T, T) term the attention
+    /// scores are added to.
+    private func paddingMasks(_ ids: Tensor) throws -> (keep: Tensor, additive: Tensor) {
         guard ids.rank == 2, !ids.dtype.isFloatingPoint else { throw TorchError("BERT takes token ids (N, T) as integers, got \(ids.shape) \(ids.dtype)") }
         guard ids.shape[1] <= configuration.maxPositions else {
             throw TorchError("BERT takes at most \(configuration.maxPositions) tokens, got \(ids.shape[1])")
         }
         let (n, t, heads) = (ids.shape[0], ids.shape[1], configuration.heads)
         let keep = try ids.ne(Double(configuration.paddingId))
-        // Hugging Face's extended mask: 0 on tokens, the dtype's lowest value on padding; laid out
-        // once per call as the (N · heads, T, T) term the attention scores are added to.
         let additive = try ((1 - keep.to(.float32)) * Double(-Float.greatestFiniteMagnitude))
             .reshaped([n, 1, 1, t]).expanded(to: [n, heads, t, t]).reshaped([n * heads, t, t])
-        var x = try embeddings(ids)
-        for case let layer as BERTLayer in layerList.modules { x = try layer.run(x, additiveMask: additive) }
-        return x
+        return (keep, additive)
     }
 
     /// Loads a Hugging Face `BertModel` state dict strictly by name. Files from transformers 4.31 and
@@ -90,10 +96,22 @@ public final class BERT: Module {
 
     /// Sentence embeddings as sentence-transformers makes them for MiniLM: the mean of the last
     /// hidden states over real tokens, scaled to unit length. (N, hidden).
+    ///
+    /// Without hooks attached, the layers run on the real tokens only (`PackedTokens`): the same
+    /// numbers up to float rounding, without the products on padding.
     public func sentenceEmbeddings(_ ids: Tensor) throws -> Tensor {
-        let hidden = try self(ids)
-        let mask = try ids.ne(Double(configuration.paddingId)).to(hidden.dtype).unsqueezed(dim: 2)
-        let mean = try (hidden * mask).sum(dims: [1]) / mask.sum(dims: [1]).clamp(min: 1e-9)
+        let (keep, additive) = try paddingMasks(ids)
+        let hidden: Tensor
+        if attachedHookCount > 0 {
+            let states = try self(ids)
+            hidden = try states * keep.to(states.dtype).unsqueezed(dim: 2)
+        } else {
+            let layout = try PackedTokens(keep: keep, additiveMask: additive)
+            var x = try layout.packed(embeddings(ids).flattened(from: 0, to: 1))
+            for case let layer as BERTLayer in layerList.modules { x = try layer.run(packed: x, layout: layout) }
+            hidden = try layout.padded(x)
+        }
+        let mean = try hidden.sum(dims: [1]) / keep.to(hidden.dtype).sum(dims: [1], keepDims: true).clamp(min: 1e-9)
         return try mean / mean.norm(dims: [1], keepDims: true).clamp(min: 1e-12)
     }
 }

@@ -20,6 +20,17 @@ final class BERTLayer: Module {
     func run(_ input: Tensor, additiveMask: Tensor) throws -> Tensor {
         let x = try residPre(input)
         let attended = try attnOut(attention.selfAttention.run(x, additiveMask: additiveMask, output: attention.output.dense))
+        return try finish(attended: attended, input: x)
+    }
+
+    /// The same block on the real tokens only, (L, hidden) in `layout`'s order: every product
+    /// skips the padding, which only attention needs laid out (N, T). For calls without hooks:
+    /// hook points here would see packed rows, not the (N, T, …) tensors they promise.
+    func run(packed x: Tensor, layout: PackedTokens) throws -> Tensor {
+        try finish(attended: attention.selfAttention.run(packed: x, layout: layout, output: attention.output.dense), input: x)
+    }
+
+    private func finish(attended: Tensor, input x: Tensor) throws -> Tensor {
         let middle = try residMid(attention.output.norm(attended + x))
         let mlp = try mlpOut(output.dense(intermediate(middle)))
         return try residPost(output.norm(mlp + middle))
@@ -62,23 +73,37 @@ final class BERTSelfAttention: Module {
 
     /// The attention output after `output` (the block's dense projection, `attention.output.dense`).
     /// `additiveMask` (N · heads, T, T) is added to the scaled scores. Queries, keys and values come
-    /// from one product with the three weights stacked, laid out head by head in one copy; the
-    /// scale and the mask enter the score product itself (speed: see `glassbox bench text`).
+    /// from one product with the three weights stacked (speed: see `glassbox bench text`).
     func run(_ x: Tensor, additiveMask: Tensor, output: Linear) throws -> Tensor {
-        let (n, t, width) = (x.shape[0], x.shape[1], heads * headSize)
+        let (n, t) = (x.shape[0], x.shape[1])
+        return try output(attend(projected(x), n: n, t: t, additiveMask: additiveMask).reshaped([n, t, heads * headSize]))
+    }
+
+    /// `run` on packed real tokens (L, hidden): the products see only them; the attention itself
+    /// runs on the (N, T) layout, where padded keys are masked out as before.
+    func run(packed x: Tensor, layout: PackedTokens, output: Linear) throws -> Tensor {
+        let z = try attend(layout.padded(projected(x)), n: layout.texts, t: layout.length, additiveMask: layout.additiveMask)
+        return try output(layout.packed(z.reshaped([layout.texts * layout.length, heads * headSize])))
+    }
+
+    private func projected(_ x: Tensor) throws -> Tensor {
         let weight = try Tensor.cat([query.weight, key.weight, value.weight])
         let bias = try Tensor.cat([query.bias!, key.bias!, value.bias!])
+        return try Functional.linear(x, weight: weight, bias: bias)
+    }
+
+    /// z (N, T, heads, d_head) from the stacked projections (…, 3 · hidden), laid out head by head
+    /// in one copy; the scale and the mask enter the score product itself.
+    private func attend(_ projected: Tensor, n: Int, t: Int, additiveMask: Tensor) throws -> Tensor {
         // (3, N, heads, T, d_head); the hooks see (N, T, heads, d_head) views of it.
-        let stacked = try Functional.linear(x, weight: weight, bias: bias).reshaped([n, t, 3, heads, headSize])
-            .permuted([2, 0, 3, 1, 4]).contiguous()
+        let stacked = try projected.reshaped([n, t, 3, heads, headSize]).permuted([2, 0, 3, 1, 4]).contiguous()
         func headMajor(_ hook: HookPoint, _ index: Int) throws -> Tensor {
             try hook(stacked[index].permuted([0, 2, 1, 3])).permuted([0, 2, 1, 3]).reshaped([n * heads, t, headSize])
         }
         let q = try headMajor(hookQ, 0), k = try headMajor(hookK, 1), v = try headMajor(hookV, 2)
         let scores = try Functional.batchedProduct(q, k.transposed(1, 2), scaledBy: 1 / Double(headSize).squareRoot(), adding: additiveMask)
         let pattern = try hookPattern(scores.softmax(dim: -1).reshaped([n, heads, t, t])).reshaped([n * heads, t, t])
-        let z = try hookZ(pattern.matmul(v).reshaped([n, heads, t, headSize]).permuted([0, 2, 1, 3]))
-        return try output(z.reshaped([n, t, width]))
+        return try hookZ(pattern.matmul(v).reshaped([n, heads, t, headSize]).permuted([0, 2, 1, 3]))
     }
 
     override func forward(_ x: Tensor) throws -> Tensor { throw TorchError("self-attention is run by its layer, not called") }
