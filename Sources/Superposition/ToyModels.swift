@@ -1,0 +1,95 @@
+import Foundation
+import NN
+import Torch
+
+/// Toy models of superposition (Elhage et al. 2022, "Toy Models of Superposition"): n sparse
+/// features squeezed into m < n hidden dimensions and read back, x̂ = ReLU(WᵀWx + b), or x̂ = WᵀWx + b
+/// (the linear model), trained on an importance-weighted squared error.
+///
+/// Many instances train at once as one batched tensor program: every tensor has the instances as
+/// its first dimension, each with its own feature importances, feature densities and output.
+public final class ToyModels: Module {
+    public let features: Int, hidden: Int, instances: Int
+    /// (instances, features): each feature's weight in the loss, Iᵢ.
+    public let importance: Tensor
+    /// (instances, features): the probability that a feature is present, 1 − S.
+    public let density: Tensor
+    /// Whether each instance's output has the ReLU.
+    public let reluOutput: [Bool]
+    /// W (instances, hidden, features): column i is feature i's direction Wᵢ in the hidden space.
+    public let weight: Tensor
+    /// b (instances, features).
+    public let bias: Tensor
+
+    /// W starts Xavier-normal (std √(2 / (m + n))), b at zero, as in the paper's code.
+    public init(hidden: Int, importance: Tensor, density: Tensor, reluOutput: [Bool], generator: Generator) throws {
+        guard importance.rank == 2, density.shape == importance.shape else {
+            throw TorchError("importance and density must both be (instances, features), got \(importance.shape) and \(density.shape)")
+        }
+        (instances, features) = (importance.shape[0], importance.shape[1])
+        guard hidden >= 1, instances >= 1, features >= 1 else { throw TorchError("toy models need at least one instance, feature and hidden dimension") }
+        guard reluOutput.count == instances else { throw TorchError("give the output of each of the \(instances) instances, got \(reluOutput.count)") }
+        let lowest = try density.min().item(), highest = try density.max().item()
+        guard lowest >= 0, highest <= 1 else { throw TorchError("feature densities must lie in [0, 1], got \(lowest) … \(highest)") }
+        self.hidden = hidden
+        self.importance = try importance.to(.float32)
+        self.density = try density.to(.float32)
+        self.reluOutput = reluOutput
+        weight = try (Tensor.randn([instances, hidden, features], generator: generator) * (2.0 / Double(hidden + features)).squareRoot()).requiringGrad()
+        bias = try Tensor.zeros([instances, features]).requiringGrad()
+    }
+
+    public override var localParameters: [(name: String, tensor: Tensor)] { [("W", weight), ("b_final", bias)] }
+
+    /// x̂ for features x (instances, batch, features).
+    public override func forward(_ x: Tensor) throws -> Tensor {
+        guard x.rank == 3, x.shape[0] == instances, x.shape[2] == features else {
+            throw TorchError("toy models take (instances \(instances), batch, features \(features)), got \(x.shape)")
+        }
+        let h = try x.matmul(weight.transposed(1, 2))
+        let z = try Functional.batchedProduct(h, weight, scaledBy: 1, adding: bias.unsqueezed(dim: 1))
+        if reluOutput.allSatisfy({ $0 }) { return try z.relu() }
+        if !reluOutput.contains(true) { return z }
+        // ReLU(z) = z + ReLU(−z): added only where the instance has the ReLU.
+        let mask = try Tensor(reluOutput.map { $0 ? Float(1) : 0 }, shape: [instances, 1, 1])
+        return try z + (z * -1).relu() * mask
+    }
+
+    /// Each instance's importance-weighted squared error, averaged over batch and features: (instances,).
+    public func losses(_ x: Tensor) throws -> Tensor {
+        let error = try x - self(x)
+        return try (error * error * importance.unsqueezed(dim: 1)).mean(dims: [1, 2])
+    }
+
+    /// A batch of features for every instance: draw `draw` of the stream `seed`.
+    public func sample(batchSize: Int, seed: UInt64, draw: UInt64) throws -> Tensor {
+        try Tensor.sparseFeatures(probability: density, batchSize: batchSize, seed: seed, draw: draw)
+    }
+
+    /// Trains every instance at once with Adam on the sum of their losses, a fresh batch per step;
+    /// returns each instance's loss on `evaluationBatches` fresh batches afterwards.
+    @discardableResult
+    public func train(steps: Int, batchSize: Int = 1024, learningRate: Double = 1e-3, seed: UInt64, evaluationBatches: Int = 10) throws -> [Double] {
+        guard steps >= 1, batchSize >= 1 else { throw TorchError("training needs at least one step and one example per batch") }
+        let optimizer = Adam([weight, bias], learningRate: learningRate)
+        let every = Swift.max(1, steps / 200)
+        for step in 1...steps {
+            let loss = try losses(sample(batchSize: batchSize, seed: seed, draw: UInt64(step))).sum()
+            try zeroGrad()
+            try loss.backward()
+            try optimizer.step()
+            if step % every == 0 || step == steps {
+                let value = try loss.item()
+                guard value.isFinite else { throw TorchError("toy-model training diverged at step \(step); lower the learning rate") }
+                ProgressObserver.report("toy models", done: step, of: steps, unit: "steps", status: String(format: "loss %.5f", value / Double(instances)))
+            }
+        }
+        return try noGrad {
+            var total = try Tensor.zeros([instances])
+            for batch in 0..<evaluationBatches {
+                total = try total + losses(sample(batchSize: batchSize, seed: seed &+ 1, draw: UInt64(batch)))
+            }
+            return try (total / Double(evaluationBatches)).to(.float64).scalars(as: Double.self)
+        }
+    }
+}

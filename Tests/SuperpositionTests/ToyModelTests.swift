@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import Superposition
+import Torch
+
+@Suite("Toy models of superposition")
+struct ToyModelTests {
+    @Test("sparse features: present with each instance's probability, then uniform, the same on any thread count")
+    func sparseFeatures() throws {
+        let probability = try Tensor([0.05, 0.5, 1, 0] as [Float], shape: [2, 2])
+        let x = try Tensor.sparseFeatures(probability: probability, batchSize: 20_000, seed: 7, draw: 1)
+        #expect(x.shape == [2, 20_000, 2])
+        let present = try x.gt(0).to(.float64).mean(dims: [1]).scalars(as: Double.self)
+        // Binomial standard deviations: 0.0015 and 0.0035; 5 of them allowed.
+        #expect(abs(present[0] - 0.05) < 0.0075 && abs(present[1] - 0.5) < 0.018 && present[2] == 1 && present[3] == 0)
+        let values = try x.maskedSelect(x.gt(0))
+        let (mean, largest) = (try values.mean().item(), try values.max().item())
+        #expect(abs(mean - 0.5) < 0.01 && largest < 1)
+        let again = try Tensor.sparseFeatures(probability: probability, batchSize: 20_000, seed: 7, draw: 1)
+        let other = try Tensor.sparseFeatures(probability: probability, batchSize: 20_000, seed: 7, draw: 2)
+        let threads = Torch.threads
+        try Torch.setThreads(1)
+        let single = try Tensor.sparseFeatures(probability: probability, batchSize: 20_000, seed: 7, draw: 1)
+        try Torch.setThreads(threads)
+        #expect(try maxDifference(x, again) == 0)
+        #expect(try maxDifference(x, single) == 0)
+        #expect(try maxDifference(x, other) > 0.5)
+    }
+
+    @Test("the batched forward pass is each instance's ReLU(WᵀWx + b), or WᵀWx + b for the linear ones")
+    func forwardPerInstance() throws {
+        let importance = try Tensor.ones([3, 4]), density = try Tensor.ones([3, 4]) * 0.5
+        let models = try ToyModels(hidden: 2, importance: importance, density: density, reluOutput: [true, false, true], generator: Generator(seed: 1))
+        try noGrad { try models.bias.copyInPlace(from: Tensor.randn([3, 4], generator: Generator(seed: 2))) }
+        let x = try models.sample(batchSize: 5, seed: 3, draw: 0)
+        let out = try models(x)
+        for i in 0..<3 {
+            let w = try models.weight[i].to(.float64), xi = try x[i].to(.float64)
+            var expected = try xi.matmul(w.transposed(0, 1)).matmul(w) + models.bias[i].to(.float64)
+            if models.reluOutput[i] { expected = try expected.relu() }
+            #expect(try maxDifference(out[i].to(.float64), expected) < 1e-6)
+        }
+        #expect(errorMessage { _ = try models(Tensor.zeros([2, 5, 4])) }?.contains("instances 3") == true)
+    }
+
+    @Test("geometry: antipodal pairs get half a dimension, a regular pentagon 2/5, a dropped feature none")
+    func geometryOfKnownArrangements() throws {
+        // Features 0 and 1 antipodal on the first axis, feature 2 alone on the second, feature 3 dropped.
+        let pair = try Tensor([1, -1, 0, 0.001, 0, 0, 1, 0] as [Double], shape: [1, 2, 4])
+        let g = try FeatureGeometry(weight: pair)
+        // The dropped feature's 0.001 still overlaps feature 0 and 1 by 1e-6.
+        #expect(try maxDifference(g.dimensionality, Tensor([0.5, 0.5, 1, 0] as [Double], shape: [1, 4])) < 1e-5)
+        #expect(try maxDifference(g.superposition.slice(dim: 1, start: 0, end: 3), Tensor([1, 1, 0] as [Double], shape: [1, 3])) < 1e-5)
+        let angles = (0..<5).map { 2 * Double.pi * Double($0) / 5 }
+        let pentagon = try Tensor(angles.map { cos($0) } + angles.map { sin($0) }, shape: [1, 2, 5])
+        let p = try FeatureGeometry(weight: pentagon)
+        #expect(try p.dimensionality.scalars(as: Double.self).allSatisfy { abs($0 - 0.4) < 1e-12 })
+        #expect(abs(try p.dimensionsUsed()[0] - 2) < 1e-12)
+    }
+}
