@@ -69,7 +69,7 @@ let package = Package(
                                              "AttentionStudies", "Superposition"]),
         .executableTarget(
             name: "GlassboxCLI",
-            dependencies: ["Torch", "NN", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Runs", "Transparent", "Datasets",
+            dependencies: ["Torch", "NN", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Runs", "Transparent", "Datasets", "Superposition",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .target(name: "TestSupport", dependencies: ["Torch"], path: "Tests/TestSupport"),

@@ -8,6 +8,8 @@ public struct BarChart {
     public var values: [Double]
     public var width = 360
     public var rowHeight = 18
+    /// One fill per bar (CSS colours), replacing the sign colours.
+    public var colors: [String]?
 
     public init(title: String, labels: [String], values: [Double]) {
         self.title = title
@@ -29,7 +31,7 @@ public struct BarChart {
         for (row, value) in finite.enumerated() {
             let y = top + Double(row * rowHeight)
             let start = min(x(0), x(value)), length = abs(x(value) - x(0))
-            let color = value >= 0 ? "#1f77b4" : "#d62728"
+            let color = colors.flatMap { row < $0.count ? $0[row] : nil } ?? (value >= 0 ? "#1f77b4" : "#d62728")
             let label = row < labels.count ? labels[row] : ""
             parts.append("<text x=\"\(labelWidth - 6)\" y=\"\(y + 12)\" text-anchor=\"end\">\(escapeHTML(label))</text>")
             parts.append(String(format: "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" fill=\"%@\"/>", start, y + 2, length, rowHeight - 4, color))

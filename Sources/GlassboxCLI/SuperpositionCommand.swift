@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import Runs
+import Superposition
+
+struct SuperpositionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "superposition",
+        abstract: "Toy models of superposition (Elhage et al. 2022): the sparsity sweep, linear vs ReLU output, regenerated.",
+        discussion: """
+        Trains n features into m dimensions for every sparsity, linear and ReLU output, all at once, and writes
+        superposition.json and superposition.html (WᵀW, b, feature norms coloured by superposition, the published
+        results beside ours). Not built yet (issue 15): the n = 2, m = 1 phase diagram, feature dimensionality against
+        1/(1 − S), the privileged-basis comparison, and the single-neuron example.
+        """
+    )
+
+    @Option(help: "Features n.") var features = 20
+    @Option(help: "Hidden dimensions m.") var hidden = 5
+    @Option(help: "Feature importance decay: feature i weighs decayⁱ in the loss.") var importanceDecay = 0.7
+    @Option(help: "Sparsities S (comma-separated, each in [0, 1)).") var sparsities = "0,0.7,0.9,0.97,0.99,0.997,0.999"
+    @Option(help: "Training steps.") var steps = 10_000
+    @Option(help: "Examples per step.") var batchSize = 1024
+    @Option(help: "Adam's learning rate.") var learningRate = 1e-3
+    @Option(help: "Output folder.") var out = "runs/superposition"
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        guard features >= 2, hidden >= 1, hidden < features else { throw ValidationError("need at least 2 features and 1 ≤ --hidden < --features") }
+        guard steps >= 1, batchSize >= 1, learningRate > 0 else { throw ValidationError("--steps, --batch-size and --learning-rate must be positive") }
+        _ = try parsedSparsities()
+    }
+
+    func parsedSparsities() throws -> [Double] {
+        let values = sparsities.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ $0 != nil && $0! >= 0 && $0! < 1 }) else {
+            throw ValidationError("--sparsities takes comma-separated numbers in [0, 1), got '\(sparsities)'")
+        }
+        return values.map { $0! }
+    }
+
+    func run() throws {
+        try common.apply()
+        var sweep = SparsitySweep()
+        (sweep.features, sweep.hidden, sweep.importanceDecay, sweep.sparsities) = (features, hidden, importanceDecay, try parsedSparsities())
+        (sweep.steps, sweep.batchSize, sweep.learningRate) = (steps, batchSize, learningRate)
+        let record = try showingProgress { try SuperpositionRun.run(sweep, seed: common.seed, out: out) }
+        for model in record.sweep {
+            print(String(format: "%@ 1 − S = %-6g loss %.5f  represented %2d  in superposition %2d", model.reluOutput ? "ReLU  " : "linear",
+                         1 - model.sparsity, model.loss, model.represented, model.inSuperposition))
+        }
+        for check in SuperpositionRun.checks(record) { print("\(check.met ? "met" : "differs"): \(check.claim) — ours: \(check.ours)") }
+        print(String(format: "%.1f s; page: %@/superposition.html", record.seconds, out))
+    }
+}
