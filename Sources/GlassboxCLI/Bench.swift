@@ -2,12 +2,13 @@ import ArgumentParser
 import Attribution
 import Foundation
 import Runs
+import Superposition
 import Torch
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks against the reference libraries (prints a table).",
-        subcommands: [BenchAttribution.self, BenchMetrics.self, BenchTransparent.self, BenchText.self]
+        subcommands: [BenchAttribution.self, BenchMetrics.self, BenchTransparent.self, BenchText.self, BenchSuperposition.self]
     )
 }
 
@@ -151,6 +152,42 @@ struct BenchText: ParsableCommand {
             [row.task, String(format: "%.0f %@", row.glassbox, row.unit), row.pytorch.map { String(format: "%.0f %@", $0, row.unit) } ?? "-",
              row.pytorch.map { String(format: "%.2fx", row.glassbox / $0) } ?? "-"]
         })
+        print("\n\(result.peerNote)")
+    }
+}
+
+struct BenchSuperposition: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "superposition",
+        abstract: "Time the toy-model sparsity sweep against the same batched model in PyTorch.",
+        discussion: "PyTorch runs in the same command through bench/superposition_bench.py (see `scripts/bench.sh`). Targets: the sweep in under a minute, and at least 1.2x PyTorch's speed."
+    )
+
+    @Option(help: "Python with torch (default: .venv-tools/bin/python if present, else python3).") var python: String?
+    @Option(help: "The peer script.") var script = "bench/superposition_bench.py"
+    @Option(help: "Training steps of the sweep.") var steps = 10_000
+    @Option(parsing: .unconditional, help: "Timed runs per side (the median is reported), after a 200-step warm-up.") var repeats = 1
+    @Flag(help: "Skip PyTorch; time Glassbox only.") var noPeer = false
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        if repeats < 1 || steps < 1 { throw ValidationError("--repeats and --steps must be at least 1") }
+    }
+
+    func run() throws {
+        try common.apply()
+        var sweep = SparsitySweep()
+        sweep.steps = steps
+        let benchmark = SuperpositionBenchmark(sweep: sweep, repeats: repeats, peer: noPeer ? nil : (python ?? AttributionBenchmark.defaultPython, script))
+        let result = try showingProgress { try benchmark.run() }
+        let instances = 2 * sweep.sparsities.count
+        print("\nToy models of superposition (\(result.machine.summary); median of \(repeats) run(s) after a warm-up)\n")
+        printTable([["task", "Glassbox", "PyTorch", "speed-up", "target"],
+                    ["\(instances) toy models (n = \(sweep.features), m = \(sweep.hidden)), \(steps) steps of \(sweep.batchSize)",
+                     String(format: "%.1f s", result.glassboxSeconds), result.pytorchSeconds.map { String(format: "%.1f s", $0) } ?? "-",
+                     result.pytorchSeconds.map { String(format: "%.2fx", $0 / result.glassboxSeconds) } ?? "-",
+                     String(format: "< 60 s: %@; >= 1.2x: %@", result.glassboxSeconds < 60 ? "met" : "not met",
+                            result.pytorchSeconds.map { $0 / result.glassboxSeconds >= 1.2 ? "met" : "not met" } ?? "-")]])
         print("\n\(result.peerNote)")
     }
 }
