@@ -10,8 +10,9 @@ struct SuperpositionCommand: ParsableCommand {
         discussion: """
         Trains n features into m dimensions for every sparsity, linear and ReLU output, all at once, and writes
         superposition.json and superposition.html (WᵀW, b, feature norms coloured by superposition, the published
-        results beside ours). Not built yet (issue 15): the n = 2, m = 1 phase diagram, feature dimensionality against
-        1/(1 − S), the privileged-basis comparison, and the single-neuron example.
+        results beside ours), then the n = 2, m = 1 phase diagram (relative importance × density). Not built yet (issue 15):
+        feature dimensionality against 1/(1 − S), the privileged-basis comparison, the single-neuron example, SoLU and the
+        geometry of layers.
         """
     )
 
@@ -22,11 +23,15 @@ struct SuperpositionCommand: ParsableCommand {
     @Option(help: "Training steps.") var steps = 10_000
     @Option(help: "Examples per step.") var batchSize = 1024
     @Option(help: "Adam's learning rate.") var learningRate = 1e-3
+    @Option(help: "Phase diagram grid: cells per side (relative importance 0.1 … 10 × density 0.01 … 1, log-spaced).") var phaseGrid = 9
+    @Option(help: "Training steps of the phase diagram (default: 5000, at learning rate 5e-3).") var phaseSteps: Int?
+    @Flag(help: "Skip the n = 2, m = 1 phase diagram.") var noPhaseDiagram = false
     @Option(help: "Output folder.") var out = "runs/superposition"
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
         guard features >= 2, hidden >= 1, hidden < features else { throw ValidationError("need at least 2 features and 1 ≤ --hidden < --features") }
+        guard phaseGrid >= 2, (phaseSteps ?? 1) >= 1 else { throw ValidationError("--phase-grid must be at least 2 and --phase-steps at least 1") }
         guard steps >= 1, batchSize >= 1, learningRate > 0 else { throw ValidationError("--steps, --batch-size and --learning-rate must be positive") }
         _ = try parsedSparsities()
     }
@@ -44,7 +49,11 @@ struct SuperpositionCommand: ParsableCommand {
         var sweep = SparsitySweep()
         (sweep.features, sweep.hidden, sweep.importanceDecay, sweep.sparsities) = (features, hidden, importanceDecay, try parsedSparsities())
         (sweep.steps, sweep.batchSize, sweep.learningRate) = (steps, batchSize, learningRate)
-        let record = try showingProgress { try SuperpositionRun.run(sweep, seed: common.seed, out: out) }
+        var diagram = PhaseDiagram()
+        (diagram.importances, diagram.densities) = (PhaseDiagram.logSpaced(from: 0.1, to: 10, count: phaseGrid), PhaseDiagram.logSpaced(from: 0.01, to: 1, count: phaseGrid))
+        diagram.batchSize = batchSize
+        if let phaseSteps { diagram.steps = phaseSteps }
+        let record = try showingProgress { try SuperpositionRun.run(sweep, phaseDiagram: noPhaseDiagram ? nil : diagram, seed: common.seed, out: out) }
         for model in record.sweep {
             print(String(format: "%@ 1 − S = %-6g loss %.5f  represented %2d  in superposition %2d", model.reluOutput ? "ReLU  " : "linear",
                          1 - model.sparsity, model.loss, model.represented, model.inSuperposition))

@@ -10,23 +10,46 @@ public enum SuperpositionRun {
     public struct Record: Codable, Sendable {
         public var features: Int, hidden: Int, steps: Int, batchSize: Int, seed: UInt64
         public var sweep: [ToyModelSummary]
+        /// The n = 2, m = 1 phase diagram, when it was run.
+        public var phaseDiagram: [PhaseDiagram.Cell]?
         public var seconds: Double
         public var machine: String
     }
 
-    public static func run(_ sweep: SparsitySweep, seed: UInt64, out: String) throws -> Record {
+    public static func run(_ sweep: SparsitySweep, phaseDiagram: PhaseDiagram?, seed: UInt64, out: String) throws -> Record {
         try OutputFolder.prepare(out)
         let started = Date()
         let summaries = try sweep.run(seed: seed)
+        let cells = try phaseDiagram?.run(seed: seed)
         let record = Record(features: sweep.features, hidden: sweep.hidden, steps: sweep.steps, batchSize: sweep.batchSize, seed: seed,
-                            sweep: summaries, seconds: Date().timeIntervalSince(started), machine: MachineDescription.current.summary)
+                            sweep: summaries, phaseDiagram: cells, seconds: Date().timeIntervalSince(started), machine: MachineDescription.current.summary)
         try JSONFile.write(record, to: "\(out)/superposition.json")
         try page(record).write(to: "\(out)/superposition.html")
         return record
     }
 
-    /// The published claims about the sweep, each checked on ours.
+    /// The published claims, each checked on ours.
     public static func checks(_ record: Record) -> [(claim: String, ours: String, met: Bool)] {
+        sweepChecks(record) + (record.phaseDiagram.map(phaseChecks) ?? [])
+    }
+
+    static func phaseChecks(_ cells: [PhaseDiagram.Cell]) -> [(claim: String, ours: String, met: Bool)] {
+        let densest = cells.map(\.density).max() ?? 1, sparsest = cells.map(\.density).min() ?? 1
+        let dense = cells.filter { $0.density == densest }, sparse = cells.filter { $0.density == sparsest }
+        let denseRight = dense.filter { $0.relativeImportance < 0.9 ? $0.phase == .notRepresented : $0.relativeImportance > 1.1 ? $0.phase == .dedicated : true }
+        let sharedDense = dense.filter { $0.phase == .superposition }.count, sharedSparse = sparse.filter { $0.phase == .superposition }.count
+        let antipodal = cells.filter { $0.phase == .superposition }.allSatisfy { $0.weight[0] * $0.weight[1] < 0 }
+        return [
+            ("Phase diagram, dense features: the more important feature takes the dimension, the other is dropped",
+             "\(denseRight.count) of \(dense.count) cells at 1 − S = \(String(format: "%g", densest))", denseRight.count == dense.count),
+            ("Phase diagram: superposition appears with sparsity, around equal importance, and widens as features get sparser",
+             "superposition in \(sharedDense) of \(dense.count) cells at 1 − S = \(String(format: "%g", densest)), \(sharedSparse) of \(sparse.count) at \(String(format: "%g", sparsest))",
+             sharedSparse > sharedDense && sharedSparse >= 1),
+            ("Phase diagram: features in superposition sit antipodally (W = (w, −w'))", antipodal ? "all antipodal" : "some on the same side", antipodal),
+        ]
+    }
+
+    static func sweepChecks(_ record: Record) -> [(claim: String, ours: String, met: Bool)] {
         let linear = record.sweep.filter { !$0.reluOutput }, relu = record.sweep.filter(\.reluOutput)
         let linearShares = linear.map(\.inSuperposition).max() ?? 0
         let linearKept = linear.map(\.represented)
@@ -66,7 +89,41 @@ public enum SuperpositionRun {
                  String(format: "%.2f", model.dimensionality.reduce(0, +))]
             })
         }
+        if let cells = record.phaseDiagram {
+            page.heading("Phase diagram: 2 features in 1 dimension")
+            page.paragraph("ReLU output; feature 0 weighs 1, the extra feature 1 weighs r; both present with probability 1 − S. Each cell keeps the best of several starts. Elhage et al.: dense features → the more important one takes the dimension; sparse features → both share it antipodally, over a band around r = 1 that widens with sparsity.")
+            page.html(phaseDiagramSVG(cells))
+        }
         return page
+    }
+
+    static let phaseColors: [PhaseDiagram.Phase: String] = [.notRepresented: "#9e9e9e", .dedicated: "#1f77b4", .superposition: "#e6c300", .neither: "#ffffff"]
+
+    /// Cells coloured by phase: density across (log), relative importance up (log).
+    static func phaseDiagramSVG(_ cells: [PhaseDiagram.Cell]) -> String {
+        let densities = Array(Set(cells.map(\.density))).sorted(), importances = Array(Set(cells.map(\.relativeImportance))).sorted()
+        let size = 28, left = 60, top = 10
+        let width = left + densities.count * size + 250, height = top + importances.count * size + 40
+        var parts = ["<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" font-family=\"sans-serif\" font-size=\"11\">"]
+        for cell in cells {
+            guard let column = densities.firstIndex(of: cell.density), let row = importances.firstIndex(of: cell.relativeImportance) else { continue }
+            let y = top + (importances.count - 1 - row) * size
+            parts.append("<rect x=\"\(left + column * size)\" y=\"\(y)\" width=\"\(size - 1)\" height=\"\(size - 1)\" fill=\"\(phaseColors[cell.phase]!)\" stroke=\"#ccc\"><title>\(String(format: "r = %.2f, 1 − S = %.3f: %@, W = (%.2f, %.2f)", cell.relativeImportance, cell.density, cell.phase.rawValue, cell.weight[0], cell.weight[1]))</title></rect>")
+        }
+        for (row, r) in importances.enumerated() where row % 2 == 0 {
+            parts.append("<text x=\"\(left - 4)\" y=\"\(top + (importances.count - 1 - row) * size + size / 2 + 4)\" text-anchor=\"end\">\(String(format: "%.2g", r))</text>")
+        }
+        for (column, d) in densities.enumerated() where column % 2 == 0 {
+            parts.append("<text x=\"\(left + column * size + size / 2)\" y=\"\(top + importances.count * size + 14)\" text-anchor=\"middle\">\(String(format: "%.2g", d))</text>")
+        }
+        parts.append("<text x=\"\(left + densities.count * size / 2)\" y=\"\(height - 4)\" text-anchor=\"middle\">feature density 1 − S</text>")
+        parts.append("<text x=\"12\" y=\"\(top + importances.count * size / 2)\" transform=\"rotate(-90 12 \(top + importances.count * size / 2))\" text-anchor=\"middle\">relative importance r</text>")
+        for (index, phase) in PhaseDiagram.Phase.allCases.enumerated() {
+            let y = top + 10 + index * 18
+            parts.append("<rect x=\"\(left + densities.count * size + 16)\" y=\"\(y - 10)\" width=\"12\" height=\"12\" fill=\"\(phaseColors[phase]!)\" stroke=\"#999\"/><text x=\"\(left + densities.count * size + 34)\" y=\"\(y)\">\(phase.rawValue)</text>")
+        }
+        parts.append("</svg>")
+        return parts.joined(separator: "\n")
     }
 
     /// Black (0) to yellow (≥ 1), the paper's colouring of superposition.

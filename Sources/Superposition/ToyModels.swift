@@ -46,8 +46,16 @@ public final class ToyModels: Module {
         guard x.rank == 3, x.shape[0] == instances, x.shape[2] == features else {
             throw TorchError("toy models take (instances \(instances), batch, features \(features)), got \(x.shape)")
         }
-        let h = try x.matmul(weight.transposed(1, 2))
-        let z = try Functional.batchedProduct(h, weight, scaledBy: 1, adding: bias.unsqueezed(dim: 1))
+        let z: Tensor
+        if hidden * features <= 16 {
+            // Tiny models (the phase diagram's 2 → 1): broadcast products beat hundreds of small
+            // matrix products, one per instance (14 ms a step against 2 ms here).
+            let h = try (x.unsqueezed(dim: 2) * weight.unsqueezed(dim: 1)).sum(dims: [3])
+            z = try (h.unsqueezed(dim: 3) * weight.unsqueezed(dim: 1)).sum(dims: [2]) + bias.unsqueezed(dim: 1)
+        } else {
+            let h = try x.matmul(weight.transposed(1, 2))
+            z = try Functional.batchedProduct(h, weight, scaledBy: 1, adding: bias.unsqueezed(dim: 1))
+        }
         if reluOutput.allSatisfy({ $0 }) { return try z.relu() }
         if !reluOutput.contains(true) { return z }
         // ReLU(z) = z + ReLU(−z): added only where the instance has the ReLU.

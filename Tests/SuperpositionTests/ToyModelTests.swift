@@ -28,11 +28,12 @@ struct ToyModelTests {
         #expect(try maxDifference(x, other) > 0.5)
     }
 
-    @Test("the batched forward pass is each instance's ReLU(WᵀWx + b), or WᵀWx + b for the linear ones")
-    func forwardPerInstance() throws {
-        let importance = try Tensor.ones([3, 4]), density = try Tensor.ones([3, 4]) * 0.5
-        let models = try ToyModels(hidden: 2, importance: importance, density: density, reluOutput: [true, false, true], generator: Generator(seed: 1))
-        try noGrad { try models.bias.copyInPlace(from: Tensor.randn([3, 4], generator: Generator(seed: 2))) }
+    @Test("the batched forward pass is each instance's ReLU(WᵀWx + b), or WᵀWx + b for the linear ones",
+          arguments: [(2, 4), (5, 20)])
+    func forwardPerInstance(hidden: Int, features: Int) throws {
+        let importance = try Tensor.ones([3, features]), density = try Tensor.ones([3, features]) * 0.5
+        let models = try ToyModels(hidden: hidden, importance: importance, density: density, reluOutput: [true, false, true], generator: Generator(seed: 1))
+        try noGrad { try models.bias.copyInPlace(from: Tensor.randn([3, features], generator: Generator(seed: 2))) }
         let x = try models.sample(batchSize: 5, seed: 3, draw: 0)
         let out = try models(x)
         for i in 0..<3 {
@@ -41,7 +42,7 @@ struct ToyModelTests {
             if models.reluOutput[i] { expected = try expected.relu() }
             #expect(try maxDifference(out[i].to(.float64), expected) < 1e-6)
         }
-        #expect(errorMessage { _ = try models(Tensor.zeros([2, 5, 4])) }?.contains("instances 3") == true)
+        #expect(errorMessage { _ = try models(Tensor.zeros([2, 5, features])) }?.contains("instances 3") == true)
     }
 
     @Test("geometry: antipodal pairs get half a dimension, a regular pentagon 2/5, a dropped feature none")
@@ -57,5 +58,40 @@ struct ToyModelTests {
         let p = try FeatureGeometry(weight: pentagon)
         #expect(try p.dimensionality.scalars(as: Double.self).allSatisfy { abs($0 - 0.4) < 1e-12 })
         #expect(abs(try p.dimensionsUsed()[0] - 2) < 1e-12)
+    }
+}
+
+@Suite("Sparsity sweep")
+struct SparsitySweepTests {
+    @Test("the paper's qualitative result: the linear model never superposes, the ReLU output does once features are sparse")
+    func publishedQualitativeResult() throws {
+        var sweep = SparsitySweep()
+        // A larger learning rate than the paper's 1e-3 converges in 2,000 steps.
+        (sweep.sparsities, sweep.steps, sweep.learningRate) = ([0, 0.99], 2000, 1e-2)
+        let models = try sweep.run(seed: 0)
+        #expect(models.map(\.reluOutput) == [false, false, true, true])
+        for linear in models.prefix(2) { #expect(linear.inSuperposition == 0 && linear.represented == 5) }
+        #expect(models[2].inSuperposition == 0)
+        #expect(models[3].inSuperposition > 5)
+        // Sparser features are easier: the loss falls with density.
+        #expect(models[3].loss < models[2].loss && models[1].loss < models[0].loss)
+    }
+}
+
+@Suite("Phase diagram")
+struct PhaseDiagramTests {
+    @Test("dense features: the more important one takes the dimension; sparse and equally important: superposition")
+    func corners() throws {
+        var diagram = PhaseDiagram()
+        (diagram.importances, diagram.densities, diagram.steps, diagram.learningRate) = ([0.3, 1, 3], [0.03, 1], 4000, 1e-2)
+        let cells = try diagram.run(seed: 0)
+        func phase(_ r: Double, _ density: Double) -> PhaseDiagram.Phase? {
+            cells.first { $0.relativeImportance == r && $0.density == density }?.phase
+        }
+        #expect(phase(0.3, 1) == .notRepresented)
+        #expect(phase(3, 1) == .dedicated)
+        #expect(phase(1, 0.03) == .superposition)
+        let shared = try #require(cells.first { $0.relativeImportance == 1 && $0.density == 0.03 })
+        #expect(shared.weight[0] * shared.weight[1] < 0, "superposed features sit antipodally")
     }
 }
