@@ -10,8 +10,9 @@ struct SuperpositionCommand: ParsableCommand {
         discussion: """
         Trains n features into m dimensions for every sparsity, linear and ReLU output, all at once, and writes
         superposition.json and superposition.html (WᵀW, b, feature norms coloured by superposition, the published
-        results beside ours), then the n = 2, m = 1 phase diagram (relative importance × density). Not built yet (issue 15):
-        feature dimensionality against 1/(1 − S), the privileged-basis comparison, the single-neuron example, SoLU and the
+        results beside ours), the n = 2, m = 1 phase diagram (relative importance × density) and the single-neuron
+        example. Not built yet (issue 15):
+        feature dimensionality against 1/(1 − S), the privileged-basis comparison, the SoLU language models and the
         geometry of layers.
         """
     )

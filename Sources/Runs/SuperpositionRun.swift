@@ -89,6 +89,13 @@ public enum SuperpositionRun {
                  String(format: "%.2f", model.dimensionality.reduce(0, +))]
             })
         }
+        page.heading("One neuron, several inputs")
+        let (three, two) = NeuronCode.seedExample
+        page.paragraph("What a polysemantic neuron leaves unknown: the cross-entropy of the best guess of the input from the neuron's activation alone.")
+        page.table(header: ["code", "cross-entropy (nats)", "published"], rows: [
+            ["one neuron firing alike for three inputs, each (and no input) a quarter of the time", String(format: "%.3f", three), "¾·(−log ⅓) ≈ 0.82"],
+            ["one neuron firing alike for two features", String(format: "%.3f", two), "−log ½ ≈ 0.69"],
+        ])
         if let cells = record.phaseDiagram {
             page.heading("Phase diagram: 2 features in 1 dimension")
             page.paragraph("ReLU output; feature 0 weighs 1, the extra feature 1 weighs r; both present with probability 1 − S. Each cell keeps the best of several starts. Elhage et al.: dense features → the more important one takes the dimension; sparse features → both share it antipodally, over a band around r = 1 that widens with sparsity.")

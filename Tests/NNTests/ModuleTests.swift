@@ -97,6 +97,16 @@ struct ModuleTests {
         #expect(try y.scalars(as: Float.self) == [0, 0])
         let z = try Activation(.solu)(Tensor([1, 1] as [Float]))
         #expect(try z.scalars(as: Float.self) == [0.5, 0.5])
+        // The seed's worked examples (Elhage et al. 2022): SoLU sharpens (4,1,4,1) towards (2,0,2,0),
+        // keeps (4,0,0,0) about as it is, and spreads (1,1,1,1) evenly.
+        for (input, quoted) in [([4.0, 1, 4, 1], [1.905, 0.024, 1.905, 0.024]), ([4.0, 0, 0, 0], [3.79, 0, 0, 0]), ([1.0, 1, 1, 1], [0.25, 0.25, 0.25, 0.25])] {
+            let output = try Activation(.solu)(Tensor(input, shape: [1, 4])).scalars(as: Double.self)
+            let exponentials = input.map { Foundation.exp($0) }, total = exponentials.reduce(0, +)
+            for index in 0..<4 {
+                #expect(abs(output[index] - input[index] * exponentials[index] / total) < 1e-12)
+                #expect(abs(output[index] - quoted[index]) < 0.005, "SoLU\(input)[\(index)] = \(output[index]), quoted \(quoted[index])")
+            }
+        }
     }
 }
 

@@ -95,3 +95,14 @@ struct PhaseDiagramTests {
         #expect(shared.weight[0] * shared.weight[1] < 0, "superposed features sit antipodally")
     }
 }
+
+@Suite("One neuron, several inputs")
+struct NeuronCodeTests {
+    @Test("the seed's example: ¾·(−log ⅓) ≈ 0.82 for three inputs, −log ½ ≈ 0.69 for two features; distinct activations lose nothing")
+    func seedExample() {
+        let (three, two) = NeuronCode.seedExample
+        #expect(abs(three - 0.75 * log(3)) < 1e-12 && abs(three - 0.82) < 0.005)
+        #expect(abs(two - log(2)) < 1e-12 && abs(two - 0.69) < 0.005)
+        #expect(NeuronCode.crossEntropy(probabilities: [0.25, 0.25, 0.25, 0.25], activations: [0, 1, 2, 3]) == 0)
+    }
+}
