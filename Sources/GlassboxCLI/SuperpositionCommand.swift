@@ -27,6 +27,7 @@ struct SuperpositionCommand: ParsableCommand {
     @Option(help: "Phase diagram grid: cells per side (relative importance 0.1 … 10 × density 0.01 … 1, log-spaced).") var phaseGrid = 9
     @Option(help: "Training steps of the phase diagram (default: 5000, at learning rate 5e-3).") var phaseSteps: Int?
     @Flag(help: "Skip the n = 2, m = 1 phase diagram.") var noPhaseDiagram = false
+    @Flag(help: "Skip feature dimensionality against 1/(1 − S).") var noDimensionality = false
     @Option(help: "Output folder.") var out = "runs/superposition"
     @OptionGroup var common: CommonOptions
 
@@ -54,7 +55,8 @@ struct SuperpositionCommand: ParsableCommand {
         (diagram.importances, diagram.densities) = (PhaseDiagram.logSpaced(from: 0.1, to: 10, count: phaseGrid), PhaseDiagram.logSpaced(from: 0.01, to: 1, count: phaseGrid))
         diagram.batchSize = batchSize
         if let phaseSteps { diagram.steps = phaseSteps }
-        let record = try showingProgress { try SuperpositionRun.run(sweep, phaseDiagram: noPhaseDiagram ? nil : diagram, seed: common.seed, out: out) }
+        let record = try showingProgress { try SuperpositionRun.run(sweep, phaseDiagram: noPhaseDiagram ? nil : diagram,
+                                                                        dimensionality: noDimensionality ? nil : DimensionalityStudy(), seed: common.seed, out: out) }
         for model in record.sweep {
             print(String(format: "%@ 1 − S = %-6g loss %.5f  represented %2d  in superposition %2d", model.reluOutput ? "ReLU  " : "linear",
                          1 - model.sparsity, model.loss, model.represented, model.inSuperposition))

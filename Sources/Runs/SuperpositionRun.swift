@@ -12,17 +12,20 @@ public enum SuperpositionRun {
         public var sweep: [ToyModelSummary]
         /// The n = 2, m = 1 phase diagram, when it was run.
         public var phaseDiagram: [PhaseDiagram.Cell]?
+        /// Feature dimensionality against 1/(1 − S), when it was run.
+        public var dimensionality: [DimensionalityStudy.Point]?
         public var seconds: Double
         public var machine: String
     }
 
-    public static func run(_ sweep: SparsitySweep, phaseDiagram: PhaseDiagram?, seed: UInt64, out: String) throws -> Record {
+    public static func run(_ sweep: SparsitySweep, phaseDiagram: PhaseDiagram?, dimensionality: DimensionalityStudy?, seed: UInt64, out: String) throws -> Record {
         try OutputFolder.prepare(out)
         let started = Date()
         let summaries = try sweep.run(seed: seed)
         let cells = try phaseDiagram?.run(seed: seed)
+        let points = try dimensionality?.run(seed: seed)
         let record = Record(features: sweep.features, hidden: sweep.hidden, steps: sweep.steps, batchSize: sweep.batchSize, seed: seed,
-                            sweep: summaries, phaseDiagram: cells, seconds: Date().timeIntervalSince(started), machine: MachineDescription.current.summary)
+                            sweep: summaries, phaseDiagram: cells, dimensionality: points, seconds: Date().timeIntervalSince(started), machine: MachineDescription.current.summary)
         try JSONFile.write(record, to: "\(out)/superposition.json")
         try page(record).write(to: "\(out)/superposition.html")
         return record
@@ -30,7 +33,36 @@ public enum SuperpositionRun {
 
     /// The published claims, each checked on ours.
     public static func checks(_ record: Record) -> [(claim: String, ours: String, met: Bool)] {
-        sweepChecks(record) + (record.phaseDiagram.map(phaseChecks) ?? [])
+        sweepChecks(record) + (record.phaseDiagram.map(phaseChecks) ?? []) + (record.dimensionality.map(dimensionalityChecks) ?? [])
+    }
+
+    /// Represented features (Dᵢ > 0.05) of a point all within `tolerance` of `fraction`.
+    static func sticks(_ point: DimensionalityStudy.Point, at fraction: Double, tolerance: Double) -> Bool {
+        let represented = point.dimensionality.filter { $0 > 0.05 }
+        return !represented.isEmpty && represented.allSatisfy { abs($0 - fraction) <= tolerance }
+    }
+
+    static func dimensionalityChecks(_ points: [DimensionalityStudy.Point]) -> [(claim: String, ours: String, met: Bool)] {
+        let half = points.filter { sticks($0, at: 0.5, tolerance: 0.02) }.map(\.inverseDensity)
+        let others = DimensionalityStudy.stickyFractions.filter { $0 != 0.5 }.compactMap { fraction -> String? in
+            let at = points.filter { sticks($0, at: fraction, tolerance: 0.03) }
+            return at.isEmpty ? nil : "\(fractionText(fraction)) at 1/(1 − S) = \(at.map { String(format: "%.1f", $0.inverseDensity) }.joined(separator: ", "))"
+        }
+        return [
+            ("Feature dimensionality sticks at 1/2 (antipodal pairs) over a range of sparsity",
+             half.isEmpty ? "never all at 1/2 ± 0.02" : "every represented feature at 1/2 ± 0.02 for 1/(1 − S) = \(half.map { String(format: "%.1f", $0) }.joined(separator: ", "))",
+             half.count >= 2),
+            ("… and at other fractions of regular arrangements (3/4, 2/3, 2/5, 1/3, …)",
+             others.isEmpty ? "none within 0.03" : others.joined(separator: "; "), !others.isEmpty),
+        ]
+    }
+
+    static func fractionText(_ value: Double) -> String {
+        for denominator in 1...9 {
+            let numerator = (value * Double(denominator)).rounded()
+            if abs(numerator / Double(denominator) - value) < 1e-9 { return denominator == 1 ? "\(Int(numerator))" : "\(Int(numerator))/\(denominator)" }
+        }
+        return String(format: "%.3f", value)
     }
 
     static func phaseChecks(_ cells: [PhaseDiagram.Cell]) -> [(claim: String, ours: String, met: Bool)] {
@@ -96,6 +128,16 @@ public enum SuperpositionRun {
             ["one neuron firing alike for three inputs, each (and no input) a quarter of the time", String(format: "%.3f", three), "¾·(−log ⅓) ≈ 0.82"],
             ["one neuron firing alike for two features", String(format: "%.3f", two), "−log ½ ≈ 0.69"],
         ])
+        if let points = record.dimensionality {
+            page.heading("Feature dimensionality")
+            page.paragraph("Equally important features, ReLU output; each dot is one feature's Dᵢ = ‖Wᵢ‖² / Σⱼ (Ŵᵢ·Wⱼ)², the fraction of a dimension it gets, against 1/(1 − S). Dashed: the sticky fractions Elhage et al. report (1, 3/4, 2/3, 1/2, 2/5, 1/3).")
+            page.html(dimensionalitySVG(points))
+            page.table(header: ["1/(1 − S)", "loss", "features represented", "median Dᵢ", "Σ Dᵢ / m"], rows: points.map { point in
+                let represented = point.dimensionality.filter { $0 > 0.05 }.sorted()
+                return [String(format: "%.1f", point.inverseDensity), String(format: "%.4f", point.loss), "\(represented.count)",
+                        represented.isEmpty ? "-" : String(format: "%.3f", represented[represented.count / 2]), String(format: "%.2f", point.featuresPerDimension)]
+            })
+        }
         if let cells = record.phaseDiagram {
             page.heading("Phase diagram: 2 features in 1 dimension")
             page.paragraph("ReLU output; feature 0 weighs 1, the extra feature 1 weighs r; both present with probability 1 − S. Each cell keeps the best of several starts. Elhage et al.: dense features → the more important one takes the dimension; sparse features → both share it antipodally, over a band around r = 1 that widens with sparsity.")
@@ -129,6 +171,28 @@ public enum SuperpositionRun {
             let y = top + 10 + index * 18
             parts.append("<rect x=\"\(left + densities.count * size + 16)\" y=\"\(y - 10)\" width=\"12\" height=\"12\" fill=\"\(phaseColors[phase]!)\" stroke=\"#999\"/><text x=\"\(left + densities.count * size + 34)\" y=\"\(y)\">\(phase.rawValue)</text>")
         }
+        parts.append("</svg>")
+        return parts.joined(separator: "\n")
+    }
+
+    /// Dᵢ of every feature against 1/(1 − S) on a log axis, with the sticky fractions dashed.
+    static func dimensionalitySVG(_ points: [DimensionalityStudy.Point]) -> String {
+        let (width, height, left, top, plotWidth, plotHeight) = (620, 320, 50.0, 12.0, 540.0, 270.0)
+        let low = Foundation.log(points.map(\.inverseDensity).min() ?? 1), high = Foundation.log(points.map(\.inverseDensity).max() ?? 10)
+        func x(_ v: Double) -> Double { left + (Foundation.log(v) - low) / Swift.max(high - low, 1e-9) * plotWidth }
+        func y(_ d: Double) -> Double { top + (1 - Swift.min(d, 1.05) / 1.05) * plotHeight }
+        var parts = ["<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" font-family=\"sans-serif\" font-size=\"11\">"]
+        for fraction in DimensionalityStudy.stickyFractions {
+            parts.append(String(format: "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#bbb\" stroke-dasharray=\"4 3\"/><text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%@</text>",
+                                left, left + plotWidth, y(fraction), y(fraction), left - 4, y(fraction) + 4, fractionText(fraction)))
+        }
+        for point in points {
+            for d in point.dimensionality where d > 0.05 {
+                parts.append(String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2.5\" fill=\"#1f77b4\" fill-opacity=\"0.5\"/>", x(point.inverseDensity), y(d)))
+            }
+            parts.append(String(format: "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.3g</text>", x(point.inverseDensity), top + plotHeight + 14, point.inverseDensity))
+        }
+        parts.append(String(format: "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\">1/(1 − S)  (log scale)</text>", left + plotWidth / 2, height - 4))
         parts.append("</svg>")
         return parts.joined(separator: "\n")
     }
