@@ -10,10 +10,9 @@ struct SuperpositionCommand: ParsableCommand {
         discussion: """
         Trains n features into m dimensions for every sparsity, linear and ReLU output, all at once, and writes
         superposition.json and superposition.html (WᵀW, b, feature norms coloured by superposition, the published
-        results beside ours), the n = 2, m = 1 phase diagram (relative importance × density) and the single-neuron
-        example. Not built yet (issue 15):
-        feature dimensionality against 1/(1 − S), the privileged-basis comparison, the SoLU language models and the
-        geometry of layers.
+        results beside ours), the n = 2, m = 1 phase diagram (relative importance × density), the single-neuron
+        example, feature dimensionality against 1/(1 − S), and the privileged-basis comparison (a ReLU on the hidden layer
+        or not). Not built yet (issue 15): the SoLU language models and the geometry of layers.
         """
     )
 
@@ -28,6 +27,7 @@ struct SuperpositionCommand: ParsableCommand {
     @Option(help: "Training steps of the phase diagram (default: 5000, at learning rate 5e-3).") var phaseSteps: Int?
     @Flag(help: "Skip the n = 2, m = 1 phase diagram.") var noPhaseDiagram = false
     @Flag(help: "Skip feature dimensionality against 1/(1 − S).") var noDimensionality = false
+    @Flag(help: "Skip the privileged-basis comparison (hidden ReLU or not).") var noPrivilegedBasis = false
     @Option(help: "Output folder.") var out = "runs/superposition"
     @OptionGroup var common: CommonOptions
 
@@ -51,12 +51,16 @@ struct SuperpositionCommand: ParsableCommand {
         var sweep = SparsitySweep()
         (sweep.features, sweep.hidden, sweep.importanceDecay, sweep.sparsities) = (features, hidden, importanceDecay, try parsedSparsities())
         (sweep.steps, sweep.batchSize, sweep.learningRate) = (steps, batchSize, learningRate)
+        var privileged = PrivilegedBasis()
+        (privileged.features, privileged.hidden, privileged.importanceDecay) = (features, hidden, importanceDecay)
+        (privileged.steps, privileged.batchSize, privileged.learningRate) = (steps, batchSize, learningRate)
         var diagram = PhaseDiagram()
         (diagram.importances, diagram.densities) = (PhaseDiagram.logSpaced(from: 0.1, to: 10, count: phaseGrid), PhaseDiagram.logSpaced(from: 0.01, to: 1, count: phaseGrid))
         diagram.batchSize = batchSize
         if let phaseSteps { diagram.steps = phaseSteps }
         let record = try showingProgress { try SuperpositionRun.run(sweep, phaseDiagram: noPhaseDiagram ? nil : diagram,
-                                                                        dimensionality: noDimensionality ? nil : DimensionalityStudy(), seed: common.seed, out: out) }
+                                                                        dimensionality: noDimensionality ? nil : DimensionalityStudy(),
+                                                                        privilegedBasis: noPrivilegedBasis ? nil : privileged, seed: common.seed, out: out) }
         for model in record.sweep {
             print(String(format: "%@ 1 − S = %-6g loss %.5f  represented %2d  in superposition %2d", model.reluOutput ? "ReLU  " : "linear",
                          1 - model.sparsity, model.loss, model.represented, model.inSuperposition))

@@ -14,18 +14,22 @@ public enum SuperpositionRun {
         public var phaseDiagram: [PhaseDiagram.Cell]?
         /// Feature dimensionality against 1/(1 − S), when it was run.
         public var dimensionality: [DimensionalityStudy.Point]?
+        /// With and without a ReLU on the hidden layer, when it was run.
+        public var privilegedBasis: [PrivilegedBasis.Result]?
         public var seconds: Double
         public var machine: String
     }
 
-    public static func run(_ sweep: SparsitySweep, phaseDiagram: PhaseDiagram?, dimensionality: DimensionalityStudy?, seed: UInt64, out: String) throws -> Record {
+    public static func run(_ sweep: SparsitySweep, phaseDiagram: PhaseDiagram?, dimensionality: DimensionalityStudy?,
+                           privilegedBasis: PrivilegedBasis?, seed: UInt64, out: String) throws -> Record {
         try OutputFolder.prepare(out)
         let started = Date()
         let summaries = try sweep.run(seed: seed)
         let cells = try phaseDiagram?.run(seed: seed)
         let points = try dimensionality?.run(seed: seed)
+        let basis = try privilegedBasis?.run(seed: seed)
         let record = Record(features: sweep.features, hidden: sweep.hidden, steps: sweep.steps, batchSize: sweep.batchSize, seed: seed,
-                            sweep: summaries, phaseDiagram: cells, dimensionality: points, seconds: Date().timeIntervalSince(started), machine: MachineDescription.current.summary)
+                            sweep: summaries, phaseDiagram: cells, dimensionality: points, privilegedBasis: basis, seconds: Date().timeIntervalSince(started), machine: MachineDescription.current.summary)
         try JSONFile.write(record, to: "\(out)/superposition.json")
         try page(record).write(to: "\(out)/superposition.html")
         return record
@@ -34,6 +38,26 @@ public enum SuperpositionRun {
     /// The published claims, each checked on ours.
     public static func checks(_ record: Record) -> [(claim: String, ours: String, met: Bool)] {
         sweepChecks(record) + (record.phaseDiagram.map(phaseChecks) ?? []) + (record.dimensionality.map(dimensionalityChecks) ?? [])
+            + (record.privilegedBasis.map(privilegedBasisChecks) ?? [])
+    }
+
+    static func privilegedBasisChecks(_ results: [PrivilegedBasis.Result]) -> [(claim: String, ours: String, met: Bool)] {
+        let pairs = results.filter { !$0.reluHidden }.compactMap { plain in results.first { $0.reluHidden && $0.sparsity == plain.sparsity }.map { (plain, $0) } }
+        let aligned = pairs.filter { $0.1.neuronAlignment > $0.0.neuronAlignment }.count
+        let tailed = pairs.filter { $0.1.kurtosisNeurons > $0.1.kurtosisRotated }.count
+        let ratio = { (r: PrivilegedBasis.Result) in r.kurtosisNeurons / Swift.max(r.kurtosisRotated, 1e-12) }
+        let contrast = pairs.filter { ratio($0.1) > ratio($0.0) }.count
+        return [
+            ("Privileged basis: with a ReLU on the hidden layer, features line up with neurons more than without",
+             pairs.map { String(format: "S = %g: %.2f vs %.2f", $0.0.sparsity, $0.1.neuronAlignment, $0.0.neuronAlignment) }.joined(separator: "; "),
+             !pairs.isEmpty && aligned == pairs.count),
+            ("… and its activations are heavier-tailed along the neurons than along rotated axes",
+             pairs.map { String(format: "S = %g: kurtosis %.1f vs %.1f", $0.1.sparsity, $0.1.kurtosisNeurons, $0.1.kurtosisRotated) }.joined(separator: "; "),
+             !pairs.isEmpty && tailed == pairs.count),
+            ("… while without it the neurons are no special axes: the same ratio is larger with the hidden ReLU than without",
+             pairs.map { String(format: "S = %g: %.2f vs %.2f", $0.0.sparsity, ratio($0.1), ratio($0.0)) }.joined(separator: "; "),
+             !pairs.isEmpty && contrast == pairs.count),
+        ]
     }
 
     /// Represented features (Dᵢ > 0.05) of a point all within `tolerance` of `fraction`.
@@ -136,6 +160,14 @@ public enum SuperpositionRun {
                 let represented = point.dimensionality.filter { $0 > 0.05 }.sorted()
                 return [String(format: "%.1f", point.inverseDensity), String(format: "%.4f", point.loss), "\(represented.count)",
                         represented.isEmpty ? "-" : String(format: "%.3f", represented[represented.count / 2]), String(format: "%.2f", point.featuresPerDimension)]
+            })
+        }
+        if let results = record.privilegedBasis {
+            page.heading("Privileged basis")
+            page.paragraph("The ReLU-output models of the sweep with and without a ReLU on the hidden layer. Alignment: mean over represented features of the largest |cosine| between the feature's direction and a neuron axis (1: on a neuron). Kurtosis: mean excess kurtosis of the hidden activations along the neurons and along the axes of a random rotation; without the hidden ReLU nothing distinguishes the two.")
+            page.table(header: ["hidden layer", "S", "loss", "features represented", "neuron alignment", "kurtosis (neurons)", "kurtosis (rotated)"], rows: results.map { r in
+                [r.reluHidden ? "ReLU (privileged)" : "linear", String(format: "%g", r.sparsity), String(format: "%.5f", r.loss), "\(r.represented)",
+                 String(format: "%.2f", r.neuronAlignment), String(format: "%.1f", r.kurtosisNeurons), String(format: "%.1f", r.kurtosisRotated)]
             })
         }
         if let cells = record.phaseDiagram {

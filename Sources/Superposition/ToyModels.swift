@@ -16,25 +16,30 @@ public final class ToyModels: Module {
     public let density: Tensor
     /// Whether each instance's output has the ReLU.
     public let reluOutput: [Bool]
+    /// Whether each instance's hidden layer has a ReLU, h = ReLU(Wx): a privileged basis.
+    public let hiddenReLU: [Bool]
     /// W (instances, hidden, features): column i is feature i's direction Wᵢ in the hidden space.
     public let weight: Tensor
     /// b (instances, features).
     public let bias: Tensor
 
     /// W starts Xavier-normal (std √(2 / (m + n))), b at zero, as in the paper's code.
-    public init(hidden: Int, importance: Tensor, density: Tensor, reluOutput: [Bool], generator: Generator) throws {
+    public init(hidden: Int, importance: Tensor, density: Tensor, reluOutput: [Bool], hiddenReLU: [Bool]? = nil, generator: Generator) throws {
         guard importance.rank == 2, density.shape == importance.shape else {
             throw TorchError("importance and density must both be (instances, features), got \(importance.shape) and \(density.shape)")
         }
         (instances, features) = (importance.shape[0], importance.shape[1])
         guard hidden >= 1, instances >= 1, features >= 1 else { throw TorchError("toy models need at least one instance, feature and hidden dimension") }
-        guard reluOutput.count == instances else { throw TorchError("give the output of each of the \(instances) instances, got \(reluOutput.count)") }
+        guard reluOutput.count == instances, (hiddenReLU?.count ?? instances) == instances else {
+            throw TorchError("give the output and hidden layer of each of the \(instances) instances, got \(reluOutput.count) and \(hiddenReLU?.count ?? instances)")
+        }
         let lowest = try density.min().item(), highest = try density.max().item()
         guard lowest >= 0, highest <= 1 else { throw TorchError("feature densities must lie in [0, 1], got \(lowest) … \(highest)") }
         self.hidden = hidden
         self.importance = try importance.to(.float32)
         self.density = try density.to(.float32)
         self.reluOutput = reluOutput
+        self.hiddenReLU = hiddenReLU ?? Array(repeating: false, count: instances)
         weight = try (Tensor.randn([instances, hidden, features], generator: generator) * (2.0 / Double(hidden + features)).squareRoot()).requiringGrad()
         bias = try Tensor.zeros([instances, features]).requiringGrad()
     }
@@ -43,23 +48,31 @@ public final class ToyModels: Module {
 
     /// x̂ for features x (instances, batch, features).
     public override func forward(_ x: Tensor) throws -> Tensor {
+        let h = try hiddenActivations(x)
+        let z = hidden * features <= 16
+            ? try (h.unsqueezed(dim: 3) * weight.unsqueezed(dim: 1)).sum(dims: [2]) + bias.unsqueezed(dim: 1)
+            : try Functional.batchedProduct(h, weight, scaledBy: 1, adding: bias.unsqueezed(dim: 1))
+        return try Self.relu(z, where: reluOutput)
+    }
+
+    /// h = Wx, or ReLU(Wx) for instances with a privileged hidden basis: (instances, batch, hidden).
+    public func hiddenActivations(_ x: Tensor) throws -> Tensor {
         guard x.rank == 3, x.shape[0] == instances, x.shape[2] == features else {
             throw TorchError("toy models take (instances \(instances), batch, features \(features)), got \(x.shape)")
         }
-        let z: Tensor
-        if hidden * features <= 16 {
-            // Tiny models (the phase diagram's 2 → 1): broadcast products beat hundreds of small
-            // matrix products, one per instance (14 ms a step against 2 ms here).
-            let h = try (x.unsqueezed(dim: 2) * weight.unsqueezed(dim: 1)).sum(dims: [3])
-            z = try (h.unsqueezed(dim: 3) * weight.unsqueezed(dim: 1)).sum(dims: [2]) + bias.unsqueezed(dim: 1)
-        } else {
-            let h = try x.matmul(weight.transposed(1, 2))
-            z = try Functional.batchedProduct(h, weight, scaledBy: 1, adding: bias.unsqueezed(dim: 1))
-        }
-        if reluOutput.allSatisfy({ $0 }) { return try z.relu() }
-        if !reluOutput.contains(true) { return z }
-        // ReLU(z) = z + ReLU(−z): added only where the instance has the ReLU.
-        let mask = try Tensor(reluOutput.map { $0 ? Float(1) : 0 }, shape: [instances, 1, 1])
+        // Tiny models (the phase diagram's 2 → 1) use broadcast products: hundreds of small matrix
+        // products, one per instance, cost more.
+        let h = hidden * features <= 16
+            ? try (x.unsqueezed(dim: 2) * weight.unsqueezed(dim: 1)).sum(dims: [3])
+            : try x.matmul(weight.transposed(1, 2))
+        return try Self.relu(h, where: hiddenReLU)
+    }
+
+    /// ReLU on the instances flagged (ReLU(z) = z + ReLU(−z), added only where flagged).
+    static func relu(_ z: Tensor, where flags: [Bool]) throws -> Tensor {
+        if flags.allSatisfy({ $0 }) { return try z.relu() }
+        if !flags.contains(true) { return z }
+        let mask = try Tensor(flags.map { $0 ? Float(1) : 0 }, shape: [flags.count, 1, 1])
         return try z + (z * -1).relu() * mask
     }
 

@@ -13,8 +13,9 @@ struct SuperpositionCommandTests {
         #expect(result.output.contains("ReLU   1 − S = 0.01") && result.output.contains("Phase diagram"), "\(result.output)")
         let json = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/superposition.json"))) as? [String: Any])
         #expect((json["sweep"] as? [Any])?.count == 4 && (json["phase_diagram"] as? [Any])?.count == 4 && json["dimensionality"] == nil)
+        #expect((json["privileged_basis"] as? [Any])?.count == 6)
         let page = try String(contentsOfFile: "\(out)/superposition.html", encoding: .utf8)
-        #expect(page.contains("Phase diagram") && page.contains("One neuron, several inputs") && page.contains("0.824"))
+        #expect(page.contains("Phase diagram") && page.contains("One neuron, several inputs") && page.contains("0.824") && page.contains("Privileged basis"))
     }
 
     @Test("bad settings are refused with a message")

@@ -106,3 +106,25 @@ struct NeuronCodeTests {
         #expect(NeuronCode.crossEntropy(probabilities: [0.25, 0.25, 0.25, 0.25], activations: [0, 1, 2, 3]) == 0)
     }
 }
+
+@Suite("Privileged basis")
+struct PrivilegedBasisTests {
+    @Test("excess kurtosis: −2 for a symmetric two-point axis; axes that never vary are ignored")
+    func kurtosis() throws {
+        // Axis 0: ±1 equally often (excess kurtosis −2); axis 1: constant (ignored).
+        let values = try Tensor([1, 5, -1, 5, 1, 5, -1, 5] as [Double], shape: [1, 4, 2])
+        #expect(try abs(PrivilegedBasis.kurtosis(values)[0] + 2) < 1e-12)
+    }
+
+    @Test("a ReLU on the hidden layer is applied only to the instances that ask for it")
+    func hiddenReLUPerInstance() throws {
+        let models = try ToyModels(hidden: 5, importance: Tensor.ones([2, 20]), density: Tensor.ones([2, 20]) * 0.5,
+                                   reluOutput: [true, true], hiddenReLU: [false, true], generator: Generator(seed: 4))
+        let x = try models.sample(batchSize: 64, seed: 1, draw: 0)
+        let h = try models.hiddenActivations(x)
+        let plain = try x.matmul(models.weight.transposed(1, 2))
+        #expect(try maxDifference(h[0], plain[0]) == 0)
+        #expect(try maxDifference(h[1], plain[1].relu()) == 0)
+        #expect(try plain[1].min().item() < 0)
+    }
+}
