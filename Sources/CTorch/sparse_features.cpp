@@ -2,8 +2,9 @@
 // each feature present with its own probability p, and then uniform on [0, 1). One uniform u per
 // entry decides both (present when u < p; then u / p is uniform on [0, 1)), drawn from a counter-
 // based generator (SplitMix64 of seed, draw and position), so the numbers do not depend on the
-// thread count and every row is filled in parallel. Written as tensor operations (rand, compare,
-// divide, multiply over a broadcast probability) the sampling cost three times the training step.
+// thread count and every row is filled in parallel. Written as tensor operations (two rands,
+// compare, select over a broadcast probability), sampling took about twice the rest of a step
+// in PyTorch 1.13 (4.5 ms against 2.3 ms for the sweep's 14 instances, AMD EPYC, 2 threads).
 #include <ATen/Parallel.h>
 #include "internal.h"
 
