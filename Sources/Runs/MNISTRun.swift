@@ -249,6 +249,10 @@ public enum MNISTRun {
             page.heading("Text: which words carry the sentiment?")
             page.html("<p><a href=\"text/tokens.html\">Token attributions</a> of a BiLSTM with attention trained on the bundled tweets: Integrated Gradients, gradient × input, leave-one-out, Shapley sampling, LIME and the attention weights, side by side. <code>glassbox text train|explain</code> and <code>glassbox attribute --text</code> do more.</p>")
         }
+        if FileManager.default.fileExists(atPath: (out as NSString).appendingPathComponent("superposition/superposition.html")) {
+            page.heading("Superposition")
+            page.html("<p><a href=\"superposition/superposition.html\">Toy models of superposition</a> (Elhage et al. 2022): 20 sparse features squeezed into 5 dimensions, linear against ReLU output, over a sweep of sparsity. <code>glassbox superposition</code> adds the phase diagram, feature dimensionality and the privileged basis.</p>")
+        }
         if FileManager.default.fileExists(atPath: (out as NSString).appendingPathComponent("senn.html")) {
             page.heading("Models that explain themselves")
             page.html("<p><a href=\"senn.html\">A self-explaining neural network</a>: concept relevances, prototypes, stability against the CNN's post-hoc explanations, and a tabular SENN.</p>")

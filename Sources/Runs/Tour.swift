@@ -1,11 +1,12 @@
 import Datasets
 import Foundation
 import NN
+import Superposition
 import Torch
 
 /// `glassbox demo`: a five-minute tour of the product on the bundled data — the CNN and its report,
 /// every attribution method with its scores, a randomisation sanity check, transparent baselines
-/// against the CNN, and a self-explaining network — each page linked from index.html. The papers' full studies are `glassbox reproduce`.
+/// against the CNN, a text classifier, toy models of superposition, and a self-explaining network — each page linked from index.html. The papers' full studies are `glassbox reproduce`.
 public enum Tour {
     /// The tour's time budget after the build, on 2 cores.
     public static let targetSeconds = 300.0
@@ -14,7 +15,7 @@ public enum Tour {
     public static func run(source: MNISTSource, training: CNNTrainingOptions, out: String, seed: UInt64, includeSENN: Bool = true) throws -> [String] {
         let started = Date()
         try OutputFolder.prepare(out)
-        for page in ["senn.html", "sanity-check.html", "transparent/compare.html", "text/tokens.html"] {
+        for page in ["senn.html", "sanity-check.html", "transparent/compare.html", "text/tokens.html", "superposition/superposition.html"] {
             let path = (out as NSString).appendingPathComponent(page)
             if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
         }
@@ -32,6 +33,7 @@ public enum Tour {
                                   distillationDepths: [1, 3, 6, 10, nil], out: (out as NSString).appendingPathComponent("transparent"))
         }
         let text = try textPart(out: (out as NSString).appendingPathComponent("text"), seed: seed)
+        let superposition = try superpositionPart(out: (out as NSString).appendingPathComponent("superposition"), seed: seed)
         let senn = includeSENN ? try SENNTour.write(cnn: model, cnnAccuracy: metrics.testAccuracy, data: source, out: out, seed: seed).summary : []
         let total = Date().timeIntervalSince(started)
         try MNISTRun.writeReport(model: model, metrics: metrics, test: test, out: out, totalSeconds: total)
@@ -39,9 +41,22 @@ public enum Tour {
         return [
             String(format: "test accuracy %.2f%% (target ≥ 97%%): %@", 100 * metrics.testAccuracy, verdict(metrics.testAccuracy >= 0.97)),
             String(format: "CNN part %.1f s (target < 180 s on 2 cores): %@", cnnSeconds, verdict(cnnSeconds < 180)),
-        ] + [text] + senn + [
+        ] + [text, superposition] + senn + [
             String(format: "tour %.0f s (target < %.0f s on 2 cores): %@", total, targetSeconds, verdict(total < targetSeconds)),
         ]
+    }
+
+    /// The toy-model sparsity sweep as the paper runs it (superposition/superposition.html); the
+    /// summary line counts the published claims met.
+    static func superpositionPart(out: String, seed: UInt64) throws -> String {
+        ProgressObserver.note("superposition: 20 sparse features in 5 dimensions, linear against ReLU output")
+        let record = try ProgressObserver.quietly {
+            try SuperpositionRun.run(SparsitySweep(), phaseDiagram: nil, dimensionality: nil, privilegedBasis: nil, seed: seed, out: out)
+        }
+        let checks = SuperpositionRun.checks(record)
+        let shared = record.sweep.filter(\.reluOutput).map { String($0.inSuperposition) }.joined(separator: ", ")
+        return String(format: "superposition: features in superposition with the ReLU output %@ as sparsity rises, none in the linear model; %d of %d published claims met (%.0f s)",
+                      shared, checks.filter(\.met).count, checks.count, record.seconds)
     }
 
     /// Tweets whose explanations the tour shows: plain praise and complaint, a negation, and mixed feelings.
