@@ -16,9 +16,8 @@ extension Torch {
                                                   _ transform: @escaping @Sendable (Int) throws -> T) throws -> [T] {
         let state = SharedState<T>(count: count)
         let workers = Swift.max(1, Swift.min(workers, count))
-        let blasThreads = gbt_blas_threads()
-        if workers > 1 { gbt_set_blas_threads(1) }
-        defer { if workers > 1 { gbt_set_blas_threads(blasThreads) } }
+        if workers > 1 { SingleThreadedBLAS.enter() }
+        defer { if workers > 1 { SingleThreadedBLAS.leave() } }
 
         @Sendable func work(onCallingThread: Bool, progress: (Int) -> Void) {
             if workers > 1 { _ = gbt_set_calling_thread_threads(1) }
@@ -83,6 +82,27 @@ private final class SharedState<T>: @unchecked Sendable {
         try lock.withLock {
             if let error { throw error }
             return slots.map { $0! }
+        }
+    }
+}
+
+/// OpenBLAS's thread count is one per process: the first `concurrentMap` running sets it to one and
+/// the last to finish restores it, so overlapping calls from several threads cannot leave it at one.
+private enum SingleThreadedBLAS {
+    nonisolated(unsafe) private static var users = 0, saved: Int32 = -1
+    private static let lock = NSLock()
+
+    static func enter() {
+        lock.withLock {
+            if users == 0 { saved = gbt_blas_threads(); gbt_set_blas_threads(1) }
+            users += 1
+        }
+    }
+
+    static func leave() {
+        lock.withLock {
+            users -= 1
+            if users == 0 { gbt_set_blas_threads(saved) }
         }
     }
 }

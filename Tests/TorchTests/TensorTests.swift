@@ -194,6 +194,18 @@ struct ConcurrentMapTests {
         #expect(Torch.threads == before.0 && gbt_blas_threads() == before.1)
     }
 
+    @Test("overlapping maps on two threads leave OpenBLAS's thread count as they found it")
+    func overlappingMaps() throws {
+        let before = gbt_blas_threads()
+        DispatchQueue.concurrentPerform(iterations: 2) { _ in
+            _ = try? Torch.concurrentMap(4, workers: 2) { index -> Int in
+                Thread.sleep(forTimeInterval: 0.02)
+                return index
+            }
+        }
+        #expect(gbt_blas_threads() == before)
+    }
+
     @Test("the first error stops the work and is rethrown")
     func rethrowsFirstError() throws {
         for workers in [1, 2] {
