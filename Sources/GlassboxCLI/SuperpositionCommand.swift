@@ -20,9 +20,9 @@ struct SuperpositionCommand: ParsableCommand {
     @Option(help: "Hidden dimensions m.") var hidden = 5
     @Option(help: "Feature importance decay: feature i weighs decayⁱ in the loss.") var importanceDecay = 0.7
     @Option(help: "Sparsities S (comma-separated, each in [0, 1)).") var sparsities = "0,0.7,0.9,0.97,0.99,0.997,0.999"
-    @Option(help: "Training steps.") var steps = 10_000
+    @Option(help: "Training steps of the sweep and the privileged-basis comparison (the dimensionality study runs 6000).") var steps = 10_000
     @Option(help: "Examples per step.") var batchSize = 1024
-    @Option(help: "Adam's learning rate.") var learningRate = 1e-3
+    @Option(help: "Adam's learning rate for the sweep and the privileged-basis comparison.") var learningRate = 1e-3
     @Option(help: "Phase diagram grid: cells per side (relative importance 0.1 … 10 × density 0.01 … 1, log-spaced).") var phaseGrid = 9
     @Option(help: "Training steps of the phase diagram (default: 5000, at learning rate 5e-3).") var phaseSteps: Int?
     @Flag(help: "Skip the n = 2, m = 1 phase diagram.") var noPhaseDiagram = false
