@@ -174,7 +174,8 @@ final class LockedBox<Value>: @unchecked Sendable {
     func update(_ change: (inout Value) -> Void) { lock.withLock { change(&stored) } }
 }
 
-@Suite("Concurrent map")
+// Serialized: each test compares OpenBLAS's process-wide thread count before and after its maps.
+@Suite("Concurrent map", .serialized)
 struct ConcurrentMapTests {
     @Test("workers give a serial loop's exact results and leave thread counts as they found them")
     func matchesSerialLoop() throws {
