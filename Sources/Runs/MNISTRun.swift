@@ -233,29 +233,24 @@ public enum MNISTRun {
         page.heading("Test digits")
         page.paragraph("The first \(shown) test digits. Green frame: correct; red: wrong. The corner shows the predicted class.")
         page.image("predictions.png", caption: "Predictions on test digits")
-        if FileManager.default.fileExists(atPath: (out as NSString).appendingPathComponent("attribution.html")) {
-            page.heading("Why these predictions?")
-            page.html("<p><a href=\"attribution.html\">Attribution maps</a>: every attribution method of the catalog (fifteen) explaining the same eight test digits.</p>")
-        }
-        if FileManager.default.fileExists(atPath: (out as NSString).appendingPathComponent("sanity-check.html")) {
-            page.heading("Can these explanations be trusted?")
-            page.html("<p><a href=\"sanity-check.html\">Sanity checks</a>: do the maps change when the CNN's layers are randomised (Adebayo et al. 2018), or do they only trace edges?</p>")
-        }
-        if FileManager.default.fileExists(atPath: (out as NSString).appendingPathComponent("transparent/compare.html")) {
-            page.heading("How far behind are models you can read?")
-            page.html("<p><a href=\"transparent/compare.html\">Transparent baselines</a>: logistic regression, decision trees on pixels and on five hand-made features, nearest neighbours in pixel space and in the CNN's last hidden layer, and trees distilled from the CNN, with accuracy, size and training time. <code>glassbox transparent linear|tree|knn</code> draw the weight maps, trees and neighbours.</p>")
-        }
-        if FileManager.default.fileExists(atPath: (out as NSString).appendingPathComponent("text/tokens.html")) {
-            page.heading("Text: which words carry the sentiment?")
-            page.html("<p><a href=\"text/tokens.html\">Token attributions</a> of a BiLSTM with attention trained on the bundled tweets: Integrated Gradients, gradient × input, leave-one-out, Shapley sampling, LIME and the attention weights, side by side. <code>glassbox text train|explain</code> and <code>glassbox attribute --text</code> do more.</p>")
-        }
-        if FileManager.default.fileExists(atPath: (out as NSString).appendingPathComponent("superposition/superposition.html")) {
-            page.heading("Superposition")
-            page.html("<p><a href=\"superposition/superposition.html\">Toy models of superposition</a> (Elhage et al. 2022): 20 sparse features squeezed into 5 dimensions, linear against ReLU output, over a sweep of sparsity. <code>glassbox superposition</code> adds the phase diagram, feature dimensionality and the privileged basis.</p>")
-        }
-        if FileManager.default.fileExists(atPath: (out as NSString).appendingPathComponent("senn.html")) {
-            page.heading("Models that explain themselves")
-            page.html("<p><a href=\"senn.html\">A self-explaining neural network</a>: concept relevances, prototypes, stability against the CNN's post-hoc explanations, and a tabular SENN.</p>")
+        // The tour's pages, each linked when the run wrote it.
+        let linkedPages: [(path: String, heading: String, html: String)] = [
+            ("attribution.html", "Why these predictions?",
+             "<p><a href=\"attribution.html\">Attribution maps</a>: every attribution method of the catalog (fifteen) explaining the same eight test digits.</p>"),
+            ("sanity-check.html", "Can these explanations be trusted?",
+             "<p><a href=\"sanity-check.html\">Sanity checks</a>: do the maps change when the CNN's layers are randomised (Adebayo et al. 2018), or do they only trace edges?</p>"),
+            ("transparent/compare.html", "How far behind are models you can read?",
+             "<p><a href=\"transparent/compare.html\">Transparent baselines</a>: logistic regression, decision trees on pixels and on five hand-made features, nearest neighbours in pixel space and in the CNN's last hidden layer, and trees distilled from the CNN, with accuracy, size and training time. <code>glassbox transparent linear|tree|knn</code> draw the weight maps, trees and neighbours.</p>"),
+            ("text/tokens.html", "Text: which words carry the sentiment?",
+             "<p><a href=\"text/tokens.html\">Token attributions</a> of a BiLSTM with attention trained on the bundled tweets: Integrated Gradients, gradient × input, leave-one-out, Shapley sampling, LIME and the attention weights, side by side. <code>glassbox text train|explain</code> and <code>glassbox attribute --text</code> do more.</p>"),
+            ("superposition/superposition.html", "Superposition",
+             "<p><a href=\"superposition/superposition.html\">Toy models of superposition</a> (Elhage et al. 2022): 20 sparse features squeezed into 5 dimensions, linear against ReLU output, over a sweep of sparsity. <code>glassbox superposition</code> adds the phase diagram, feature dimensionality and the privileged basis.</p>"),
+            ("senn.html", "Models that explain themselves",
+             "<p><a href=\"senn.html\">A self-explaining neural network</a>: concept relevances, prototypes, stability against the CNN's post-hoc explanations, and a tabular SENN.</p>"),
+        ]
+        for linked in linkedPages where FileManager.default.fileExists(atPath: (out as NSString).appendingPathComponent(linked.path)) {
+            page.heading(linked.heading)
+            page.html(linked.html)
         }
         page.heading("The papers' results")
         page.html("<p><code>glassbox reproduce --list</code> names the reproductions (SENN's λ study, the sanity checks with label randomisation); each writes its own page with the published figures beside ours.</p>")

@@ -100,7 +100,7 @@ public enum SentenceEmbedding {
         }
         // Longest batches first, so the workers finish together.
         let batches = try TokenBatch.buckets(lengths: ids.map(\.count), batchSize: batchSize)
-            .sorted { $0.map { ids[$0].count }.reduce(0, +) > $1.map { ids[$0].count }.reduce(0, +) }
+            .map { batch in (batch, batch.reduce(0) { $0 + ids[$1].count }) }.sorted { $0.1 > $1.1 }.map(\.0)
         let observer = ProgressObserver.current
         let embedded = try Torch.concurrentMap(batches.count, workers: Torch.threads, progress: { done in
             observer?.report("embedding", done: done, of: batches.count, unit: "batches")

@@ -26,8 +26,8 @@ public struct DimensionalityStudy {
 
     public func run(seed: UInt64) throws -> [Point] {
         guard !inverseDensities.isEmpty, inverseDensities.allSatisfy({ $0 >= 1 }) else { throw TorchError("1/(1 − S) must be at least 1") }
-        let importance = try Tensor.ones([inverseDensities.count, features])
-        let density = try Tensor(inverseDensities.map { 1 / $0 }, shape: [inverseDensities.count, 1]).expanded(to: [inverseDensities.count, features]).contiguous()
+        let importance = try ToyModels.importance(decay: 1, features: features, instances: inverseDensities.count)
+        let density = try ToyModels.density(inverseDensities.map { 1 / $0 }, features: features)
         let models = try ToyModels(hidden: hidden, importance: importance, density: density, reluOutput: inverseDensities.map { _ in true },
                                    generator: Generator(seed: seed))
         let losses = try models.train(steps: steps, batchSize: batchSize, learningRate: learningRate, seed: seed)

@@ -31,9 +31,8 @@ public struct PrivilegedBasis {
     /// Without the hidden ReLU first, then with it, each over `sparsities`.
     public func run(seed: UInt64) throws -> [Result] {
         let all = sparsities + sparsities, privileged = sparsities.map { _ in false } + sparsities.map { _ in true }
-        let decay = try Tensor((0..<features).map { Foundation.pow(importanceDecay, Double($0)) }, shape: [1, features])
-        let models = try ToyModels(hidden: hidden, importance: decay.expanded(to: [all.count, features]).contiguous(),
-                                   density: Tensor(all.map { 1 - $0 }, shape: [all.count, 1]).expanded(to: [all.count, features]).contiguous(),
+        let models = try ToyModels(hidden: hidden, importance: ToyModels.importance(decay: importanceDecay, features: features, instances: all.count),
+                                   density: ToyModels.density(all.map { 1 - $0 }, features: features),
                                    reluOutput: all.map { _ in true }, hiddenReLU: privileged, generator: Generator(seed: seed))
         let losses = try models.train(steps: steps, batchSize: batchSize, learningRate: learningRate, seed: seed)
         let geometry = try FeatureGeometry(weight: models.weight)

@@ -50,9 +50,8 @@ public struct SparsitySweep {
     public func run(seed: UInt64) throws -> [ToyModelSummary] {
         guard !sparsities.isEmpty, sparsities.allSatisfy({ $0 >= 0 && $0 < 1 }) else { throw TorchError("sparsities must lie in [0, 1)") }
         let all = sparsities + sparsities
-        let decay = try Tensor((0..<features).map { Foundation.pow(importanceDecay, Double($0)) }, shape: [1, features])
-        let importance = try decay.expanded(to: [all.count, features]).contiguous()
-        let density = try Tensor(all.map { 1 - $0 }, shape: [all.count, 1]).expanded(to: [all.count, features]).contiguous()
+        let importance = try ToyModels.importance(decay: importanceDecay, features: features, instances: all.count)
+        let density = try ToyModels.density(all.map { 1 - $0 }, features: features)
         let models = try ToyModels(hidden: hidden, importance: importance, density: density,
                                    reluOutput: sparsities.map { _ in false } + sparsities.map { _ in true }, generator: Generator(seed: seed))
         let losses = try models.train(steps: steps, batchSize: batchSize, learningRate: learningRate, seed: seed)

@@ -44,6 +44,16 @@ public final class ToyModels: Module {
         bias = try Tensor.zeros([instances, features]).requiringGrad()
     }
 
+    /// Feature i weighs decayⁱ in every instance (decay 1: all equal): (instances, features).
+    public static func importance(decay: Double, features: Int, instances: Int) throws -> Tensor {
+        try Tensor((0..<features).map { Foundation.pow(decay, Double($0)) }, shape: [1, features]).expanded(to: [instances, features]).contiguous()
+    }
+
+    /// Every feature of instance k present with probability `densities[k]`: (instances, features).
+    public static func density(_ densities: [Double], features: Int) throws -> Tensor {
+        try Tensor(densities, shape: [densities.count, 1]).expanded(to: [densities.count, features]).contiguous()
+    }
+
     public override var localParameters: [(name: String, tensor: Tensor)] { [("W", weight), ("b_final", bias)] }
 
     /// x̂ for features x (instances, batch, features).
