@@ -37,7 +37,7 @@ let package = Package(
     name: "Glassbox",
     platforms: [.macOS(.v14)],
     products: [
-        .library(name: "Glassbox", targets: ["Torch", "NN", "Datasets", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Transparent", "TextModels", "AttentionStudies", "Superposition", "Runs"]),
+        .library(name: "Glassbox", targets: ["Torch", "NN", "Datasets", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Transparent", "TextModels", "AttentionStudies", "Superposition", "Geometry", "Runs"]),
         .executable(name: "glassbox", targets: ["GlassboxCLI"]),
     ],
     dependencies: [
@@ -65,11 +65,12 @@ let package = Package(
         .target(name: "TextModels", dependencies: ["Torch", "NN"]),
         .target(name: "AttentionStudies", dependencies: ["Torch", "NN", "TextModels"]),
         .target(name: "Superposition", dependencies: ["Torch", "NN"]),
+        .target(name: "Geometry", dependencies: ["Torch", "NN"]),
         .target(name: "Runs", dependencies: ["Torch", "NN", "Datasets", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Transparent", "TextModels",
-                                             "AttentionStudies", "Superposition"]),
+                                             "AttentionStudies", "Superposition", "Geometry"]),
         .executableTarget(
             name: "GlassboxCLI",
-            dependencies: ["Torch", "NN", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Runs", "Transparent", "Datasets", "Superposition",
+            dependencies: ["Torch", "NN", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Runs", "Transparent", "Datasets", "Superposition", "Geometry",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .target(name: "TestSupport", dependencies: ["Torch"], path: "Tests/TestSupport"),
@@ -84,6 +85,7 @@ let package = Package(
         .testTarget(name: "TransparentTests", dependencies: ["TestSupport", "Transparent", "Datasets", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["TestSupport", "Datasets", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SuperpositionTests", dependencies: ["TestSupport", "Superposition", "NN", "Torch"]),
+        .testTarget(name: "GeometryTests", dependencies: ["TestSupport", "Geometry", "NN", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AttentionStudiesTests", dependencies: ["TestSupport", "AttentionStudies", "TextModels", "NN", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RunsTests", dependencies: ["TestSupport", "ExplanationCore", "Runs", "Torch"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "ExplanationCore", "GlassboxCLI", "Attribution", "NN", "Torch", "Datasets"]),

@@ -1,0 +1,83 @@
+import NN
+import Torch
+
+/// The Jacobian of one hook point's activation with respect to another's, per input:
+/// J[n] = ∂ to(xₙ) / ∂ from(xₙ), shape (N, dOut, dIn) with both activations flattened.
+///
+/// Reverse mode: one forward pass per chunk of inputs (the activation at `from` is replaced by a
+/// leaf that requires a gradient), then one backward pass per output dimension, each giving that
+/// row of every input's Jacobian at once. Inputs must not interact in the forward pass (a model in
+/// evaluation mode: no batch statistics), which is what makes the batched rows per-input Jacobians.
+public struct LayerJacobian {
+    /// The name that stands for the model's input rather than a hook point.
+    public static let modelInput = "input"
+
+    public var from: String
+    public var to: String
+    /// Inputs per forward pass.
+    public var batchSize = 256
+    /// Hooks that change the network for this computation (a reparametrised layer, say),
+    /// applied before the Jacobian's own.
+    public var patches: [(hookPoint: String, hook: ActivationHook)] = []
+
+    public init(from: String, to: String) {
+        (self.from, self.to) = (from, to)
+    }
+
+    /// The Jacobians for every input row of `inputs`.
+    public func callAsFunction(_ model: Module, inputs: Tensor) throws -> Tensor {
+        guard to != Self.modelInput else { throw TorchError("the Jacobian's output side must be a hook point, not the model input") }
+        guard from != to else { throw TorchError("the Jacobian needs two different hook points (both are '\(to)')") }
+        for name in [from, to] where name != Self.modelInput && !model.hookPointNames.contains(name) {
+            throw TorchError("no hook point '\(name)'; this model has: \(Self.modelInput), \(model.hookPointNames.prefix(40).joined(separator: ", "))")
+        }
+        let n = inputs.shape.first ?? 0
+        guard n > 0 else { throw TorchError("the Jacobian needs at least one input") }
+        var chunks: [Tensor] = []
+        for start in stride(from: 0, to: n, by: max(1, batchSize)) {
+            let rows = try inputs.slice(dim: 0, start: start, end: min(n, start + max(1, batchSize)))
+            chunks.append(try jacobians(model, rows))
+        }
+        return chunks.count == 1 ? chunks[0] : try Tensor.cat(chunks)
+    }
+
+    func jacobians(_ model: Module, _ rows: Tensor) throws -> Tensor {
+        var leaf: Tensor?, output: Tensor?
+        var hooks = patches + [(hookPoint: to, hook: { activation, _ in output = activation; return nil })]
+        var x = try rows.detached()
+        if from == Self.modelInput {
+            x = try x.requiringGrad()
+            leaf = x
+        } else {
+            // The replacement is the activation itself, cut from what came before it.
+            hooks.insert((from, { activation, _ in
+                let cut = try activation.detached().requiringGrad()
+                leaf = cut
+                return cut
+            }), at: patches.count)
+        }
+        try withGrad { _ = try model.withHooks(hooks) { try model(x) } }
+        guard let leaf else { throw TorchError("hook point '\(from)' was not reached in the forward pass") }
+        guard let output else { throw TorchError("hook point '\(to)' was not reached in the forward pass") }
+        let n = rows.shape[0], dIn = leaf.count / n, dOut = output.count / n
+        let bytes = Double(n) * Double(dIn) * Double(dOut) * 4
+        guard bytes < 8e9 else {
+            throw TorchError(String(format: "the Jacobians of %d inputs from '%@' (%d values) to '%@' (%d values) would take %.0f GB; use fewer inputs", n, from, dIn, to, dOut, bytes / 1e9))
+        }
+        guard output.requiresGrad else {
+            throw TorchError("'\(to)' does not depend on '\(from)': is '\(from)' after '\(to)' in the forward pass?")
+        }
+        let identity = try Tensor.eye(dOut, dtype: output.dtype)
+        var rowsOfJ: [Tensor] = []
+        rowsOfJ.reserveCapacity(dOut)
+        for j in 0..<dOut {
+            let direction = try identity.select(dim: 0, index: j).unsqueezed(dim: 0).expanded(to: [n, dOut]).reshaped(output.shape)
+            guard let gradient = try Tensor.grad(of: [output], wrt: [leaf], gradOutputs: [direction], retainGraph: j + 1 < dOut,
+                                                 allowUnused: true)[0] else {
+                throw TorchError("'\(to)' does not depend on '\(from)': is '\(from)' after '\(to)' in the forward pass?")
+            }
+            rowsOfJ.append(try gradient.reshaped([n, dIn]))
+        }
+        return try Tensor.stack(rowsOfJ, dim: 1)
+    }
+}
