@@ -416,11 +416,11 @@ struct ConvolutionPlanBackward : public torch::autograd::Node {
   std::string name() const override { return "ConvolutionPlanBackward"; }
   torch::autograd::variable_list apply(torch::autograd::variable_list &&grads) override {
     if (!grads[0].defined()) return {at::Tensor()};
-    if (!activations) throw std::runtime_error("the convolution plan's backward ran twice; its activations are freed after the first");
-    auto result = gbt_conv_plan_s::backward(*activations, grads[0]);
-    activations.reset();
-    return {result};
+    if (!activations) throw std::runtime_error("the convolution plan's backward ran twice; keep the graph (retain_graph) to run it again");
+    return {gbt_conv_plan_s::backward(*activations, grads[0])};
   }
+  // The engine calls this after the backward pass unless the graph is kept: the activations
+  // stay for another backward pass only then (one per output dimension of a Jacobian).
   void release_variables() override { activations.reset(); }
 };
 

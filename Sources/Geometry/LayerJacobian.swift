@@ -33,12 +33,14 @@ public struct LayerJacobian {
         }
         let n = inputs.shape.first ?? 0
         guard n > 0 else { throw TorchError("the Jacobian needs at least one input") }
-        var chunks: [Tensor] = []
-        for start in stride(from: 0, to: n, by: max(1, batchSize)) {
-            let rows = try inputs.slice(dim: 0, start: start, end: min(n, start + max(1, batchSize)))
-            chunks.append(try jacobians(model, rows))
+        return try Torch.withSingleThreadedBLAS {
+            var chunks: [Tensor] = []
+            for start in stride(from: 0, to: n, by: max(1, batchSize)) {
+                let rows = try inputs.slice(dim: 0, start: start, end: min(n, start + max(1, batchSize)))
+                chunks.append(try jacobians(model, rows))
+            }
+            return chunks.count == 1 ? chunks[0] : try Tensor.cat(chunks)
         }
-        return chunks.count == 1 ? chunks[0] : try Tensor.cat(chunks)
     }
 
     func jacobians(_ model: Module, _ rows: Tensor) throws -> Tensor {
@@ -56,7 +58,7 @@ public struct LayerJacobian {
                 return cut
             }), at: patches.count)
         }
-        try withGrad { _ = try model.withHooks(hooks) { try model(x) } }
+        try GradientOrder.firstOrder { try withGrad { _ = try model.withHooks(hooks) { try model(x) } } }
         guard let leaf else { throw TorchError("hook point '\(from)' was not reached in the forward pass") }
         guard let output else { throw TorchError("hook point '\(to)' was not reached in the forward pass") }
         let n = rows.shape[0], dIn = leaf.count / n, dOut = output.count / n

@@ -8,7 +8,7 @@ import Torch
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks against the reference libraries (prints a table).",
-        subcommands: [BenchAttribution.self, BenchMetrics.self, BenchTransparent.self, BenchText.self, BenchSuperposition.self]
+        subcommands: [BenchAttribution.self, BenchMetrics.self, BenchTransparent.self, BenchText.self, BenchSuperposition.self, BenchGeometry.self]
     )
 }
 
@@ -189,5 +189,42 @@ struct BenchSuperposition: ParsableCommand {
                      String(format: "< 60 s: %@; >= 1.2x: %@", result.glassboxSeconds < 60 ? "met" : "not met",
                             result.pytorchSeconds.map { $0 / result.glassboxSeconds >= 1.2 ? "met" : "not met" } ?? "-")]])
         print("\n\(result.peerNote)")
+    }
+}
+
+struct BenchGeometry: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "geometry",
+        abstract: "Time per-input Jacobians (the demo CNN's input to its 128-wide hidden layer, 256 digits) against torch.autograd.functional.jacobian.",
+        discussion: "PyTorch runs in the same command through bench/geometry_bench.py (see `scripts/bench.sh`), with vectorize=False and True; the faster is the reference. Target: at least 1.5x."
+    )
+
+    @Option(help: "Python with torch (default: .venv-tools/bin/python if present, else python3).") var python: String?
+    @Option(help: "The peer script.") var script = "bench/geometry_bench.py"
+    @Option(parsing: .unconditional, help: "Timed runs per side (the median is reported), after a warm-up.") var repeats = 3
+    @Flag(help: "Skip PyTorch; time Glassbox only.") var noPeer = false
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        if repeats < 1 { throw ValidationError("--repeats must be at least 1") }
+    }
+
+    func run() throws {
+        try common.apply()
+        let benchmark = GeometryBenchmark(repeats: repeats, seed: common.seed, peer: noPeer ? nil : (python ?? AttributionBenchmark.defaultPython, script))
+        let result = try showingProgress { try benchmark.run() }
+        print("\nJacobians between hook points (\(result.machine.summary); median of \(repeats) run(s) after a warm-up)\n")
+        let peer = result.fasterPeer
+        printTable([["task", "Glassbox", "PyTorch", "speed-up", "agreement", "target"],
+                    ["MNIST CNN input (784) → hidden \"9\" (128), \(result.inputs) inputs",
+                     String(format: "%.2f s", result.glassboxSeconds),
+                     peer.map { String(format: "%.2f s (%@)", $0.seconds, $0.mode == "loop" ? "vectorize=False" : "vectorize=True") } ?? "-",
+                     peer.map { String(format: "%.2fx", $0.seconds / result.glassboxSeconds) } ?? "-",
+                     result.agreement.map { String(format: "%.1e", $0) } ?? "-",
+                     peer.map { $0.seconds / result.glassboxSeconds >= 1.5 ? ">= 1.5x: met" : ">= 1.5x: not met" } ?? "-"]])
+        for (mode, seconds) in result.pytorchSeconds.sorted(by: { $0.key < $1.key }) {
+            print(String(format: "PyTorch %@: %.2f s", mode == "loop" ? "vectorize=False" : "vectorize=True", seconds))
+        }
+        print(result.peerNote)
     }
 }

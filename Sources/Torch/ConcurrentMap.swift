@@ -86,6 +86,18 @@ private final class SharedState<T>: @unchecked Sendable {
     }
 }
 
+extension Torch {
+    /// Runs `body` with OpenBLAS on one thread. For many small matrix products between
+    /// libtorch's own multi-threaded operators (one backward pass per Jacobian row): OpenBLAS's
+    /// threads keep spinning on `sched_yield` after each product and take the cores from
+    /// OpenMP's (a third of the time of `glassbox bench geometry` on 2 cores).
+    public static func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {
+        SingleThreadedBLAS.enter()
+        defer { SingleThreadedBLAS.leave() }
+        return try body()
+    }
+}
+
 /// OpenBLAS's thread count is one per process: the first `concurrentMap` running sets it to one and
 /// the last to finish restores it, so overlapping calls from several threads cannot leave it at one.
 private enum SingleThreadedBLAS {
