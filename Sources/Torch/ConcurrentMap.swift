@@ -100,7 +100,7 @@ extension Torch {
 
 /// OpenBLAS's thread count is one per process: the first `concurrentMap` running sets it to one and
 /// the last to finish restores it, so overlapping calls from several threads cannot leave it at one.
-private enum SingleThreadedBLAS {
+enum SingleThreadedBLAS {
     nonisolated(unsafe) private static var users = 0, saved: Int32 = -1
     private static let lock = NSLock()
 
@@ -110,6 +110,12 @@ private enum SingleThreadedBLAS {
             users += 1
         }
     }
+
+    /// The count OpenBLAS runs with when no one has set it to one (what `leave` restores).
+    static var restingCount: Int32 { lock.withLock { users > 0 ? saved : gbt_blas_threads() } }
+
+    /// Whether OpenBLAS is on one thread exactly while someone is inside `enter`/`leave`.
+    static var isConsistent: Bool { lock.withLock { users == 0 || gbt_blas_threads() == 1 } }
 
     static func leave() {
         lock.withLock {

@@ -30,7 +30,7 @@ struct InvarianceTests {
     }
 
     @Test("the reparametrised CNN computes the same function; rotation keeps the hidden layer's spectrum, any change keeps the crossing one, neuron measures move")
-    func invariance() throws {
+    func invariance() throws { try withExclusiveBLASSetting {
         let fixture = try CNNFixture()
         let inputs = try Tensor.rand([40, 1, 28, 28], generator: Generator(seed: 5))
         let outcomes = try InvarianceStudy(hidden: "9", next: "10", output: "10")
@@ -45,5 +45,5 @@ struct InvarianceTests {
         // The hidden layer is a ReLU: exact zeros before, almost none after a dense change of basis.
         #expect(orthogonal.before.inactiveShare > 0.2 && orthogonal.after.inactiveShare < 0.01)
         #expect(orthogonal.topInputOverlap < 1)
-    }
+    } }
 }

@@ -33,3 +33,14 @@ public func maxDifference(_ a: Tensor, _ b: Tensor) throws -> Double {
     precondition(a.shape == b.shape, "shapes \(a.shape) and \(b.shape) differ")
     return try (a.to(.float64) - b.to(.float64)).abs().max().item()
 }
+
+private let blasSettingLock = NSLock()
+
+/// Runs `body` while no other test that changes OpenBLAS's process-wide thread count (Jacobians,
+/// concurrent maps) runs: GEMMs started under one count and finished under another can round
+/// differently, and the concurrent-map tests compare the count itself.
+public func withExclusiveBLASSetting<R>(_ body: () throws -> R) rethrows -> R {
+    blasSettingLock.lock()
+    defer { blasSettingLock.unlock() }
+    return try body()
+}
