@@ -26,11 +26,7 @@ public struct LayerJacobian {
 
     /// The Jacobians for every input row of `inputs`.
     public func callAsFunction(_ model: Module, inputs: Tensor) throws -> Tensor {
-        guard to != Self.modelInput else { throw TorchError("the Jacobian's output side must be a hook point, not the model input") }
-        guard from != to else { throw TorchError("the Jacobian needs two different hook points (both are '\(to)')") }
-        for name in [from, to] where name != Self.modelInput && !model.hookPointNames.contains(name) {
-            throw TorchError("no hook point '\(name)'; this model has: \(Self.modelInput), \(model.hookPointNames.prefix(40).joined(separator: ", "))")
-        }
+        try checkHookPoints(in: model)
         let n = inputs.shape.first ?? 0
         guard n > 0 else { throw TorchError("the Jacobian needs at least one input") }
         return try Torch.withSingleThreadedBLAS {
@@ -40,6 +36,14 @@ public struct LayerJacobian {
                 chunks.append(try jacobians(model, rows))
             }
             return chunks.count == 1 ? chunks[0] : try Tensor.cat(chunks)
+        }
+    }
+
+    func checkHookPoints(in model: Module) throws {
+        guard to != Self.modelInput else { throw TorchError("the Jacobian's output side must be a hook point, not the model input") }
+        guard from != to else { throw TorchError("the Jacobian needs two different hook points (both are '\(to)')") }
+        for name in [from, to] where name != Self.modelInput && !model.hookPointNames.contains(name) {
+            throw TorchError("no hook point '\(name)'; this model has: \(Self.modelInput), \(model.hookPointNames.prefix(40).joined(separator: ", "))")
         }
     }
 

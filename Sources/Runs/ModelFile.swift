@@ -14,6 +14,8 @@ public struct LoadedModel {
     public var inputChannels: Int? = nil
     /// The SENN file's description, when the model is a SENN.
     public var senn: SENNFile? = nil
+    /// The Glassbox architecture name (`ModelFile.mnistCNN`, …), when the file says it.
+    public var architecture: String? = nil
 
     /// A batch read from an input file, in the shape and channels this model takes.
     public func inputs(from path: String) throws -> (batch: Tensor, names: [String]) {
@@ -116,7 +118,7 @@ public enum ModelFile {
         let model = try Architectures.mnistCNN()
         try model.loadStateDict(tensors)
         model.eval()
-        return LoadedModel(model: model, inputShape: MNIST.imageShape)
+        return LoadedModel(model: model, inputShape: MNIST.imageShape, architecture: mnistCNN)
     }
 
     /// A state dict with torchvision's ResNet-18 names, as `safetensors.torch.save_file(model.state_dict(), path)` writes it.

@@ -1,0 +1,59 @@
+import Foundation
+import NN
+import Torch
+
+/// Everything the geometry page shows about one pair of hook points: the per-input Jacobians'
+/// spectra, effective ranks and subspace agreement (seed 003: does the layer pair have a
+/// consistent low-dimensional factorisation?).
+public struct LayerPairStudy: Codable, Sendable {
+    public var from: String, to: String
+    public var inputs: Int, inputDimension: Int, outputDimension: Int
+    /// Singular values divided by each input's largest: the 10th, 50th and 90th percentile over
+    /// inputs (nearest rank), per index.
+    public var normalizedSpectrum: [[Double]]
+    public var entropyRank: [Double], participationRatio: [Double], thresholdRank: [Double]
+    public var relativeThreshold: Double
+    public var agreement: SubspaceAgreement
+    public var seconds: Double
+
+    /// At most `maxInputs` rows of `inputs`, and fewer when their Jacobians would pass `maxBytes`.
+    public init(_ model: Module, from: String, to: String, inputs: Tensor, maxInputs: Int = 256, maxBytes: Double = 1e9,
+                topK: Int = 10, relativeThreshold: Double = 1e-3) throws {
+        let started = Date()
+        let probe = try LayerJacobian(from: from, to: to).dimensions(model, inputs: inputs.slice(dim: 0, start: 0, end: 1))
+        let fitting = Int(maxBytes / (4 * Double(probe.input) * Double(probe.output)))
+        let count = min(inputs.shape[0], maxInputs, max(2, fitting))
+        guard count >= 2 else { throw TorchError("the geometry of a layer pair needs at least 2 inputs") }
+        let jacobians = try LayerJacobian(from: from, to: to)(model, inputs: inputs.slice(dim: 0, start: 0, end: count))
+        let spectrum = try JacobianSpectrum(jacobians: jacobians)
+        let normalized = try spectrum.normalized()
+        let sorted = try normalized.sorted(dim: 0).values
+        let quantiles = try [0.1, 0.5, 0.9].map { q in
+            try sorted.select(dim: 0, index: Int((q * Double(count - 1)).rounded())).scalars(as: Double.self)
+        }
+        (self.from, self.to, self.inputs, inputDimension, outputDimension) = (from, to, count, probe.input, probe.output)
+        normalizedSpectrum = quantiles
+        entropyRank = try spectrum.entropyRank()
+        participationRatio = try spectrum.participationRatio()
+        thresholdRank = try spectrum.thresholdRank(relativeThreshold: relativeThreshold)
+        self.relativeThreshold = relativeThreshold
+        agreement = try SubspaceAgreement(jacobians: jacobians, k: topK)
+        seconds = Date().timeIntervalSince(started)
+    }
+}
+
+extension LayerJacobian {
+    /// The flattened sizes of the activations at `from` and `to` for these inputs (one forward pass).
+    public func dimensions(_ model: Module, inputs: Tensor) throws -> (input: Int, output: Int) {
+        var sizes: [String: Int] = [:]
+        let n = max(1, inputs.shape.first ?? 1)
+        let hooks: [(hookPoint: String, hook: ActivationHook)] = [from, to].filter { $0 != Self.modelInput }.map { name in
+            (name, { activation, _ in sizes[name] = activation.count / n; return nil })
+        }
+        try checkHookPoints(in: model)
+        _ = try noGrad { try model.withHooks(hooks) { try model(inputs) } }
+        sizes[Self.modelInput] = inputs.count / n
+        guard let input = sizes[from], let output = sizes[to] else { throw TorchError("hook points '\(from)' and '\(to)' must both be reached in the forward pass") }
+        return (input, output)
+    }
+}
