@@ -6,7 +6,8 @@ import Torch
 ///
 /// Reverse mode: one forward pass per chunk of inputs (the activation at `from` is replaced by a
 /// leaf that requires a gradient), then one backward pass per output dimension, each giving that
-/// row of every input's Jacobian at once. Inputs must not interact in the forward pass (a model in
+/// row of every input's Jacobian at once. With fewer inputs than `batchSize`, the forward pass runs
+/// several copies of them and each backward pass gives one row per copy. Inputs must not interact in the forward pass (a model in
 /// evaluation mode: no batch statistics), which is what makes the batched rows per-input Jacobians.
 public struct LayerJacobian {
     /// The name that stands for the model's input rather than a hook point.
@@ -14,7 +15,7 @@ public struct LayerJacobian {
 
     public var from: String
     public var to: String
-    /// Inputs per forward pass.
+    /// Rows per forward pass: inputs, or copies of fewer inputs.
     public var batchSize = 256
     /// Hooks that change the network for this computation (a reparametrised layer, say),
     /// applied before the Jacobian's own.
@@ -48,6 +49,34 @@ public struct LayerJacobian {
     }
 
     func jacobians(_ model: Module, _ rows: Tensor) throws -> Tensor {
+        let n = rows.shape[0]
+        var pass = try forward(model, rows)
+        let dIn = pass.leaf.count / n, dOut = pass.output.count / n
+        let bytes = Double(n) * Double(dIn) * Double(dOut) * 4
+        guard bytes < 8e9 else {
+            throw TorchError(String(format: "the Jacobians of %d inputs from '%@' (%d values) to '%@' (%d values) would take %.0f GB; use fewer inputs", n, from, dIn, to, dOut, bytes / 1e9))
+        }
+        // Few inputs: each pass runs `replicas` copies of them, copy i giving row start + i.
+        let replicas = max(1, min(dOut, batchSize / n))
+        if replicas > 1 { pass = try forward(model, rows.repeated([replicas] + Array(repeating: 1, count: rows.rank - 1))) }
+        let identity = try Tensor.eye(dOut, dtype: pass.output.dtype)
+        var blocks: [Tensor] = []
+        for start in stride(from: 0, to: dOut, by: replicas) {
+            let count = min(replicas, dOut - start)
+            var selected = try identity.slice(dim: 0, start: start, end: start + count)
+            if count < replicas { selected = try Tensor.cat([selected, Tensor.zeros([replicas - count, dOut], dtype: selected.dtype)]) }
+            let direction = try selected.unsqueezed(dim: 1).expanded(to: [replicas, n, dOut]).reshaped(pass.output.shape)
+            guard let gradient = try Tensor.grad(of: [pass.output], wrt: [pass.leaf], gradOutputs: [direction],
+                                                 retainGraph: start + replicas < dOut, allowUnused: true)[0] else {
+                throw TorchError("'\(to)' does not depend on '\(from)': is '\(from)' after '\(to)' in the forward pass?")
+            }
+            blocks.append(try gradient.reshaped([replicas, n, dIn]).slice(dim: 0, start: 0, end: count))
+        }
+        return try Tensor.cat(blocks).permuted([1, 0, 2]).contiguous()
+    }
+
+    /// One forward pass with the activation at `from` as a leaf that requires a gradient.
+    func forward(_ model: Module, _ rows: Tensor) throws -> (leaf: Tensor, output: Tensor) {
         var leaf: Tensor?, output: Tensor?
         var hooks = patches + [(hookPoint: to, hook: { activation, _ in output = activation; return nil })]
         var x = try rows.detached()
@@ -65,25 +94,9 @@ public struct LayerJacobian {
         try GradientOrder.firstOrder { try withGrad { _ = try model.withHooks(hooks) { try model(x) } } }
         guard let leaf else { throw TorchError("hook point '\(from)' was not reached in the forward pass") }
         guard let output else { throw TorchError("hook point '\(to)' was not reached in the forward pass") }
-        let n = rows.shape[0], dIn = leaf.count / n, dOut = output.count / n
-        let bytes = Double(n) * Double(dIn) * Double(dOut) * 4
-        guard bytes < 8e9 else {
-            throw TorchError(String(format: "the Jacobians of %d inputs from '%@' (%d values) to '%@' (%d values) would take %.0f GB; use fewer inputs", n, from, dIn, to, dOut, bytes / 1e9))
-        }
         guard output.requiresGrad else {
             throw TorchError("'\(to)' does not depend on '\(from)': is '\(from)' after '\(to)' in the forward pass?")
         }
-        let identity = try Tensor.eye(dOut, dtype: output.dtype)
-        var rowsOfJ: [Tensor] = []
-        rowsOfJ.reserveCapacity(dOut)
-        for j in 0..<dOut {
-            let direction = try identity.select(dim: 0, index: j).unsqueezed(dim: 0).expanded(to: [n, dOut]).reshaped(output.shape)
-            guard let gradient = try Tensor.grad(of: [output], wrt: [leaf], gradOutputs: [direction], retainGraph: j + 1 < dOut,
-                                                 allowUnused: true)[0] else {
-                throw TorchError("'\(to)' does not depend on '\(from)': is '\(from)' after '\(to)' in the forward pass?")
-            }
-            rowsOfJ.append(try gradient.reshaped([n, dIn]))
-        }
-        return try Tensor.stack(rowsOfJ, dim: 1)
+        return (leaf, output)
     }
 }

@@ -16,6 +16,9 @@ public struct LayerPairStudy: Codable, Sendable {
     public var agreement: SubspaceAgreement
     public var seconds: Double
 
+    /// Inputs whose subspaces are compared pairwise.
+    static let comparedInputs = 64
+
     /// At most `maxInputs` rows of `inputs`, and fewer when their Jacobians would pass `maxBytes`.
     public init(_ model: Module, from: String, to: String, inputs: Tensor, maxInputs: Int = 256, maxBytes: Double = 1e9,
                 topK: Int = 10, relativeThreshold: Double = 1e-3) throws {
@@ -25,7 +28,9 @@ public struct LayerPairStudy: Codable, Sendable {
         let count = min(inputs.shape[0], maxInputs, max(2, fitting))
         guard count >= 2 else { throw TorchError("the geometry of a layer pair needs at least 2 inputs") }
         let jacobians = try LayerJacobian(from: from, to: to)(model, inputs: inputs.slice(dim: 0, start: 0, end: count))
-        let spectrum = try JacobianSpectrum(jacobians: jacobians)
+        // One float64 SVD serves both the spectra and the subspaces when all inputs are compared.
+        let decomposition = count <= Self.comparedInputs ? try jacobians.to(.float64).svd() : nil
+        let spectrum = try decomposition.map { JacobianSpectrum(singularValues: $0.s) } ?? JacobianSpectrum(jacobians: jacobians)
         let normalized = try spectrum.normalized()
         let sorted = try normalized.sorted(dim: 0).values
         let quantiles = try [0.1, 0.5, 0.9].map { q in
@@ -37,7 +42,7 @@ public struct LayerPairStudy: Codable, Sendable {
         participationRatio = try spectrum.participationRatio()
         thresholdRank = try spectrum.thresholdRank(relativeThreshold: relativeThreshold)
         self.relativeThreshold = relativeThreshold
-        agreement = try SubspaceAgreement(jacobians: jacobians, k: topK)
+        agreement = try SubspaceAgreement(jacobians: jacobians, k: topK, maxInputs: Self.comparedInputs, decomposition: decomposition)
         seconds = Date().timeIntervalSince(started)
     }
 }

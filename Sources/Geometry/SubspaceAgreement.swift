@@ -24,13 +24,14 @@ public struct SubspaceAgreement: Sendable, Codable {
     public var sharedInputCapture: [Double]
     public var sharedOutputCapture: [Double]
 
-    public init(jacobians: Tensor, k requested: Int, maxInputs: Int = 64) throws {
+    /// `decomposition`: the reduced SVD of the first `maxInputs` Jacobians, when the caller has it.
+    public init(jacobians: Tensor, k requested: Int, maxInputs: Int = 64, decomposition: (u: Tensor, s: Tensor, vh: Tensor)? = nil) throws {
         guard jacobians.rank == 3 else { throw TorchError("Jacobians must be (inputs, outputs, inputs' dimensions), got \(jacobians.shape)") }
         let (n, dOut, dIn) = (jacobians.shape[0], jacobians.shape[1], jacobians.shape[2])
         let k = max(1, min(requested, dOut, dIn))
         let j = try jacobians.to(.float64)
         let used = min(n, max(2, maxInputs))
-        let svd = try j.slice(dim: 0, start: 0, end: used).svd()
+        let svd = try decomposition ?? j.slice(dim: 0, start: 0, end: used).svd()
         let right = try svd.vh.slice(dim: 1, start: 0, end: k)                 // (used, k, dIn)
         let left = try svd.u.slice(dim: 2, start: 0, end: k).transposed(1, 2)  // (used, k, dOut)
         var first: [Int64] = [], second: [Int64] = []
@@ -43,15 +44,28 @@ public struct SubspaceAgreement: Sendable, Codable {
         outputSideChance = Double(k) / Double(dOut)
         inputSideCosines = try (0..<min(first.count, 200)).map { try inputCosines.select(dim: 0, index: $0).scalars(as: Double.self) }
 
-        // Shared directions: the top-k eigenvectors of the summed Gram matrices, taken by SVD (symmetric PSD).
+        // Shared directions: the top-k right singular vectors of all Jacobians stacked (the top
+        // eigenvectors of ΣJᵀJ), and the top-k left ones (of ΣJJᵀ).
         let total = try j.square().sum(dims: [1, 2]).clamp(min: 1e-300)
-        let rows = try j.reshaped([n * dOut, dIn])
-        let sharedRight = try rows.transposed(0, 1).matmul(rows).svd().u.slice(dim: 1, start: 0, end: k)      // (dIn, k)
+        let sharedRight = try Self.topRightSingularVectors(j.reshaped([n * dOut, dIn]), k: k)                         // (dIn, k)
         sharedInputCapture = try (j.matmul(sharedRight).square().sum(dims: [1, 2]) / total).scalars(as: Double.self)
-        let jt = try j.transposed(1, 2).contiguous()                                                           // (n, dIn, dOut)
-        let columns = try jt.reshaped([n * dIn, dOut])
-        let sharedLeft = try columns.transposed(0, 1).matmul(columns).svd().u.slice(dim: 1, start: 0, end: k)  // (dOut, k)
+        let jt = try j.transposed(1, 2).contiguous()                                                                   // (n, dIn, dOut)
+        let sharedLeft = try Self.topRightSingularVectors(jt.reshaped([n * dIn, dOut]), k: k)                          // (dOut, k)
         sharedOutputCapture = try (jt.matmul(sharedLeft).square().sum(dims: [1, 2]) / total).scalars(as: Double.self)
+    }
+
+    /// The top-k right singular vectors of a tall matrix m (rows, d) as columns (d, k), by
+    /// randomized subspace iteration (Halko, Martinsson & Tropp 2011: k + 10 columns, 8 power
+    /// iterations) so that d in the thousands never needs a d × d decomposition; seeded, so the
+    /// same matrix gives the same vectors.
+    static func topRightSingularVectors(_ m: Tensor, k: Int) throws -> Tensor {
+        let d = m.shape[1], width = min(d, k + 10)
+        var basis = try Tensor.randn([d, width], dtype: .float64, generator: Generator(seed: 0))
+        for _ in 0..<8 {
+            basis = try m.transposed(0, 1).matmul(m.matmul(basis)).svd().u
+        }
+        let small = try m.matmul(basis).svd()
+        return try basis.matmul(small.vh.transposed(0, 1)).slice(dim: 1, start: 0, end: k)
     }
 
     /// Cosines of the principal angles between the row spaces of bases[first[p]] and bases[second[p]].
