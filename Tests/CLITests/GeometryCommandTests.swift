@@ -1,0 +1,37 @@
+import Foundation
+import Testing
+import TestSupport
+
+@Suite("glassbox geometry")
+struct GeometryCommandTests {
+    @Test("a run on the demo CNN writes the JSON and the page: spectra, ranks, agreement, invariance, a chain and training")
+    func run() throws {
+        let folder = try temporaryFolder()
+        let model = try modelFile(in: folder)
+        let out = folder.appendingPathComponent("geometry").path
+        let result = try glassbox(["geometry", "--model", model, "--to", "9", "--inputs", "24", "--chain", "5,9,10",
+                                   "--through-training", "1", "--out", out, "--seed", "2"])
+        #expect(result.status == 0, "\(result.error)")
+        #expect(result.output.contains("input → 9 (784 → 128, 24 inputs)") && result.output.contains("orthogonal change of basis at 9"), "\(result.output)")
+        let json = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/geometry.json"))) as? [String: Any])
+        let pair = try #require(json["pair"] as? [String: Any])
+        #expect((pair["entropy_rank"] as? [Double])?.count == 24 && (pair["normalized_spectrum"] as? [[Double]])?.first?.count == 128)
+        #expect((json["chain"] as? [Any])?.count == 2 && (json["invariance"] as? [Any])?.count == 2 && (json["training"] as? [Any])?.count == 2)
+        let page = try String(contentsOfFile: "\(out)/geometry.html", encoding: .utf8)
+        #expect(page.contains("Singular spectrum") && page.contains("Invariance under a change of basis") && page.contains("Through training")
+                && page.contains("Consecutive hook points"))
+    }
+
+    @Test("unknown hook points, reversed pairs and bad settings are refused with a message")
+    func refusals() throws {
+        let folder = try temporaryFolder()
+        let model = try modelFile(in: folder)
+        for (arguments, expected) in [(["--to", "fc2"], "no hook point 'fc2'"), (["--to", "9", "--from", "10"], "does not depend on '10'"),
+                                      (["--to", "9", "--inputs", "1"], "--inputs"), (["--to", "9", "--chain", "5"], "--chain"),
+                                      (["--to", "9", "--threshold", "2"], "--threshold")] {
+            let result = try glassbox(["geometry", "--model", model] + arguments + ["--out", folder.appendingPathComponent("g").path])
+            #expect(result.failedCleanly && result.error.contains(expected), "\(arguments): \(result.error)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("g/geometry.json").path))
+    }
+}
