@@ -6,8 +6,9 @@ import Torch
 ///
 /// Reverse mode: one forward pass per chunk of inputs (the activation at `from` is replaced by a
 /// leaf that requires a gradient), then one backward pass per output dimension, each giving that
-/// row of every input's Jacobian at once. With fewer inputs than `batchSize`, the forward pass runs
-/// several copies of them and each backward pass gives one row per copy. Inputs must not interact in the forward pass (a model in
+/// row of every input's Jacobian at once. The inputs are split between `Torch.threads` workers; a
+/// worker with fewer than 64 inputs runs several copies of them in its forward pass (up to
+/// `batchSize` rows), so that each backward pass gives one row per copy. Inputs must not interact in the forward pass (a model in
 /// evaluation mode: no batch statistics), which is what makes the batched rows per-input Jacobians.
 public struct LayerJacobian {
     /// The name that stands for the model's input rather than a hook point.
@@ -30,14 +31,20 @@ public struct LayerJacobian {
         try checkHookPoints(in: model)
         let n = inputs.shape.first ?? 0
         guard n > 0 else { throw TorchError("the Jacobian needs at least one input") }
-        return try Torch.withSingleThreadedBLAS {
-            var chunks: [Tensor] = []
-            for start in stride(from: 0, to: n, by: max(1, batchSize)) {
-                let rows = try inputs.slice(dim: 0, start: start, end: min(n, start + max(1, batchSize)))
-                chunks.append(try jacobians(model, rows))
+        // As many chunks as threads at least: each worker runs its own forward pass and backward
+        // passes on one thread (many small, memory-bound operations: two one-thread workers beat
+        // one two-thread loop on 2 cores).
+        let chunkSize = max(1, min(batchSize, (n + Torch.threads - 1) / Torch.threads))
+        let starts = Array(stride(from: 0, to: n, by: chunkSize))
+        let shared = UncheckedSendable((self, model, inputs))
+        let chunks = try Torch.withSingleThreadedBLAS {
+            try Torch.concurrentMap(starts.count, workers: Torch.threads) { index in
+                let (jacobian, model, inputs) = shared.value
+                let start = starts[index]
+                return try jacobian.jacobians(model, inputs.slice(dim: 0, start: start, end: min(n, start + chunkSize)))
             }
-            return chunks.count == 1 ? chunks[0] : try Tensor.cat(chunks)
         }
+        return chunks.count == 1 ? chunks[0] : try Tensor.cat(chunks)
     }
 
     func checkHookPoints(in model: Module) throws {
@@ -50,15 +57,18 @@ public struct LayerJacobian {
 
     func jacobians(_ model: Module, _ rows: Tensor) throws -> Tensor {
         let n = rows.shape[0]
-        var pass = try forward(model, rows)
-        let dIn = pass.leaf.count / n, dOut = pass.output.count / n
+        // From the input through a stride-1 first convolution: stop at its output, apply its transpose.
+        let front = from == Self.modelInput && patches.isEmpty ? ConvolutionTranspose(firstLayerOf: model) : nil
+        let cut = front != nil ? (model as! Sequential).layers[0].path : from
+        var pass = try forward(model, rows, cutAt: cut)
+        let dIn = (front != nil ? rows.count : pass.leaf.count) / n, dOut = pass.output.count / n
         let bytes = Double(n) * Double(dIn) * Double(dOut) * 4
         guard bytes < 8e9 else {
             throw TorchError(String(format: "the Jacobians of %d inputs from '%@' (%d values) to '%@' (%d values) would take %.0f GB; use fewer inputs", n, from, dIn, to, dOut, bytes / 1e9))
         }
-        // Few inputs: each pass runs `replicas` copies of them, copy i giving row start + i.
-        let replicas = max(1, min(dOut, batchSize / n))
-        if replicas > 1 { pass = try forward(model, rows.repeated([replicas] + Array(repeating: 1, count: rows.rank - 1))) }
+        // Under 64 inputs: each pass runs `replicas` copies of them, copy i giving row start + i.
+        let replicas = n >= 64 ? 1 : max(1, min(dOut, batchSize / n))
+        if replicas > 1 { pass = try forward(model, rows.repeated([replicas] + Array(repeating: 1, count: rows.rank - 1)), cutAt: cut) }
         let identity = try Tensor.eye(dOut, dtype: pass.output.dtype)
         var blocks: [Tensor] = []
         for start in stride(from: 0, to: dOut, by: replicas) {
@@ -70,33 +80,41 @@ public struct LayerJacobian {
                                                  retainGraph: start + replicas < dOut, allowUnused: true)[0] else {
                 throw TorchError("'\(to)' does not depend on '\(from)': is '\(from)' after '\(to)' in the forward pass?")
             }
-            blocks.append(try gradient.reshaped([replicas, n, dIn]).slice(dim: 0, start: 0, end: count))
+            let atInput = try front?.inputGradients(gradient) ?? gradient
+            blocks.append(try atInput.reshaped([replicas, n, dIn]).slice(dim: 0, start: 0, end: count))
         }
         return try Tensor.cat(blocks).permuted([1, 0, 2]).contiguous()
     }
 
-    /// One forward pass with the activation at `from` as a leaf that requires a gradient.
-    func forward(_ model: Module, _ rows: Tensor) throws -> (leaf: Tensor, output: Tensor) {
+    /// One forward pass with the activation at `cut` (the model input, or a hook point) as a leaf
+    /// that requires a gradient.
+    func forward(_ model: Module, _ rows: Tensor, cutAt cut: String) throws -> (leaf: Tensor, output: Tensor) {
         var leaf: Tensor?, output: Tensor?
         var hooks = patches + [(hookPoint: to, hook: { activation, _ in output = activation; return nil })]
         var x = try rows.detached()
-        if from == Self.modelInput {
+        if cut == Self.modelInput {
             x = try x.requiringGrad()
             leaf = x
         } else {
             // The replacement is the activation itself, cut from what came before it.
-            hooks.insert((from, { activation, _ in
+            hooks.insert((cut, { activation, _ in
                 let cut = try activation.detached().requiringGrad()
                 leaf = cut
                 return cut
             }), at: patches.count)
         }
         try GradientOrder.firstOrder { try withGrad { _ = try model.withHooks(hooks) { try model(x) } } }
-        guard let leaf else { throw TorchError("hook point '\(from)' was not reached in the forward pass") }
+        guard let leaf else { throw TorchError("hook point '\(cut)' was not reached in the forward pass") }
         guard let output else { throw TorchError("hook point '\(to)' was not reached in the forward pass") }
         guard output.requiresGrad else {
             throw TorchError("'\(to)' does not depend on '\(from)': is '\(from)' after '\(to)' in the forward pass?")
         }
         return (leaf, output)
     }
+}
+
+/// Values handed to `Torch.concurrentMap`'s workers, which only read them.
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }
