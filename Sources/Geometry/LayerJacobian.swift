@@ -48,6 +48,9 @@ public struct LayerJacobian {
     }
 
     func checkHookPoints(in model: Module) throws {
+        guard !model.namedModules().contains(where: { $0.module.isTraining }) else {
+            throw TorchError("the model is in training mode: dropout and batch statistics would mix inputs and randomise the Jacobians; call eval() first")
+        }
         guard to != Self.modelInput else { throw TorchError("the Jacobian's output side must be a hook point, not the model input") }
         guard from != to else { throw TorchError("the Jacobian needs two different hook points (both are '\(to)')") }
         for name in [from, to] where name != Self.modelInput && !model.hookPointNames.contains(name) {

@@ -245,6 +245,8 @@ public enum MNISTRun {
              "<p><a href=\"text/tokens.html\">Token attributions</a> of a BiLSTM with attention trained on the bundled tweets: Integrated Gradients, gradient × input, leave-one-out, Shapley sampling, LIME and the attention weights, side by side. <code>glassbox text train|explain</code> and <code>glassbox attribute --text</code> do more.</p>"),
             ("superposition/superposition.html", "Superposition",
              "<p><a href=\"superposition/superposition.html\">Toy models of superposition</a> (Elhage et al. 2022): 20 sparse features squeezed into 5 dimensions, linear against ReLU output, over a sweep of sparsity. <code>glassbox superposition</code> adds the phase diagram, feature dimensionality and the privileged basis.</p>"),
+            ("geometry/geometry.html", "The geometry of a layer",
+             "<p><a href=\"geometry/geometry.html\">Jacobian spectra</a> from the input to the CNN's 128-unit hidden layer: effective ranks, the directions inputs share, and what a change of basis at that layer keeps (the function, the spectra) and what it changes (every per-neuron measure). <code>glassbox geometry</code> takes any pair of hook points, consecutive pairs and training checkpoints.</p>"),
             ("senn.html", "Models that explain themselves",
              "<p><a href=\"senn.html\">A self-explaining neural network</a>: concept relevances, prototypes, stability against the CNN's post-hoc explanations, and a tabular SENN.</p>"),
         ]

@@ -6,7 +6,7 @@ import Torch
 
 /// `glassbox demo`: a five-minute tour of the product on the bundled data — the CNN and its report,
 /// every attribution method with its scores, a randomisation sanity check, transparent baselines
-/// against the CNN, a text classifier, toy models of superposition, and a self-explaining network — each page linked from index.html. The papers' full studies are `glassbox reproduce`.
+/// against the CNN, a text classifier, toy models of superposition, the geometry of the CNN's hidden layer, and a self-explaining network — each page linked from index.html. The papers' full studies are `glassbox reproduce`.
 public enum Tour {
     /// The tour's time budget after the build, on 2 cores.
     public static let targetSeconds = 300.0
@@ -15,7 +15,7 @@ public enum Tour {
     public static func run(source: MNISTSource, training: CNNTrainingOptions, out: String, seed: UInt64, includeSENN: Bool = true) throws -> [String] {
         let started = Date()
         try OutputFolder.prepare(out)
-        for page in ["senn.html", "sanity-check.html", "transparent/compare.html", "text/tokens.html", "superposition/superposition.html"] {
+        for page in ["senn.html", "sanity-check.html", "transparent/compare.html", "text/tokens.html", "superposition/superposition.html", "geometry/geometry.html"] {
             let path = (out as NSString).appendingPathComponent(page)
             if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
         }
@@ -34,6 +34,7 @@ public enum Tour {
         }
         let text = try textPart(out: (out as NSString).appendingPathComponent("text"), seed: seed)
         let superposition = try superpositionPart(out: (out as NSString).appendingPathComponent("superposition"), seed: seed)
+        let geometry = try geometryPart(model, test: test.images, out: (out as NSString).appendingPathComponent("geometry"), seed: seed)
         let senn = includeSENN ? try SENNTour.write(cnn: model, cnnAccuracy: metrics.testAccuracy, data: source, out: out, seed: seed).summary : []
         let total = Date().timeIntervalSince(started)
         try MNISTRun.writeReport(model: model, metrics: metrics, test: test, out: out, totalSeconds: total)
@@ -41,7 +42,7 @@ public enum Tour {
         return [
             String(format: "test accuracy %.2f%% (target ≥ 97%%): %@", 100 * metrics.testAccuracy, verdict(metrics.testAccuracy >= 0.97)),
             String(format: "CNN part %.1f s (target < 180 s on 2 cores): %@", cnnSeconds, verdict(cnnSeconds < 180)),
-        ] + [text, superposition] + senn + [
+        ] + [text, superposition, geometry] + senn + [
             String(format: "tour %.0f s (target < %.0f s on 2 cores): %@", total, targetSeconds, verdict(total < targetSeconds)),
         ]
     }
@@ -58,6 +59,24 @@ public enum Tour {
         let linear = record.sweep.filter { !$0.reluOutput }.map(\.inSuperposition).max() ?? 0
         return String(format: "superposition: features in superposition with the ReLU output %@ as sparsity rises, at most %d in the linear model; %d of %d published claims met (%.0f s)",
                       shared, linear, checks.filter(\.met).count, checks.count, record.seconds)
+    }
+
+    /// The Jacobian from the input to the CNN's hidden layer for 256 test digits, with the
+    /// change-of-basis check at that layer (geometry/geometry.html).
+    static func geometryPart(_ model: Module, test: Tensor, out: String, seed: UInt64) throws -> String {
+        ProgressObserver.note("geometry: Jacobian spectra from the input to the CNN's hidden layer, and a change of basis there")
+        let count = min(256, test.shape[0])
+        model.eval()
+        let record = try ProgressObserver.quietly {
+            try GeometryRun.run(model, named: "the tour's CNN", isDemoCNN: true, inputs: test.slice(dim: 0, start: 0, end: count),
+                                settings: GeometryRun.Settings(), seed: seed, out: out)
+        }
+        let mean = { (values: [Double]) in values.reduce(0, +) / Double(max(values.count, 1)) }
+        let rotation = record.invariance?.first { $0.kind == .orthogonal }
+        return String(format: "geometry: input → hidden layer, entropy rank %.1f of 128, top-10 overlap between inputs %.2f (random %.2f); a rotation there changes the output by %.0e and the spectrum by %.0e, the neurons' inactive share %.2f → %.2f (%.0f s)",
+                      mean(record.pair.entropyRank), record.pair.agreement.inputSideOverlap, record.pair.agreement.inputSideChance,
+                      rotation?.outputChange ?? .nan, rotation?.intoLayer.largestSingularValueChange ?? .nan,
+                      rotation?.before.inactiveShare ?? .nan, rotation?.after.inactiveShare ?? .nan, record.seconds)
     }
 
     /// Tweets whose explanations the tour shows: plain praise and complaint, a negation, and mixed feelings.
