@@ -12,6 +12,17 @@ struct Bench: ParsableCommand {
     )
 }
 
+/// The options every benchmark with a Python peer takes.
+struct PeerOptions: ParsableArguments {
+    @Option(help: "Python with the peer library (default: .venv-tools/bin/python if present, else python3; `scripts/bench.sh` installs it).") var python: String?
+    @Flag(help: "Skip the peer; time Glassbox only.") var noPeer = false
+
+    /// The interpreter and script to run, or nil with --no-peer.
+    func peer(script: String) -> (python: String, script: String)? {
+        noPeer ? nil : (python ?? AttributionBenchmark.defaultPython, script)
+    }
+}
+
 struct BenchAttribution: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attribution",
@@ -25,12 +36,11 @@ struct BenchAttribution: ParsableCommand {
         """
     )
 
-    @Option(help: "Python with torch and captum (default: .venv-tools/bin/python if present, else python3).") var python: String?
     @Option(help: "The peer script.") var script = "bench/captum_bench.py"
     @Option(parsing: .unconditional, help: "Timed runs per method (the median is reported), after one warm-up.") var repeats = 3
     @Flag(help: "Only the MNIST CNN.") var quick = false
     @Option(name: .customLong("model"), help: "Only this model (mnist-cnn or resnet18-224); repeatable.") var onlyModels: [String] = []
-    @Flag(help: "Skip Captum; time Glassbox only.") var noPeer = false
+    @OptionGroup var peerOptions: PeerOptions
     @Option(help: "Folder for the results JSON.") var out = "runs/bench"
     @OptionGroup var common: CommonOptions
 
@@ -45,8 +55,7 @@ struct BenchAttribution: ParsableCommand {
     func run() throws {
         try common.apply()
         let models = AttributionBenchmark.allModels.filter { (!quick || $0.name == "mnist-cnn") && (onlyModels.isEmpty || onlyModels.contains($0.name)) }
-        let interpreter = python ?? AttributionBenchmark.defaultPython
-        let benchmark = AttributionBenchmark(models: models, repeats: repeats, seed: common.seed, peer: noPeer ? nil : (interpreter, script))
+        let benchmark = AttributionBenchmark(models: models, repeats: repeats, seed: common.seed, peer: peerOptions.peer(script: script))
         let result = try showingProgress { try benchmark.run() }
         print("\nAttribution throughput (\(result.machine.summary); median of \(repeats) runs after a warm-up)\n")
         if let busy = result.machine.busyCores, busy > 0.3 {
@@ -97,10 +106,9 @@ struct BenchTransparent: ParsableCommand {
         discussion: "scikit-learn runs in the same command through bench/sklearn_bench.py (see `scripts/bench.sh`)."
     )
 
-    @Option(help: "Python with scikit-learn (default: .venv-tools/bin/python if present, else python3).") var python: String?
     @Option(help: "The peer script.") var script = "bench/sklearn_bench.py"
     @Option(parsing: .unconditional, help: "Timed runs per task (the median is reported), after one warm-up.") var repeats = 3
-    @Flag(help: "Skip scikit-learn; time Glassbox only.") var noPeer = false
+    @OptionGroup var peerOptions: PeerOptions
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -109,8 +117,7 @@ struct BenchTransparent: ParsableCommand {
 
     func run() throws {
         try common.apply()
-        let interpreter = python ?? AttributionBenchmark.defaultPython
-        let benchmark = TransparentBenchmark(repeats: repeats, peer: noPeer ? nil : (interpreter, script))
+        let benchmark = TransparentBenchmark(repeats: repeats, peer: peerOptions.peer(script: script))
         let result = try showingProgress { try benchmark.run() }
         print("\nTransparent models (\(result.machine.summary); median of \(repeats) runs after a warm-up)\n")
         let rows = result.rows.map { row in
@@ -131,11 +138,10 @@ struct BenchText: ParsableCommand {
         discussion: "PyTorch runs in the same command through bench/text_bench.py (see `scripts/bench.sh`). The MiniLM row needs the model's files (--minilm, $GLASSBOX_MINILM or the cache); it is never downloaded here."
     )
 
-    @Option(help: "Python with torch and transformers (default: .venv-tools/bin/python if present, else python3).") var python: String?
     @Option(help: "The peer script.") var script = "bench/text_bench.py"
     @Option(help: "all-MiniLM-L6-v2's folder.") var minilm: String?
     @Option(parsing: .unconditional, help: "Timed runs per task (the median is reported), after one warm-up.") var repeats = 3
-    @Flag(help: "Skip PyTorch; time Glassbox only.") var noPeer = false
+    @OptionGroup var peerOptions: PeerOptions
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -144,8 +150,7 @@ struct BenchText: ParsableCommand {
 
     func run() throws {
         try common.apply()
-        let interpreter = python ?? AttributionBenchmark.defaultPython
-        let benchmark = TextBenchmark(repeats: repeats, minilm: minilm, peer: noPeer ? nil : (interpreter, script))
+        let benchmark = TextBenchmark(repeats: repeats, minilm: minilm, peer: peerOptions.peer(script: script))
         let result = try showingProgress { try benchmark.run() }
         print("\nText (\(result.machine.summary); median of \(repeats) runs after a warm-up)\n")
         printTable([["task", "Glassbox", "PyTorch", "speed-up"]] + result.rows.map { row in
@@ -163,11 +168,10 @@ struct BenchSuperposition: ParsableCommand {
         discussion: "PyTorch runs in the same command through bench/superposition_bench.py (see `scripts/bench.sh`). Targets: the sweep in under a minute, and at least 1.2x PyTorch's speed."
     )
 
-    @Option(help: "Python with torch (default: .venv-tools/bin/python if present, else python3).") var python: String?
     @Option(help: "The peer script.") var script = "bench/superposition_bench.py"
     @Option(help: "Training steps of the sweep.") var steps = 10_000
     @Option(parsing: .unconditional, help: "Timed runs per side (the median is reported), after a 200-step warm-up.") var repeats = 1
-    @Flag(help: "Skip PyTorch; time Glassbox only.") var noPeer = false
+    @OptionGroup var peerOptions: PeerOptions
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -178,7 +182,7 @@ struct BenchSuperposition: ParsableCommand {
         try common.apply()
         var sweep = SparsitySweep()
         sweep.steps = steps
-        let benchmark = SuperpositionBenchmark(sweep: sweep, repeats: repeats, peer: noPeer ? nil : (python ?? AttributionBenchmark.defaultPython, script))
+        let benchmark = SuperpositionBenchmark(sweep: sweep, repeats: repeats, peer: peerOptions.peer(script: script))
         let result = try showingProgress { try benchmark.run() }
         let instances = 2 * sweep.sparsities.count
         print("\nToy models of superposition (\(result.machine.summary); median of \(repeats) run(s) after a warm-up)\n")
@@ -199,10 +203,9 @@ struct BenchGeometry: ParsableCommand {
         discussion: "PyTorch runs in the same command through bench/geometry_bench.py (see `scripts/bench.sh`), with vectorize=False and True; the faster is the reference. Target: at least 1.5x."
     )
 
-    @Option(help: "Python with torch (default: .venv-tools/bin/python if present, else python3).") var python: String?
     @Option(help: "The peer script.") var script = "bench/geometry_bench.py"
     @Option(parsing: .unconditional, help: "Timed runs per side (the median is reported), after a warm-up.") var repeats = 3
-    @Flag(help: "Skip PyTorch; time Glassbox only.") var noPeer = false
+    @OptionGroup var peerOptions: PeerOptions
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
@@ -211,7 +214,7 @@ struct BenchGeometry: ParsableCommand {
 
     func run() throws {
         try common.apply()
-        let benchmark = GeometryBenchmark(repeats: repeats, seed: common.seed, peer: noPeer ? nil : (python ?? AttributionBenchmark.defaultPython, script))
+        let benchmark = GeometryBenchmark(repeats: repeats, seed: common.seed, peer: peerOptions.peer(script: script))
         let result = try showingProgress { try benchmark.run() }
         print("\nJacobians between hook points (\(result.machine.summary); median of \(repeats) run(s) after a warm-up)\n")
         let peer = result.fasterPeer
