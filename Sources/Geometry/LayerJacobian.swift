@@ -8,8 +8,9 @@ import Torch
 /// leaf that requires a gradient), then one backward pass per output dimension, each giving that
 /// row of every input's Jacobian at once. The inputs are split between `Torch.threads` workers; a
 /// worker with fewer than 64 inputs runs several copies of them in its forward pass (up to
-/// `batchSize` rows), so that each backward pass gives one row per copy. Inputs must not interact in the forward pass (a model in
-/// evaluation mode: no batch statistics), which is what makes the batched rows per-input Jacobians.
+/// `batchSize` rows), so that each backward pass gives one row per copy. Inputs must not
+/// interact in the forward pass (a model in evaluation mode: no batch statistics), which is what
+/// makes the batched rows per-input Jacobians.
 public struct LayerJacobian {
     /// The name that stands for the model's input rather than a hook point.
     public static let modelInput = "input"
@@ -28,9 +29,13 @@ public struct LayerJacobian {
 
     /// The Jacobians for every input row of `inputs`.
     public func callAsFunction(_ model: Module, inputs: Tensor) throws -> Tensor {
-        try checkHookPoints(in: model)
         let n = inputs.shape.first ?? 0
         guard n > 0 else { throw TorchError("the Jacobian needs at least one input") }
+        let size = try dimensions(model, inputs: inputs.slice(dim: 0, start: 0, end: 1))
+        let bytes = Double(n) * Double(size.input) * Double(size.output) * 4
+        guard bytes < 8e9 else {
+            throw TorchError(String(format: "the Jacobians of %d inputs from '%@' (%d values) to '%@' (%d values) would take %.0f GB; use fewer inputs", n, from, size.input, to, size.output, bytes / 1e9))
+        }
         // As many chunks as threads at least: each worker runs its own forward pass and backward
         // passes on one thread (many small, memory-bound operations: two one-thread workers beat
         // one two-thread loop on 2 cores).
@@ -45,6 +50,20 @@ public struct LayerJacobian {
             }
         }
         return chunks.count == 1 ? chunks[0] : try Tensor.cat(chunks)
+    }
+
+    /// The flattened sizes of the activations at `from` and `to` for these inputs (one forward pass).
+    public func dimensions(_ model: Module, inputs: Tensor) throws -> (input: Int, output: Int) {
+        var sizes: [String: Int] = [:]
+        let n = max(1, inputs.shape.first ?? 1)
+        let hooks: [(hookPoint: String, hook: ActivationHook)] = [from, to].filter { $0 != Self.modelInput }.map { name in
+            (name, { activation, _ in sizes[name] = activation.count / n; return nil })
+        }
+        try checkHookPoints(in: model)
+        _ = try noGrad { try model.withHooks(hooks) { try model(inputs) } }
+        sizes[Self.modelInput] = inputs.count / n
+        guard let input = sizes[from], let output = sizes[to] else { throw TorchError("hook points '\(from)' and '\(to)' must both be reached in the forward pass") }
+        return (input, output)
     }
 
     func checkHookPoints(in model: Module) throws {
@@ -65,10 +84,6 @@ public struct LayerJacobian {
         let cut = front != nil ? (model as! Sequential).layers[0].path : from
         var pass = try forward(model, rows, cutAt: cut)
         let dIn = (front != nil ? rows.count : pass.leaf.count) / n, dOut = pass.output.count / n
-        let bytes = Double(n) * Double(dIn) * Double(dOut) * 4
-        guard bytes < 8e9 else {
-            throw TorchError(String(format: "the Jacobians of %d inputs from '%@' (%d values) to '%@' (%d values) would take %.0f GB; use fewer inputs", n, from, dIn, to, dOut, bytes / 1e9))
-        }
         // Under 64 inputs: each pass runs `replicas` copies of them, copy i giving row start + i.
         let replicas = n >= 64 ? 1 : max(1, min(dOut, batchSize / n))
         if replicas > 1 { pass = try forward(model, rows.repeated([replicas] + Array(repeating: 1, count: rows.rank - 1)), cutAt: cut) }

@@ -46,19 +46,3 @@ public struct LayerPairStudy: Codable, Sendable {
         seconds = Date().timeIntervalSince(started)
     }
 }
-
-extension LayerJacobian {
-    /// The flattened sizes of the activations at `from` and `to` for these inputs (one forward pass).
-    public func dimensions(_ model: Module, inputs: Tensor) throws -> (input: Int, output: Int) {
-        var sizes: [String: Int] = [:]
-        let n = max(1, inputs.shape.first ?? 1)
-        let hooks: [(hookPoint: String, hook: ActivationHook)] = [from, to].filter { $0 != Self.modelInput }.map { name in
-            (name, { activation, _ in sizes[name] = activation.count / n; return nil })
-        }
-        try checkHookPoints(in: model)
-        _ = try noGrad { try model.withHooks(hooks) { try model(inputs) } }
-        sizes[Self.modelInput] = inputs.count / n
-        guard let input = sizes[from], let output = sizes[to] else { throw TorchError("hook points '\(from)' and '\(to)' must both be reached in the forward pass") }
-        return (input, output)
-    }
-}
