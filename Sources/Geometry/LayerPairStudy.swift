@@ -28,6 +28,9 @@ public struct LayerPairStudy: Codable, Sendable {
         let count = min(inputs.shape[0], maxInputs, max(2, fitting))
         guard count >= 2 else { throw TorchError("the geometry of a layer pair needs at least 2 inputs") }
         let jacobians = try LayerJacobian(from: from, to: to)(model, inputs: inputs.slice(dim: 0, start: 0, end: count))
+        guard try jacobians.allFinite() else {
+            throw TorchError("the Jacobians from '\(from)' to '\(to)' hold NaN or infinite values; check the inputs' scale (largest magnitude \(try inputs.abs().max().item())) and the model")
+        }
         // One float64 SVD serves both the spectra and the subspaces when all inputs are compared.
         let decomposition = count <= Self.comparedInputs ? try jacobians.to(.float64).svd() : nil
         let spectrum = try decomposition.map { JacobianSpectrum(singularValues: $0.s) } ?? JacobianSpectrum(jacobians: jacobians)
