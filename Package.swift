@@ -65,7 +65,7 @@ let package = Package(
         .target(name: "TextModels", dependencies: ["Torch", "NN"]),
         .target(name: "AttentionStudies", dependencies: ["Torch", "NN", "TextModels"]),
         .target(name: "Superposition", dependencies: ["Torch", "NN"]),
-        .target(name: "Geometry", dependencies: ["Torch", "NN"]),
+        .target(name: "Geometry", dependencies: ["Torch", "NN", "ExplanationCore"]),
         .target(name: "Runs", dependencies: ["Torch", "NN", "Datasets", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Transparent", "TextModels",
                                              "AttentionStudies", "Superposition", "Geometry"]),
         .executableTarget(

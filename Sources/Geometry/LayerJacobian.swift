@@ -1,3 +1,4 @@
+import ExplanationCore
 import NN
 import Torch
 
@@ -12,8 +13,9 @@ import Torch
 /// interact in the forward pass (a model in evaluation mode: no batch statistics), which is what
 /// makes the batched rows per-input Jacobians.
 public struct LayerJacobian {
-    /// The name that stands for the model's input rather than a hook point.
-    public static let modelInput = "input"
+    /// The names that stand for the model's input and output rather than hook points (a
+    /// TorchScript model has only these two).
+    public static let modelInput = "input", modelOutput = "output"
 
     public var from: String
     public var to: String
@@ -28,7 +30,7 @@ public struct LayerJacobian {
     }
 
     /// The Jacobians for every input row of `inputs`.
-    public func callAsFunction(_ model: Module, inputs: Tensor) throws -> Tensor {
+    public func callAsFunction(_ model: Explainable, inputs: Tensor) throws -> Tensor {
         let n = inputs.shape.first ?? 0
         guard n > 0 else { throw TorchError("the Jacobian needs at least one input") }
         let size = try dimensions(model, inputs: inputs.slice(dim: 0, start: 0, end: 1))
@@ -53,35 +55,50 @@ public struct LayerJacobian {
     }
 
     /// The flattened sizes of the activations at `from` and `to` for these inputs (one forward pass).
-    public func dimensions(_ model: Module, inputs: Tensor) throws -> (input: Int, output: Int) {
+    public func dimensions(_ model: Explainable, inputs: Tensor) throws -> (input: Int, output: Int) {
         var sizes: [String: Int] = [:]
         let n = max(1, inputs.shape.first ?? 1)
-        let hooks: [(hookPoint: String, hook: ActivationHook)] = [from, to].filter { $0 != Self.modelInput }.map { name in
+        let hooks: [(hookPoint: String, hook: ActivationHook)] = [from, to].filter { !Self.ends.contains($0) }.map { name in
             (name, { activation, _ in sizes[name] = activation.count / n; return nil })
         }
         try checkHookPoints(in: model)
-        _ = try noGrad { try model.withHooks(hooks) { try model(inputs) } }
-        sizes[Self.modelInput] = inputs.count / n
+        let output = try noGrad { try run(model, inputs, hooks: hooks) }
+        (sizes[Self.modelInput], sizes[Self.modelOutput]) = (inputs.count / n, output.count / n)
         guard let input = sizes[from], let output = sizes[to] else { throw TorchError("hook points '\(from)' and '\(to)' must both be reached in the forward pass") }
         return (input, output)
     }
 
-    func checkHookPoints(in model: Module) throws {
-        guard !model.namedModules().contains(where: { $0.module.isTraining }) else {
+    static let ends = [modelInput, modelOutput]
+
+    func checkHookPoints(in model: Explainable) throws {
+        guard to != Self.modelInput else { throw TorchError("the Jacobian's output side must be a hook point or \"output\", not the model input") }
+        guard from != Self.modelOutput else { throw TorchError("the Jacobian's input side must be \"input\" or a hook point, not the model output") }
+        guard from != to else { throw TorchError("the Jacobian needs two different hook points (both are '\(to)')") }
+        guard let module = model.module else {
+            guard from == Self.modelInput, to == Self.modelOutput else {
+                throw TorchError("a TorchScript model has no hook points here: only --from input --to output")
+            }
+            return
+        }
+        guard !module.namedModules().contains(where: { $0.module.isTraining }) else {
             throw TorchError("the model is in training mode: dropout and batch statistics would mix inputs and randomise the Jacobians; call eval() first")
         }
-        guard to != Self.modelInput else { throw TorchError("the Jacobian's output side must be a hook point, not the model input") }
-        guard from != to else { throw TorchError("the Jacobian needs two different hook points (both are '\(to)')") }
-        for name in [from, to] where name != Self.modelInput && !model.hookPointNames.contains(name) {
-            throw TorchError("no hook point '\(name)'; this model has: \(Self.modelInput), \(model.hookPointNames.prefix(40).joined(separator: ", "))")
+        for name in [from, to] where !Self.ends.contains(name) && !module.hookPointNames.contains(name) {
+            throw TorchError("no hook point '\(name)'; this model has: \(Self.modelInput), \(module.hookPointNames.prefix(40).joined(separator: ", ")), \(Self.modelOutput)")
         }
     }
 
-    func jacobians(_ model: Module, _ rows: Tensor) throws -> Tensor {
+    /// The model's output, with `hooks` attached when it is a native module.
+    func run(_ model: Explainable, _ x: Tensor, hooks: [(hookPoint: String, hook: ActivationHook)]) throws -> Tensor {
+        guard let module = model.module, !hooks.isEmpty else { return try model(x) }
+        return try module.withHooks(hooks) { try model(x) }
+    }
+
+    func jacobians(_ model: Explainable, _ rows: Tensor) throws -> Tensor {
         let n = rows.shape[0]
         // From the input through a stride-1 first convolution: stop at its output, apply its transpose.
-        let front = from == Self.modelInput && patches.isEmpty ? ConvolutionTranspose(firstLayerOf: model) : nil
-        let cut = front != nil ? (model as! Sequential).layers[0].path : from
+        let front = from == Self.modelInput && patches.isEmpty ? model.module.flatMap(ConvolutionTranspose.init(firstLayerOf:)) : nil
+        let cut = front != nil ? (model.module as! Sequential).layers[0].path : from
         var pass = try forward(model, rows, cutAt: cut)
         let dIn = (front != nil ? rows.count : pass.leaf.count) / n, dOut = pass.output.count / n
         // Under 64 inputs: each pass runs `replicas` copies of them, copy i giving row start + i.
@@ -106,9 +123,10 @@ public struct LayerJacobian {
 
     /// One forward pass with the activation at `cut` (the model input, or a hook point) as a leaf
     /// that requires a gradient.
-    func forward(_ model: Module, _ rows: Tensor, cutAt cut: String) throws -> (leaf: Tensor, output: Tensor) {
+    func forward(_ model: Explainable, _ rows: Tensor, cutAt cut: String) throws -> (leaf: Tensor, output: Tensor) {
         var leaf: Tensor?, output: Tensor?
-        var hooks = patches + [(hookPoint: to, hook: { activation, _ in output = activation; return nil })]
+        var hooks = patches
+        if to != Self.modelOutput { hooks.append((hookPoint: to, hook: { activation, _ in output = activation; return nil })) }
         var x = try rows.detached()
         if cut == Self.modelInput {
             x = try x.requiringGrad()
@@ -121,7 +139,8 @@ public struct LayerJacobian {
                 return cut
             }), at: patches.count)
         }
-        try GradientOrder.firstOrder { try withGrad { _ = try model.withHooks(hooks) { try model(x) } } }
+        let y = try GradientOrder.firstOrder { try withGrad { try run(model, x, hooks: hooks) } }
+        if to == Self.modelOutput { output = y }
         guard let leaf else { throw TorchError("hook point '\(cut)' was not reached in the forward pass") }
         guard let output else { throw TorchError("hook point '\(to)' was not reached in the forward pass") }
         guard output.requiresGrad else {

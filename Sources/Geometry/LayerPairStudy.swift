@@ -1,3 +1,4 @@
+import ExplanationCore
 import Foundation
 import NN
 import Torch
@@ -20,7 +21,7 @@ public struct LayerPairStudy: Codable, Sendable {
     static let comparedInputs = 64
 
     /// At most `maxInputs` rows of `inputs`, and fewer when their Jacobians would pass `maxBytes`.
-    public init(_ model: Module, from: String, to: String, inputs: Tensor, maxInputs: Int = 256, maxBytes: Double = 1e9,
+    public init(_ model: Explainable, from: String, to: String, inputs: Tensor, maxInputs: Int = 256, maxBytes: Double = 1e9,
                 topK: Int = 10, relativeThreshold: Double = 1e-3) throws {
         let started = Date()
         let probe = try LayerJacobian(from: from, to: to).dimensions(model, inputs: inputs.slice(dim: 0, start: 0, end: 1))

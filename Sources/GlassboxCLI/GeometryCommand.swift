@@ -17,13 +17,13 @@ struct GeometryCommand: ParsableCommand {
         undone by that layer, leave the function and the crossing Jacobians unchanged while per-neuron measures move.
         --chain adds consecutive pairs (for the demo CNN: input,2,5,9,10); --through-training N trains the demo CNN from scratch
         and measures the pair after every epoch. Inputs: the bundled MNIST test digits for MNIST-shaped models, or --input FILE.
-        Hook points of the demo CNN: 0 … 10 (see `glassbox attribute --help`). TorchScript models have no hook points here.
+        Hook points of the demo CNN: 0 … 10 (see `glassbox attribute --help`). A TorchScript model has none: --from input --to output.
         """
     )
 
     @Option(help: "A Glassbox model file (see `glassbox train`).") var model: String
     @Option(help: "Input side: a hook point, or \"input\" for the model's input.") var from = LayerJacobian.modelInput
-    @Option(help: "Output side: a hook point.") var to: String
+    @Option(help: "Output side: a hook point, or \"output\" for the model's output (the only choices, with --from input, for a TorchScript model).") var to: String
     @Option(help: "Inputs: .npy/.png/.safetensors (default: the bundled MNIST test digits, for MNIST-shaped models).") var input: String?
     @Option(help: "How many inputs (fewer when their Jacobians would not fit in about 1 GB).") var inputs = 256
     @Option(help: "k of the top-k singular subspaces compared between inputs.") var topK = 10
@@ -49,9 +49,6 @@ struct GeometryCommand: ParsableCommand {
     func run() throws {
         try common.apply()
         let loaded = try ModelFile.load(model)
-        guard let module = loaded.model.module else {
-            throw ValidationError("\(model) is a TorchScript model: its layers have no hook points here. Use a Glassbox model file")
-        }
         let batch: Tensor
         if let input {
             batch = try loaded.inputs(from: input).batch
@@ -65,7 +62,7 @@ struct GeometryCommand: ParsableCommand {
         (settings.from, settings.to, settings.inputs, settings.topK, settings.relativeThreshold) = (from, to, inputs, topK, threshold)
         (settings.chain, settings.invariance, settings.trainingEpochs) = (chain.map(chainPoints) ?? [], !noInvariance, throughTraining)
         let record = try showingProgress {
-            try GeometryRun.run(module, named: (model as NSString).lastPathComponent, isDemoCNN: loaded.architecture == ModelFile.mnistCNN,
+            try GeometryRun.run(loaded.model, named: (model as NSString).lastPathComponent, isDemoCNN: loaded.architecture == ModelFile.mnistCNN,
                                 inputs: batch, settings: settings, seed: common.seed, out: out)
         }
         for line in GeometryRun.summary(record) { print(line) }

@@ -1,3 +1,4 @@
+import ExplanationCore
 import Foundation
 import Geometry
 import NN
@@ -38,7 +39,7 @@ public enum GeometryRun {
     }
 
     /// `isDemoCNN`: the model is the demo's MNIST CNN, which `trainingEpochs` trains afresh.
-    public static func run(_ model: Module, named name: String, isDemoCNN: Bool, inputs: Tensor, settings: Settings,
+    public static func run(_ model: Explainable, named name: String, isDemoCNN: Bool, inputs: Tensor, settings: Settings,
                            seed: UInt64, out: String) throws -> Record {
         guard inputs.shape.first ?? 0 >= 2 else { throw TorchError("the geometry study needs at least 2 inputs, got \(inputs.shape.first ?? 0)") }
         guard settings.trainingEpochs == 0 || isDemoCNN else {
@@ -57,14 +58,14 @@ public enum GeometryRun {
         var invariance: [InvarianceStudy.Outcome]?
         var note = "not run (--no-invariance)"
         if settings.invariance {
-            if let study = invarianceStudy(model, at: settings.to, from: settings.from) {
+            if let module = model.module, let study = invarianceStudy(module, at: settings.to, from: settings.from) {
                 ProgressObserver.note("changes of basis at \(settings.to)")
                 let count = min(inputs.shape[0], settings.inputs)
-                invariance = try study.run(model, jacobianInputs: inputs.slice(dim: 0, start: 0, end: min(count, 64)),
+                invariance = try study.run(module, jacobianInputs: inputs.slice(dim: 0, start: 0, end: min(count, 64)),
                                            activationInputs: inputs.slice(dim: 0, start: 0, end: count), seed: seed)
                 note = "h′ = A·h at '\(study.hidden)', read by the linear layer '\(study.next)' with W·A⁻¹; Jacobians from '\(study.from)' into '\(study.hidden)' and across to '\(study.output)', on the first \(min(count, 64)) inputs; neuron measures on \(count)"
             } else {
-                note = "not run: '\(settings.to)' is not read by a linear layer alone (the change of basis needs one to undo it)"
+                note = "not run: '\(settings.to)' is not a layer of a native sequential model read by a linear layer (the change of basis needs one to undo it)"
             }
         }
         let training = settings.trainingEpochs > 0

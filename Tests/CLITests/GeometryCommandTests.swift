@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import Torch
 
 @Suite("glassbox geometry")
 struct GeometryCommandTests {
@@ -20,6 +21,20 @@ struct GeometryCommandTests {
         let page = try String(contentsOfFile: "\(out)/geometry.html", encoding: .utf8)
         #expect(page.contains("Singular spectrum") && page.contains("Invariance under a change of basis") && page.contains("Through training")
                 && page.contains("Consecutive hook points"))
+    }
+
+    @Test("a TorchScript model: input to output only, the rest refused")
+    func torchScript() throws {
+        let folder = try temporaryFolder()
+        let inputs = folder.appendingPathComponent("x.npy").path
+        try NumpyFile.write(Tensor.rand([6, 1, 28, 28], generator: Generator(seed: 4)), to: inputs)
+        let traced = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../NNTests/Fixtures/cnn_traced.pt").standardized.path
+        let result = try glassbox(["geometry", "--model", traced, "--to", "output", "--input", inputs, "--out", folder.appendingPathComponent("g").path])
+        #expect(result.status == 0, "\(result.error)")
+        #expect(result.output.contains("input → output (784 → 10, 6 inputs)"), "\(result.output)")
+        let hooked = try glassbox(["geometry", "--model", traced, "--to", "9", "--input", inputs, "--out", folder.appendingPathComponent("h").path])
+        #expect(hooked.failedCleanly && hooked.error.contains("only --from input --to output"), "\(hooked.error)")
     }
 
     @Test("unknown hook points, reversed pairs and bad settings are refused with a message")
