@@ -70,7 +70,7 @@ let package = Package(
                                              "AttentionStudies", "Superposition", "Geometry"]),
         .executableTarget(
             name: "GlassboxCLI",
-            dependencies: ["Torch", "NN", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Runs", "Transparent", "Datasets", "Superposition", "Geometry",
+            dependencies: ["Torch", "NN", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Runs", "Transparent", "Datasets", "Superposition", "Geometry", "AttentionStudies",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .target(name: "TestSupport", dependencies: ["Torch"], path: "Tests/TestSupport"),

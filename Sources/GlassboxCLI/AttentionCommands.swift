@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import AttentionStudies
 import Runs
 
 struct AttentionCommand: ParsableCommand {
@@ -9,10 +10,10 @@ struct AttentionCommand: ParsableCommand {
         discussion: """
         Train the subject first: glassbox text train --arch bilstm-attention --out runs/text. Each experiment runs over the
         test split of the model's task, writes its JSON to --out, and rewrites attention.html with every experiment the
-        folder holds. Not built yet (issue 19): adversarial attention, the uniform-attention baseline, frozen attention in
-        an MLP, the model-consistent adversary, and the MiniLM part.
+        folder holds. Not built yet (issue 19): the uniform-attention baseline, frozen attention in an MLP, the
+        model-consistent adversary, and the MiniLM part.
         """,
-        subcommands: [AttentionAgreementCommand.self, AttentionPermuteCommand.self]
+        subcommands: [AttentionAgreementCommand.self, AttentionPermuteCommand.self, AttentionAdversaryCommand.self]
     )
 }
 
@@ -73,6 +74,40 @@ struct AttentionPermuteCommand: ParsableCommand {
         let (peaked, still) = record.unmoved(peak: 0.5)
         print(String(format: "%d texts; of the %d whose largest attention weight is ≥ 0.5, %d (%.0f%%) moved by less than 0.01 (TVD) when it was shuffled",
                      record.texts.count, peaked, still, 100 * Double(still) / Double(Swift.max(peaked, 1))))
+        print(String(format: "%.1f s; page: %@/attention.html", record.seconds, options.out))
+    }
+}
+
+struct AttentionAdversaryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "adversary",
+        abstract: "Search each text for attention as different as possible from the model's whose output stays the same.",
+        discussion: "Jain & Wallace (2019) §4.3, with the constraint as a penalty. Writes adversary.json and attention.html."
+    )
+
+    @OptionGroup var options: AttentionOptions
+    @Option(parsing: .unconditional, help: "Adversarial distributions per text.") var candidates = 4
+    @Option(parsing: .unconditional, help: "Adam steps.") var steps = 200
+    @Option(help: "Largest allowed change of the output (total variation distance).") var tolerance = 0.01
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        if !(1...64).contains(candidates) { throw ValidationError("--candidates must be between 1 and 64") }
+        if !(1...100_000).contains(steps) { throw ValidationError("--steps must be between 1 and 100000") }
+        if !(tolerance > 0 && tolerance < 1) { throw ValidationError("--tolerance must be in (0, 1)") }
+    }
+
+    func run() throws {
+        try common.apply()
+        var search = AdversarialAttention()
+        (search.candidates, search.steps, search.tolerance) = (candidates, steps, tolerance)
+        let record = try showingProgress {
+            try AttentionRun.adversary(model: options.model, limit: options.limit, search: search, seed: common.seed, out: options.out)
+        }
+        let far = record.texts.filter { $0.maxDivergence >= 0.5 }.count
+        let none = record.texts.filter { $0.feasible == 0 }.count
+        print(String(format: "%d texts; %d (%.0f%%) have attention at JSD ≥ 0.5 from the model's with the output within %g; %d have none within it",
+                     record.texts.count, far, 100 * Double(far) / Double(Swift.max(record.texts.count, 1)), tolerance, none))
         print(String(format: "%.1f s; page: %@/attention.html", record.seconds, options.out))
     }
 }

@@ -34,6 +34,13 @@ public enum AttentionRun {
     }
 
     /// The classifier in `modelPath` and its task's test texts as ids (the first `limit`).
+    public struct AdversaryRecord: Codable, Sendable {
+        public var texts: [AdversarialAttention.Text]
+        public var candidates: Int, steps: Int, tolerance: Double
+        public var seed: UInt64
+        public var seconds: Double
+    }
+
     static func subject(_ modelPath: String, limit: Int?) throws -> (BiLSTMAttentionClassifier, TextModelFile, Tensor) {
         let file = try TextModelFile.load(modelPath)
         guard file.architecture == .bilstmAttention, let model = try file.network() as? BiLSTMAttentionClassifier else {
@@ -79,6 +86,20 @@ public enum AttentionRun {
         return record
     }
 
+    public static func adversary(model modelPath: String, limit: Int?, search: AdversarialAttention, seed: UInt64, out: String) throws -> AdversaryRecord {
+        try OutputFolder.prepare(out)
+        let (model, _, ids) = try subject(modelPath, limit: limit)
+        let started = Date()
+        let texts = try search.search(model, ids: ids, seed: seed) { done, total in
+            ProgressObserver.report("adversarial attention", done: done, of: total, unit: "texts")
+        }
+        let record = AdversaryRecord(texts: texts, candidates: search.candidates, steps: search.steps, tolerance: search.tolerance,
+                                     seed: seed, seconds: Date().timeIntervalSince(started))
+        try JSONFile.write(record, to: path(out, "adversary.json"))
+        try page(out: out)
+        return record
+    }
+
     /// Texts grouped by their largest attention weight, the way Jain & Wallace plot the permutation results.
     public static let attentionBins: [(label: String, lower: Double)] = [
         ("max attention < 0.25", 0), ("0.25 – 0.5", 0.25), ("0.5 – 0.75", 0.5), ("≥ 0.75", 0.75),
@@ -93,6 +114,9 @@ public enum AttentionRun {
         }
         if FileManager.default.fileExists(atPath: path(out, "permutation.json")) {
             permutationSection(try JSONFile.read(PermutationRecord.self, from: path(out, "permutation.json")), into: &page)
+        }
+        if FileManager.default.fileExists(atPath: path(out, "adversary.json")) {
+            adversarySection(try JSONFile.read(AdversaryRecord.self, from: path(out, "adversary.json")), into: &page)
         }
         try page.write(to: path(out, "attention.html"))
     }
@@ -127,6 +151,24 @@ public enum AttentionRun {
         page.table(header: ["texts with", "texts", "median of the median change", "fraction that moved < 0.01"], rows: rows)
         page.html(histogram(record.texts.map(\.medianChange), edges: [0, 0.001, 0.01, 0.05, 0.1, 0.2, 0.5, 1],
                             title: "texts per median output change (TVD)", format: "%.3g").svg())
+        page.paragraph(String(format: "%d texts in %.1f s (seed %llu).", record.texts.count, record.seconds, record.seed))
+    }
+
+    static func adversarySection(_ record: AdversaryRecord, into page: inout HTMLPage) {
+        page.heading("Is there other attention with the same output?")
+        page.paragraph(String(format: "For each text, %d attention distributions pushed as far as possible from the model's own (Jensen–Shannon divergence, at most log 2 ≈ 0.69, plus their divergence from each other) while the output's total variation distance stays within %g (a penalty, %d Adam steps on free logits). A text's figure is its most divergent candidate within the tolerance. Jain & Wallace (their Fig. 5–6) found such adversaries at JSD near the maximum for most texts, also where attention was peaked.", record.candidates, record.tolerance, record.steps))
+        var rows: [[String]] = []
+        let binned = bins(record.texts.map(\.maxAttention), edges: attentionBins.map(\.lower) + [1])
+        for (bin, members) in zip(attentionBins, binned) {
+            let divergences = members.map { record.texts[$0].maxDivergence }
+            guard !divergences.isEmpty else { rows.append([bin.label, "0", "–", "–", "–"]); continue }
+            rows.append([bin.label, "\(divergences.count)", String(format: "%.3f", SENNAnalysis.median(divergences)),
+                         String(format: "%.2f", Double(divergences.filter { $0 >= 0.5 }.count) / Double(divergences.count)),
+                         String(format: "%.2f", Double(members.filter { record.texts[$0].feasible == 0 }.count) / Double(members.count))])
+        }
+        page.table(header: ["texts with", "texts", "median max JSD", "fraction with JSD ≥ 0.5", "fraction with no candidate within the tolerance"], rows: rows)
+        page.html(histogram(record.texts.map(\.maxDivergence), edges: (0...7).map { 0.1 * Double($0) },
+                            title: "texts per largest JSD of an adversarial attention", format: "%.1f").svg())
         page.paragraph(String(format: "%d texts in %.1f s (seed %llu).", record.texts.count, record.seconds, record.seed))
     }
 

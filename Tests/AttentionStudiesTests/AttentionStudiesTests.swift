@@ -87,6 +87,30 @@ struct AttentionStudiesTests {
         let again = try PermutedAttention.measure(model, ids: ids, permutations: 50, seed: 1)
         #expect(first.map(\.medianChange) == again.map(\.medianChange))
     }
+
+    @Test("adversarial attention: feasible candidates keep the output within the tolerance, move far from the original, leave the model's gradients alone, and repeat with the seed")
+    func adversarialAttention() throws {
+        let model = try Self.model()
+        let ids = try Tensor([4, 7, 2, 9, 3, 6, 0, 0, 0, 0, 5, 1, 8, 0, 0] as [Int64], shape: [3, 5])
+        var search = AdversarialAttention()
+        (search.steps, search.batchSize) = (150, 2)
+        let texts = try search.search(model, ids: ids, seed: 7)
+        #expect(texts.map(\.length) == [5, 1, 3])
+        for text in texts where text.feasible > 0 {
+            #expect(text.outputChange! <= search.tolerance)
+            #expect(Swift.abs(text.adversarial.reduce(0, +) - 1) < 1e-5 && text.adversarial.count == text.length)
+        }
+        // A one-token text has a single distribution: nothing to move.
+        #expect(texts[1].maxDivergence < 1e-6)
+        // The optimisation moves the candidates further than their random starting points (one step).
+        var oneStep = search
+        oneStep.steps = 1
+        let start = try oneStep.search(model, ids: ids, seed: 7)
+        #expect(texts[0].feasible > 0 && texts[0].maxDivergence > start[0].maxDivergence + 0.1)
+        #expect(model.parameters.allSatisfy { $0.grad == nil })
+        let again = try search.search(model, ids: ids, seed: 7)
+        #expect(again.map(\.maxDivergence) == texts.map(\.maxDivergence))
+    }
 }
 
 /// One row of padded ids, without its padding columns.

@@ -100,8 +100,11 @@ struct TextClassifierCommandTests {
             let permuted = try glassbox(["attention", "permute", "--model", "\(out)/model.safetensors", "--limit", "10", "--permutations", "20",
                                          "--out", "\(out)/attention"])
             #expect(permuted.status == 0 && permuted.output.contains("10 texts"), "\(permuted.error)")
+            let adversary = try glassbox(["attention", "adversary", "--model", "\(out)/model.safetensors", "--limit", "6", "--steps", "30",
+                                          "--out", "\(out)/attention"])
+            #expect(adversary.status == 0 && adversary.output.contains("6 texts;"), "\(adversary.error)")
             let page = try String(contentsOfFile: "\(out)/attention/attention.html", encoding: .utf8)
-            #expect(page.contains("Does attention rank tokens") && page.contains("shuffled"))
+            #expect(page.contains("Does attention rank tokens") && page.contains("shuffled") && page.contains("Is there other attention"))
             let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/attention/agreement.json"))) as? [String: Any]
             #expect((record?["texts"] as? [Any])?.count == 30)
         } else {
