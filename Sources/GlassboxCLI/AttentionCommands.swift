@@ -10,10 +10,10 @@ struct AttentionCommand: ParsableCommand {
         discussion: """
         Train the subject first: glassbox text train --arch bilstm-attention --out runs/text. Each experiment runs over the
         test split of the model's task, writes its JSON to --out, and rewrites attention.html with every experiment the
-        folder holds. Not built yet (issue 19): the uniform-attention baseline, frozen attention in an MLP, the
-        model-consistent adversary, and the MiniLM part.
+        folder holds. Not built yet (issue 19): frozen attention in an MLP, the model-consistent adversary, and the
+        MiniLM part.
         """,
-        subcommands: [AttentionAgreementCommand.self, AttentionPermuteCommand.self, AttentionAdversaryCommand.self]
+        subcommands: [AttentionAgreementCommand.self, AttentionPermuteCommand.self, AttentionAdversaryCommand.self, AttentionBaselineCommand.self]
     )
 }
 
@@ -109,5 +109,47 @@ struct AttentionAdversaryCommand: ParsableCommand {
         print(String(format: "%d texts; %d (%.0f%%) have attention at JSD ≥ 0.5 from the model's with the output within %g; %d have none within it",
                      record.texts.count, far, 100 * Double(far) / Double(Swift.max(record.texts.count, 1)), tolerance, none))
         print(String(format: "%.1f s; page: %@/attention.html", record.seconds, options.out))
+    }
+}
+
+struct AttentionBaselineCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "baseline",
+        abstract: "Train the BiLSTM with uniform attention and with trained attention from several seeds: scores and seed-to-seed divergence.",
+        discussion: "Wiegreffe & Pinter (2019). Trains (seeds + 1) models into --out/baseline/ on the binary tweets; writes baseline.json and attention.html."
+    )
+
+    @Option(help: "Seeds of the trained-attention models (comma-separated, at least 2); the uniform model uses the first.") var seeds = "0,1,2"
+    @Option(parsing: .unconditional, help: "Training epochs per model.") var epochs = 2
+    @Option(parsing: .unconditional, help: "Only the first N texts of each split (a quick run).") var limit: Int?
+    @Option(help: "Output folder.") var out = "runs/attention"
+    @OptionGroup var common: CommonOptions
+
+    func parsedSeeds() throws -> [UInt64] {
+        let values = seeds.split(separator: ",").map { UInt64($0.trimmingCharacters(in: .whitespaces)) }
+        guard values.count >= 2, values.allSatisfy({ $0 != nil }), Set(values).count == values.count else {
+            throw ValidationError("--seeds takes at least 2 different comma-separated seeds, got '\(seeds)'")
+        }
+        return values.map { $0! }
+    }
+
+    func validate() throws {
+        _ = try parsedSeeds()
+        if !(1...1000).contains(epochs) { throw ValidationError("--epochs must be between 1 and 1000") }
+        if let limit, limit < 10 { throw ValidationError("--limit needs at least 10 texts") }
+    }
+
+    func run() throws {
+        try common.apply()
+        var options = TextTrainingOptions()
+        (options.epochs, options.limit) = (epochs, limit)
+        let record = try showingProgress { try AttentionRun.baseline(options: options, seeds: try parsedSeeds(), limit: limit, out: out) }
+        for model in record.models {
+            print(String(format: "%@ attention, seed %llu: test macro-F1 %.3f, accuracy %.2f%%", model.uniformAttention ? "uniform" : "trained",
+                         model.seed, model.test.macroF1, 100 * model.test.accuracy))
+        }
+        let sorted = record.seedDivergence.sorted()
+        print(String(format: "JSD between seeds' attention per text: median %.3f over %d test texts", sorted.isEmpty ? Double.nan : sorted[sorted.count / 2], sorted.count))
+        print(String(format: "%.1f s; page: %@/attention.html", record.seconds, out))
     }
 }

@@ -81,6 +81,7 @@ struct TextTrain: ParsableCommand {
     @Option(parsing: .unconditional, help: "Tokens kept per text.") var maxLength = TextTrainingOptions().maxLength
     @Option(help: "all-MiniLM-L6-v2's folder (for minilm-probe).") var minilm: String?
     @Option(parsing: .unconditional, help: "Use only the first N texts of each split (a quick run).") var limit: Int?
+    @Flag(help: "BiLSTM with attention frozen to uniform weights (Wiegreffe & Pinter's baseline).") var uniformAttention = false
     @Flag(help: "Continue from --out's checkpoint.") var resume = false
     @Option(help: "Output folder.") var out = "runs/text"
     @OptionGroup var common: CommonOptions
@@ -88,7 +89,7 @@ struct TextTrain: ParsableCommand {
     var options: TextTrainingOptions {
         var o = TextTrainingOptions()
         (o.task, o.architecture, o.epochs, o.batchSize, o.learningRate) = (task, arch, epochs, batchSize, learningRate)
-        (o.minimumCount, o.maxLength, o.minilm, o.limit) = (minCount, maxLength, minilm, limit)
+        (o.minimumCount, o.maxLength, o.minilm, o.limit, o.uniformAttention) = (minCount, maxLength, minilm, limit, uniformAttention)
         return o
     }
 

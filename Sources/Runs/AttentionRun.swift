@@ -41,6 +41,19 @@ public enum AttentionRun {
         public var seconds: Double
     }
 
+    public struct BaselineRecord: Codable, Sendable {
+        public struct Model: Codable, Sendable {
+            public var seed: UInt64
+            public var uniformAttention: Bool
+            public var test: TextScores
+        }
+        public var models: [Model]
+        public var epochs: Int
+        /// Per test text, the mean Jensen–Shannon divergence between the trained models' attention (pairs of seeds).
+        public var seedDivergence: [Double]
+        public var seconds: Double
+    }
+
     static func subject(_ modelPath: String, limit: Int?) throws -> (BiLSTMAttentionClassifier, TextModelFile, Tensor) {
         let file = try TextModelFile.load(modelPath)
         guard file.architecture == .bilstmAttention, let model = try file.network() as? BiLSTMAttentionClassifier else {
@@ -100,6 +113,40 @@ public enum AttentionRun {
         return record
     }
 
+    /// Wiegreffe & Pinter (2019): the BiLSTM trained with `seeds` seeds and with attention frozen
+    /// to uniform weights (first seed), the test scores of each, and how far the seeds' attention
+    /// distributions lie apart per test text (the yardstick for an adversary's divergence). The
+    /// models go to `out`/baseline/.
+    public static func baseline(options: TextTrainingOptions, seeds: [UInt64], limit: Int?, out: String) throws -> BaselineRecord {
+        guard seeds.count >= 2 else { throw TorchError("the seed comparison needs at least 2 seeds") }
+        try OutputFolder.prepare(out)
+        let started = Date()
+        var models: [BaselineRecord.Model] = [], attention: [Tensor] = []
+        for (seed, uniform) in seeds.map({ ($0, false) }) + [(seeds[0], true)] {
+            var o = options
+            o.uniformAttention = uniform
+            let folder = path(out, "baseline/\(uniform ? "uniform" : "seed-\(seed)")")
+            ProgressObserver.note("training the BiLSTM with \(uniform ? "uniform" : "trained") attention, seed \(seed)")
+            let record = try TextRun.train(o, seed: seed, out: folder)
+            models.append(.init(seed: seed, uniformAttention: uniform, test: record.test))
+            if !uniform {
+                let (model, _, ids) = try subject(path(folder, "model.safetensors"), limit: limit)
+                attention.append(try noGrad { try model.attentionWeights(ids) })
+            }
+        }
+        var divergence = try Tensor.zeros([attention[0].shape[0]], dtype: .float64)
+        var pairs = 0
+        for a in 0..<attention.count { for b in (a + 1)..<attention.count {
+            divergence = try divergence + Divergence.jensenShannon(attention[a], attention[b]).to(.float64)
+            pairs += 1
+        } }
+        let record = BaselineRecord(models: models, epochs: options.epochs, seedDivergence: try (divergence / Double(pairs)).scalars(as: Double.self),
+                                    seconds: Date().timeIntervalSince(started))
+        try JSONFile.write(record, to: path(out, "baseline.json"))
+        try page(out: out)
+        return record
+    }
+
     /// Texts grouped by their largest attention weight, the way Jain & Wallace plot the permutation results.
     public static let attentionBins: [(label: String, lower: Double)] = [
         ("max attention < 0.25", 0), ("0.25 – 0.5", 0.25), ("0.5 – 0.75", 0.5), ("≥ 0.75", 0.75),
@@ -114,6 +161,9 @@ public enum AttentionRun {
         }
         if FileManager.default.fileExists(atPath: path(out, "permutation.json")) {
             permutationSection(try JSONFile.read(PermutationRecord.self, from: path(out, "permutation.json")), into: &page)
+        }
+        if FileManager.default.fileExists(atPath: path(out, "baseline.json")) {
+            baselineSection(try JSONFile.read(BaselineRecord.self, from: path(out, "baseline.json")), into: &page)
         }
         if FileManager.default.fileExists(atPath: path(out, "adversary.json")) {
             adversarySection(try JSONFile.read(AdversaryRecord.self, from: path(out, "adversary.json")), into: &page)
@@ -152,6 +202,18 @@ public enum AttentionRun {
         page.html(histogram(record.texts.map(\.medianChange), edges: [0, 0.001, 0.01, 0.05, 0.1, 0.2, 0.5, 1],
                             title: "texts per median output change (TVD)", format: "%.3g").svg())
         page.paragraph(String(format: "%d texts in %.1f s (seed %llu).", record.texts.count, record.seconds, record.seed))
+    }
+
+    static func baselineSection(_ record: BaselineRecord, into page: inout HTMLPage) {
+        page.heading("Is the trained attention needed? Does it come out the same?")
+        page.paragraph("Wiegreffe & Pinter (2019): the same BiLSTM trained with attention frozen to uniform weights over the tokens, and with trained attention from several seeds (\(record.epochs) epochs each). If uniform attention scores as well, the attention weights carried nothing the task needed; the divergence between seeds' attention is the variation an adversary's divergence should be measured against (they found seeds' attention at JSD well below the adversaries').")
+        page.table(header: ["attention", "seed", "test accuracy", "test macro-F1"], rows: record.models.map { m in
+            [m.uniformAttention ? "uniform (frozen)" : "trained", "\(m.seed)", String(format: "%.2f%%", 100 * m.test.accuracy), String(format: "%.3f", m.test.macroF1)]
+        })
+        let sorted = record.seedDivergence.sorted()
+        page.paragraph(String(format: "JSD between seeds' attention, per test text (mean over pairs of seeds): median %.3f, 90th percentile %.3f, over %d texts; %.1f s.",
+                              SENNAnalysis.median(sorted), sorted.isEmpty ? .nan : sorted[Int(0.9 * Double(sorted.count - 1))], sorted.count, record.seconds))
+        page.html(histogram(record.seedDivergence, edges: (0...7).map { 0.1 * Double($0) }, title: "texts per JSD between seeds' attention", format: "%.1f").svg())
     }
 
     static func adversarySection(_ record: AdversaryRecord, into page: inout HTMLPage) {

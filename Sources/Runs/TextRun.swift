@@ -12,6 +12,8 @@ public enum TextArchitecture: String, CaseIterable, Codable, Sendable {
 public struct TextTrainingOptions: Sendable {
     public var task: TweetCorpus.Task = .binary
     public var architecture: TextArchitecture = .bilstmAttention
+    /// For the BiLSTM: attention frozen to uniform weights (Wiegreffe & Pinter 2019's baseline).
+    public var uniformAttention = false
     public var epochs = 6
     public var batchSize = 64
     public var learningRate = 2e-3
@@ -32,6 +34,7 @@ public struct TextTrainingOptions: Sendable {
         guard learningRate > 0, learningRate.isFinite else { throw TorchError("the learning rate must be positive") }
         guard minimumCount >= 1, (1...512).contains(maxLength) else { throw TorchError("the minimum count must be at least 1 and the length 1…512") }
         if let limit, limit < 10 { throw TorchError("a limit needs at least 10 texts per split, got \(limit)") }
+        if uniformAttention, architecture != .bilstmAttention { throw TorchError("uniform attention is an option of the BiLSTM with attention (--arch bilstm-attention)") }
     }
 }
 
@@ -85,7 +88,8 @@ public enum TextRun {
         let model: Module, configuration: String
         switch options.architecture {
         case .bilstmAttention:
-            let c = BiLSTMAttentionClassifier.Configuration(vocabularySize: vocabulary.count, classes: classes)
+            var c = BiLSTMAttentionClassifier.Configuration(vocabularySize: vocabulary.count, classes: classes)
+            c.uniformAttention = options.uniformAttention
             model = try BiLSTMAttentionClassifier(c, generator: generator)
             configuration = String(decoding: try JSONEncoder().encode(c), as: UTF8.self)
         case .transformer:
@@ -103,7 +107,7 @@ public enum TextRun {
         trainer.batchPlan = { try TokenBatch.buckets(lengths: lengths, batchSize: options.batchSize, generator: $0) }
         trainer.augment = { ids, _ in try TokenBatch.trimmed(ids) }
         trainer.checkpointPath = path(out, "checkpoint.safetensors")
-        trainer.settings = "\(options.architecture.rawValue) \(options.task.rawValue) length buckets of \(options.batchSize) lr \(options.learningRate) min count \(options.minimumCount) length \(options.maxLength) seed \(seed)"
+        trainer.settings = "\(options.architecture.rawValue)\(options.uniformAttention ? " uniform attention" : "") \(options.task.rawValue) length buckets of \(options.batchSize) lr \(options.learningRate) min count \(options.minimumCount) length \(options.maxLength) seed \(seed)"
         if !resume, FileManager.default.fileExists(atPath: trainer.checkpointPath!) { try FileManager.default.removeItem(atPath: trainer.checkpointPath!) }
         ProgressObserver.note("training \(options.architecture.rawValue) (\(model.parameterCount) parameters, \(vocabulary.count) words) on \(corpus.train.count) texts")
         let started = Date()

@@ -11,10 +11,25 @@ public final class BiLSTMAttentionClassifier: Module {
         public var hiddenSize = 64
         public var attentionSize = 64
         public var classes = 2
+        /// Attention frozen to uniform weights over the real tokens: Wiegreffe & Pinter's (2019)
+        /// baseline, which asks whether the trained attention is needed at all.
+        public var uniformAttention = false
 
         public init(vocabularySize: Int, classes: Int) {
             self.vocabularySize = vocabularySize
             self.classes = classes
+        }
+
+        enum CodingKeys: String, CodingKey { case vocabularySize, embeddingSize, hiddenSize, attentionSize, classes, uniformAttention }
+
+        /// Files written before `uniformAttention` existed have trained attention.
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            (vocabularySize, classes) = (try c.decode(Int.self, forKey: .vocabularySize), try c.decode(Int.self, forKey: .classes))
+            embeddingSize = try c.decode(Int.self, forKey: .embeddingSize)
+            hiddenSize = try c.decode(Int.self, forKey: .hiddenSize)
+            attentionSize = try c.decode(Int.self, forKey: .attentionSize)
+            uniformAttention = try c.decodeIfPresent(Bool.self, forKey: .uniformAttention) ?? false
         }
     }
 
@@ -69,9 +84,14 @@ public final class BiLSTMAttentionClassifier: Module {
         return try attend(states, keep: keep)
     }
 
-    /// The attention weights over given states (N, T, 2·hidden), zero where `keep` is false.
+    /// The attention weights over given states (N, T, 2·hidden), zero where `keep` is false
+    /// (uniform over the real tokens with `uniformAttention`).
     public func attend(_ states: Tensor, keep: Tensor) throws -> Tensor {
-        try attention.run(states, padding: keep).weights
+        if configuration.uniformAttention {
+            let real = try keep.to(states.dtype)
+            return try real / real.sum(dims: [1], keepDims: true)
+        }
+        return try attention.run(states, padding: keep).weights
     }
 }
 

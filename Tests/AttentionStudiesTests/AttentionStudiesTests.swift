@@ -88,6 +88,22 @@ struct AttentionStudiesTests {
         #expect(first.map(\.medianChange) == again.map(\.medianChange))
     }
 
+    @Test("uniform attention weighs every real token alike; configurations written before the option read as trained attention")
+    func uniformAttention() throws {
+        var c = BiLSTMAttentionClassifier.Configuration(vocabularySize: 20, classes: 2)
+        (c.embeddingSize, c.hiddenSize, c.attentionSize, c.uniformAttention) = (6, 5, 4, true)
+        let model = try BiLSTMAttentionClassifier(c, generator: Generator(seed: 3))
+        model.eval()
+        let ids = try Tensor([4, 7, 2, 9, 0, 5, 5, 3, 1, 8] as [Int64], shape: [2, 5])
+        let weights = try noGrad { try model.attentionWeights(ids) }
+        #expect(try weights.scalars(as: Float.self) == [0.25, 0.25, 0.25, 0.25, 0, 0.2, 0.2, 0.2, 0.2, 0.2])
+        let old = #"{"vocabularySize":20,"embeddingSize":6,"hiddenSize":5,"attentionSize":4,"classes":2}"#
+        let decoded = try JSONDecoder().decode(BiLSTMAttentionClassifier.Configuration.self, from: Data(old.utf8))
+        #expect(!decoded.uniformAttention && decoded.hiddenSize == 5)
+        let again = try JSONDecoder().decode(BiLSTMAttentionClassifier.Configuration.self, from: JSONEncoder().encode(c))
+        #expect(again == c)
+    }
+
     @Test("adversarial attention: feasible candidates keep the output within the tolerance, move far from the original, leave the model's gradients alone, and repeat with the seed")
     func adversarialAttention() throws {
         let model = try Self.model()

@@ -112,6 +112,20 @@ struct TextClassifierCommandTests {
         }
     }
 
+    @Test("attention baseline trains seeds and uniform attention, and writes the comparison")
+    func attentionBaseline() throws {
+        let out = try temporaryFolder().path
+        let result = try glassbox(["attention", "baseline", "--seeds", "0,1", "--epochs", "1", "--limit", "40", "--out", out])
+        #expect(result.status == 0 && result.output.contains("uniform attention, seed 0") && result.output.contains("over 40 test texts"), "\(result.error)")
+        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/baseline.json"))) as? [String: Any]
+        #expect((record?["models"] as? [Any])?.count == 3 && (record?["seed_divergence"] as? [Double])?.count == 40)
+        #expect(try String(contentsOfFile: "\(out)/attention.html", encoding: .utf8).contains("Is the trained attention needed?"))
+        let refused = try glassbox(["attention", "baseline", "--seeds", "3", "--out", out])
+        #expect(refused.failedCleanly && refused.error.contains("--seeds"))
+        let transformer = try glassbox(["text", "train", "--arch", "transformer", "--uniform-attention", "--limit", "20", "--out", out])
+        #expect(transformer.failedCleanly && transformer.error.contains("uniform attention is an option of the BiLSTM"), "\(transformer.error)")
+    }
+
     @Test("text train and evaluate refuse bad settings and foreign files")
     func errors() throws {
         let folder = try temporaryFolder()
