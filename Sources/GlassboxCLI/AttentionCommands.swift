@@ -10,10 +10,9 @@ struct AttentionCommand: ParsableCommand {
         discussion: """
         Train the subject first: glassbox text train --arch bilstm-attention --out runs/text. Each experiment runs over the
         test split of the model's task, writes its JSON to --out, and rewrites attention.html with every experiment the
-        folder holds. Not built yet (issue 19): frozen attention in an MLP, the model-consistent adversary, and the
-        MiniLM part.
+        folder holds. Not built yet (issue 19): the model-consistent adversary and the transformer and MiniLM part.
         """,
-        subcommands: [AttentionAgreementCommand.self, AttentionPermuteCommand.self, AttentionAdversaryCommand.self, AttentionBaselineCommand.self]
+        subcommands: [AttentionAgreementCommand.self, AttentionPermuteCommand.self, AttentionAdversaryCommand.self, AttentionBaselineCommand.self, AttentionGuidedCommand.self]
     )
 }
 
@@ -151,5 +150,33 @@ struct AttentionBaselineCommand: ParsableCommand {
         let sorted = record.seedDivergence.sorted()
         print(String(format: "JSD between seeds' attention per text: median %.3f over %d test texts", sorted.isEmpty ? Double.nan : sorted[sorted.count / 2], sorted.count))
         print(String(format: "%.1f s; page: %@/attention.html", record.seconds, out))
+    }
+}
+
+struct AttentionGuidedCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "guided",
+        abstract: "Train a context-free token MLP with uniform, its own, or the BiLSTM's frozen attention: does the attention help it?",
+        discussion: "Wiegreffe & Pinter (2019), §5. Writes guided.json and attention.html."
+    )
+
+    @OptionGroup var options: AttentionOptions
+    @Option(parsing: .unconditional, help: "Training epochs per MLP.") var epochs = 3
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        if !(1...1000).contains(epochs) { throw ValidationError("--epochs must be between 1 and 1000") }
+        if let limit = options.limit, limit < 10 { throw ValidationError("--limit needs at least 10 texts") }
+    }
+
+    func run() throws {
+        try common.apply()
+        let record = try showingProgress {
+            try AttentionRun.guided(model: options.model, epochs: epochs, limit: options.limit, seed: common.seed, out: options.out)
+        }
+        for result in record.results {
+            print(String(format: "token MLP, %@ attention: test macro-F1 %.3f, accuracy %.2f%%", result.attention.rawValue, result.test.macroF1, 100 * result.test.accuracy))
+        }
+        print(String(format: "the BiLSTM itself: macro-F1 %.3f; %.1f s; page: %@/attention.html", record.bilstm.macroF1, record.seconds, options.out))
     }
 }

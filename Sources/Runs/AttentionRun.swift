@@ -54,6 +54,15 @@ public enum AttentionRun {
         public var seconds: Double
     }
 
+    public struct GuidedRecord: Codable, Sendable {
+        public var results: [GuidedMLPStudy.Result]
+        /// The BiLSTM's own test scores, for reference.
+        public var bilstm: TextScores
+        public var epochs: Int
+        public var seed: UInt64
+        public var seconds: Double
+    }
+
     static func subject(_ modelPath: String, limit: Int?) throws -> (BiLSTMAttentionClassifier, TextModelFile, Tensor) {
         let file = try TextModelFile.load(modelPath)
         guard file.architecture == .bilstmAttention, let model = try file.network() as? BiLSTMAttentionClassifier else {
@@ -147,6 +156,19 @@ public enum AttentionRun {
         return record
     }
 
+    public static func guided(model modelPath: String, epochs: Int, limit: Int?, seed: UInt64, out: String) throws -> GuidedRecord {
+        try OutputFolder.prepare(out)
+        let (model, file, ids) = try subject(modelPath, limit: limit)
+        let started = Date()
+        let results = try GuidedMLPStudy.run(model, file: file, epochs: epochs, limit: limit, seed: seed)
+        let test = try TweetCorpus.bundled(task: file.task).prefix(limit).test
+        let bilstm = TextScores(predictions: try TextRun.predict(model, ids), labels: test.labels, classes: model.configuration.classes)
+        let record = GuidedRecord(results: results, bilstm: bilstm, epochs: epochs, seed: seed, seconds: Date().timeIntervalSince(started))
+        try JSONFile.write(record, to: path(out, "guided.json"))
+        try page(out: out)
+        return record
+    }
+
     /// Texts grouped by their largest attention weight, the way Jain & Wallace plot the permutation results.
     public static let attentionBins: [(label: String, lower: Double)] = [
         ("max attention < 0.25", 0), ("0.25 – 0.5", 0.25), ("0.5 – 0.75", 0.5), ("≥ 0.75", 0.75),
@@ -164,6 +186,9 @@ public enum AttentionRun {
         }
         if FileManager.default.fileExists(atPath: path(out, "baseline.json")) {
             baselineSection(try JSONFile.read(BaselineRecord.self, from: path(out, "baseline.json")), into: &page)
+        }
+        if FileManager.default.fileExists(atPath: path(out, "guided.json")) {
+            guidedSection(try JSONFile.read(GuidedRecord.self, from: path(out, "guided.json")), into: &page)
         }
         if FileManager.default.fileExists(atPath: path(out, "adversary.json")) {
             adversarySection(try JSONFile.read(AdversaryRecord.self, from: path(out, "adversary.json")), into: &page)
@@ -214,6 +239,16 @@ public enum AttentionRun {
         page.paragraph(String(format: "JSD between seeds' attention, per test text (mean over pairs of seeds): median %.3f, 90th percentile %.3f, over %d texts; %.1f s.",
                               SENNAnalysis.median(sorted), sorted.isEmpty ? .nan : sorted[Int(0.9 * Double(sorted.count - 1))], sorted.count, record.seconds))
         page.html(histogram(record.seedDivergence, edges: (0...7).map { 0.1 * Double($0) }, title: "texts per JSD between seeds' attention", format: "%.1f").svg())
+    }
+
+    static func guidedSection(_ record: GuidedRecord, into page: inout HTMLPage) {
+        page.heading("Does the attention help a model without context?")
+        page.paragraph("Wiegreffe & Pinter (2019, §5): an MLP that sees each token alone pools the tokens with uniform weights, its own learned attention, or the BiLSTM's attention imposed and frozen (\(record.epochs) epochs each, seed \(record.seed)). They found the LSTM's imposed weights beat uniform and came near the MLP's own: the attention singles out tokens that matter by themselves.")
+        page.table(header: ["pooling", "test accuracy", "test macro-F1"], rows: record.results.map { r in
+            [r.attention == .imposed ? "BiLSTM's attention (frozen)" : r.attention == .own ? "its own attention" : "uniform",
+             String(format: "%.2f%%", 100 * r.test.accuracy), String(format: "%.3f", r.test.macroF1)]
+        } + [["(the BiLSTM itself)", String(format: "%.2f%%", 100 * record.bilstm.accuracy), String(format: "%.3f", record.bilstm.macroF1)]])
+        page.paragraph(String(format: "%.1f s.", record.seconds))
     }
 
     static func adversarySection(_ record: AdversaryRecord, into page: inout HTMLPage) {

@@ -104,6 +104,21 @@ struct AttentionStudiesTests {
         #expect(again == c)
     }
 
+    @Test("the token MLP pools with uniform weights, its own attention, or imposed weights used as given")
+    func tokenMLP() throws {
+        let ids = try Tensor([4, 7, 2, 9, 0, 5, 5, 3, 1, 8] as [Int64], shape: [2, 5])
+        let imposed = try Tensor([1, 0, 0, 0, 0, 0, 0, 0, 0, 1] as [Float], shape: [2, 5])
+        let uniform = try TokenMLPClassifier(vocabularySize: 20, classes: 2, attention: .uniform, generator: Generator(seed: 1))
+        let given = try TokenMLPClassifier(vocabularySize: 20, classes: 2, attention: .imposed, generator: Generator(seed: 1))
+        let own = try TokenMLPClassifier(vocabularySize: 20, classes: 2, attention: .own, generator: Generator(seed: 1))
+        #expect(own.parameterCount > uniform.parameterCount && given.parameterCount == uniform.parameterCount)
+        // Weight on the first token alone equals that token's text of length one under uniform pooling.
+        let first = try noGrad { try given.run(ids, imposed: imposed) }.select(dim: 0, index: 0)
+        let alone = try noGrad { try uniform.run(Tensor([4] as [Int64], shape: [1, 1]), imposed: nil) }.select(dim: 0, index: 0)
+        #expect(try maxDifference(first, alone) < 1e-6)
+        #expect(errorMessage { _ = try given(ids) }?.contains("imposed attention needs weights") == true)
+    }
+
     @Test("adversarial attention: feasible candidates keep the output within the tolerance, move far from the original, leave the model's gradients alone, and repeat with the seed")
     func adversarialAttention() throws {
         let model = try Self.model()

@@ -103,8 +103,12 @@ struct TextClassifierCommandTests {
             let adversary = try glassbox(["attention", "adversary", "--model", "\(out)/model.safetensors", "--limit", "6", "--steps", "30",
                                           "--out", "\(out)/attention"])
             #expect(adversary.status == 0 && adversary.output.contains("6 texts;"), "\(adversary.error)")
+            let guided = try glassbox(["attention", "guided", "--model", "\(out)/model.safetensors", "--limit", "20", "--epochs", "1",
+                                       "--out", "\(out)/attention"])
+            #expect(guided.status == 0 && guided.output.contains("token MLP, imposed attention"), "\(guided.error)")
             let page = try String(contentsOfFile: "\(out)/attention/attention.html", encoding: .utf8)
-            #expect(page.contains("Does attention rank tokens") && page.contains("shuffled") && page.contains("Is there other attention"))
+            #expect(page.contains("Does attention rank tokens") && page.contains("shuffled") && page.contains("Is there other attention")
+                    && page.contains("without context"))
             let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/attention/agreement.json"))) as? [String: Any]
             #expect((record?["texts"] as? [Any])?.count == 30)
         } else {
