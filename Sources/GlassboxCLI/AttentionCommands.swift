@@ -10,9 +10,9 @@ struct AttentionCommand: ParsableCommand {
         discussion: """
         Train the subject first: glassbox text train --arch bilstm-attention --out runs/text. Each experiment runs over the
         test split of the model's task, writes its JSON to --out, and rewrites attention.html with every experiment the
-        folder holds. Not built yet (issue 19): the model-consistent adversary and the transformer and MiniLM part.
+        folder holds. Not built yet (issue 19): the transformer and MiniLM part.
         """,
-        subcommands: [AttentionAgreementCommand.self, AttentionPermuteCommand.self, AttentionAdversaryCommand.self, AttentionBaselineCommand.self, AttentionGuidedCommand.self]
+        subcommands: [AttentionAgreementCommand.self, AttentionPermuteCommand.self, AttentionAdversaryCommand.self, AttentionBaselineCommand.self, AttentionGuidedCommand.self, AttentionConsistentCommand.self]
     )
 }
 
@@ -178,5 +178,45 @@ struct AttentionGuidedCommand: ParsableCommand {
             print(String(format: "token MLP, %@ attention: test macro-F1 %.3f, accuracy %.2f%%", result.attention.rawValue, result.test.macroF1, 100 * result.test.accuracy))
         }
         print(String(format: "the BiLSTM itself: macro-F1 %.3f; %.1f s; page: %@/attention.html", record.bilstm.macroF1, record.seconds, options.out))
+    }
+}
+
+struct AttentionConsistentCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "consistent",
+        abstract: "Train model-consistent adversaries: the base model's predictions with attention pushed away, for several λ.",
+        discussion: "Wiegreffe & Pinter (2019), §6: loss = TVD(outputs) − λ·JSD(attention). Writes consistent.json and attention.html."
+    )
+
+    @OptionGroup var options: AttentionOptions
+    @Option(help: "Weights λ of the attention divergence (comma-separated, each > 0).") var lambdas = "0.01,0.1,1"
+    @Option(parsing: .unconditional, help: "Training epochs per adversary.") var epochs = 2
+    @OptionGroup var common: CommonOptions
+
+    func parsedLambdas() throws -> [Double] {
+        let values = lambdas.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ ($0 ?? -1) > 0 && $0!.isFinite }) else {
+            throw ValidationError("--lambdas takes comma-separated positive numbers, got '\(lambdas)'")
+        }
+        return values.map { $0! }
+    }
+
+    func validate() throws {
+        _ = try parsedLambdas()
+        if !(1...1000).contains(epochs) { throw ValidationError("--epochs must be between 1 and 1000") }
+        if let limit = options.limit, limit < 10 { throw ValidationError("--limit needs at least 10 texts") }
+    }
+
+    func run() throws {
+        try common.apply()
+        let record = try showingProgress {
+            try AttentionRun.consistent(model: options.model, lambdas: try parsedLambdas(), epochs: epochs, limit: options.limit,
+                                        seed: common.seed, out: options.out)
+        }
+        for p in record.points {
+            print(String(format: "λ = %g: mean TVD %.4f to the base output, mean JSD %.3f to its attention, %.1f%% same predictions",
+                         p.lambda, p.outputChange, p.attentionDivergence, 100 * p.agreement))
+        }
+        print(String(format: "%.1f s; page: %@/attention.html", record.seconds, options.out))
     }
 }

@@ -63,6 +63,13 @@ public enum AttentionRun {
         public var seconds: Double
     }
 
+    public struct ConsistentRecord: Codable, Sendable {
+        public var points: [ConsistentAdversaryStudy.Point]
+        public var epochs: Int
+        public var seed: UInt64
+        public var seconds: Double
+    }
+
     static func subject(_ modelPath: String, limit: Int?) throws -> (BiLSTMAttentionClassifier, TextModelFile, Tensor) {
         let file = try TextModelFile.load(modelPath)
         guard file.architecture == .bilstmAttention, let model = try file.network() as? BiLSTMAttentionClassifier else {
@@ -169,6 +176,17 @@ public enum AttentionRun {
         return record
     }
 
+    public static func consistent(model modelPath: String, lambdas: [Double], epochs: Int, limit: Int?, seed: UInt64, out: String) throws -> ConsistentRecord {
+        try OutputFolder.prepare(out)
+        let (model, file, _) = try subject(modelPath, limit: limit)
+        let started = Date()
+        let points = try ConsistentAdversaryStudy.run(base: model, file: file, lambdas: lambdas, epochs: epochs, limit: limit, seed: seed)
+        let record = ConsistentRecord(points: points, epochs: epochs, seed: seed, seconds: Date().timeIntervalSince(started))
+        try JSONFile.write(record, to: path(out, "consistent.json"))
+        try page(out: out)
+        return record
+    }
+
     /// Texts grouped by their largest attention weight, the way Jain & Wallace plot the permutation results.
     public static let attentionBins: [(label: String, lower: Double)] = [
         ("max attention < 0.25", 0), ("0.25 – 0.5", 0.25), ("0.5 – 0.75", 0.5), ("≥ 0.75", 0.75),
@@ -189,6 +207,9 @@ public enum AttentionRun {
         }
         if FileManager.default.fileExists(atPath: path(out, "guided.json")) {
             guidedSection(try JSONFile.read(GuidedRecord.self, from: path(out, "guided.json")), into: &page)
+        }
+        if FileManager.default.fileExists(atPath: path(out, "consistent.json")) {
+            consistentSection(try JSONFile.read(ConsistentRecord.self, from: path(out, "consistent.json")), into: &page)
         }
         if FileManager.default.fileExists(atPath: path(out, "adversary.json")) {
             adversarySection(try JSONFile.read(AdversaryRecord.self, from: path(out, "adversary.json")), into: &page)
@@ -249,6 +270,21 @@ public enum AttentionRun {
              String(format: "%.2f%%", 100 * r.test.accuracy), String(format: "%.3f", r.test.macroF1)]
         } + [["(the BiLSTM itself)", String(format: "%.2f%%", 100 * record.bilstm.accuracy), String(format: "%.3f", record.bilstm.macroF1)]])
         page.paragraph(String(format: "%.1f s.", record.seconds))
+    }
+
+    static func consistentSection(_ record: ConsistentRecord, into page: inout HTMLPage) {
+        page.heading("A whole model with other attention and the same predictions?")
+        page.paragraph("Wiegreffe & Pinter (2019, §6): a new BiLSTM trained to reproduce the base model's outputs (total variation distance) while its attention moves away from the base model's (Jensen–Shannon divergence), loss = TVD − λ·JSD, \(record.epochs) epochs per λ. Unlike the per-text adversary, one model must hold for every text. They found the attention can move substantially at a small cost in TVD, less far than per-text adversaries.")
+        page.table(header: ["λ", "mean test TVD to the base output", "mean test JSD to the base attention", "same prediction"], rows: record.points.map { p in
+            [String(format: "%g", p.lambda), String(format: "%.4f", p.outputChange), String(format: "%.3f", p.attentionDivergence), String(format: "%.1f%%", 100 * p.agreement)]
+        })
+        var chart = LineChart(title: "the adversary's trade-off, by λ", xLabel: "λ", series: [
+            .init(name: "mean TVD (output)", values: record.points.map(\.outputChange), color: "#d62728"),
+            .init(name: "mean JSD (attention)", values: record.points.map(\.attentionDivergence), color: "#1f77b4"),
+        ])
+        chart.xTicks = record.points.map { String(format: "%g", $0.lambda) }
+        page.html(chart.svg())
+        page.paragraph(String(format: "%.1f s (seed %llu).", record.seconds, record.seed))
     }
 
     static func adversarySection(_ record: AdversaryRecord, into page: inout HTMLPage) {

@@ -106,7 +106,13 @@ struct TextClassifierCommandTests {
             let guided = try glassbox(["attention", "guided", "--model", "\(out)/model.safetensors", "--limit", "20", "--epochs", "1",
                                        "--out", "\(out)/attention"])
             #expect(guided.status == 0 && guided.output.contains("token MLP, imposed attention"), "\(guided.error)")
+            let consistent = try glassbox(["attention", "consistent", "--model", "\(out)/model.safetensors", "--limit", "20", "--epochs", "1",
+                                           "--lambdas", "0.1", "--out", "\(out)/attention"])
+            #expect(consistent.status == 0 && consistent.output.contains("λ = 0.1: mean TVD"), "\(consistent.error)")
+            let badLambda = try glassbox(["attention", "consistent", "--model", "\(out)/model.safetensors", "--lambdas", "-1", "--out", "\(out)/attention"])
+            #expect(badLambda.failedCleanly && badLambda.error.contains("--lambdas"))
             let page = try String(contentsOfFile: "\(out)/attention/attention.html", encoding: .utf8)
+            #expect(page.contains("A whole model with other attention"))
             #expect(page.contains("Does attention rank tokens") && page.contains("shuffled") && page.contains("Is there other attention")
                     && page.contains("without context"))
             let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/attention/agreement.json"))) as? [String: Any]
