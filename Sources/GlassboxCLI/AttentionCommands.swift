@@ -12,7 +12,7 @@ struct AttentionCommand: ParsableCommand {
         test split of the model's task, writes its JSON to --out, and rewrites attention.html with every experiment the
         folder holds. Not built yet (issue 19): the transformer and MiniLM part.
         """,
-        subcommands: [AttentionAgreementCommand.self, AttentionPermuteCommand.self, AttentionAdversaryCommand.self, AttentionBaselineCommand.self, AttentionGuidedCommand.self, AttentionConsistentCommand.self]
+        subcommands: [AttentionAgreementCommand.self, AttentionPermuteCommand.self, AttentionAdversaryCommand.self, AttentionBaselineCommand.self, AttentionGuidedCommand.self, AttentionConsistentCommand.self, AttentionReportCommand.self]
     )
 }
 
@@ -218,5 +218,23 @@ struct AttentionConsistentCommand: ParsableCommand {
                          p.lambda, p.outputChange, p.attentionDivergence, 100 * p.agreement))
         }
         print(String(format: "%.1f s; page: %@/attention.html", record.seconds, options.out))
+    }
+}
+
+struct AttentionReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Every attention experiment with its defaults, into one attention.html (about 8 minutes on 2 cores).",
+        discussion: "agreement, permute, adversary, baseline (3 seeds and uniform attention), guided and consistent, in that order."
+    )
+
+    @OptionGroup var options: AttentionOptions
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        try common.apply()
+        let lines = try showingProgress { try AttentionRun.report(model: options.model, limit: options.limit, seed: common.seed, out: options.out) }
+        for line in lines { print(line) }
+        print("page: \(options.out)/attention.html")
     }
 }

@@ -187,6 +187,39 @@ public enum AttentionRun {
         return record
     }
 
+    /// The budget of `report` on 2 cores.
+    public static let reportBudgetSeconds = 1800.0
+
+    /// Every experiment on the BiLSTM at `modelPath` with its defaults, into one attention.html;
+    /// one summary line each, the last against the time budget.
+    public static func report(model modelPath: String, limit: Int?, seed: UInt64, out: String) throws -> [String] {
+        let started = Date()
+        let agreement = try self.agreement(model: modelPath, limit: limit, out: out)
+        let permutation = try self.permutation(model: modelPath, limit: limit, permutations: 100, seed: seed, out: out)
+        let adversary = try self.adversary(model: modelPath, limit: limit, search: AdversarialAttention(), seed: seed, out: out)
+        var training = TextTrainingOptions()
+        (training.epochs, training.limit, training.task) = (2, limit, try TextModelFile.load(modelPath).task)
+        let baseline = try self.baseline(options: training, seeds: [seed, seed + 1, seed + 2], limit: limit, out: out)
+        let guided = try self.guided(model: modelPath, epochs: 3, limit: limit, seed: seed, out: out)
+        let consistent = try self.consistent(model: modelPath, lambdas: [0.01, 0.1, 1], epochs: 2, limit: limit, seed: seed, out: out)
+        let (peaked, still) = permutation.unmoved(peak: 0.5)
+        let median = { (values: [Double]) in SENNAnalysis.median(values) }
+        let seconds = Date().timeIntervalSince(started)
+        return [
+            String(format: "agreement: attention vs gradient τ %.2f (significant in %.0f%%), vs leave-one-out %.2f", agreement.gradient.meanTau,
+                   100 * agreement.gradient.significantFraction, agreement.leaveOneOut.meanTau),
+            String(format: "permutation: %d of %d texts with peaked attention (≥ 0.5) moved < 0.01", still, peaked),
+            String(format: "adversary: median largest JSD %.2f within TVD 0.01; %.0f%% of texts ≥ 0.5", median(adversary.texts.map(\.maxDivergence)),
+                   100 * Double(adversary.texts.filter { $0.maxDivergence >= 0.5 }.count) / Double(max(adversary.texts.count, 1))),
+            "baseline: macro-F1 " + baseline.models.map { String(format: "%@ %.3f", $0.uniformAttention ? "uniform" : "seed \($0.seed)", $0.test.macroF1) }
+                .joined(separator: ", ") + String(format: "; seeds' attention JSD median %.2f", median(baseline.seedDivergence)),
+            "guided MLP: macro-F1 " + guided.results.map { String(format: "%@ %.3f", $0.attention.rawValue, $0.test.macroF1) }.joined(separator: ", "),
+            "model-consistent adversary: " + consistent.points.map { String(format: "λ %g: TVD %.3f, JSD %.2f", $0.lambda, $0.outputChange, $0.attentionDivergence) }
+                .joined(separator: "; "),
+            String(format: "all experiments %.0f s (budget %.0f s on 2 cores): %@", seconds, reportBudgetSeconds, seconds < reportBudgetSeconds ? "met" : "NOT met"),
+        ]
+    }
+
     /// Texts grouped by their largest attention weight, the way Jain & Wallace plot the permutation results.
     public static let attentionBins: [(label: String, lower: Double)] = [
         ("max attention < 0.25", 0), ("0.25 – 0.5", 0.25), ("0.5 – 0.75", 0.5), ("≥ 0.75", 0.75),
