@@ -35,7 +35,13 @@ public enum AttentionRun {
 
     /// The classifier in `modelPath` and its task's test texts as ids (the first `limit`).
     public struct AdversaryRecord: Codable, Sendable {
+        /// A text shown with its tokens coloured by the original and the adversarial attention.
+        public struct Example: Codable, Sendable {
+            public var tokens: [String]
+            public var text: AdversarialAttention.Text
+        }
         public var texts: [AdversarialAttention.Text]
+        public var examples: [Example]
         public var candidates: Int, steps: Int, tolerance: Double
         public var seed: UInt64
         public var seconds: Double
@@ -117,12 +123,17 @@ public enum AttentionRun {
 
     public static func adversary(model modelPath: String, limit: Int?, search: AdversarialAttention, seed: UInt64, out: String) throws -> AdversaryRecord {
         try OutputFolder.prepare(out)
-        let (model, _, ids) = try subject(modelPath, limit: limit)
+        let (model, file, ids) = try subject(modelPath, limit: limit)
         let started = Date()
         let texts = try search.search(model, ids: ids, seed: seed) { done, total in
             ProgressObserver.report("adversarial attention", done: done, of: total, unit: "texts")
         }
-        let record = AdversaryRecord(texts: texts, candidates: search.candidates, steps: search.steps, tolerance: search.tolerance,
+        // The most divergent feasible adversaries of texts whose own attention is peaked (≥ 0.4), else of any text.
+        let feasible = texts.indices.filter { texts[$0].feasible > 0 && texts[$0].length > 1 }
+        let peaked = feasible.filter { texts[$0].maxAttention >= 0.4 }
+        let chosen = (peaked.count >= 4 ? peaked : feasible).sorted { texts[$0].maxDivergence > texts[$1].maxDivergence }.prefix(4)
+        let examples = try chosen.map { AdversaryRecord.Example(tokens: try file.tokens(ids.slice(dim: 0, start: $0, end: $0 + 1)), text: texts[$0]) }
+        let record = AdversaryRecord(texts: texts, examples: examples, candidates: search.candidates, steps: search.steps, tolerance: search.tolerance,
                                      seed: seed, seconds: Date().timeIntervalSince(started))
         try JSONFile.write(record, to: path(out, "adversary.json"))
         try page(out: out)
@@ -335,6 +346,16 @@ public enum AttentionRun {
         page.table(header: ["texts with", "texts", "median max JSD", "fraction with JSD ≥ 0.5", "fraction with no candidate within the tolerance"], rows: rows)
         page.html(histogram(record.texts.map(\.maxDivergence), edges: (0...7).map { 0.1 * Double($0) },
                             title: "texts per largest JSD of an adversarial attention", format: "%.1f").svg())
+        if !record.examples.isEmpty {
+            page.paragraph("Examples: the most divergent adversaries among texts whose own attention is peaked; each row coloured on one scale (the larger of the two rows' largest weight).")
+            let rows = record.examples.map { example -> String in
+                let t = example.text, scale = max(t.original.max() ?? 0, t.adversarial.max() ?? 0)
+                return String(format: "<tr><th style=\"text-align:left\">original</th><td style=\"text-align:left\">%@</td></tr><tr><th style=\"text-align:left\">adversarial (JSD %.2f, TVD %.4f)</th><td style=\"text-align:left\">%@</td></tr>",
+                              TokenAttribution.colouredTokens(example.tokens, t.original, scale: scale), t.maxDivergence, t.outputChange ?? 0,
+                              TokenAttribution.colouredTokens(example.tokens, t.adversarial, scale: scale))
+            }
+            page.html("<table>" + rows.joined() + "</table>")
+        }
         page.paragraph(String(format: "%d texts in %.1f s (seed %llu).", record.texts.count, record.seconds, record.seed))
     }
 

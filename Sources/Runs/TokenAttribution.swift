@@ -124,17 +124,22 @@ public enum TokenAttribution {
             var rows = ["<table>"]
             for method in methods {
                 guard let scores = record.scores[method] else { continue }
-                let scale = Swift.max(scores.map(Swift.abs).max() ?? 0, 1e-12)
-                let cells = zip(record.tokens, scores).map { token, score -> String in
-                    let v = Swift.max(-1, Swift.min(1, score / scale))
-                    let color = v >= 0 ? String(format: "rgb(255,%d,%d)", Int(255 * (1 - v)), Int(255 * (1 - v)))
-                                       : String(format: "rgb(%d,%d,255)", Int(255 * (1 + v)), Int(255 * (1 + v)))
-                    return "<span title=\"\(String(format: "%.4g", score))\" style=\"background:\(color);padding:1px 3px;margin:1px;display:inline-block\">\(escapeHTML(token))</span>"
-                }
-                rows.append("<tr><th style=\"text-align:left\">\(method)</th><td style=\"text-align:left\">\(cells.joined())</td></tr>")
+                rows.append("<tr><th style=\"text-align:left\">\(method)</th><td style=\"text-align:left\">\(colouredTokens(record.tokens, scores))</td></tr>")
             }
             page.html(rows.joined() + "</table>")
         }
         return page
+    }
+
+    /// Tokens as spans coloured by their scores: red positive, blue negative, white 0, scaled to
+    /// the largest |score| (or to `scale`); the score shows on hover.
+    static func colouredTokens(_ tokens: [String], _ scores: [Double], scale fixed: Double? = nil) -> String {
+        let scale = Swift.max(fixed ?? scores.map(Swift.abs).max() ?? 0, 1e-12)
+        return zip(tokens, scores).map { token, score -> String in
+            let v = Swift.max(-1, Swift.min(1, score / scale))
+            let color = v >= 0 ? String(format: "rgb(255,%d,%d)", Int(255 * (1 - v)), Int(255 * (1 - v)))
+                               : String(format: "rgb(%d,%d,255)", Int(255 * (1 + v)), Int(255 * (1 + v)))
+            return "<span title=\"\(String(format: "%.4g", score))\" style=\"background:\(color);padding:1px 3px;margin:1px;display:inline-block\">\(escapeHTML(token))</span>"
+        }.joined()
     }
 }
