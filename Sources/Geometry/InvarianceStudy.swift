@@ -104,9 +104,7 @@ public struct InvarianceStudy {
 
     func compare(_ original: Tensor, _ changed: Tensor) throws -> SpectrumChange {
         let a = try JacobianSpectrum(jacobians: original), b = try JacobianSpectrum(jacobians: changed)
-        func means(_ f: (JacobianSpectrum) throws -> [Double]) throws -> [Double] {
-            try [a, b].map { let v = try f($0); return v.reduce(0, +) / Double(max(v.count, 1)) }
-        }
+        func means(_ f: (JacobianSpectrum) throws -> [Double]) throws -> [Double] { try [a, b].map { average(try f($0)) } }
         let difference = try ((b.singularValues - a.singularValues).abs() / a.singularValues.max(dims: [1], keepDims: true).clamp(min: 1e-300)).max().item()
         return SpectrumChange(entropyRank: try means { try $0.entropyRank() }, participationRatio: try means { try $0.participationRatio() },
                               thresholdRank: try means { try $0.thresholdRank(relativeThreshold: relativeThreshold) },

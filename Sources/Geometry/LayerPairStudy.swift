@@ -17,6 +17,11 @@ public struct LayerPairStudy: Codable, Sendable {
     public var agreement: SubspaceAgreement
     public var seconds: Double
 
+    /// The effective ranks' means over the inputs.
+    public var meanRanks: (entropy: Double, participation: Double, threshold: Double) {
+        (average(entropyRank), average(participationRatio), average(thresholdRank))
+    }
+
     /// Inputs whose subspaces are compared pairwise.
     static let comparedInputs = 64
 
@@ -50,3 +55,6 @@ public struct LayerPairStudy: Codable, Sendable {
         seconds = Date().timeIntervalSince(started)
     }
 }
+
+/// The mean of `values`, 0 when there are none.
+func average(_ values: [Double]) -> Double { values.reduce(0, +) / Double(max(values.count, 1)) }

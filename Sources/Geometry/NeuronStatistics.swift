@@ -33,6 +33,6 @@ public struct NeuronStatistics: Sendable, Codable {
     /// Mean over neurons of the share of neuron i's top inputs that are also `other`'s neuron i's.
     public func topInputOverlap(with other: NeuronStatistics) -> Double {
         let shares = zip(topInputs, other.topInputs).map { Double(Set($0).intersection($1).count) / Double(max($0.count, 1)) }
-        return shares.reduce(0, +) / Double(max(shares.count, 1))
+        return average(shares)
     }
 }

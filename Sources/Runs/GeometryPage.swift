@@ -21,9 +21,9 @@ enum GeometryPage {
         page.paragraph("Do different inputs use the same directions? For every pair of the first inputs (\(a.pairs) pairs), the principal angles between their top-\(a.k) singular subspaces (Björck & Golub 1973), summarised as the mean squared cosine: 1 when the subspaces coincide, k/d for random ones. Then the top-\(a.k) directions of all inputs together (eigenvectors of ΣJᵀJ and ΣJJᵀ) and the share of each input's ‖J‖²_F they hold.")
         page.table(header: ["side", "overlap between inputs", "random subspaces", "share held by the shared top-\(a.k)", "random subspace"], rows: [
             ["input (\(pair.from), d = \(pair.inputDimension))", String(format: "%.3f", a.inputSideOverlap), String(format: "%.3f", a.inputSideChance),
-             String(format: "%.3f", mean(a.sharedInputCapture)), String(format: "%.3f", a.inputSideChance)],
+             String(format: "%.3f", SENNStabilityReport.meanAndDeviation(a.sharedInputCapture).mean), String(format: "%.3f", a.inputSideChance)],
             ["output (\(pair.to), d = \(pair.outputDimension))", String(format: "%.3f", a.outputSideOverlap), String(format: "%.3f", a.outputSideChance),
-             String(format: "%.3f", mean(a.sharedOutputCapture)), String(format: "%.3f", a.outputSideChance)],
+             String(format: "%.3f", SENNStabilityReport.meanAndDeviation(a.sharedOutputCapture).mean), String(format: "%.3f", a.outputSideChance)],
         ])
         page.heading("Invariance under a change of basis")
         page.paragraph("Seed 003: a hidden layer's basis is a choice. h′ = A·h with the next linear layer reading W·A⁻¹ is the same network; measures that survive every such A describe the function, those that do not describe the coordinates. A orthogonal (a rotation), or invertible with condition number up to 10. \(escapeHTML(record.invarianceNote)).")
@@ -42,8 +42,8 @@ enum GeometryPage {
         if !record.chain.isEmpty {
             page.heading("Consecutive hook points")
             page.table(header: ["pair", "inputs", "d in → out", "entropy rank", "participation ratio", "threshold rank", "overlap (chance)"], rows: record.chain.map { p in
-                ["\(p.from) → \(p.to)", "\(p.inputs)", "\(p.inputDimension) → \(p.outputDimension)", String(format: "%.1f", mean(p.entropyRank)),
-                 String(format: "%.1f", mean(p.participationRatio)), String(format: "%.1f", mean(p.thresholdRank)),
+                ["\(p.from) → \(p.to)", "\(p.inputs)", "\(p.inputDimension) → \(p.outputDimension)", String(format: "%.1f", p.meanRanks.entropy),
+                 String(format: "%.1f", p.meanRanks.participation), String(format: "%.1f", p.meanRanks.threshold),
                  String(format: "%.3f (%.3f)", p.agreement.inputSideOverlap, p.agreement.inputSideChance)]
             })
             page.html(record.chain.map { "<div style=\"display:inline-block\">\(spectrumChart($0.normalizedSpectrum, title: "\($0.from) → \($0.to)", width: 360).svg())</div>" }.joined())
@@ -76,12 +76,9 @@ enum GeometryPage {
         return chart
     }
 
-    static func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(max(values.count, 1)) }
-
     /// mean, standard deviation, min, max.
     static func summary(_ values: [Double]) -> [Double] {
-        let m = mean(values)
-        let sd = (values.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(max(values.count - 1, 1))).squareRoot()
-        return [m, sd, values.min() ?? .nan, values.max() ?? .nan]
+        let (mean, deviation) = SENNStabilityReport.meanAndDeviation(values)
+        return [mean, deviation, values.min() ?? .nan, values.max() ?? .nan]
     }
 }

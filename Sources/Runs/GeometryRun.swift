@@ -81,11 +81,10 @@ public enum GeometryRun {
 
     /// The headline numbers, one line each, for the command line.
     public static func summary(_ record: Record) -> [String] {
-        let mean = { (values: [Double]) in values.reduce(0, +) / Double(max(values.count, 1)) }
         let pairs = record.chain.isEmpty ? [record.pair] : [record.pair] + record.chain
         return pairs.map { p in
             String(format: "%@ → %@ (%d → %d, %d inputs): entropy rank %.1f, participation ratio %.1f, threshold rank %.1f of %d; top-%d overlap between inputs %.3f (random %.3f)",
-                   p.from, p.to, p.inputDimension, p.outputDimension, p.inputs, mean(p.entropyRank), mean(p.participationRatio), mean(p.thresholdRank),
+                   p.from, p.to, p.inputDimension, p.outputDimension, p.inputs, p.meanRanks.entropy, p.meanRanks.participation, p.meanRanks.threshold,
                    min(p.inputDimension, p.outputDimension), p.agreement.k, p.agreement.inputSideOverlap, p.agreement.inputSideChance)
         } + (record.invariance ?? []).map { o in
             String(format: "%@ change of basis at %@: output change %.1e, σ change into %.1e, across %.1e; inactive share %.2f → %.2f, top-9 inputs kept %.0f%%",

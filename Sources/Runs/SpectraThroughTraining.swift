@@ -37,11 +37,11 @@ public struct SpectraThroughTraining {
             model.eval()
             defer { model.train() }
             let study = try LayerPairStudy(model, from: from, to: to, inputs: inputs, topK: topK, relativeThreshold: relativeThreshold)
-            let mean = { (values: [Double]) in values.reduce(0, +) / Double(max(values.count, 1)) }
-            ProgressObserver.note(String(format: "epoch %d: entropy rank %.1f, participation ratio %.1f", epoch, mean(study.entropyRank), mean(study.participationRatio)))
+            let ranks = study.meanRanks
+            ProgressObserver.note(String(format: "epoch %d: entropy rank %.1f, participation ratio %.1f", epoch, ranks.entropy, ranks.participation))
             return Point(epoch: epoch, testAccuracy: try ClassifierEvaluation({ try model($0) }, on: test).accuracy,
-                         entropyRank: mean(study.entropyRank), participationRatio: mean(study.participationRatio),
-                         thresholdRank: mean(study.thresholdRank), medianSpectrum: study.normalizedSpectrum[1],
+                         entropyRank: ranks.entropy, participationRatio: ranks.participation,
+                         thresholdRank: ranks.threshold, medianSpectrum: study.normalizedSpectrum[1],
                          inputSideOverlap: study.agreement.inputSideOverlap)
         }
         var points = [try measure(epoch: 0)]

@@ -71,10 +71,9 @@ public enum Tour {
             try GeometryRun.run(model, named: "the tour's CNN", isDemoCNN: true, inputs: test.slice(dim: 0, start: 0, end: count),
                                 settings: GeometryRun.Settings(), seed: seed, out: out)
         }
-        let mean = { (values: [Double]) in values.reduce(0, +) / Double(max(values.count, 1)) }
         let rotation = record.invariance?.first { $0.kind == .orthogonal }
         return String(format: "geometry: input → hidden layer, entropy rank %.1f of 128, top-10 overlap between inputs %.2f (random %.2f); a rotation there changes the output by %.0e and the spectrum by %.0e, the neurons' inactive share %.2f → %.2f (%.0f s)",
-                      mean(record.pair.entropyRank), record.pair.agreement.inputSideOverlap, record.pair.agreement.inputSideChance,
+                      record.pair.meanRanks.entropy, record.pair.agreement.inputSideOverlap, record.pair.agreement.inputSideChance,
                       rotation?.outputChange ?? .nan, rotation?.intoLayer.largestSingularValueChange ?? .nan,
                       rotation?.before.inactiveShare ?? .nan, rotation?.after.inactiveShare ?? .nan, record.seconds)
     }
