@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 import TextModels
 import Torch
@@ -46,8 +47,7 @@ public struct AdversarialAttention: Sendable {
         var texts: [Text] = []
         for start in stride(from: 0, to: ids.shape[0], by: batchSize) {
             let rows = try ids.slice(dim: 0, start: start, end: min(ids.shape[0], start + batchSize))
-            let longest = max(1, try rows.ne(0).to(.int64).sum(dims: [1]).max().itemInt())
-            texts += try searchBatch(model, ids: rows.slice(dim: 1, start: 0, end: longest).contiguous(), generator: generator)
+            texts += try searchBatch(model, ids: TokenBatch.trimmed(rows).contiguous(), generator: generator)
             progress(texts.count, ids.shape[0])
         }
         return texts

@@ -25,15 +25,12 @@ public enum ConsistentAdversaryStudy {
                            seed: UInt64) throws -> [Point] {
         let corpus = try TweetCorpus.bundled(task: file.task).prefix(limit)
         let (trainIds, testIds) = (try file.ids(corpus.train.texts), try file.ids(corpus.test.texts))
-        let lengths = try trainIds.ne(0).to(.int64).sum(dims: [1]).scalars(as: Int64.self).map { Int($0) }
         return try lambdas.map { lambda in
             let started = Date()
             ProgressObserver.note(String(format: "training the adversary at λ = %g", lambda))
             let adversary = try BiLSTMAttentionClassifier(base.configuration, generator: Generator(seed: seed))
-            let trainer = Trainer(model: adversary, optimizer: Adam(adversary.parameters, learningRate: 2e-3))
-            (trainer.batchSize, trainer.seed) = (64, seed)
-            trainer.batchPlan = { try TokenBatch.buckets(lengths: lengths, batchSize: 64, generator: $0) }
-            trainer.augment = { ids, _ in try TokenBatch.trimmed(ids) }
+            // The text models' defaults: Adam 2e-3, length buckets of 64.
+            let trainer = try TextRun.lengthBucketedTrainer(adversary, ids: trainIds, options: TextTrainingOptions(), seed: seed)
             trainer.objective = { ids, _, _ in
                 let target = try noGrad { try base.run(ids) }
                 let own = try adversary.run(ids)

@@ -99,13 +99,7 @@ public enum TextRun {
             configuration = String(decoding: try JSONEncoder().encode(c), as: UTF8.self)
         case .minilmProbe: throw TorchError("the MiniLM probe is fitted by probe(_:options:seed:out:)")
         }
-        let trainer = Trainer(model: model, optimizer: Adam(model.parameters, learningRate: options.learningRate))
-        trainer.batchSize = options.batchSize
-        trainer.seed = seed
-        // Batches of texts of similar length, cut to their longest text: far less padding to compute.
-        let lengths = try trainIds.ne(0).to(.int64).sum(dims: [1]).scalars(as: Int64.self).map { Int($0) }
-        trainer.batchPlan = { try TokenBatch.buckets(lengths: lengths, batchSize: options.batchSize, generator: $0) }
-        trainer.augment = { ids, _ in try TokenBatch.trimmed(ids) }
+        let trainer = try lengthBucketedTrainer(model, ids: trainIds, options: options, seed: seed)
         trainer.checkpointPath = path(out, "checkpoint.safetensors")
         trainer.settings = "\(options.architecture.rawValue)\(options.uniformAttention ? " uniform attention" : "") \(options.task.rawValue) length buckets of \(options.batchSize) lr \(options.learningRate) min count \(options.minimumCount) length \(options.maxLength) seed \(seed)"
         if !resume, FileManager.default.fileExists(atPath: trainer.checkpointPath!) { try FileManager.default.removeItem(atPath: trainer.checkpointPath!) }
@@ -126,6 +120,17 @@ public enum TextRun {
                                vocabulary: vocabulary, maxLength: options.maxLength, to: path(out, "model.safetensors"))
         try JSONFile.write(record, to: path(out, "metrics.json"))
         return record
+    }
+
+    /// A trainer (Adam) whose batches hold texts of similar length, cut to their longest text: far
+    /// less padding to compute.
+    static func lengthBucketedTrainer(_ model: Module, ids: Tensor, options: TextTrainingOptions, seed: UInt64) throws -> Trainer {
+        let trainer = Trainer(model: model, optimizer: Adam(model.parameters, learningRate: options.learningRate))
+        (trainer.batchSize, trainer.seed) = (options.batchSize, seed)
+        let lengths = try ids.ne(0).to(.int64).sum(dims: [1]).scalars(as: Int64.self).map { Int($0) }
+        trainer.batchPlan = { try TokenBatch.buckets(lengths: lengths, batchSize: options.batchSize, generator: $0) }
+        trainer.augment = { ids, _ in try TokenBatch.trimmed(ids) }
+        return trainer
     }
 
     /// Class predictions in batches of 256, without gradients.
