@@ -147,8 +147,8 @@ struct AttentionBaselineCommand: ParsableCommand {
             print(String(format: "%@ attention, seed %llu: test macro-F1 %.3f, accuracy %.2f%%", model.uniformAttention ? "uniform" : "trained",
                          model.seed, model.test.macroF1, 100 * model.test.accuracy))
         }
-        let sorted = record.seedDivergence.sorted()
-        print(String(format: "JSD between seeds' attention per text: median %.3f over %d test texts", sorted.isEmpty ? Double.nan : sorted[sorted.count / 2], sorted.count))
+        print(String(format: "JSD between seeds' attention per text: median %.3f over %d test texts", SENNAnalysis.median(record.seedDivergence),
+                     record.seedDivergence.count))
         print(String(format: "%.1f s; page: %@/attention.html", record.seconds, out))
     }
 }
