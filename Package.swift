@@ -63,7 +63,7 @@ let package = Package(
         .target(name: "Report", dependencies: ["Torch"]),
         .target(name: "Transparent", dependencies: ["Torch"]),
         .target(name: "TextModels", dependencies: ["Torch", "NN"]),
-        .target(name: "AttentionStudies", dependencies: ["Torch", "NN", "Datasets", "TextModels"]),
+        .target(name: "AttentionStudies", dependencies: ["Torch", "NN", "Datasets", "TextModels", "Attribution"]),
         .target(name: "Superposition", dependencies: ["Torch", "NN"]),
         .target(name: "Geometry", dependencies: ["Torch", "NN", "ExplanationCore"]),
         .target(name: "Runs", dependencies: ["Torch", "NN", "Datasets", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Transparent", "TextModels",

@@ -6,11 +6,12 @@ import Runs
 struct AttentionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attention",
-        abstract: "Is attention explanation? Jain & Wallace's (2019) experiments on a BiLSTM + attention text classifier.",
+        abstract: "Is attention explanation? Jain & Wallace's (2019) and Wiegreffe & Pinter's (2019) experiments on text classifiers.",
         discussion: """
         Train the subject first: glassbox text train --arch bilstm-attention --out runs/text. Each experiment runs over the
         test split of the model's task, writes its JSON to --out, and rewrites attention.html with every experiment the
-        folder holds. Not built yet (issue 19): the transformer and MiniLM part.
+        folder holds. `agreement` also takes the one-layer transformer (--arch transformer) and the MiniLM probe
+        (--arch minilm-probe): every layer and head, with attention rollout.
         """,
         subcommands: [AttentionAgreementCommand.self, AttentionPermuteCommand.self, AttentionAdversaryCommand.self, AttentionBaselineCommand.self, AttentionGuidedCommand.self, AttentionConsistentCommand.self, AttentionReportCommand.self]
     )
@@ -18,7 +19,7 @@ struct AttentionCommand: ParsableCommand {
 
 /// Options every attention experiment takes.
 struct AttentionOptions: ParsableArguments {
-    @Option(help: "A BiLSTM + attention model from `glassbox text train --arch bilstm-attention`.") var model: String
+    @Option(help: "A BiLSTM + attention model from `glassbox text train --arch bilstm-attention` (agreement: also a transformer or the MiniLM probe).") var model: String
     @Option(parsing: .unconditional, help: "Only the first N test texts (quick runs).") var limit: Int?
     @Option(help: "Output folder.") var out = "runs/attention"
 
@@ -31,22 +32,29 @@ struct AttentionAgreementCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agreement",
         abstract: "Kendall τ between attention and gradient / leave-one-out importance, per test text.",
-        discussion: "Writes agreement.json and attention.html."
+        discussion: """
+        A BiLSTM: its attention vs |gradient × embedding| and leave-one-out (agreement.json). A one-layer transformer or the
+        MiniLM probe: every layer's and head's attention (received, averaged over queries), each layer's head mean and
+        attention rollout vs gradient × input, Integrated Gradients and leave-one-out (agreement-transformer.json or
+        agreement-minilm-probe.json). MiniLM on the whole binary test split takes about N minutes on 2 cores; --limit for less.
+        """
     )
 
     @OptionGroup var options: AttentionOptions
+    @Option(help: "Integrated Gradients' steps (transformers).") var steps = 16
+    @Option(help: "A folder with all-MiniLM-L6-v2's files, for the MiniLM probe (else $GLASSBOX_MINILM or the cache).") var minilm: String?
     @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        if steps < 1 { throw ValidationError("--steps must be at least 1") }
+    }
 
     func run() throws {
         try common.apply()
-        let record = try showingProgress { try AttentionRun.agreement(model: options.model, limit: options.limit, out: options.out) }
-        for (name, summary) in [("attention vs gradient", record.gradient), ("attention vs leave-one-out", record.leaveOneOut),
-                                ("gradient vs leave-one-out", record.gradientVsLeaveOneOut)] {
-            print(String(format: "%@: mean τ %.2f ± %.2f, significant (p < 0.05) in %.0f%% of %d texts", name, summary.meanTau,
-                         summary.standardDeviation, 100 * summary.significantFraction, summary.texts))
+        let lines = try showingProgress {
+            try AttentionRun.agreementLines(model: options.model, limit: options.limit, steps: steps, minilm: minilm, out: options.out)
         }
-        print("published (BiLSTM, attention vs gradient): SST 0.35, IMDB 0.44, AgNews 0.39, 20News 0.13")
-        print(String(format: "%.1f s; page: %@/attention.html", record.seconds, options.out))
+        for line in lines { print(line) }
     }
 }
 
@@ -115,7 +123,8 @@ struct AttentionBaselineCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "baseline",
         abstract: "Train the BiLSTM with uniform attention and with trained attention from several seeds: scores and seed-to-seed divergence.",
-        discussion: "Wiegreffe & Pinter (2019). Trains (seeds + 1) models into --out/baseline/ on the binary tweets; writes baseline.json and attention.html."
+        discussion: "Wiegreffe & Pinter (2019). Trains (seeds + 1) models into --out/baseline/ on the binary tweets; writes baseline.json and attention.html.",
+        aliases: ["uniform"]
     )
 
     @Option(help: "Seeds of the trained-attention models (comma-separated, at least 2); the uniform model uses the first.") var seeds = "0,1,2"
@@ -157,7 +166,8 @@ struct AttentionGuidedCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "guided",
         abstract: "Train a context-free token MLP with uniform, its own, or the BiLSTM's frozen attention: does the attention help it?",
-        discussion: "Wiegreffe & Pinter (2019), §5. Writes guided.json and attention.html."
+        discussion: "Wiegreffe & Pinter (2019), §5. Writes guided.json and attention.html.",
+        aliases: ["frozen"]
     )
 
     @OptionGroup var options: AttentionOptions
@@ -185,7 +195,8 @@ struct AttentionConsistentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "consistent",
         abstract: "Train model-consistent adversaries: the base model's predictions with attention pushed away, for several λ.",
-        discussion: "Wiegreffe & Pinter (2019), §6: loss = TVD(outputs) − λ·JSD(attention). Writes consistent.json and attention.html."
+        discussion: "Wiegreffe & Pinter (2019), §6: loss = TVD(outputs) − λ·JSD(attention). Writes consistent.json and attention.html.",
+        aliases: ["consistent-adversary"]
     )
 
     @OptionGroup var options: AttentionOptions

@@ -243,6 +243,9 @@ public enum AttentionRun {
         if FileManager.default.fileExists(atPath: path(out, "agreement.json")) {
             agreementSection(try JSONFile.read(AgreementRecord.self, from: path(out, "agreement.json")), into: &page)
         }
+        for architecture in [TextArchitecture.transformer, .minilmProbe] where FileManager.default.fileExists(atPath: path(out, agreementFile(architecture))) {
+            transformerAgreementSection(try JSONFile.read(TransformerAgreementRecord.self, from: path(out, agreementFile(architecture))), into: &page)
+        }
         if FileManager.default.fileExists(atPath: path(out, "permutation.json")) {
             permutationSection(try JSONFile.read(PermutationRecord.self, from: path(out, "permutation.json")), into: &page)
         }

@@ -92,12 +92,7 @@ public enum MiniLMFiles {
 public enum SentenceEmbedding {
     public static func embed(_ texts: [String], model: BERT, tokenizer: WordPieceTokenizer, batchSize: Int = 64) throws -> Tensor {
         guard !texts.isEmpty else { throw TorchError("no texts to embed") }
-        // Long texts keep their first tokens and end with [SEP], as Hugging Face truncates.
-        let limit = model.configuration.maxPositions
-        let ids = texts.map { text -> [Int] in
-            let all = tokenizer.encode(text)
-            return all.count <= limit ? all : Array(all.prefix(limit - 1)) + [tokenizer.separator]
-        }
+        let ids = sequences(texts, tokenizer: tokenizer, limit: model.configuration.maxPositions)
         // Longest batches first, so the workers finish together.
         let batches = try TokenBatch.buckets(lengths: ids.map(\.count), batchSize: batchSize)
             .map { batch in (batch, batch.reduce(0) { $0 + ids[$1].count }) }.sorted { $0.1 > $1.1 }.map(\.0)
@@ -112,5 +107,14 @@ public enum SentenceEmbedding {
             for (row, index) in batch.enumerated() { rows[index] = try result[row] }
         }
         return try Tensor.stack(rows.map { $0! })
+    }
+
+    /// WordPiece ids with [CLS] and [SEP]; long texts keep their first tokens and end with [SEP],
+    /// as Hugging Face truncates.
+    public static func sequences(_ texts: [String], tokenizer: WordPieceTokenizer, limit: Int) -> [[Int]] {
+        texts.map { text -> [Int] in
+            let all = tokenizer.encode(text)
+            return all.count <= limit ? all : Array(all.prefix(limit - 1)) + [tokenizer.separator]
+        }
     }
 }

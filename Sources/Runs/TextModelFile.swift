@@ -52,14 +52,32 @@ public struct TextModelFile {
 
     /// Token ids (N, T) for texts, as the network was trained on them.
     public func ids(_ texts: [String]) throws -> Tensor {
-        guard let vocabulary else { throw TorchError("the MiniLM probe tokenizes with MiniLM's own WordPiece vocabulary") }
-        return try Self.ids(texts, vocabulary: vocabulary, maxLength: maxLength)
+        try TokenBatch(sequences(texts), padding: WordVocabulary.padding, maxLength: maxLength).ids
     }
 
-    /// Word ids, padded into one batch; a text without words is one [UNK].
+    /// Each text's word ids as the network reads them, unpadded.
+    public func sequences(_ texts: [String]) throws -> [[Int]] {
+        guard let vocabulary else { throw TorchError("the MiniLM probe tokenizes with MiniLM's own WordPiece vocabulary") }
+        return Self.sequences(texts, vocabulary: vocabulary).map { Array($0.prefix(maxLength)) }
+    }
+
+    /// Word ids, padded into one batch.
     static func ids(_ texts: [String], vocabulary: WordVocabulary, maxLength: Int) throws -> Tensor {
-        try TokenBatch(texts.map { let ids = vocabulary.encode($0); return ids.isEmpty ? [WordVocabulary.unknown] : ids },
-                       padding: WordVocabulary.padding, maxLength: maxLength).ids
+        try TokenBatch(sequences(texts, vocabulary: vocabulary), padding: WordVocabulary.padding, maxLength: maxLength).ids
+    }
+
+    /// A text without words is one [UNK].
+    static func sequences(_ texts: [String], vocabulary: WordVocabulary) -> [[Int]] {
+        texts.map { let ids = vocabulary.encode($0); return ids.isEmpty ? [WordVocabulary.unknown] : ids }
+    }
+
+    /// The MiniLM probe as one network (encoder and head) with MiniLM's tokenizer.
+    public func probe(minilm: String? = nil) throws -> (model: SentenceProbeClassifier, tokenizer: WordPieceTokenizer) {
+        guard architecture == .minilmProbe, let weights = tensors["weights"], let bias = tensors["bias"] else {
+            throw TorchError("this is a \(architecture.rawValue) model, not the MiniLM probe")
+        }
+        let (encoder, tokenizer) = try MiniLMFiles.load(MiniLMFiles.folder(explicit: minilm))
+        return (try SentenceProbeClassifier(encoder: encoder, weights: weights, bias: bias), tokenizer)
     }
 
     /// The vocabulary's words for a row of ids (padding dropped).

@@ -40,6 +40,26 @@ struct TextCommandTests {
         #expect(try maxDifference(embeddings.norm(dims: [1]), Tensor.ones([4])) < 1e-5)
     }
 
+    @Test("attention agreement on a MiniLM probe scores every layer and head over content tokens")
+    func probeAgreement() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let model = try Self.tinyModelFolder(in: folder)
+        let out = folder.appendingPathComponent("probe").path
+        let trained = try glassbox(["text", "train", "--arch", "minilm-probe", "--minilm", model, "--limit", "60", "--out", out])
+        #expect(trained.status == 0, "\(trained.error)")
+        let agreement = try glassbox(["attention", "agreement", "--model", "\(out)/model.safetensors", "--minilm", model, "--limit", "8", "--steps", "4",
+                                      "--out", "\(out)/attention"])
+        #expect(agreement.status == 0 && agreement.output.contains("layer 0 mean of heads vs leave-one-out: mean τ"), "\(agreement.error)")
+        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/attention/agreement-minilm-probe.json"))) as? [String: Any]
+        let result = record?["result"] as? [String: Any]
+        // One layer of two heads: two heads and their mean (rollout needs two layers).
+        #expect(result?["texts"] as? Int == 8 && result?["steps"] as? Int == 4 && (result?["sources"] as? [Any])?.count == 3)
+        #expect(try String(contentsOfFile: "\(out)/attention/attention.html", encoding: .utf8).contains("MiniLM's attention heads"))
+        let badSteps = try glassbox(["attention", "agreement", "--model", "\(out)/model.safetensors", "--steps", "0"])
+        #expect(badSteps.failedCleanly && badSteps.error.contains("--steps"))
+    }
+
     @Test("text embed explains a missing or wrong model folder and missing texts")
     func errors() throws {
         let folder = try temporaryFolder()
@@ -121,7 +141,14 @@ struct TextClassifierCommandTests {
             let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/attention/agreement.json"))) as? [String: Any]
             #expect((record?["texts"] as? [Any])?.count == 30)
         } else {
-            #expect(agreement.failedCleanly && agreement.error.contains("--arch bilstm-attention"), "\(agreement.error)")
+            // The transformer: every head against three measures; the other experiments need the BiLSTM's attention.
+            #expect(agreement.status == 0 && agreement.output.contains("layer 0 mean of heads vs Integrated Gradients: mean τ"), "\(agreement.error)")
+            let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/attention/agreement-transformer.json"))) as? [String: Any]
+            let result = record?["result"] as? [String: Any]
+            #expect(result?["texts"] as? Int == 30 && (result?["sources"] as? [Any])?.count == 5)
+            #expect(try String(contentsOfFile: "\(out)/attention/attention.html", encoding: .utf8).contains("a transformer's attention heads"))
+            let permuted = try glassbox(["attention", "permute", "--model", "\(out)/model.safetensors", "--limit", "10", "--out", "\(out)/attention"])
+            #expect(permuted.failedCleanly && permuted.error.contains("--arch bilstm-attention"), "\(permuted.error)")
         }
     }
 
