@@ -85,11 +85,19 @@ public enum TransformerAttentionAgreement {
         guard !texts.isEmpty else { throw TorchError("no texts to measure") }
         guard steps >= 1 else { throw TorchError("Integrated Gradients needs at least 1 step") }
         guard !subject.patternHookPoints.isEmpty else { throw TorchError("the model names no attention pattern hook points") }
-        var taus: [Key: [KendallTau?]] = [:], classes: [Int] = [], heads = 0, done = 0
-        for batch in try TokenBatch.buckets(lengths: texts.map(\.count), batchSize: batchSize) {
-            let scores = try BatchScores(subject, ids: TokenBatch(batch.map { texts[$0] }, padding: 0).ids, steps: steps)
+        // Batches of similar lengths, longest first, split between one-thread workers (many small
+        // operations: two one-thread workers beat one two-thread loop on 2 cores).
+        let batches = try TokenBatch.buckets(lengths: texts.map(\.count), batchSize: batchSize).reversed().map { $0.map { texts[$0] } }
+        let shared = UncheckedSendable(subject)
+        let computed = try Torch.concurrentMap(batches.count, workers: Torch.threads, progress: { done in
+            progress(Swift.min(texts.count, done * batchSize), texts.count)
+        }) { index in
+            try BatchScores(shared.value, ids: TokenBatch(batches[index], padding: 0).ids, steps: steps)
+        }
+        var taus: [Key: [KendallTau?]] = [:], classes: [Int] = [], heads = 0
+        for scores in computed {
             heads = scores.heads
-            for row in 0..<batch.count {
+            for row in 0..<scores.lengths.count {
                 classes.append(scores.predicted[row])
                 let span = subject.specialTokens ? 1..<(scores.lengths[row] - 1) : 0..<scores.lengths[row]
                 let measures = [scores.gradient[row], scores.integrated[row], scores.leaveOneOut[row]].map { $0[span].map(Swift.abs) }
@@ -100,8 +108,6 @@ public enum TransformerAttentionAgreement {
                     taus[Key(source: nil, measure: pair), default: []].append(KendallTau(measures[a], measures[b]))
                 }
             }
-            done += batch.count
-            progress(done, texts.count)
         }
         let classCount = (classes.max() ?? 0) + 1
         func comparison(_ key: Key) -> Comparison {
@@ -131,7 +137,7 @@ public enum TransformerAttentionAgreement {
 }
 
 /// One padded batch's attention and importance scores, as (row-major) Double arrays.
-struct BatchScores {
+struct BatchScores: Sendable {
     let lengths: [Int], predicted: [Int]
     let layers: Int, heads: Int, width: Int
     /// (N, layers, heads, T) attention received, (N, layers, T) head means, (N, T) rollout.

@@ -150,8 +150,3 @@ public struct LayerJacobian {
     }
 }
 
-/// Values handed to `Torch.concurrentMap`'s workers, which only read them.
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
-}

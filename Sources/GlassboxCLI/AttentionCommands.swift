@@ -236,15 +236,22 @@ struct AttentionReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "Every attention experiment with its defaults, into one attention.html (about 8 minutes on 2 cores).",
-        discussion: "agreement, permute, adversary, baseline (3 seeds and uniform attention), guided and consistent, in that order."
+        discussion: """
+        agreement on each --transformer model first, then on the BiLSTM: agreement, permute, adversary, baseline (3 seeds and
+        uniform attention), guided and consistent, in that order.
+        """
     )
 
     @OptionGroup var options: AttentionOptions
+    @Option(help: "Also run the agreement test on this one-layer transformer or MiniLM probe (repeatable).") var transformer: [String] = []
+    @Option(help: "A folder with all-MiniLM-L6-v2's files, for a MiniLM probe (else $GLASSBOX_MINILM or the cache).") var minilm: String?
     @OptionGroup var common: CommonOptions
 
     func run() throws {
         try common.apply()
-        let lines = try showingProgress { try AttentionRun.report(model: options.model, limit: options.limit, seed: common.seed, out: options.out) }
+        let lines = try showingProgress {
+            try AttentionRun.report(model: options.model, transformers: transformer, minilm: minilm, limit: options.limit, seed: common.seed, out: options.out)
+        }
         for line in lines { print(line) }
         print("page: \(options.out)/attention.html")
     }

@@ -201,10 +201,23 @@ public enum AttentionRun {
     /// The budget of `report` on 2 cores.
     public static let reportBudgetSeconds = 1800.0
 
-    /// Every experiment on the BiLSTM at `modelPath` with its defaults, into one attention.html;
-    /// one summary line each, the last against the time budget.
-    public static func report(model modelPath: String, limit: Int?, seed: UInt64, out: String) throws -> [String] {
+    /// Every experiment on the BiLSTM at `modelPath` with its defaults, and the agreement test on
+    /// each of `transformers` (a one-layer transformer or the MiniLM probe), into one
+    /// attention.html; one summary line each, the last against the time budget.
+    public static func report(model modelPath: String, transformers: [String] = [], minilm: String? = nil, limit: Int?, seed: UInt64,
+                              out: String) throws -> [String] {
         let started = Date()
+        for other in transformers where try TextModelFile.load(other).architecture == .bilstmAttention {
+            throw TorchError("\(other) is a BiLSTM; name it with --model (the other models are transformers for the agreement test)")
+        }
+        let transformerLines = try transformers.map { other -> String in
+            let r = try transformerAgreement(model: other, limit: limit, steps: 16, minilm: minilm, out: out)
+            let sources = r.result.sources.filter { $0.source == .rollout || $0.source == .layerMean(layer: r.result.layers - 1) }
+            return "agreement, \(r.architecture): " + sources.map { s in
+                String(format: "%@ vs gradient × input τ %.2f, vs Integrated Gradients %.2f, vs leave-one-out %.2f", s.source.name,
+                       s.gradient.summary.meanTau, s.integratedGradients.summary.meanTau, s.leaveOneOut.summary.meanTau)
+            }.joined(separator: "; ") + String(format: " (%.0f s)", r.seconds)
+        }
         let agreement = try self.agreement(model: modelPath, limit: limit, out: out)
         let permutation = try self.permutation(model: modelPath, limit: limit, permutations: 100, seed: seed, out: out)
         let adversary = try self.adversary(model: modelPath, limit: limit, search: AdversarialAttention(), seed: seed, out: out)
@@ -216,7 +229,7 @@ public enum AttentionRun {
         let (peaked, still) = permutation.unmoved(peak: 0.5)
         let median = { (values: [Double]) in SENNAnalysis.median(values) }
         let seconds = Date().timeIntervalSince(started)
-        return [
+        return transformerLines + [
             String(format: "agreement: attention vs gradient τ %.2f (significant in %.0f%%), vs leave-one-out %.2f", agreement.gradient.meanTau,
                    100 * agreement.gradient.significantFraction, agreement.leaveOneOut.meanTau),
             String(format: "permutation: %d of %d texts with peaked attention (≥ 0.5) moved < 0.01", still, peaked),

@@ -60,9 +60,7 @@ public enum LanguageModelRun {
             (encode, vocabularySize) = ({ tokenizer.encode($0) }, tokenizer.count)
             vocabularyMetadata = "minilm-wordpiece"
         }
-        func sequences(_ texts: [String]) throws -> Tensor {
-            try TokenBatch(texts.map { encode($0) }.filter { $0.count >= 2 }, padding: 0, maxLength: options.maxLength + 1).ids
-        }
+        func sequences(_ texts: [String]) throws -> Tensor { try Self.sequences(texts, encode: encode, maxLength: options.maxLength + 1) }
         let train = try sequences(corpus.train.texts), validation = try sequences(corpus.validation.texts)
         func split(_ ids: Tensor) throws -> (Tensor, Tensor) {
             let t = ids.shape[1]
@@ -108,5 +106,10 @@ public enum LanguageModelRun {
                                                             "glassbox.lm.vocabulary": vocabularyMetadata], to: path(out, "model.safetensors"))
         try JSONFile.write(record, to: path(out, "metrics.json"))
         return record
+    }
+
+    /// The texts of at least two tokens as one padded batch of at most `maxLength` tokens each.
+    static func sequences(_ texts: [String], encode: (String) -> [Int], maxLength: Int) throws -> Tensor {
+        try TokenBatch(texts.map { encode($0) }.filter { $0.count >= 2 }, padding: 0, maxLength: maxLength).ids
     }
 }

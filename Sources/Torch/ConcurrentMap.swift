@@ -124,3 +124,9 @@ enum SingleThreadedBLAS {
         }
     }
 }
+
+/// Values handed to `Torch.concurrentMap`'s workers, which only read them (a model, say).
+public struct UncheckedSendable<Value>: @unchecked Sendable {
+    public let value: Value
+    public init(_ value: Value) { self.value = value }
+}

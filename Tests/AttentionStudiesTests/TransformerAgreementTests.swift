@@ -65,7 +65,7 @@ struct TransformerAgreementTests {
         let texts = try reference["test.ids"]!.scalars(as: Int64.self).chunked(9).map { $0.filter { $0 != 0 }.map { Int($0) } }
         var reported: [Int] = []
         let result = try TransformerAttentionAgreement.measure(subject, texts: texts, steps: 4, batchSize: 2) { done, _ in reported.append(done) }
-        #expect(reported == [2, 3])
+        #expect(reported.last == 3)
         #expect(result.sources.count == 11 && result.texts == 3 && result.predictedCounts.reduce(0, +) == 3)
         // Texts of 9, 5 and 6 tokens rank 7, 3 and 4 content tokens; the repeated token 4 ties but still gives a τ.
         #expect(result.sources.allSatisfy { $0.leaveOneOut.summary.texts == 3 && $0.leaveOneOut.histogram.reduce(0, +) == 3 })
