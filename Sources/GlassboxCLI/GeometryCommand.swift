@@ -18,6 +18,9 @@ struct GeometryCommand: ParsableCommand {
         --chain adds consecutive pairs (for the demo CNN: input,2,5,9,10); --through-training N trains the demo CNN from scratch
         and measures the pair after every epoch. Inputs: the bundled MNIST test digits for MNIST-shaped models, or --input FILE.
         Hook points of the demo CNN: 0 … 10 (see `glassbox attribute --help`). A TorchScript model has none: --from input --to output.
+        A language model from `glassbox lm train`: its last MLP sublayer token by token, from "input" (the residual stream at
+        hook_resid_mid) to blocks.L.hook_mlp_pre, blocks.L.hook_mlp_post (the neurons, with the invariance check) or "output"
+        (hook_resid_post), on the validation tweets' token states.
         """
     )
 
@@ -48,6 +51,16 @@ struct GeometryCommand: ParsableCommand {
 
     func run() throws {
         try common.apply()
+        var settings = GeometryRun.Settings()
+        (settings.from, settings.to, settings.inputs, settings.topK, settings.relativeThreshold) = (from, to, inputs, topK, threshold)
+        (settings.chain, settings.invariance, settings.trainingEpochs) = (chain.map(chainPoints) ?? [], !noInvariance, throughTraining)
+        if LanguageModelFile.isLanguageModel(model) {
+            guard input == nil, throughTraining == 0 else { throw ValidationError("a language model's inputs are its tokens' states; --input and --through-training do not apply") }
+            let record = try showingProgress { try GeometryRun.languageModel(model, settings: settings, seed: common.seed, out: out) }
+            for line in GeometryRun.summary(record) { print(line) }
+            print(String(format: "%.1f s; page: %@/geometry.html", record.seconds, out))
+            return
+        }
         let loaded = try ModelFile.load(model)
         let batch: Tensor
         if let input {
@@ -58,9 +71,6 @@ struct GeometryCommand: ParsableCommand {
         } else {
             throw ValidationError("this model does not take MNIST digits; pass --input FILE with at least 2 inputs")
         }
-        var settings = GeometryRun.Settings()
-        (settings.from, settings.to, settings.inputs, settings.topK, settings.relativeThreshold) = (from, to, inputs, topK, threshold)
-        (settings.chain, settings.invariance, settings.trainingEpochs) = (chain.map(chainPoints) ?? [], !noInvariance, throughTraining)
         let record = try showingProgress {
             try GeometryRun.run(loaded.model, named: (model as NSString).lastPathComponent, isDemoCNN: loaded.architecture == ModelFile.mnistCNN,
                                 inputs: batch, settings: settings, seed: common.seed, out: out)

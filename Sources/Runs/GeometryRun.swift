@@ -1,3 +1,4 @@
+import Datasets
 import ExplanationCore
 import Foundation
 import Geometry
@@ -79,6 +80,26 @@ public enum GeometryRun {
         return record
     }
 
+    /// The geometry of a language model's last MLP sublayer, token by token (`MLPSublayer`): the
+    /// inputs are residual-stream states at `hook_resid_mid` of the validation tweets' tokens, a
+    /// random `settings.inputs` of them for the Jacobians. `settings.from` is "input" (the
+    /// sublayer's input) or a hook point inside it; `settings.to` one inside it or "output".
+    public static func languageModel(_ modelPath: String, settings: Settings, seed: UInt64, out: String) throws -> Record {
+        let lm = try LanguageModelFile.load(modelPath)
+        let sublayer = MLPSublayer(try lm.model.block(lm.model.configuration.layers - 1))
+        let texts = Array(try TweetCorpus.bundled(task: .threeClass).validation.texts.prefix(400))
+        let ids = try TokenBatch.trimmed(LanguageModelRun.sequences(texts, encode: lm.encode, maxLength: lm.model.configuration.maxLength))
+        var states: Tensor?
+        _ = try noGrad { try lm.model.withHooks([(sublayer.inputHookPoint, { activation, _ in states = activation; return nil })]) { try lm.model(ids) } }
+        guard let states else { throw TorchError("the language model did not reach \(sublayer.inputHookPoint)") }
+        let positions = try ids.flattened().ne(0).scalars(as: Bool.self).enumerated().filter(\.element).map { Int64($0.offset) }
+        let order = try Tensor.randperm(positions.count, generator: Generator(seed: seed)).scalars(as: Int64.self).map { positions[Int($0)] }
+        let inputs = try states.flattened(from: 0, to: 1).indexSelect(dim: 0, index: Tensor(order, shape: [order.count]))
+        ProgressObserver.note("\(inputs.shape[0]) token states at \(sublayer.inputHookPoint) of \(texts.count) validation tweets")
+        return try run(sublayer, named: (modelPath as NSString).lastPathComponent + " (MLP sublayer, per token)", isDemoCNN: false,
+                       inputs: inputs, settings: settings, seed: seed, out: out)
+    }
+
     /// The headline numbers, one line each, for the command line.
     public static func summary(_ record: Record) -> [String] {
         let pairs = record.chain.isEmpty ? [record.pair] : [record.pair] + record.chain
@@ -98,6 +119,11 @@ public enum GeometryRun {
     /// The invariance study at `hookPoint` when it is a layer of a sequential model followed by
     /// a linear layer; the crossing Jacobian ends at the model's last layer.
     static func invarianceStudy(_ model: Module, at hookPoint: String, from: String) -> InvarianceStudy? {
+        if let sublayer = model as? MLPSublayer, hookPoint == sublayer.neuronHookPoint {
+            var study = InvarianceStudy(hidden: hookPoint, next: sublayer.readerPath, output: sublayer.mlpOutputHookPoint)
+            study.from = from
+            return study
+        }
         guard let sequential = model as? Sequential,
               let index = sequential.layers.firstIndex(where: { $0.path == hookPoint }),
               index + 1 < sequential.layers.count, sequential.layers[index + 1] is Linear else { return nil }

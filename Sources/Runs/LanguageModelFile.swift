@@ -12,6 +12,11 @@ public struct LanguageModelFile {
     public let tokens: [String]
     public let encode: (String) -> [Int]
 
+    /// Whether `path` holds a language model (reads the header only).
+    public static func isLanguageModel(_ path: String) -> Bool {
+        (try? Safetensors.readMetadata(path))?["glassbox.architecture"] == "language-model"
+    }
+
     public static func load(_ path: String) throws -> LanguageModelFile {
         let (tensors, metadata) = try Safetensors.read(path)
         guard metadata["glassbox.architecture"] == "language-model", let configuration = metadata["glassbox.lm.configuration"],

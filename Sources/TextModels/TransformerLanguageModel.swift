@@ -39,6 +39,14 @@ public final class TransformerLanguageModel: Module {
         [("embed", embed), ("pos_embed", positions), ("blocks", blocks), ("ln_final", finalNorm), ("unembed", unembed)]
     }
 
+    /// The transformer block at `index` (0 first).
+    public func block(_ index: Int) throws -> TransformerBlock {
+        guard blocks.modules.indices.contains(index), let block = blocks.modules[index] as? TransformerBlock else {
+            throw TorchError("the model has \(blocks.modules.count) blocks; there is no block \(index)")
+        }
+        return block
+    }
+
     public override func forward(_ ids: Tensor) throws -> Tensor {
         guard ids.rank == 2, !ids.dtype.isFloatingPoint else { throw TorchError("the language model takes token ids (N, T), got \(ids.shape) \(ids.dtype)") }
         guard ids.shape[1] <= configuration.maxLength else {

@@ -23,6 +23,29 @@ struct GeometryCommandTests {
                 && page.contains("Consecutive hook points"))
     }
 
+    @Test("a language model: its MLP sublayer token by token, the change of basis at the neurons leaves function and crossing spectra")
+    func languageModel() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let lm = folder.appendingPathComponent("lm").path
+        let trained = try glassbox(["lm", "train", "--limit", "60", "--epochs", "1", "--width", "16", "--activation", "solu", "--out", lm])
+        #expect(trained.status == 0, "\(trained.error)")
+        let out = folder.appendingPathComponent("geometry").path
+        let result = try glassbox(["geometry", "--model", "\(lm)/model.safetensors", "--to", "blocks.0.hook_mlp_post", "--inputs", "32", "--out", out])
+        #expect(result.status == 0 && result.output.contains("input → blocks.0.hook_mlp_post (16 → 64, 32 inputs)"), "\(result.error)")
+        let json = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/geometry.json"))) as? [String: Any])
+        let outcomes = try #require(json["invariance"] as? [[String: Any]])
+        #expect(outcomes.count == 2)
+        for outcome in outcomes {
+            // float32 through LayerNorms and SoLU: changes near rounding, far below the invertible change's 10⁻¹ into the layer.
+            #expect((outcome["output_change"] as? Double ?? 1) < 1e-4)
+            #expect(((outcome["across_layer"] as? [String: Any])?["largest_singular_value_change"] as? Double ?? 1) < 1e-4)
+        }
+        #expect(((outcomes[0]["into_layer"] as? [String: Any])?["largest_singular_value_change"] as? Double ?? 1) < 1e-4)
+        let bad = try glassbox(["geometry", "--model", "\(lm)/model.safetensors", "--to", "blocks.0.hook_mlp_post", "--through-training", "1", "--out", out])
+        #expect(bad.failedCleanly && bad.error.contains("do not apply"), "\(bad.error)")
+    }
+
     @Test("a TorchScript model: input to output only, the rest refused")
     func torchScript() throws {
         let folder = try temporaryFolder()
