@@ -37,7 +37,7 @@ let package = Package(
     name: "Glassbox",
     platforms: [.macOS(.v14)],
     products: [
-        .library(name: "Glassbox", targets: ["Torch", "NN", "Datasets", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Transparent", "TextModels", "AttentionStudies", "Superposition", "Geometry", "Runs"]),
+        .library(name: "Glassbox", targets: ["Torch", "NN", "Datasets", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Transparent", "TextModels", "AttentionStudies", "Superposition", "Geometry", "DictionaryLearning", "Runs"]),
         .executable(name: "glassbox", targets: ["GlassboxCLI"]),
     ],
     dependencies: [
@@ -64,6 +64,7 @@ let package = Package(
         .target(name: "Transparent", dependencies: ["Torch"]),
         .target(name: "TextModels", dependencies: ["Torch", "NN"]),
         .target(name: "AttentionStudies", dependencies: ["Torch", "NN", "Datasets", "TextModels", "Attribution"]),
+        .target(name: "DictionaryLearning", dependencies: ["Torch", "NN"]),
         .target(name: "Superposition", dependencies: ["Torch", "NN"]),
         .target(name: "Geometry", dependencies: ["Torch", "NN", "ExplanationCore"]),
         .target(name: "Runs", dependencies: ["Torch", "NN", "Datasets", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Transparent", "TextModels",
@@ -85,6 +86,7 @@ let package = Package(
         .testTarget(name: "TransparentTests", dependencies: ["TestSupport", "Transparent", "Datasets", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["TestSupport", "Datasets", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SuperpositionTests", dependencies: ["TestSupport", "Superposition", "NN", "Torch"]),
+        .testTarget(name: "DictionaryLearningTests", dependencies: ["TestSupport", "DictionaryLearning", "NN", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "GeometryTests", dependencies: ["TestSupport", "Geometry", "NN", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AttentionStudiesTests", dependencies: ["TestSupport", "AttentionStudies", "TextModels", "NN", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RunsTests", dependencies: ["TestSupport", "ExplanationCore", "Runs", "Torch"]),

@@ -36,7 +36,7 @@ struct AttentionAgreementCommand: ParsableCommand {
         A BiLSTM: its attention vs |gradient × embedding| and leave-one-out (agreement.json). A one-layer transformer or the
         MiniLM probe: every layer's and head's attention (received, averaged over queries), each layer's head mean and
         attention rollout vs gradient × input, Integrated Gradients and leave-one-out (agreement-transformer.json or
-        agreement-minilm-probe.json). MiniLM on the whole binary test split takes about N minutes on 2 cores; --limit for less.
+        agreement-minilm-probe.json). MiniLM takes about 1.2 s per text on 2 cores (the whole binary test split: about 45 minutes); --limit for less.
         """
     )
 
@@ -237,8 +237,9 @@ struct AttentionReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "Every attention experiment with its defaults, into one attention.html (about 8 minutes on 2 cores).",
         discussion: """
-        agreement on each --transformer model first, then on the BiLSTM: agreement, permute, adversary, baseline (3 seeds and
-        uniform attention), guided and consistent, in that order.
+        agreement on each --transformer model first (a MiniLM probe on the first \(AttentionRun.minilmReportTexts) test texts
+        unless --limit says otherwise), then on the BiLSTM: agreement, permute, adversary, baseline (3 seeds and uniform
+        attention), guided and consistent, in that order.
         """
     )
 

@@ -129,6 +129,16 @@ public final class Adam: Optimizer {
         }
     }
 
+    /// Clears the moments of parameter `index` where `mask` (broadcast to its shape) is 0, as if
+    /// those entries had never been updated (a resampled dictionary feature, say). The bias
+    /// corrections keep the parameter's step count.
+    public func resetMoments(parameterAt index: Int, keeping mask: Tensor) throws {
+        guard parameters.indices.contains(index) else { throw TorchError("no parameter \(index); the optimiser has \(parameters.count)") }
+        try noGrad {
+            for case let moment? in [firstMoments[index], secondMoments[index]] { try moment.copyInPlace(from: moment * mask) }
+        }
+    }
+
     public func state() throws -> [String: Tensor] {
         var result: [String: Tensor] = [:]
         for index in parameters.indices {

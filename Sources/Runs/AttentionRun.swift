@@ -200,6 +200,11 @@ public enum AttentionRun {
 
     /// The budget of `report` on 2 cores.
     public static let reportBudgetSeconds = 1800.0
+    /// Test texts of the MiniLM agreement run in `report` without --limit: MiniLM took about
+    /// 1.2 s per text on 2 cores (16 Integrated Gradients steps and leave-one-out through six
+    /// layers), so the whole split (about 45 minutes) would not fit the budget beside the BiLSTM's
+    /// experiments.
+    public static let minilmReportTexts = 500
 
     /// Every experiment on the BiLSTM at `modelPath` with its defaults, and the agreement test on
     /// each of `transformers` (a one-layer transformer or the MiniLM probe), into one
@@ -211,7 +216,8 @@ public enum AttentionRun {
             throw TorchError("\(other) is a BiLSTM; name it with --model (the other models are transformers for the agreement test)")
         }
         let transformerLines = try transformers.map { other -> String in
-            let r = try transformerAgreement(model: other, limit: limit, steps: 16, minilm: minilm, out: out)
+            let isMiniLM = try TextModelFile.load(other).architecture == .minilmProbe
+            let r = try transformerAgreement(model: other, limit: limit ?? (isMiniLM ? minilmReportTexts : nil), steps: 16, minilm: minilm, out: out)
             let sources = r.result.sources.filter { $0.source == .rollout || $0.source == .layerMean(layer: r.result.layers - 1) }
             return "agreement, \(r.architecture): " + sources.map { s in
                 String(format: "%@ vs gradient × input τ %.2f, vs Integrated Gradients %.2f, vs leave-one-out %.2f", s.source.name,
