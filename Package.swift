@@ -68,10 +68,10 @@ let package = Package(
         .target(name: "Superposition", dependencies: ["Torch", "NN"]),
         .target(name: "Geometry", dependencies: ["Torch", "NN", "ExplanationCore"]),
         .target(name: "Runs", dependencies: ["Torch", "NN", "Datasets", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Transparent", "TextModels",
-                                             "AttentionStudies", "Superposition", "Geometry"]),
+                                             "AttentionStudies", "Superposition", "Geometry", "DictionaryLearning"]),
         .executableTarget(
             name: "GlassboxCLI",
-            dependencies: ["Torch", "NN", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Runs", "Transparent", "Datasets", "Superposition", "Geometry", "AttentionStudies",
+            dependencies: ["Torch", "NN", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Runs", "Transparent", "Datasets", "Superposition", "Geometry", "AttentionStudies", "DictionaryLearning",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .target(name: "TestSupport", dependencies: ["Torch"], path: "Tests/TestSupport"),

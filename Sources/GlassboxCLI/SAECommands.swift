@@ -1,0 +1,174 @@
+import ArgumentParser
+import DictionaryLearning
+import Foundation
+import Runs
+
+struct ActivationsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "activations",
+        abstract: "Activations from a hook point into a sharded store on disk (for sparse autoencoders).",
+        subcommands: [ActivationsCollect.self]
+    )
+}
+
+struct ActivationsCollect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "collect",
+        abstract: "Run a model over a split and store one hook point's activations as safetensors shards.",
+        discussion: """
+        Sources: an MNIST CNN (`glassbox train`; the bundled digits, train or test) or a tweet language model
+        (`glassbox lm train`; every real token of the tweets' train, validation or test split). Shards of 65,536 rows,
+        part-K-of-N-*.safetensors; --shard k/n takes every n-th batch from batch k, so n machines can collect into one
+        folder (copied together afterwards); a rerun of a part replaces its shards.
+        """
+    )
+
+    @Option(help: "A model file: an MNIST CNN or a language model.") var model: String
+    @Option(help: "The hook point (for a language model, e.g. blocks.0.hook_mlp_post).") var hook: String
+    @Option(help: "train, validation (tweets only) or test.") var split: SAERun.Split = .train
+    @Option(help: "This run's part k/n of the batches.") var shard = "0/1"
+    @Option(parsing: .unconditional, help: "Only the first N inputs (digits, or texts per split).") var limit: Int?
+    @Option(help: "Output folder of the store.") var out = "runs/activations"
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws { _ = try asUsageError { _ = try ActivationStore.Part(parsing: shard) } }
+
+    func run() throws {
+        try common.apply()
+        let part = try ActivationStore.Part(parsing: shard)
+        let collection = try showingProgress { try SAERun.collect(model: model, hookPoint: hook, split: split, part: part, limit: limit, out: out) }
+        print(String(format: "%d rows of %d values in %d shard(s), %.1f s; store: %@", collection.rows, collection.dimension, collection.shards,
+                     collection.seconds, out))
+    }
+}
+
+/// Options of autoencoder training shared by `sae train` and `sae synthetic`.
+struct SAETrainingOptions: ParsableArguments {
+    @Option(parsing: .unconditional, help: "Dictionary size as a multiple of the input width (synthetic: of the true features).") var expansion = 8
+    @Option(parsing: .unconditional, help: "TopK: keep each input's k largest activations (no L1) instead of ReLU + L1.") var topK: Int?
+    @Option(parsing: .unconditional, help: "L1 coefficient λ (ReLU autoencoders).") var l1 = 1e-3
+    @Option(parsing: .unconditional, help: "Training steps.") var steps = 10_000
+    @Option(parsing: .unconditional, help: "Activations per step.") var batchSize = 4096
+    @Option(parsing: .unconditional, help: "Adam's learning rate (after the warm-up).") var learningRate = 1e-3
+    @Option(parsing: .unconditional, help: "Linear learning-rate warm-up steps.") var warmup = 1000
+    @Option(help: "Resample dead features at these steps (comma-separated; empty: never).") var resampleAt = ""
+    @Option(parsing: .unconditional, help: "Steps without firing after which a feature counts as dead.") var deadWindow = 2500
+
+    func trainer(seed: UInt64) throws -> SparseAutoencoderTrainer {
+        var t = SparseAutoencoderTrainer()
+        (t.steps, t.batchSize, t.learningRate, t.warmupSteps, t.l1Coefficient, t.deadWindow, t.seed) = (steps, batchSize, learningRate, warmup, l1, deadWindow, seed)
+        let points = resampleAt.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard points.allSatisfy({ $0 != nil && $0! >= 1 }) else { throw ValidationError("--resample-at takes comma-separated steps, got '\(resampleAt)'") }
+        t.resampleAt = points.map { $0! }
+        return t
+    }
+
+    func validate() throws {
+        guard steps >= 1, batchSize >= 1, learningRate > 0, warmup >= 0, l1 >= 0, deadWindow >= 1 else {
+            throw ValidationError("--steps, --batch-size, --learning-rate and --dead-window must be positive; --warmup and --l1 not negative")
+        }
+        if let topK, topK < 1 { throw ValidationError("--top-k must be at least 1") }
+        _ = try trainer(seed: 0)
+    }
+}
+
+struct SAECommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sae",
+        abstract: "Sparse autoencoders (dictionary learning, Bricken et al. 2023) on stored activations.",
+        discussion: "Not built yet (issue 16): dashboards, automated interpretability, steering, matching, splitting, data-parallel training.",
+        subcommands: [SAETrain.self, SAEEvaluate.self, SAESynthetic.self]
+    )
+}
+
+struct SAETrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train a sparse autoencoder on an activation store; writes sae.safetensors and metrics.json.",
+        discussion: "Progress shows L0, squared error and the share of features dead since the last report."
+    )
+
+    @Option(help: "The activation store (glassbox activations collect).") var activations: String
+    @Option(help: "A held-out store to measure on (default: the training store's first rows).") var evaluation: String?
+    @OptionGroup var training: SAETrainingOptions
+    @Option(help: "Output folder.") var out = "runs/sae"
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        try common.apply()
+        let trainer = try training.trainer(seed: common.seed)
+        let record = try showingProgress {
+            try SAERun.train(activations: activations, expansion: training.expansion, topK: training.topK, trainer: trainer, evaluation: evaluation, out: out)
+        }
+        printMetrics(record.metrics, on: record.evaluatedOn)
+        print(String(format: "%.0f s; autoencoder: %@/sae.safetensors", record.seconds, out))
+    }
+}
+
+struct SAEEvaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Measure a trained autoencoder on a store; with --model (a language model), the loss recovered when it is spliced in.",
+        discussion: "Loss recovered = (CE zero-ablated − CE spliced) / (CE zero-ablated − CE clean), next-token loss on the first 1,000 validation tweets."
+    )
+
+    @Option(help: "sae.safetensors from `glassbox sae train`.") var sae: String
+    @Option(help: "The activation store to measure on.") var activations: String
+    @Option(help: "The language model the activations came from, for the loss recovered.") var model: String?
+    @OptionGroup var common: CommonOptions
+
+    func run() throws {
+        try common.apply()
+        let (autoencoder, hook) = try SAERun.load(sae)
+        let rows = try ActivationStore.Reader(folder: activations).all(limit: 65_536)
+        let metrics = try showingProgress { try SparseAutoencoderMetrics(autoencoder, activations: rows) }
+        printMetrics(metrics, on: activations)
+        if let model {
+            guard let hook else { throw ValidationError("\(sae) does not record its hook point; the loss recovered needs it") }
+            let recovered = try showingProgress { try SAERun.lossRecovered(sae: autoencoder, hookPoint: hook, languageModel: model) }
+            let losses = String(format: "clean %.4f, spliced %.4f, zero-ablated %.4f nats; %d texts", recovered.clean, recovered.spliced,
+                                recovered.zeroAblated, recovered.texts)
+            if let fraction = recovered.fraction {
+                print(String(format: "loss recovered %.1f%% (%@; target ≥ 75%%: %@)", 100 * fraction, losses, fraction >= 0.75 ? "met" : "not met"))
+            } else {
+                print("loss recovered: undefined, zeroing \(hook) does not raise this model's loss (\(losses))")
+            }
+        }
+    }
+}
+
+struct SAESynthetic: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "synthetic",
+        abstract: "Train on synthetic activations with a known dictionary and report how much of it the autoencoder recovers.",
+        discussion: "Recovery: for each true direction, the largest cosine similarity with a learned one, averaged (target ≥ 0.9)."
+    )
+
+    @Option(parsing: .unconditional, help: "True dictionary directions.") var features = 256
+    @Option(parsing: .unconditional, help: "Activation width.") var dimension = 64
+    @Option(parsing: .unconditional, help: "Probability that a direction is present in an input.") var density = 0.01
+    @OptionGroup var training: SAETrainingOptions
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        guard features >= 1, dimension >= 1, density > 0, density <= 1 else { throw ValidationError("--features and --dimension ≥ 1, --density in (0, 1]") }
+    }
+
+    func run() throws {
+        try common.apply()
+        let trainer = try training.trainer(seed: common.seed)
+        let record = try showingProgress {
+            try SAERun.synthetic(features: features, dimension: dimension, density: density, expansion: training.expansion, trainer: trainer)
+        }
+        printMetrics(record.metrics, on: "16,384 fresh synthetic inputs")
+        print(String(format: "recovery of the true dictionary: mean max cosine %.3f (target ≥ 0.9: %@); %.0f s", record.recovery,
+                     record.recovery >= 0.9 ? "met" : "not met", record.seconds))
+    }
+}
+
+func printMetrics(_ m: SparseAutoencoderMetrics, on what: String) {
+    print(String(format: "on %@ (%d inputs): L0 %.2f, MSE %.5g, variance explained %.1f%%, dead %.1f%%, dense (> %.0f%% of inputs) %.1f%%", what,
+                 m.inputs, m.l0, m.mse, 100 * m.varianceExplained, 100 * m.deadFraction, 100 * m.denseThreshold, 100 * m.denseFraction))
+    print("live features per firing frequency: " + m.frequencyHistogram.map { "10^\($0.decade): \($0.features)" }.joined(separator: ", "))
+}
+extension SAERun.Split: ExpressibleByArgument {}

@@ -1,0 +1,179 @@
+import Datasets
+import DictionaryLearning
+import Foundation
+import NN
+import TextModels
+import Torch
+
+/// `glassbox activations collect` and `glassbox sae …`: activations from a hook point into a
+/// sharded store, sparse autoencoders trained on it, and their standard measures (Bricken et al.
+/// 2023). Sources: the MNIST CNN (the bundled digits) and the tweet language model (every real
+/// token of a split of the tweets).
+public enum SAERun {
+    public enum Split: String, CaseIterable, Codable, Sendable { case train, validation, test }
+
+    public struct Collection: Codable, Sendable {
+        public var rows: Int, shards: Int, dimension: Int
+        public var seconds: Double
+    }
+
+    /// Activations at `hookPoint` of the inputs of `split` whose batch falls in `part`, into `out`.
+    public static func collect(model modelPath: String, hookPoint: String, split: Split, part: ActivationStore.Part, limit: Int?,
+                               out: String) throws -> Collection {
+        if let limit, limit < 1 { throw TorchError("--limit must be at least 1") }
+        let started = Date()
+        let metadata = ["glassbox.source": (modelPath as NSString).lastPathComponent, "glassbox.hook": hookPoint, "glassbox.split": split.rawValue]
+        let writer = try ActivationStore.Writer(folder: out, part: part, metadata: metadata)
+        let batches: [Tensor], module: Module, flatten: (Tensor, Tensor) throws -> Tensor
+        if LanguageModelFile.isLanguageModel(modelPath) {
+            let lm = try LanguageModelFile.load(modelPath)
+            let corpus = try TweetCorpus.bundled(task: .threeClass).prefix(limit)
+            let texts = split == .train ? corpus.train.texts : split == .validation ? corpus.validation.texts : corpus.test.texts
+            let ids = try LanguageModelRun.sequences(texts, encode: lm.encode, maxLength: lm.model.configuration.maxLength)
+            batches = try stride(from: 0, to: ids.shape[0], by: 256).map { try TokenBatch.trimmed(ids.slice(dim: 0, start: $0, end: Swift.min($0 + 256, ids.shape[0]))) }
+            module = lm.model
+            // Every real token's activation (positions of padding dropped).
+            flatten = { activation, batch in
+                let positions = try batch.flattened().ne(0).scalars(as: Bool.self).enumerated().filter(\.element).map { Int64($0.offset) }
+                return try activation.flattened(from: 0, to: activation.rank - 2).indexSelect(dim: 0, index: Tensor(positions, shape: [positions.count]))
+            }
+        } else {
+            let loaded = try ModelFile.load(modelPath)
+            guard let native = loaded.model.module else { throw TorchError("a TorchScript model has no hook points to collect from") }
+            guard loaded.inputShape == MNIST.imageShape else { throw TorchError("activations are collected from MNIST-shaped models (the bundled digits) or tweet language models") }
+            let digits = try MNIST.bundled()
+            guard split != .validation else { throw TorchError("the bundled MNIST digits have train and test splits, no validation split") }
+            var images = split == .train ? digits.train.images : digits.test.images
+            if let limit { images = try images.slice(dim: 0, start: 0, end: Swift.min(limit, images.shape[0])) }
+            batches = try stride(from: 0, to: images.shape[0], by: 512).map { try images.slice(dim: 0, start: $0, end: Swift.min($0 + 512, images.shape[0])) }
+            module = native
+            flatten = { activation, _ in try activation.flattened(from: 1) }
+        }
+        for (index, batch) in batches.enumerated() where index % part.count == part.index {
+            var captured: Tensor?
+            _ = try noGrad { try module.withHooks([(hookPoint, { activation, _ in captured = activation; return nil })]) { try module(batch) } }
+            guard let captured else { throw TorchError("hook point '\(hookPoint)' was not reached") }
+            try writer.append(flatten(captured, batch))
+            ProgressObserver.report("collecting", done: index + 1, of: batches.count, unit: "batches")
+        }
+        try writer.finish()
+        guard writer.rows > 0 else { throw TorchError("part \(part.index)/\(part.count) holds none of the \(batches.count) batches; use fewer parts") }
+        return Collection(rows: writer.rows, shards: writer.shards, dimension: try ActivationStore.Reader(folder: out).dimension,
+                          seconds: Date().timeIntervalSince(started))
+    }
+
+    public struct TrainRecord: Codable, Sendable {
+        public var configuration: SparseAutoencoder.Configuration
+        public var hookPoint: String?, source: String?
+        public var steps: Int, batchSize: Int, l1Coefficient: Double, learningRate: Double
+        public var reports: [SparseAutoencoderTrainer.Report]
+        /// On `evaluation` (or the store's first rows when none was given).
+        public var metrics: SparseAutoencoderMetrics
+        public var evaluatedOn: String
+        public var seconds: Double
+    }
+
+    /// Trains on the store at `activations` (F = `expansion` × d) and measures on `evaluation`'s
+    /// rows (another store; else the first 16,384 rows of the training store, which the page says).
+    /// Writes sae.safetensors and metrics.json.
+    public static func train(activations: String, expansion: Int, topK: Int?, trainer: SparseAutoencoderTrainer, evaluation: String?,
+                             out: String) throws -> TrainRecord {
+        guard (1...256).contains(expansion) else { throw TorchError("--expansion must be 1…256, got \(expansion)") }
+        try OutputFolder.prepare(out)
+        let started = Date()
+        let store = try ActivationStore.Reader(folder: activations)
+        let sae = try SparseAutoencoder(.init(inputs: store.dimension, features: expansion * store.dimension, topK: topK), generator: Generator(seed: trainer.seed))
+        ProgressObserver.note("training a ×\(expansion) sparse autoencoder (\(store.dimension) → \(sae.configuration.features) features) on \(store.files.count) shard(s)")
+        let reports = try trainer.train(sae, on: store, reportEvery: Swift.max(1, trainer.steps / 20)) { report in
+            ProgressObserver.report("sae", done: report.step, of: trainer.steps, unit: "steps",
+                                    status: String(format: "L0 %.1f  MSE %.4g  dead %.1f%%", report.l0, report.mse, 100 * report.deadFraction))
+        }
+        let evaluationRows = try evaluation.map { try ActivationStore.Reader(folder: $0).all(limit: 65_536) } ?? store.all(limit: 16_384)
+        let metrics = try SparseAutoencoderMetrics(sae, activations: evaluationRows)
+        let record = TrainRecord(configuration: sae.configuration, hookPoint: store.metadata["glassbox.hook"], source: store.metadata["glassbox.source"],
+                                 steps: trainer.steps, batchSize: trainer.batchSize, l1Coefficient: trainer.l1Coefficient, learningRate: trainer.learningRate,
+                                 reports: reports, metrics: metrics,
+                                 evaluatedOn: evaluation ?? "the first \(evaluationRows.shape[0]) rows of the training store (not held out)",
+                                 seconds: Date().timeIntervalSince(started))
+        var metadata = ["glassbox.architecture": "sparse-autoencoder",
+                        "glassbox.sae.configuration": String(decoding: try JSONEncoder().encode(sae.configuration), as: UTF8.self)]
+        for key in ["glassbox.hook", "glassbox.source"] { metadata[key] = store.metadata[key] }
+        try Safetensors.write(sae.stateDict(), metadata: metadata, to: path(out, "sae.safetensors"))
+        try JSONFile.write(record, to: path(out, "metrics.json"))
+        return record
+    }
+
+    /// A trained autoencoder and the hook point it was trained on.
+    public static func load(_ path: String) throws -> (sae: SparseAutoencoder, hookPoint: String?) {
+        let (tensors, metadata) = try Safetensors.read(path)
+        guard metadata["glassbox.architecture"] == "sparse-autoencoder", let configuration = metadata["glassbox.sae.configuration"] else {
+            throw TorchError("\(path) is not a sparse autoencoder written by `glassbox sae train`")
+        }
+        let sae = try SparseAutoencoder(JSONDecoder().decode(SparseAutoencoder.Configuration.self, from: Data(configuration.utf8)))
+        try sae.loadStateDict(tensors)
+        sae.eval()
+        return (sae, metadata["glassbox.hook"])
+    }
+
+    public struct SyntheticRecord: Codable, Sendable {
+        public var features: Int, dimension: Int, density: Double
+        /// Mean over the true directions of the largest cosine with a learned one.
+        public var recovery: Double
+        public var metrics: SparseAutoencoderMetrics
+        public var reports: [SparseAutoencoderTrainer.Report]
+        public var seconds: Double
+    }
+
+    /// An autoencoder of `expansion` × `features` on synthetic activations with a known
+    /// dictionary of `features` directions in `dimension` dimensions, each present with
+    /// probability `density`; measured on fresh samples.
+    public static func synthetic(features: Int, dimension: Int, density: Double, expansion: Int, trainer: SparseAutoencoderTrainer) throws -> SyntheticRecord {
+        let started = Date()
+        let data = try SyntheticFeatures(features: features, dimension: dimension, density: density, generator: Generator(seed: trainer.seed))
+        let sae = try SparseAutoencoder(.init(inputs: dimension, features: expansion * features), generator: Generator(seed: trainer.seed &+ 1))
+        let reports = try trainer.train(sae, on: data, reportEvery: Swift.max(1, trainer.steps / 20)) { report in
+            ProgressObserver.report("sae", done: report.step, of: trainer.steps, unit: "steps",
+                                    status: String(format: "L0 %.1f  MSE %.4g  dead %.1f%%", report.l0, report.mse, 100 * report.deadFraction))
+        }
+        let metrics = try SparseAutoencoderMetrics(sae, activations: data.batch(16_384, generator: Generator(seed: trainer.seed &+ 2)))
+        return SyntheticRecord(features: features, dimension: dimension, density: density, recovery: try data.recovery(sae.decoderWeight.detached()),
+                               metrics: metrics, reports: reports, seconds: Date().timeIntervalSince(started))
+    }
+
+    public struct LossRecovered: Codable, Sendable {
+        public var clean: Double, spliced: Double, zeroAblated: Double
+        /// (zero-ablated − spliced) / (zero-ablated − clean); nil when zeroing the activation does
+        /// not raise the loss (nothing to recover).
+        public var fraction: Double?
+        public var texts: Int
+    }
+
+    /// Next-token cross-entropy of the language model on the first `texts` validation tweets as
+    /// it is, with the autoencoder's reconstruction spliced in at its hook point, and with that
+    /// activation zeroed.
+    public static func lossRecovered(sae: SparseAutoencoder, hookPoint: String, languageModel modelPath: String, texts: Int = 1000) throws -> LossRecovered {
+        let lm = try LanguageModelFile.load(modelPath)
+        let chosen = Array(try TweetCorpus.bundled(task: .threeClass).validation.texts.prefix(texts))
+        let ids = try LanguageModelRun.sequences(chosen, encode: lm.encode, maxLength: lm.model.configuration.maxLength + 1)
+        let t = ids.shape[1]
+        let (inputs, targets) = (try ids.slice(dim: 1, start: 0, end: t - 1).contiguous(), try ids.slice(dim: 1, start: 1, end: t).contiguous())
+        func loss(_ hook: ActivationHook?) throws -> Double {
+            var total = 0.0, count = 0.0
+            for start in stride(from: 0, to: inputs.shape[0], by: 256) {
+                let end = Swift.min(start + 256, inputs.shape[0])
+                let x = try inputs.slice(dim: 0, start: start, end: end), y = try targets.slice(dim: 0, start: start, end: end)
+                let logits = try noGrad { try lm.model.withHooks(hook.map { [(hookPoint, $0)] } ?? []) { try lm.model(x) } }
+                let tokens = try y.ne(0).to(.float64).sum().item()
+                total += try TransformerLanguageModel.loss(logits, y).item() * tokens
+                count += tokens
+            }
+            return total / Swift.max(count, 1)
+        }
+        let clean = try loss(nil)
+        let spliced = try loss { activation, _ in
+            try sae(activation.reshaped([-1, activation.shape.last!])).reshaped(activation.shape)
+        }
+        let zero = try loss { activation, _ in try activation.zerosLike() }
+        return LossRecovered(clean: clean, spliced: spliced, zeroAblated: zero, fraction: zero - clean > 1e-6 * Swift.abs(clean) ? (zero - spliced) / (zero - clean) : nil, texts: chosen.count)
+    }
+}

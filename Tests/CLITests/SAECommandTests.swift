@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+import TestSupport
+import Torch
+
+@Suite("Command line: sparse autoencoders")
+struct SAECommandTests {
+    @Test("collect a language model's MLP activations in parts, train an autoencoder, evaluate it with the loss recovered")
+    func languageModelPipeline() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let lm = folder.appendingPathComponent("lm").path
+        #expect(try glassbox(["lm", "train", "--limit", "60", "--epochs", "1", "--width", "16", "--out", lm]).status == 0)
+        let store = folder.appendingPathComponent("acts").path, held = folder.appendingPathComponent("held").path
+        for part in ["0/2", "1/2"] {
+            let collected = try glassbox(["activations", "collect", "--model", "\(lm)/model.safetensors", "--hook", "blocks.0.hook_mlp_post",
+                                          "--limit", "600", "--shard", part, "--out", store])
+            #expect(collected.status == 0 && collected.output.contains("of 64 values"), "\(collected.error)")
+        }
+        let files = try FileManager.default.contentsOfDirectory(atPath: store)
+        #expect(files.contains { $0.hasPrefix("part-0-of-2-") } && files.contains { $0.hasPrefix("part-1-of-2-") })
+        #expect(try glassbox(["activations", "collect", "--model", "\(lm)/model.safetensors", "--hook", "blocks.0.hook_mlp_post", "--split", "validation",
+                              "--limit", "100", "--out", held]).status == 0)
+        let sae = folder.appendingPathComponent("sae").path
+        let trained = try glassbox(["sae", "train", "--activations", store, "--evaluation", held, "--steps", "200", "--batch-size", "256",
+                                    "--warmup", "20", "--expansion", "2", "--resample-at", "100", "--dead-window", "50", "--out", sae])
+        #expect(trained.status == 0 && trained.output.contains("variance explained") && trained.output.contains("live features per firing frequency"),
+                "\(trained.error)")
+        let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(sae)/metrics.json"))) as? [String: Any]
+        #expect((metrics?["reports"] as? [Any])?.count == 20 && ((metrics?["configuration"] as? [String: Any])?["features"] as? Int) == 128)
+        let evaluated = try glassbox(["sae", "evaluate", "--sae", "\(sae)/sae.safetensors", "--activations", held, "--model", "\(lm)/model.safetensors"])
+        #expect(evaluated.status == 0 && evaluated.output.contains("loss recovered"), "\(evaluated.error)")
+        // Refusals: a bad part, an empty store, a foreign file, a bad setting.
+        let badShard = try glassbox(["activations", "collect", "--model", "\(lm)/model.safetensors", "--hook", "x", "--shard", "2/2", "--out", store])
+        #expect(badShard.failedCleanly && badShard.error.contains("k/n"))
+        let empty = try glassbox(["sae", "train", "--activations", folder.path, "--out", sae])
+        #expect(empty.failedCleanly && empty.error.contains("glassbox activations collect"), "\(empty.error)")
+        let foreign = try glassbox(["sae", "evaluate", "--sae", "\(lm)/model.safetensors", "--activations", held])
+        #expect(foreign.failedCleanly && foreign.error.contains("not a sparse autoencoder"))
+        let badK = try glassbox(["sae", "train", "--activations", store, "--top-k", "0", "--out", sae])
+        #expect(badK.failedCleanly && badK.error.contains("--top-k"))
+        let hook = try glassbox(["activations", "collect", "--model", "\(lm)/model.safetensors", "--hook", "blocks.9.hook_mlp_post", "--limit", "10", "--out", store])
+        #expect(hook.failedCleanly && hook.error.contains("no hook point"), "\(hook.error)")
+    }
+
+    @Test("the MNIST CNN's hidden layer into a store, and the synthetic dictionary recovered")
+    func cnnAndSynthetic() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let model = try modelFile(in: folder)
+        let store = folder.appendingPathComponent("acts").path
+        let collected = try glassbox(["activations", "collect", "--model", model, "--hook", "9", "--limit", "300", "--out", store])
+        #expect(collected.status == 0 && collected.output.contains("300 rows of 128 values"), "\(collected.error)")
+        let validation = try glassbox(["activations", "collect", "--model", model, "--hook", "9", "--split", "validation", "--out", store])
+        #expect(validation.failedCleanly && validation.error.contains("no validation split"))
+        let synthetic = try glassbox(["sae", "synthetic", "--features", "24", "--dimension", "12", "--density", "0.08", "--expansion", "2", "--l1", "0.3",
+                                      "--steps", "3000", "--batch-size", "256", "--warmup", "100", "--learning-rate", "3e-3"])
+        #expect(synthetic.status == 0 && synthetic.output.contains("(target ≥ 0.9: met)"), "\(synthetic.output)")
+    }
+}
