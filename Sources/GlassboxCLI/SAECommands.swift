@@ -108,8 +108,13 @@ struct SAETrain: ParsableCommand {
 struct SAEEvaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
-        abstract: "Measure a trained autoencoder on a store; with --model (a language model), the loss recovered when it is spliced in.",
-        discussion: "Loss recovered = (CE zero-ablated − CE spliced) / (CE zero-ablated − CE clean), next-token loss on the first 1,000 validation tweets."
+        abstract: "Measure a trained autoencoder on a store; with --model (a language model), the loss recovered and how interpretable its features are.",
+        discussion: """
+        Loss recovered = (CE zero-ablated − CE spliced) / (CE zero-ablated − CE clean), next-token loss on the first 1,000
+        validation tweets. Interpretability, features vs the layer's neurons: the share of the top 20 activations on the first
+        1,000 validation tweets that fall on one token, and the correlation on 1,000 test tweets of the activation predicted
+        from its mean per token (a simulation score without a language model).
+        """
     )
 
     @Option(help: "sae.safetensors from `glassbox sae train`.") var sae: String
@@ -128,6 +133,11 @@ struct SAEEvaluate: ParsableCommand {
             let recovered = try showingProgress { try SAERun.lossRecovered(sae: autoencoder, hookPoint: hook, languageModel: model) }
             let losses = String(format: "clean %.4f, spliced %.4f, zero-ablated %.4f nats; %d texts", recovered.clean, recovered.spliced,
                                 recovered.zeroAblated, recovered.texts)
+            let interpretability = try showingProgress { try SAERun.interpret(sae: autoencoder, hookPoint: hook, languageModel: model) }
+            for (name, n) in [("neurons", interpretability.neurons), ("features (\(interpretability.liveFeatures) live of \(interpretability.allFeatures))", interpretability.features)] {
+                print(String(format: "%@: one-token share of the top %d activations %.3f (≥ 0.8 for %.1f%%), token-mean simulation r %.3f", name, n.topK,
+                             n.meanTopTokenShare, 100 * n.monosemanticFraction, n.meanSimulation))
+            }
             if let fraction = recovered.fraction {
                 print(String(format: "loss recovered %.1f%% (%@; target ≥ 75%%: %@)", 100 * fraction, losses, fraction >= 0.75 ? "met" : "not met"))
             } else {

@@ -33,4 +33,39 @@ public struct LanguageModelFile {
         let words = try JSONDecoder().decode(WordVocabulary.self, from: Data(vocabulary.utf8))
         return LanguageModelFile(model: model, tokens: words.words, encode: words.encode)
     }
+
+    /// The activations (positions, values) at each of `hookPoints` at every real token of
+    /// `texts`, and those tokens' ids (positions).
+    public func tokenActivations(_ texts: [String], at hookPoints: [String]) throws -> (activations: [Tensor], tokens: Tensor) {
+        var collected = [[Tensor]](repeating: [], count: hookPoints.count), tokens: [Tensor] = []
+        try forEachBatch(of: texts, at: hookPoints) { _, _, activations, ids in
+            for (index, activation) in activations.enumerated() { collected[index].append(activation) }
+            tokens.append(ids)
+        }
+        return (try collected.map { try Tensor.cat($0) }, try Tensor.cat(tokens))
+    }
+
+    /// Runs the texts in batches of 256 (those `include` accepts, by batch index) and hands each
+    /// batch's activations at `hookPoints` at its real tokens, and those tokens, to `body`
+    /// (batch index, batch count, activations, token ids).
+    public func forEachBatch(of texts: [String], at hookPoints: [String], include: (Int) -> Bool = { _ in true },
+                             _ body: (Int, Int, [Tensor], Tensor) throws -> Void) throws {
+        let ids = try LanguageModelRun.sequences(texts, encode: encode, maxLength: model.configuration.maxLength)
+        let starts = Array(stride(from: 0, to: ids.shape[0], by: 256))
+        for (index, start) in starts.enumerated() where include(index) {
+            let batch = try TokenBatch.trimmed(ids.slice(dim: 0, start: start, end: Swift.min(start + 256, ids.shape[0])))
+            var captured: [String: Tensor] = [:]
+            _ = try noGrad {
+                try model.withHooks(hookPoints.map { name in (name, { activation, _ in captured[name] = activation; return nil }) }) { try model(batch) }
+            }
+            let flat = try batch.flattened()
+            let positions = try flat.ne(0).scalars(as: Bool.self).enumerated().filter(\.element).map { Int64($0.offset) }
+            let real = try Tensor(positions, shape: [positions.count])
+            let activations = try hookPoints.map { name -> Tensor in
+                guard let activation = captured[name] else { throw TorchError("hook point '\(name)' was not reached") }
+                return try activation.flattened(from: 0, to: activation.rank - 2).indexSelect(dim: 0, index: real)
+            }
+            try body(index, starts.count, activations, try flat.indexSelect(dim: 0, index: real))
+        }
+    }
 }

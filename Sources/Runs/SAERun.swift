@@ -2,6 +2,7 @@ import Datasets
 import DictionaryLearning
 import Foundation
 import NN
+import Superposition
 import TextModels
 import Torch
 
@@ -24,40 +25,34 @@ public enum SAERun {
         let started = Date()
         let metadata = ["glassbox.source": (modelPath as NSString).lastPathComponent, "glassbox.hook": hookPoint, "glassbox.split": split.rawValue]
         let writer = try ActivationStore.Writer(folder: out, part: part, metadata: metadata)
-        let batches: [Tensor], module: Module, flatten: (Tensor, Tensor) throws -> Tensor
         if LanguageModelFile.isLanguageModel(modelPath) {
             let lm = try LanguageModelFile.load(modelPath)
             let corpus = try TweetCorpus.bundled(task: .threeClass).prefix(limit)
             let texts = split == .train ? corpus.train.texts : split == .validation ? corpus.validation.texts : corpus.test.texts
-            let ids = try LanguageModelRun.sequences(texts, encode: lm.encode, maxLength: lm.model.configuration.maxLength)
-            batches = try stride(from: 0, to: ids.shape[0], by: 256).map { try TokenBatch.trimmed(ids.slice(dim: 0, start: $0, end: Swift.min($0 + 256, ids.shape[0]))) }
-            module = lm.model
-            // Every real token's activation (positions of padding dropped).
-            flatten = { activation, batch in
-                let positions = try batch.flattened().ne(0).scalars(as: Bool.self).enumerated().filter(\.element).map { Int64($0.offset) }
-                return try activation.flattened(from: 0, to: activation.rank - 2).indexSelect(dim: 0, index: Tensor(positions, shape: [positions.count]))
+            try lm.forEachBatch(of: texts, at: [hookPoint], include: { $0 % part.count == part.index }) { index, count, activations, _ in
+                try writer.append(activations[0])
+                ProgressObserver.report("collecting", done: index + 1, of: count, unit: "batches")
             }
         } else {
             let loaded = try ModelFile.load(modelPath)
-            guard let native = loaded.model.module else { throw TorchError("a TorchScript model has no hook points to collect from") }
+            guard let module = loaded.model.module else { throw TorchError("a TorchScript model has no hook points to collect from") }
             guard loaded.inputShape == MNIST.imageShape else { throw TorchError("activations are collected from MNIST-shaped models (the bundled digits) or tweet language models") }
-            let digits = try MNIST.bundled()
             guard split != .validation else { throw TorchError("the bundled MNIST digits have train and test splits, no validation split") }
+            let digits = try MNIST.bundled()
             var images = split == .train ? digits.train.images : digits.test.images
             if let limit { images = try images.slice(dim: 0, start: 0, end: Swift.min(limit, images.shape[0])) }
-            batches = try stride(from: 0, to: images.shape[0], by: 512).map { try images.slice(dim: 0, start: $0, end: Swift.min($0 + 512, images.shape[0])) }
-            module = native
-            flatten = { activation, _ in try activation.flattened(from: 1) }
-        }
-        for (index, batch) in batches.enumerated() where index % part.count == part.index {
-            var captured: Tensor?
-            _ = try noGrad { try module.withHooks([(hookPoint, { activation, _ in captured = activation; return nil })]) { try module(batch) } }
-            guard let captured else { throw TorchError("hook point '\(hookPoint)' was not reached") }
-            try writer.append(flatten(captured, batch))
-            ProgressObserver.report("collecting", done: index + 1, of: batches.count, unit: "batches")
+            let starts = Array(stride(from: 0, to: images.shape[0], by: 512))
+            for (index, start) in starts.enumerated() where index % part.count == part.index {
+                var captured: Tensor?
+                let batch = try images.slice(dim: 0, start: start, end: Swift.min(start + 512, images.shape[0]))
+                _ = try noGrad { try module.withHooks([(hookPoint, { activation, _ in captured = activation; return nil })]) { try module(batch) } }
+                guard let captured else { throw TorchError("hook point '\(hookPoint)' was not reached") }
+                try writer.append(captured.flattened(from: 1))
+                ProgressObserver.report("collecting", done: index + 1, of: starts.count, unit: "batches")
+            }
         }
         try writer.finish()
-        guard writer.rows > 0 else { throw TorchError("part \(part.index)/\(part.count) holds none of the \(batches.count) batches; use fewer parts") }
+        guard writer.rows > 0 else { throw TorchError("part \(part.index)/\(part.count) holds none of the batches; use fewer parts") }
         return Collection(rows: writer.rows, shards: writer.shards, dimension: try ActivationStore.Reader(folder: out).dimension,
                           seconds: Date().timeIntervalSince(started))
     }
@@ -138,6 +133,39 @@ public enum SAERun {
         let metrics = try SparseAutoencoderMetrics(sae, activations: data.batch(16_384, generator: Generator(seed: trainer.seed &+ 2)))
         return SyntheticRecord(features: features, dimension: dimension, density: density, recovery: try data.recovery(sae.decoderWeight.detached()),
                                metrics: metrics, reports: reports, seconds: Date().timeIntervalSince(started))
+    }
+
+    public struct Interpretability: Codable, Sendable {
+        /// The layer's own neurons, and the autoencoder's features that fire on the explanation texts.
+        public var neurons: NeuronInterpretability
+        public var features: NeuronInterpretability
+        public var liveFeatures: Int, allFeatures: Int
+        public var texts: Int
+    }
+
+    /// Automated interpretability without a language model (`NeuronInterpretability`): the
+    /// top-token share and the token-mean simulation score of the hook point's neurons and of the
+    /// autoencoder's live features, explained on the first `texts` validation tweets and simulated
+    /// on the first `texts` test tweets. Bricken et al. found features far more interpretable than
+    /// neurons by their rubric.
+    public static func interpret(sae: SparseAutoencoder, hookPoint: String, languageModel modelPath: String, texts: Int = 1000) throws -> Interpretability {
+        let lm = try LanguageModelFile.load(modelPath)
+        let corpus = try TweetCorpus.bundled(task: .threeClass)
+        let explanation = try lm.tokenActivations(Array(corpus.validation.texts.prefix(texts)), at: [hookPoint])
+        let heldOut = try lm.tokenActivations(Array(corpus.test.texts.prefix(texts)), at: [hookPoint])
+        let (x, y) = (explanation.activations[0], heldOut.activations[0])
+        guard x.shape[1] == sae.configuration.inputs else {
+            throw TorchError("'\(hookPoint)' gives \(x.shape[1]) values per token; the autoencoder takes \(sae.configuration.inputs)")
+        }
+        let k = Swift.min(20, x.shape[0])
+        let neurons = try NeuronInterpretability(explanation: (x, explanation.tokens), heldOut: (y, heldOut.tokens), vocabularySize: lm.tokens.count, topK: k)
+        let fx = try noGrad { try sae.encode(x) }, fy = try noGrad { try sae.encode(y) }
+        let live = try fx.gt(0).to(.int64).sum(dims: [0]).gt(0).scalars(as: Bool.self).enumerated().filter(\.element).map { Int64($0.offset) }
+        guard !live.isEmpty else { throw TorchError("no feature of the autoencoder fires on the validation texts") }
+        let index = try Tensor(live, shape: [live.count])
+        let features = try NeuronInterpretability(explanation: (fx.indexSelect(dim: 1, index: index), explanation.tokens),
+                                                  heldOut: (fy.indexSelect(dim: 1, index: index), heldOut.tokens), vocabularySize: lm.tokens.count, topK: k)
+        return Interpretability(neurons: neurons, features: features, liveFeatures: live.count, allFeatures: sae.configuration.features, texts: texts)
     }
 
     public struct LossRecovered: Codable, Sendable {

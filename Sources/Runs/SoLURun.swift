@@ -115,25 +115,8 @@ public enum SoLURun {
 
     /// The MLP's pre-activations and outputs (positions, neurons) at every real token of `texts`, and those tokens.
     static func mlpActivations(_ lm: LanguageModelFile, texts: [String], layer: Int) throws -> (pre: Tensor, post: Tensor, tokens: Tensor) {
-        let ids = try LanguageModelRun.sequences(texts, encode: lm.encode, maxLength: lm.model.configuration.maxLength)
-        var pre: [Tensor] = [], post: [Tensor] = [], tokens: [Tensor] = []
-        for start in stride(from: 0, to: ids.shape[0], by: 256) {
-            let batch = try TokenBatch.trimmed(ids.slice(dim: 0, start: start, end: Swift.min(start + 256, ids.shape[0])))
-            var captured: [String: Tensor] = [:]
-            let names = ["blocks.\(layer).hook_mlp_pre", "blocks.\(layer).hook_mlp_post"]
-            _ = try noGrad {
-                try lm.model.withHooks(names.map { name in (name, { activation, _ in captured[name] = activation; return nil }) }) { try lm.model(batch) }
-            }
-            let flat = try batch.flattened()
-            let positions = try flat.ne(0).scalars(as: Bool.self).enumerated().filter(\.element).map { Int64($0.offset) }
-            let real = try Tensor(positions, shape: [positions.count])
-            for (list, name) in [(0, names[0]), (1, names[1])] {
-                let rows = try captured[name]!.flattened(from: 0, to: 1).indexSelect(dim: 0, index: real)
-                if list == 0 { pre.append(rows) } else { post.append(rows) }
-            }
-            tokens.append(try flat.indexSelect(dim: 0, index: real))
-        }
-        return (try Tensor.cat(pre), try Tensor.cat(post), try Tensor.cat(tokens))
+        let (activations, tokens) = try lm.tokenActivations(texts, at: ["blocks.\(layer).hook_mlp_pre", "blocks.\(layer).hook_mlp_post"])
+        return (activations[0], activations[1], tokens)
     }
 
     static func page(_ record: Record) -> HTMLPage {

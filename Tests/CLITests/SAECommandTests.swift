@@ -29,7 +29,7 @@ struct SAECommandTests {
         let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(sae)/metrics.json"))) as? [String: Any]
         #expect((metrics?["reports"] as? [Any])?.count == 20 && ((metrics?["configuration"] as? [String: Any])?["features"] as? Int) == 128)
         let evaluated = try glassbox(["sae", "evaluate", "--sae", "\(sae)/sae.safetensors", "--activations", held, "--model", "\(lm)/model.safetensors"])
-        #expect(evaluated.status == 0 && evaluated.output.contains("loss recovered"), "\(evaluated.error)")
+        #expect(evaluated.status == 0 && evaluated.output.contains("loss recovered") && evaluated.output.contains("live of 128)") && evaluated.output.contains("neurons: one-token share"), "\(evaluated.error)")
         // Refusals: a bad part, an empty store, a foreign file, a bad setting.
         let badShard = try glassbox(["activations", "collect", "--model", "\(lm)/model.safetensors", "--hook", "x", "--shard", "2/2", "--out", store])
         #expect(badShard.failedCleanly && badShard.error.contains("k/n"))
