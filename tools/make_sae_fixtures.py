@@ -10,6 +10,9 @@ Pinned environment: tools/requirements.txt (Debian's torch 1.13, scipy 1.17.1, s
 - The same autoencoder's TopK (k = 3) activations and squared error.
 - The geometric median of 300 heavy-tailed points in 5 dimensions, by scipy.optimize.minimize
   (L-BFGS-B on the summed distances with their gradient; an independent method, not Weiszfeld).
+- Feature matching: activations of two unit sets (200 inputs; 7 and 9 units, one constant),
+  numpy's Pearson correlations, each first-set unit's max, and scipy's linear_sum_assignment
+  (maximize=True) total; the same for 30 x 30 random scores.
 
 Usage: python3 tools/make_sae_fixtures.py
 """
@@ -18,7 +21,7 @@ import os
 import numpy as np
 import torch
 from safetensors.torch import save_file
-from scipy.optimize import minimize
+from scipy.optimize import linear_sum_assignment, minimize
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "DictionaryLearningTests", "Fixtures")
 
@@ -67,7 +70,20 @@ def main():
 
     median = minimize(total, points.mean(0), jac=True, method="L-BFGS-B", options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 10000}).x
 
+    # Matching: b's units are noisy mixtures of a's, one b unit constant.
+    a = rng.standard_normal((200, 7))
+    b = np.concatenate([a @ rng.standard_normal((7, 8)) + rng.standard_normal((200, 8)), np.ones((200, 1))], axis=1)
+    a, b = a.astype(np.float32).astype(np.float64), b.astype(np.float32).astype(np.float64)
+    corr = np.corrcoef(a.T, b[:, :8].T)[:7, 7:]
+    corr = np.concatenate([corr, np.zeros((7, 1))], axis=1)
+    rows, cols = linear_sum_assignment(corr, maximize=True)
+    scores = rng.standard_normal((30, 30))
+    srows, scols = linear_sum_assignment(scores, maximize=True)
+
     tensors = {k: v.contiguous() for k, v in {**start, **grads, **after}.items()}
+    tensors.update({"match.a": torch.from_numpy(a), "match.b": torch.from_numpy(b), "match.correlations": torch.from_numpy(corr),
+                    "match.total": torch.tensor([corr[rows, cols].sum()]), "assign.scores": torch.from_numpy(scores),
+                    "assign.total": torch.tensor([scores[srows, scols].sum()])})
     tensors.update({"features": feats.detach(), "reconstruction": recon.detach(), "loss": loss.detach().reshape(1), "mse": mse.detach().reshape(1),
                     "topk.features": topk, "topk.mse": topk_mse.reshape(1),
                     "median.points": torch.from_numpy(points), "median.value": torch.from_numpy(median)})

@@ -119,6 +119,14 @@ public enum SAERun {
         public var seconds: Double
     }
 
+    /// Training settings of `sae synthetic` (inputs of norm about 1 need a larger λ than the defaults').
+    public static var syntheticDefaults: SparseAutoencoderTrainer {
+        var t = SparseAutoencoderTrainer()
+        (t.steps, t.batchSize, t.learningRate, t.warmupSteps, t.l1Coefficient) = (3000, 1024, 3e-3, 100, 0.3)
+        (t.resampleAt, t.deadWindow, t.resampleInputs, t.medianInputs) = ([1000, 2000], 500, 8192, 4096)
+        return t
+    }
+
     /// An autoencoder of `expansion` × `features` on synthetic activations with a known
     /// dictionary of `features` directions in `dimension` dimensions, each present with
     /// probability `density`; measured on fresh samples.
@@ -166,6 +174,24 @@ public enum SAERun {
         let features = try NeuronInterpretability(explanation: (fx.indexSelect(dim: 1, index: index), explanation.tokens),
                                                   heldOut: (fy.indexSelect(dim: 1, index: index), heldOut.tokens), vocabularySize: lm.tokens.count, topK: k)
         return Interpretability(neurons: neurons, features: features, liveFeatures: live.count, allFeatures: sae.configuration.features, texts: texts)
+    }
+
+    /// Two autoencoders' features matched by their activations on the store's first `rows` rows.
+    public static func matchFeatures(_ first: SparseAutoencoder, _ second: SparseAutoencoder, activations: String, rows: Int = 16_384) throws -> FeatureMatching {
+        let x = try ActivationStore.Reader(folder: activations).all(limit: rows)
+        guard x.shape[1] == first.configuration.inputs, x.shape[1] == second.configuration.inputs else {
+            throw TorchError("the store's rows have \(x.shape[1]) values; the autoencoders take \(first.configuration.inputs) and \(second.configuration.inputs)")
+        }
+        return try FeatureMatching(noGrad { try first.encode(x) }, noGrad { try second.encode(x) })
+    }
+
+    /// Two language models' neurons at `hookPoint` matched by their activations on the first
+    /// `texts` validation tweets (the models must share a vocabulary, e.g. the same training texts).
+    public static func matchNeurons(_ first: String, _ second: String, hookPoint: String, texts: Int = 1000) throws -> FeatureMatching {
+        let chosen = Array(try TweetCorpus.bundled(task: .threeClass).validation.texts.prefix(texts))
+        let (a, b) = (try LanguageModelFile.load(first), try LanguageModelFile.load(second))
+        guard a.tokens == b.tokens else { throw TorchError("the two language models have different vocabularies; their tokens do not line up") }
+        return try FeatureMatching(a.tokenActivations(chosen, at: [hookPoint]).activations[0], b.tokenActivations(chosen, at: [hookPoint]).activations[0])
     }
 
     public struct LossRecovered: Codable, Sendable {

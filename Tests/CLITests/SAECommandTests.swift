@@ -30,6 +30,18 @@ struct SAECommandTests {
         #expect((metrics?["reports"] as? [Any])?.count == 20 && ((metrics?["configuration"] as? [String: Any])?["features"] as? Int) == 128)
         let evaluated = try glassbox(["sae", "evaluate", "--sae", "\(sae)/sae.safetensors", "--activations", held, "--model", "\(lm)/model.safetensors"])
         #expect(evaluated.status == 0 && evaluated.output.contains("loss recovered") && evaluated.output.contains("live of 128)") && evaluated.output.contains("neurons: one-token share"), "\(evaluated.error)")
+        // A second seed of the autoencoder and of the language model: matched features and neurons.
+        let sae2 = folder.appendingPathComponent("sae2").path, lm2 = folder.appendingPathComponent("lm2").path
+        #expect(try glassbox(["sae", "train", "--activations", store, "--steps", "100", "--batch-size", "256", "--warmup", "20", "--expansion", "2",
+                              "--seed", "1", "--out", sae2]).status == 0)
+        #expect(try glassbox(["lm", "train", "--limit", "60", "--epochs", "1", "--width", "16", "--seed", "1", "--out", lm2]).status == 0)
+        let matched = try glassbox(["sae", "match", "--sae", "\(sae)/sae.safetensors", "--other", "\(sae2)/sae.safetensors", "--activations", held,
+                                    "--model", "\(lm)/model.safetensors", "--other-model", "\(lm2)/model.safetensors"])
+        #expect(matched.status == 0 && matched.output.contains("features: median max correlation") && matched.output.contains("neurons at blocks.0.hook_mlp_post"),
+                "\(matched.error)")
+        let half = try glassbox(["sae", "match", "--sae", "\(sae)/sae.safetensors", "--other", "\(sae2)/sae.safetensors", "--activations", held,
+                                 "--model", "\(lm)/model.safetensors"])
+        #expect(half.failedCleanly && half.error.contains("--other-model"))
         // Refusals: a bad part, an empty store, a foreign file, a bad setting.
         let badShard = try glassbox(["activations", "collect", "--model", "\(lm)/model.safetensors", "--hook", "x", "--shard", "2/2", "--out", store])
         #expect(badShard.failedCleanly && badShard.error.contains("k/n"))
