@@ -88,8 +88,8 @@ struct SAECommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sae",
         abstract: "Sparse autoencoders (dictionary learning, Bricken et al. 2023) on stored activations.",
-        discussion: "Not built yet (issue 16): feature dashboards, steering, feature splitting across sizes, data-parallel training.",
-        subcommands: [SAETrain.self, SAEEvaluate.self, SAEMatch.self, SAESynthetic.self]
+        discussion: "Not built yet (issue 16): steering, feature splitting across sizes, image dashboards, data-parallel training.",
+        subcommands: [SAETrain.self, SAEEvaluate.self, SAEDashboardCommand.self, SAEMatch.self, SAESynthetic.self]
     )
 }
 
@@ -162,6 +162,46 @@ struct SAEEvaluate: ParsableCommand {
                 print("loss recovered: undefined, zeroing \(hook) does not raise this model's loss (\(losses))")
             }
         }
+    }
+}
+
+struct SAEDashboardCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dashboard",
+        abstract: "Feature dashboards of an autoencoder on a tweet language model: contexts, interval samples, histogram, output effect.",
+        discussion: "On the first 1,000 validation tweets. Writes dashboard.json and dashboard.html."
+    )
+
+    @Option(help: "sae.safetensors from `glassbox sae train` (on a language model's activations).") var sae: String
+    @Option(help: "The language model the activations came from.") var model: String
+    @Option(help: "Features to show (comma-separated; default: --count live features drawn at random).") var features: String?
+    @Option(parsing: .unconditional, help: "How many random live features.") var count = 12
+    @Option(help: "Output folder.") var out = "runs/sae-dashboard"
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        if count < 1 { throw ValidationError("--count must be at least 1") }
+        _ = try parsedFeatures()
+    }
+
+    func parsedFeatures() throws -> [Int]? {
+        guard let features else { return nil }
+        let values = features.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ $0 != nil }) else { throw ValidationError("--features takes comma-separated feature numbers, got '\(features)'") }
+        return values.map { $0! }
+    }
+
+    func run() throws {
+        try common.apply()
+        let (autoencoder, hook) = try SAERun.load(sae)
+        guard let hook else { throw ValidationError("\(sae) does not record its hook point") }
+        let record = try showingProgress {
+            try SAERun.dashboard(sae: autoencoder, hookPoint: hook, languageModel: model, features: try parsedFeatures(), count: count, seed: common.seed, out: out)
+        }
+        for d in record.features {
+            print(String(format: "feature %d: fires on %.2f%% of tokens, largest activation %.3f", d.feature, 100 * d.frequency, d.maxActivation))
+        }
+        print("page: \(out)/dashboard.html")
     }
 }
 

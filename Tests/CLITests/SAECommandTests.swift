@@ -30,6 +30,14 @@ struct SAECommandTests {
         #expect((metrics?["reports"] as? [Any])?.count == 20 && ((metrics?["configuration"] as? [String: Any])?["features"] as? Int) == 128)
         let evaluated = try glassbox(["sae", "evaluate", "--sae", "\(sae)/sae.safetensors", "--activations", held, "--model", "\(lm)/model.safetensors"])
         #expect(evaluated.status == 0 && evaluated.output.contains("loss recovered") && evaluated.output.contains("live of 128)") && evaluated.output.contains("neurons: one-token share"), "\(evaluated.error)")
+        let dashboard = try glassbox(["sae", "dashboard", "--sae", "\(sae)/sae.safetensors", "--model", "\(lm)/model.safetensors", "--count", "3",
+                                      "--out", folder.appendingPathComponent("dash").path])
+        #expect(dashboard.status == 0 && dashboard.output.components(separatedBy: "feature ").count == 4, "\(dashboard.error)")
+        let page = try String(contentsOfFile: folder.appendingPathComponent("dash/dashboard.html").path, encoding: .utf8)
+        #expect(page.contains("sampled across intervals") && page.contains("promotes"))
+        let badFeature = try glassbox(["sae", "dashboard", "--sae", "\(sae)/sae.safetensors", "--model", "\(lm)/model.safetensors", "--features", "999",
+                                       "--out", folder.appendingPathComponent("dash").path])
+        #expect(badFeature.failedCleanly && badFeature.error.contains("does not exist"), "\(badFeature.error)")
         // A second seed of the autoencoder and of the language model: matched features and neurons.
         let sae2 = folder.appendingPathComponent("sae2").path, lm2 = folder.appendingPathComponent("lm2").path
         #expect(try glassbox(["sae", "train", "--activations", store, "--steps", "100", "--batch-size", "256", "--warmup", "20", "--expansion", "2",
