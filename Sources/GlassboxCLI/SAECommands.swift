@@ -88,8 +88,8 @@ struct SAECommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sae",
         abstract: "Sparse autoencoders (dictionary learning, Bricken et al. 2023) on stored activations.",
-        discussion: "Not built yet (issue 16): steering, feature splitting across sizes, image dashboards, data-parallel training.",
-        subcommands: [SAETrain.self, SAEEvaluate.self, SAEDashboardCommand.self, SAEMatch.self, SAESynthetic.self]
+        discussion: "Not built yet (issue 16): feature splitting across sizes, image dashboards, data-parallel training.",
+        subcommands: [SAETrain.self, SAEEvaluate.self, SAEDashboardCommand.self, SAESteer.self, SAEMatch.self, SAESynthetic.self]
     )
 }
 
@@ -202,6 +202,34 @@ struct SAEDashboardCommand: ParsableCommand {
             print(String(format: "feature %d: fires on %.2f%% of tokens, largest activation %.3f", d.feature, 100 * d.frequency, d.maxActivation))
         }
         print("page: \(out)/dashboard.html")
+    }
+}
+
+struct SAESteer: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "steer",
+        abstract: "Clamp one feature to a value at every token of a text and show how the next-token distribution changes.",
+        discussion: "h′ = h + (value − fᵢ(h))·dᵢ at the autoencoder's hook point (dᵢ the feature's decoder direction; the reconstruction error stays in)."
+    )
+
+    @Option(help: "sae.safetensors from `glassbox sae train` (on a language model's activations).") var sae: String
+    @Option(help: "The language model the activations came from.") var model: String
+    @Option(parsing: .unconditional, help: "The feature to clamp.") var feature: Int
+    @Option(parsing: .unconditional, help: "The value to clamp it to (0 turns it off).") var value: Double
+    @Option(help: "The text whose next token is predicted.") var text: String
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        guard value.isFinite else { throw ValidationError("--value must be a finite number") }
+    }
+
+    func run() throws {
+        try common.apply()
+        let (autoencoder, hook) = try SAERun.load(sae)
+        guard let hook else { throw ValidationError("\(sae) does not record its hook point") }
+        let steering = try SAERun.steer(sae: autoencoder, hookPoint: hook, languageModel: model, feature: feature, value: value, text: text)
+        print(String(format: "feature %d at the last token: %.4f → %g; KL(before ‖ after) %.4f nats", feature, steering.original, value, steering.divergence))
+        printTable([["next token", "before", "after"]] + steering.predictions.map { [$0.token, String(format: "%.4f", $0.before), String(format: "%.4f", $0.after)] })
     }
 }
 

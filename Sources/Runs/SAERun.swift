@@ -194,6 +194,52 @@ public enum SAERun {
         return try FeatureMatching(a.tokenActivations(chosen, at: [hookPoint]).activations[0], b.tokenActivations(chosen, at: [hookPoint]).activations[0])
     }
 
+    public struct Steering: Codable, Sendable {
+        public struct Prediction: Codable, Sendable {
+            public var token: String
+            public var before: Double, after: Double
+        }
+        /// The feature's activation at the text's last token before clamping.
+        public var original: Double
+        /// The most likely next tokens before and after, with both probabilities.
+        public var predictions: [Prediction]
+        /// KL(before ‖ after) of the next-token distributions.
+        public var divergence: Double
+    }
+
+    /// Clamps feature `feature` to `value` at every token of `text` — h′ = h + (value − fᵢ(h))·dᵢ,
+    /// dᵢ its decoder direction, so the autoencoder's reconstruction error stays in — and compares
+    /// the next-token distribution after the last token with the unchanged one.
+    public static func steer(sae: SparseAutoencoder, hookPoint: String, languageModel modelPath: String, feature: Int, value: Double,
+                             text: String, top: Int = 10) throws -> Steering {
+        guard (0..<sae.configuration.features).contains(feature) else {
+            throw TorchError("feature \(feature) does not exist: the autoencoder has \(sae.configuration.features)")
+        }
+        let lm = try LanguageModelFile.load(modelPath)
+        let tokens = Array(lm.encode(text).prefix(lm.model.configuration.maxLength))
+        guard !tokens.isEmpty else { throw TorchError("the text has no tokens in the model's vocabulary") }
+        let ids = try Tensor(tokens.map { Int64($0) }, shape: [1, tokens.count])
+        let direction = try sae.decoderWeight.detached()[feature]
+        var original = 0.0
+        func next(_ clamp: Bool) throws -> Tensor {
+            let hook: ActivationHook = { activation, _ in
+                let flat = try activation.reshaped([-1, activation.shape.last!])
+                let current = try sae.encode(flat).select(dim: 1, index: feature)
+                original = try current[tokens.count - 1].item()
+                guard clamp else { return nil }
+                return try (flat + (value - current).unsqueezed(dim: 1) * direction.unsqueezed(dim: 0)).reshaped(activation.shape)
+            }
+            let logits = try noGrad { try lm.model.withHooks([(hookPoint, hook)]) { try lm.model(ids) } }
+            return try logits[0][tokens.count - 1].softmax(dim: 0).to(.float64)
+        }
+        let before = try next(false), after = try next(true)
+        let p = try before.scalars(as: Double.self), q = try after.scalars(as: Double.self)
+        let ranked = Set(p.indices.sorted { p[$0] > p[$1] }.prefix(top) + q.indices.sorted { q[$0] > q[$1] }.prefix(top))
+        let predictions = ranked.sorted { q[$0] > q[$1] }.map { Steering.Prediction(token: lm.tokens[$0], before: p[$0], after: q[$0]) }
+        let divergence = zip(p, q).map { $0 > 0 ? $0 * Foundation.log($0 / Swift.max($1, 1e-300)) : 0 }.reduce(0, +)
+        return Steering(original: original, predictions: predictions, divergence: divergence)
+    }
+
     public struct LossRecovered: Codable, Sendable {
         public var clean: Double, spliced: Double, zeroAblated: Double
         /// (zero-ablated − spliced) / (zero-ablated − clean); nil when zeroing the activation does

@@ -38,6 +38,19 @@ struct SAECommandTests {
         let badFeature = try glassbox(["sae", "dashboard", "--sae", "\(sae)/sae.safetensors", "--model", "\(lm)/model.safetensors", "--features", "999",
                                        "--out", folder.appendingPathComponent("dash").path])
         #expect(badFeature.failedCleanly && badFeature.error.contains("does not exist"), "\(badFeature.error)")
+        let steered = try glassbox(["sae", "steer", "--sae", "\(sae)/sae.safetensors", "--model", "\(lm)/model.safetensors", "--feature", "3",
+                                    "--value", "20", "--text", "i love the"])
+        #expect(steered.status == 0 && steered.output.contains("feature 3 at the last token") && steered.output.contains("next token"), "\(steered.error)")
+        let kl = Double(steered.output.components(separatedBy: "KL(before ‖ after) ").last?.split(separator: " ").first ?? "") ?? 0
+        #expect(kl > 0, "clamping a feature to 20 should move the prediction: \(steered.output)")
+        // Clamped to the value it already has, nothing moves.
+        let original = steered.output.components(separatedBy: "at the last token: ").last?.split(separator: " ").first.map(String.init) ?? "x"
+        let unchanged = try glassbox(["sae", "steer", "--sae", "\(sae)/sae.safetensors", "--model", "\(lm)/model.safetensors", "--feature", "3",
+                                      "--value", original, "--text", "i love the"])
+        #expect(unchanged.status == 0 && unchanged.output.contains("KL(before ‖ after) 0.0000"), "\(unchanged.output)")
+        let badSteer = try glassbox(["sae", "steer", "--sae", "\(sae)/sae.safetensors", "--model", "\(lm)/model.safetensors", "--feature", "500",
+                                     "--value", "1", "--text", "hi"])
+        #expect(badSteer.failedCleanly && badSteer.error.contains("does not exist"))
         // A second seed of the autoencoder and of the language model: matched features and neurons.
         let sae2 = folder.appendingPathComponent("sae2").path, lm2 = folder.appendingPathComponent("lm2").path
         #expect(try glassbox(["sae", "train", "--activations", store, "--steps", "100", "--batch-size", "256", "--warmup", "20", "--expansion", "2",
