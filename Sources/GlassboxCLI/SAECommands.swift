@@ -165,6 +165,19 @@ struct SAEEvaluate: ParsableCommand {
     }
 }
 
+/// An autoencoder trained on a language model's activations, and that model.
+struct LanguageModelAutoencoder: ParsableArguments {
+    @Option(help: "sae.safetensors from `glassbox sae train` (on a language model's activations).") var sae: String
+    @Option(help: "The language model the activations came from.") var model: String
+
+    /// The autoencoder and its hook point.
+    func load() throws -> (SparseAutoencoder, String) {
+        let (autoencoder, hook) = try SAERun.load(sae)
+        guard let hook else { throw ValidationError("\(sae) does not record its hook point") }
+        return (autoencoder, hook)
+    }
+}
+
 struct SAEDashboardCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dashboard",
@@ -172,8 +185,7 @@ struct SAEDashboardCommand: ParsableCommand {
         discussion: "On the first 1,000 validation tweets. Writes dashboard.json and dashboard.html."
     )
 
-    @Option(help: "sae.safetensors from `glassbox sae train` (on a language model's activations).") var sae: String
-    @Option(help: "The language model the activations came from.") var model: String
+    @OptionGroup var subject: LanguageModelAutoencoder
     @Option(help: "Features to show (comma-separated; default: --count live features drawn at random).") var features: String?
     @Option(parsing: .unconditional, help: "How many random live features.") var count = 12
     @Option(help: "Output folder.") var out = "runs/sae-dashboard"
@@ -193,10 +205,9 @@ struct SAEDashboardCommand: ParsableCommand {
 
     func run() throws {
         try common.apply()
-        let (autoencoder, hook) = try SAERun.load(sae)
-        guard let hook else { throw ValidationError("\(sae) does not record its hook point") }
+        let (autoencoder, hook) = try subject.load()
         let record = try showingProgress {
-            try SAERun.dashboard(sae: autoencoder, hookPoint: hook, languageModel: model, features: try parsedFeatures(), count: count, seed: common.seed, out: out)
+            try SAERun.dashboard(sae: autoencoder, hookPoint: hook, languageModel: subject.model, features: try parsedFeatures(), count: count, seed: common.seed, out: out)
         }
         for d in record.features {
             print(String(format: "feature %d: fires on %.2f%% of tokens, largest activation %.3f", d.feature, 100 * d.frequency, d.maxActivation))
@@ -212,8 +223,7 @@ struct SAESteer: ParsableCommand {
         discussion: "h′ = h + (value − fᵢ(h))·dᵢ at the autoencoder's hook point (dᵢ the feature's decoder direction; the reconstruction error stays in)."
     )
 
-    @Option(help: "sae.safetensors from `glassbox sae train` (on a language model's activations).") var sae: String
-    @Option(help: "The language model the activations came from.") var model: String
+    @OptionGroup var subject: LanguageModelAutoencoder
     @Option(parsing: .unconditional, help: "The feature to clamp.") var feature: Int
     @Option(parsing: .unconditional, help: "The value to clamp it to (0 turns it off).") var value: Double
     @Option(help: "The text whose next token is predicted.") var text: String
@@ -225,9 +235,8 @@ struct SAESteer: ParsableCommand {
 
     func run() throws {
         try common.apply()
-        let (autoencoder, hook) = try SAERun.load(sae)
-        guard let hook else { throw ValidationError("\(sae) does not record its hook point") }
-        let steering = try SAERun.steer(sae: autoencoder, hookPoint: hook, languageModel: model, feature: feature, value: value, text: text)
+        let (autoencoder, hook) = try subject.load()
+        let steering = try SAERun.steer(sae: autoencoder, hookPoint: hook, languageModel: subject.model, feature: feature, value: value, text: text)
         print(String(format: "feature %d at the last token: %.4f → %g; KL(before ‖ after) %.4f nats", feature, steering.original, value, steering.divergence))
         printTable([["next token", "before", "after"]] + steering.predictions.map { [$0.token, String(format: "%.4f", $0.before), String(format: "%.4f", $0.after)] })
     }
