@@ -212,11 +212,13 @@ public enum AttentionRun {
     public static func report(model modelPath: String, transformers: [String] = [], minilm: String? = nil, limit: Int?, seed: UInt64,
                               out: String) throws -> [String] {
         let started = Date()
-        for other in transformers where try TextModelFile.load(other).architecture == .bilstmAttention {
-            throw TorchError("\(other) is a BiLSTM; name it with --model (the other models are transformers for the agreement test)")
+        _ = try subject(modelPath, limit: 1)  // a wrong --model fails now, not after the transformers' runs
+        let kinds = try transformers.map { try TextModelFile.load($0).architecture }
+        if let index = kinds.firstIndex(of: .bilstmAttention) {
+            throw TorchError("\(transformers[index]) is a BiLSTM; name it with --model (the other models are transformers for the agreement test)")
         }
-        let transformerLines = try transformers.map { other -> String in
-            let isMiniLM = try TextModelFile.load(other).architecture == .minilmProbe
+        let transformerLines = try zip(transformers, kinds).map { other, kind -> String in
+            let isMiniLM = kind == .minilmProbe
             let r = try transformerAgreement(model: other, limit: limit ?? (isMiniLM ? minilmReportTexts : nil), steps: 16, minilm: minilm, out: out)
             let sources = r.result.sources.filter { $0.source == .rollout || $0.source == .layerMean(layer: r.result.layers - 1) }
             return "agreement, \(r.architecture): " + sources.map { s in

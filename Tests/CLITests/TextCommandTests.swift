@@ -131,6 +131,9 @@ struct TextClassifierCommandTests {
             #expect(consistent.status == 0 && consistent.output.contains("λ = 0.1: mean TVD"), "\(consistent.error)")
             let badLambda = try glassbox(["attention", "consistent", "--model", "\(out)/model.safetensors", "--lambdas", "-1", "--out", "\(out)/attention"])
             #expect(badLambda.failedCleanly && badLambda.error.contains("--lambdas"))
+            let wrongKind = try glassbox(["attention", "report", "--model", "\(out)/model.safetensors", "--transformer", "\(out)/model.safetensors",
+                                          "--out", "\(out)/report"])
+            #expect(wrongKind.failedCleanly && wrongKind.error.contains("is a BiLSTM; name it with --model"), "\(wrongKind.error)")
             let report = try glassbox(["attention", "report", "--model", "\(out)/model.safetensors", "--limit", "12", "--out", "\(out)/report"])
             #expect(report.status == 0 && report.output.contains("all experiments") && report.output.contains("model-consistent adversary: λ 0.01"),
                     "\(report.error)")
