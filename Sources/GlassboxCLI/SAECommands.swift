@@ -16,8 +16,10 @@ struct ActivationsCollect: ParsableCommand {
         commandName: "collect",
         abstract: "Run a model over a split and store one hook point's activations as safetensors shards.",
         discussion: """
-        Sources: an MNIST CNN (`glassbox train`; the bundled digits, train or test) or a tweet language model
-        (`glassbox lm train`; every real token of the tweets' train, validation or test split). Shards of 65,536 rows,
+        Sources: an MNIST CNN (`glassbox train`; the bundled digits, train or test), a tweet language model
+        (`glassbox lm train`; every real token of the tweets' train, validation or test split), or the MiniLM probe
+        (`glassbox text train --arch minilm-probe`; every WordPiece token, hook points under bert., e.g.
+        bert.encoder.layer.3.hook_resid_post). Shards of 65,536 rows,
         part-K-of-N-*.safetensors; --shard k/n takes every n-th batch from batch k, so n machines can collect into one
         folder (copied together afterwards); a rerun of a part replaces its shards.
         """
@@ -28,6 +30,7 @@ struct ActivationsCollect: ParsableCommand {
     @Option(help: "train, validation (tweets only) or test.") var split: SAERun.Split = .train
     @Option(help: "This run's part k/n of the batches.") var shard = "0/1"
     @Option(parsing: .unconditional, help: "Only the first N inputs (digits, or texts per split).") var limit: Int?
+    @Option(help: "all-MiniLM-L6-v2's folder, for a MiniLM probe (else $GLASSBOX_MINILM or the cache).") var minilm: String?
     @Option(help: "Output folder of the store.") var out = "runs/activations"
     @OptionGroup var common: CommonOptions
 
@@ -36,7 +39,7 @@ struct ActivationsCollect: ParsableCommand {
     func run() throws {
         try common.apply()
         let part = try ActivationStore.Part(parsing: shard)
-        let collection = try showingProgress { try SAERun.collect(model: model, hookPoint: hook, split: split, part: part, limit: limit, out: out) }
+        let collection = try showingProgress { try SAERun.collect(model: model, hookPoint: hook, split: split, part: part, limit: limit, minilm: minilm, out: out) }
         print(String(format: "%d rows of %d values in %d shard(s), %.1f s; store: %@", collection.rows, collection.dimension, collection.shards,
                      collection.seconds, out))
     }
@@ -137,7 +140,8 @@ struct SAEEvaluate: ParsableCommand {
 
     @Option(help: "sae.safetensors from `glassbox sae train`.") var sae: String
     @Option(help: "The activation store to measure on.") var activations: String
-    @Option(help: "The language model the activations came from, for the loss recovered.") var model: String?
+    @Option(help: "The model the activations came from: a language model (loss recovered, interpretability) or the MiniLM probe (embeddings and probe accuracy with the reconstruction spliced in).") var model: String?
+    @Option(help: "all-MiniLM-L6-v2's folder, for a MiniLM probe (else $GLASSBOX_MINILM or the cache).") var minilm: String?
     @OptionGroup var common: CommonOptions
 
     func run() throws {
@@ -146,7 +150,12 @@ struct SAEEvaluate: ParsableCommand {
         let rows = try ActivationStore.Reader(folder: activations).all(limit: 65_536)
         let metrics = try showingProgress { try SparseAutoencoderMetrics(autoencoder, activations: rows) }
         printMetrics(metrics, on: activations)
-        if let model {
+        if let model, !LanguageModelFile.isLanguageModel(model) {
+            guard let hook else { throw ValidationError("\(sae) does not record its hook point; splicing needs it") }
+            let splice = try showingProgress { try SAERun.sentenceSplice(sae: autoencoder, hookPoint: hook, probe: model, minilm: minilm) }
+            print(String(format: "reconstruction spliced into MiniLM (the probe has no language-model head, so no loss recovered): sentence embeddings' mean cosine with the originals %.4f; probe test accuracy %.2f%% → %.2f%% (%d texts)",
+                         splice.meanCosine, 100 * splice.cleanAccuracy, 100 * splice.splicedAccuracy, splice.texts))
+        } else if let model {
             guard let hook else { throw ValidationError("\(sae) does not record its hook point; the loss recovered needs it") }
             let recovered = try showingProgress { try SAERun.lossRecovered(sae: autoencoder, hookPoint: hook, languageModel: model) }
             let losses = String(format: "clean %.4f, spliced %.4f, zero-ablated %.4f nats; %d texts", recovered.clean, recovered.spliced,

@@ -58,14 +58,18 @@ public struct LanguageModelFile {
             _ = try noGrad {
                 try model.withHooks(hookPoints.map { name in (name, { activation, _ in captured[name] = activation; return nil }) }) { try model(batch) }
             }
-            let flat = try batch.flattened()
-            let positions = try flat.ne(0).scalars(as: Bool.self).enumerated().filter(\.element).map { Int64($0.offset) }
-            let real = try Tensor(positions, shape: [positions.count])
             let activations = try hookPoints.map { name -> Tensor in
                 guard let activation = captured[name] else { throw TorchError("hook point '\(name)' was not reached") }
-                return try activation.flattened(from: 0, to: activation.rank - 2).indexSelect(dim: 0, index: real)
+                return try realTokenRows(activation, ids: batch)
             }
-            try body(index, starts.count, activations, try flat.indexSelect(dim: 0, index: real))
+            try body(index, starts.count, activations, try realTokenRows(batch.unsqueezed(dim: 2), ids: batch).squeezed(dim: 1))
         }
     }
+}
+
+/// The rows of a per-token activation (N, T, …, d) at the real tokens of `ids` (N, T; padding
+/// 0), as (real tokens, d), in reading order.
+func realTokenRows(_ activation: Tensor, ids: Tensor) throws -> Tensor {
+    let positions = try ids.flattened().ne(0).scalars(as: Bool.self).enumerated().filter(\.element).map { Int64($0.offset) }
+    return try activation.flattened(from: 0, to: activation.rank - 2).indexSelect(dim: 0, index: Tensor(positions, shape: [positions.count]))
 }

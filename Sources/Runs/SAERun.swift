@@ -20,7 +20,7 @@ public enum SAERun {
 
     /// Activations at `hookPoint` of the inputs of `split` whose batch falls in `part`, into `out`.
     public static func collect(model modelPath: String, hookPoint: String, split: Split, part: ActivationStore.Part, limit: Int?,
-                               out: String) throws -> Collection {
+                               minilm: String? = nil, out: String) throws -> Collection {
         if let limit, limit < 1 { throw TorchError("--limit must be at least 1") }
         let started = Date()
         let metadata = ["glassbox.source": (modelPath as NSString).lastPathComponent, "glassbox.hook": hookPoint, "glassbox.split": split.rawValue]
@@ -33,10 +33,26 @@ public enum SAERun {
                 try writer.append(activations[0])
                 ProgressObserver.report("collecting", done: index + 1, of: count, unit: "batches")
             }
+        } else if (try? Safetensors.readMetadata(modelPath))?["glassbox.architecture"] == "text-\(TextArchitecture.minilmProbe.rawValue)" {
+            // The MiniLM probe: every real WordPiece token ([CLS] and [SEP] included) of its task's split.
+            let file = try TextModelFile.load(modelPath)
+            let (probe, tokenizer) = try file.probe(minilm: minilm)
+            let corpus = try TweetCorpus.bundled(task: file.task).prefix(limit)
+            let texts = split == .train ? corpus.train.texts : split == .validation ? corpus.validation.texts : corpus.test.texts
+            let sequences = SentenceEmbedding.sequences(texts, tokenizer: tokenizer, limit: probe.encoder.configuration.maxPositions)
+            let starts = Array(stride(from: 0, to: sequences.count, by: 64))
+            for (index, start) in starts.enumerated() where index % part.count == part.index {
+                let ids = try TokenBatch(Array(sequences[start..<Swift.min(start + 64, sequences.count)]), padding: tokenizer.padding).ids
+                var captured: Tensor?
+                _ = try noGrad { try probe.withHooks([(hookPoint, { activation, _ in captured = activation; return nil })]) { try probe(ids) } }
+                guard let captured else { throw TorchError("hook point '\(hookPoint)' was not reached") }
+                try writer.append(realTokenRows(captured, ids: ids))
+                ProgressObserver.report("collecting", done: index + 1, of: starts.count, unit: "batches")
+            }
         } else {
             let loaded = try ModelFile.load(modelPath)
             guard let module = loaded.model.module else { throw TorchError("a TorchScript model has no hook points to collect from") }
-            guard loaded.inputShape == MNIST.imageShape else { throw TorchError("activations are collected from MNIST-shaped models (the bundled digits) or tweet language models") }
+            guard loaded.inputShape == MNIST.imageShape else { throw TorchError("activations are collected from MNIST-shaped models (the bundled digits), tweet language models or the MiniLM probe") }
             guard split != .validation else { throw TorchError("the bundled MNIST digits have train and test splits, no validation split") }
             let digits = try MNIST.bundled()
             var images = split == .train ? digits.train.images : digits.test.images
@@ -238,6 +254,39 @@ public enum SAERun {
         let predictions = ranked.sorted { q[$0] > q[$1] }.map { Steering.Prediction(token: lm.tokens[$0], before: p[$0], after: q[$0]) }
         let divergence = zip(p, q).map { $0 > 0 ? $0 * Foundation.log($0 / Swift.max($1, 1e-300)) : 0 }.reduce(0, +)
         return Steering(original: original, predictions: predictions, divergence: divergence)
+    }
+
+    public struct SentenceSplice: Codable, Sendable {
+        /// Mean cosine similarity between each text's sentence embedding as it is and with the
+        /// reconstruction spliced in.
+        public var meanCosine: Double
+        /// The probe's test accuracy as it is and with the reconstruction spliced in.
+        public var cleanAccuracy: Double, splicedAccuracy: Double
+        public var texts: Int
+    }
+
+    /// MiniLM has no language-model head, so the loss recovered does not apply: instead, the
+    /// reconstruction spliced in at the hook point and its effect on the sentence embeddings and
+    /// on the sentiment probe, on the first `texts` test texts of the probe's task.
+    public static func sentenceSplice(sae: SparseAutoencoder, hookPoint: String, probe probePath: String, minilm: String?, texts: Int = 1000) throws -> SentenceSplice {
+        let file = try TextModelFile.load(probePath)
+        let (probe, tokenizer) = try file.probe(minilm: minilm)
+        let test = try TweetCorpus.bundled(task: file.task).test
+        let count = Swift.min(texts, test.count)
+        let sequences = SentenceEmbedding.sequences(Array(test.texts.prefix(count)), tokenizer: tokenizer, limit: probe.encoder.configuration.maxPositions)
+        let splice: ActivationHook = { activation, _ in try sae(activation.reshaped([-1, activation.shape.last!])).reshaped(activation.shape) }
+        var cosines = 0.0, clean = 0, spliced = 0
+        for start in stride(from: 0, to: count, by: 64) {
+            let ids = try TokenBatch(Array(sequences[start..<Swift.min(start + 64, count)]), padding: tokenizer.padding).ids
+            let labels = Array(test.labels[start..<Swift.min(start + 64, count)])
+            let (e, p) = try noGrad { (try probe.encoder.sentenceEmbeddings(ids), try probe(ids).argmax(dim: 1).scalars(as: Int64.self)) }
+            let (e2, p2) = try noGrad { try probe.withHooks([(hookPoint, splice)]) { (try probe.encoder.sentenceEmbeddings(ids), try probe(ids).argmax(dim: 1).scalars(as: Int64.self)) } }
+            cosines += try (e * e2).sum().item()  // both unit length
+            clean += zip(p, labels).filter { Int($0) == $1 }.count
+            spliced += zip(p2, labels).filter { Int($0) == $1 }.count
+        }
+        return SentenceSplice(meanCosine: cosines / Double(count), cleanAccuracy: Double(clean) / Double(count),
+                              splicedAccuracy: Double(spliced) / Double(count), texts: count)
     }
 
     public struct LossRecovered: Codable, Sendable {

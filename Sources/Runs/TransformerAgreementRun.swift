@@ -34,7 +34,7 @@ extension AttentionRun {
             sequences = try file.sequences(texts)
         case .minilmProbe:
             let (probe, tokenizer) = try file.probe(minilm: minilm)
-            subject = .init(model: probe, embeddingHookPoint: "encoder.embeddings.word_embeddings", patternHookPoints: probe.patternHookPoints,
+            subject = .init(model: probe, embeddingHookPoint: "bert.embeddings.word_embeddings", patternHookPoints: probe.patternHookPoints,
                             unknownId: tokenizer.unknown, specialTokens: true)
             sequences = SentenceEmbedding.sequences(texts, tokenizer: tokenizer, limit: probe.encoder.configuration.maxPositions)
         case .bilstmAttention:

@@ -3,8 +3,8 @@ import Torch
 
 /// A linear classifier on a BERT encoder's sentence embeddings (the MiniLM probe) as one
 /// network, so hooks, gradients and attributions reach through the encoder: logits = W·e + b,
-/// e the mean-pooled, unit-length embedding. The encoder's hook points are under `encoder.`
-/// (`encoder.encoder.layer.0.attention.self.hook_pattern`, `encoder.embeddings.word_embeddings`).
+/// e the mean-pooled, unit-length embedding. The encoder's hook points are under `bert.`
+/// (`bert.encoder.layer.0.attention.self.hook_pattern`, `bert.embeddings.word_embeddings`).
 /// Inference only.
 public final class SentenceProbeClassifier: Module {
     public let encoder: BERT
@@ -23,7 +23,7 @@ public final class SentenceProbeClassifier: Module {
         eval()
     }
 
-    public override var children: [(name: String, module: Module)] { [("encoder", encoder)] }
+    public override var children: [(name: String, module: Module)] { [("bert", encoder)] }
 
     public override func forward(_ ids: Tensor) throws -> Tensor {
         try encoder.sentenceEmbeddings(ids).matmul(weights.t()) + bias
@@ -31,6 +31,6 @@ public final class SentenceProbeClassifier: Module {
 
     /// Each layer's attention pattern hook point, first to last.
     public var patternHookPoints: [String] {
-        (0..<encoder.configuration.layers).map { "encoder.encoder.layer.\($0).attention.self.hook_pattern" }
+        (0..<encoder.configuration.layers).map { "bert.encoder.layer.\($0).attention.self.hook_pattern" }
     }
 }

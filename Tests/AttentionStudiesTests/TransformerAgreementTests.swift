@@ -22,7 +22,7 @@ struct TransformerAgreementTests {
         let encoder = try BERT(configuration)
         try encoder.loadHuggingFace(tensors.filter { !$0.key.hasPrefix("test.") && !$0.key.hasPrefix("probe.") })
         let model = try SentenceProbeClassifier(encoder: encoder, weights: tensors["probe.weights"]!, bias: tensors["probe.bias"]!)
-        return (.init(model: model, embeddingHookPoint: "encoder.embeddings.word_embeddings", patternHookPoints: model.patternHookPoints,
+        return (.init(model: model, embeddingHookPoint: "bert.embeddings.word_embeddings", patternHookPoints: model.patternHookPoints,
                       unknownId: 1, specialTokens: true), tensors)
     }
 

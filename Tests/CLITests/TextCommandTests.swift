@@ -58,6 +58,16 @@ struct TextCommandTests {
         #expect(try String(contentsOfFile: "\(out)/attention/attention.html", encoding: .utf8).contains("MiniLM's attention heads"))
         let badSteps = try glassbox(["attention", "agreement", "--model", "\(out)/model.safetensors", "--steps", "0"])
         #expect(badSteps.failedCleanly && badSteps.error.contains("--steps"))
+        // MiniLM as a source of activations for a sparse autoencoder, its reconstruction spliced back in.
+        let store = "\(out)/acts"
+        let collected = try glassbox(["activations", "collect", "--model", "\(out)/model.safetensors", "--minilm", model, "--hook",
+                                      "bert.encoder.layer.0.hook_resid_post", "--limit", "30", "--out", store])
+        #expect(collected.status == 0 && collected.output.contains("of 16 values"), "\(collected.error)")
+        #expect(try glassbox(["sae", "train", "--activations", store, "--steps", "30", "--batch-size", "64", "--warmup", "5", "--expansion", "2",
+                              "--out", "\(out)/sae"]).status == 0)
+        let spliced = try glassbox(["sae", "evaluate", "--sae", "\(out)/sae/sae.safetensors", "--activations", store, "--model", "\(out)/model.safetensors",
+                                    "--minilm", model])
+        #expect(spliced.status == 0 && spliced.output.contains("sentence embeddings' mean cosine"), "\(spliced.error)")
     }
 
     @Test("text embed explains a missing or wrong model folder and missing texts")
