@@ -109,7 +109,11 @@ public struct SparseAutoencoderTrainer {
     /// features' encoder columns; its encoder bias 0; its Adam moments are cleared.
     func resample(_ sae: SparseAutoencoder, dead: [Int], data: ActivationBatches, optimizer: Adam, generator: Generator) throws {
         let inputs = try data.batch(resampleInputs, generator: generator)
-        let losses = try noGrad { try (sae(inputs) - inputs).square().sum(dims: [1]) }
+        // Scored in chunks: the features of every input at once would be inputs × F values.
+        let losses = try Tensor.cat(stride(from: 0, to: resampleInputs, by: 8192).map { start in
+            let chunk = try inputs.slice(dim: 0, start: start, end: Swift.min(start + 8192, resampleInputs))
+            return try noGrad { try (sae(chunk) - chunk).square().sum(dims: [1]) }
+        })
         // Inverse-CDF draws, probability ∝ squared loss (uniform when every loss is 0).
         var cumulative = try losses.to(.float64).square().scalars(as: Double.self)
         for i in cumulative.indices.dropFirst() { cumulative[i] += cumulative[i - 1] }
