@@ -1,4 +1,5 @@
 import Foundation
+import NN
 import TextModels
 import Torch
 
@@ -43,5 +44,42 @@ public enum PermutedAttention {
             progress(row + 1, ids.shape[0])
         }
         return texts
+    }
+}
+
+/// The permutation test on a transformer (`TransformerAttentionAgreement.Subject`): in each of
+/// `permutations` copies of a text, every head's attention pattern at every layer has its key
+/// positions shuffled by one random order of the text's tokens (the same order for every query,
+/// head and layer of the copy), so each query spreads the same weights over other tokens. A
+/// text's largest attention is the largest weight a token receives, averaged over queries and
+/// heads of the last layer.
+public enum TransformerPermutedAttention {
+    public static func measure(_ subject: TransformerAttentionAgreement.Subject, texts: [[Int]], permutations: Int = 100, seed: UInt64,
+                               progress: (Int, Int) -> Void = { _, _ in }) throws -> [PermutedAttention.Text] {
+        guard permutations >= 1 else { throw TorchError("at least one permutation is needed") }
+        let generator = Generator(seed: seed), model = subject.model
+        return try texts.enumerated().map { index, tokens in
+            let t = tokens.count
+            let ids = try Tensor(tokens.map { Int64($0) }, shape: [1, t])
+            var last: Tensor?
+            let original = try noGrad {
+                try model.withHooks([(subject.patternHookPoints.last!, { pattern, _ in last = pattern; return nil })]) { try model(ids).softmax(dim: 1) }
+            }
+            let orders = try Tensor.rand([permutations, t], generator: generator).sorted(dim: 1).indices
+            let shuffle: ActivationHook = { pattern, _ in
+                let (heads, queries) = (pattern.shape[1], pattern.shape[2])
+                let index = try orders.reshaped([permutations, 1, 1, t]).expanded(to: [permutations, heads, queries, t]).contiguous()
+                return try pattern.gather(dim: 3, index: index)
+            }
+            let outputs = try noGrad {
+                try model.withHooks(subject.patternHookPoints.map { ($0, shuffle) }) { try model(ids.expanded(to: [permutations, t]).contiguous()).softmax(dim: 1) }
+            }
+            let change = try Divergence.totalVariation(outputs, original).to(.float64).scalars(as: Double.self).sorted()
+            let median = change.count % 2 == 1 ? change[change.count / 2] : (change[change.count / 2 - 1] + change[change.count / 2]) / 2
+            guard let last else { throw TorchError("the model did not reach its attention hook points") }
+            progress(index + 1, texts.count)
+            return PermutedAttention.Text(length: t, predicted: try original.argmax(dim: 1).itemInt(),
+                                          maxAttention: try last.mean(dims: [1, 2]).max().item(), medianChange: median)
+        }
     }
 }

@@ -10,8 +10,8 @@ struct AttentionCommand: ParsableCommand {
         discussion: """
         Train the subject first: glassbox text train --arch bilstm-attention --out runs/text. Each experiment runs over the
         test split of the model's task, writes its JSON to --out, and rewrites attention.html with every experiment the
-        folder holds. `agreement` also takes the one-layer transformer (--arch transformer) and the MiniLM probe
-        (--arch minilm-probe): every layer and head, with attention rollout.
+        folder holds. `agreement` and `permute` also take the one-layer transformer (--arch transformer) and the MiniLM
+        probe (--arch minilm-probe): every layer and head, with attention rollout.
         """,
         subcommands: [AttentionAgreementCommand.self, AttentionPermuteCommand.self, AttentionAdversaryCommand.self, AttentionBaselineCommand.self, AttentionGuidedCommand.self, AttentionConsistentCommand.self, AttentionReportCommand.self]
     )
@@ -62,12 +62,17 @@ struct AttentionPermuteCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "permute",
         abstract: "Shuffle each text's attention weights many times: the median change of the output against the largest weight.",
-        discussion: "Writes permutation.json and attention.html."
+        discussion: """
+        A BiLSTM: its attention weights over the tokens (permutation.json). A transformer or the MiniLM probe: every head's
+        pattern at every layer with its key positions shuffled, one order per copy (permutation-<arch>.json). Rewrites attention.html.
+        """
     )
 
     @OptionGroup var options: AttentionOptions
     @Option(parsing: .unconditional, help: "Shuffles per text (Jain & Wallace use 100).") var permutations = 100
     @OptionGroup var common: CommonOptions
+
+    @Option(help: "A folder with all-MiniLM-L6-v2's files, for the MiniLM probe (else $GLASSBOX_MINILM or the cache).") var minilm: String?
 
     func validate() throws {
         if !(1...10_000).contains(permutations) { throw ValidationError("--permutations must be between 1 and 10000") }
@@ -76,11 +81,15 @@ struct AttentionPermuteCommand: ParsableCommand {
     func run() throws {
         try common.apply()
         let record = try showingProgress {
-            try AttentionRun.permutation(model: options.model, limit: options.limit, permutations: permutations, seed: common.seed, out: options.out)
+            try AttentionRun.permutation(model: options.model, limit: options.limit, permutations: permutations, seed: common.seed, minilm: minilm,
+                                         out: options.out)
         }
         let (peaked, still) = record.unmoved(peak: 0.5)
         print(String(format: "%d texts; of the %d whose largest attention weight is ≥ 0.5, %d (%.0f%%) moved by less than 0.01 (TVD) when it was shuffled",
                      record.texts.count, peaked, still, 100 * Double(still) / Double(Swift.max(peaked, 1))))
+        let changes = record.texts.map(\.medianChange)
+        print(String(format: "median change over all texts %.4f; %.0f%% of texts moved by less than 0.01", SENNAnalysis.median(changes),
+                     100 * Double(changes.filter { $0 < 0.01 }.count) / Double(Swift.max(changes.count, 1))))
         print(String(format: "%.1f s; page: %@/attention.html", record.seconds, options.out))
     }
 }

@@ -21,6 +21,8 @@ public enum AttentionRun {
     }
 
     public struct PermutationRecord: Codable, Sendable {
+        /// The model's architecture (nil in files from before transformers were measured: the BiLSTM).
+        public var architecture: String?
         public var texts: [PermutedAttention.Text]
         public var permutations: Int
         public var seed: UInt64
@@ -108,17 +110,32 @@ public enum AttentionRun {
         return record
     }
 
-    public static func permutation(model modelPath: String, limit: Int?, permutations: Int, seed: UInt64, out: String) throws -> PermutationRecord {
+    /// The permutation test on a BiLSTM (its attention weights) or a transformer (every head's
+    /// pattern, `TransformerPermutedAttention`); each architecture writes its own JSON file.
+    public static func permutation(model modelPath: String, limit: Int?, permutations: Int, seed: UInt64, minilm: String? = nil,
+                                   out: String) throws -> PermutationRecord {
         try OutputFolder.prepare(out)
-        let (model, _, ids) = try subject(modelPath, limit: limit)
+        let file = try TextModelFile.load(modelPath)
         let started = Date()
-        let texts = try PermutedAttention.measure(model, ids: ids, permutations: permutations, seed: seed) { done, total in
-            ProgressObserver.report("permutations", done: done, of: total, unit: "texts")
+        let progress = { (done: Int, total: Int) in ProgressObserver.report("permutations", done: done, of: total, unit: "texts") }
+        let texts: [PermutedAttention.Text]
+        if file.architecture == .bilstmAttention {
+            let (model, _, ids) = try subject(modelPath, limit: limit)
+            texts = try PermutedAttention.measure(model, ids: ids, permutations: permutations, seed: seed, progress: progress)
+        } else {
+            let (transformer, sequences) = try transformerSubject(file, limit: limit, minilm: minilm)
+            texts = try TransformerPermutedAttention.measure(transformer, texts: sequences, permutations: permutations, seed: seed, progress: progress)
         }
-        let record = PermutationRecord(texts: texts, permutations: permutations, seed: seed, seconds: Date().timeIntervalSince(started))
-        try JSONFile.write(record, to: path(out, "permutation.json"))
+        let record = PermutationRecord(architecture: file.architecture.rawValue, texts: texts, permutations: permutations, seed: seed,
+                                       seconds: Date().timeIntervalSince(started))
+        try JSONFile.write(record, to: path(out, permutationFile(file.architecture)))
         try page(out: out)
         return record
+    }
+
+    /// permutation.json for the BiLSTM, permutation-<architecture>.json for the others.
+    static func permutationFile(_ architecture: TextArchitecture) -> String {
+        architecture == .bilstmAttention ? "permutation.json" : "permutation-\(architecture.rawValue).json"
     }
 
     public static func adversary(model modelPath: String, limit: Int?, search: AdversarialAttention, seed: UInt64, out: String) throws -> AdversaryRecord {
@@ -267,8 +284,8 @@ public enum AttentionRun {
         for architecture in [TextArchitecture.transformer, .minilmProbe] where FileManager.default.fileExists(atPath: path(out, agreementFile(architecture))) {
             transformerAgreementSection(try JSONFile.read(TransformerAgreementRecord.self, from: path(out, agreementFile(architecture))), into: &page)
         }
-        if FileManager.default.fileExists(atPath: path(out, "permutation.json")) {
-            permutationSection(try JSONFile.read(PermutationRecord.self, from: path(out, "permutation.json")), into: &page)
+        for architecture in TextArchitecture.allCases where FileManager.default.fileExists(atPath: path(out, permutationFile(architecture))) {
+            permutationSection(try JSONFile.read(PermutationRecord.self, from: path(out, permutationFile(architecture))), into: &page)
         }
         if FileManager.default.fileExists(atPath: path(out, "baseline.json")) {
             baselineSection(try JSONFile.read(BaselineRecord.self, from: path(out, "baseline.json")), into: &page)
@@ -302,8 +319,14 @@ public enum AttentionRun {
     }
 
     static func permutationSection(_ record: PermutationRecord, into page: inout HTMLPage) {
-        page.heading("Does the output move when attention is shuffled?")
-        page.paragraph("For each text, the attention weights are shuffled over its tokens \(record.permutations) times, everything else kept; the median total variation distance between the original and the shuffled outputs is the text's change. Jain & Wallace found many texts with peaked attention whose output barely moved (their Fig. 3–4), i.e. where the attention did not matter.")
+        let kind = record.architecture.flatMap(TextArchitecture.init(rawValue:)) ?? .bilstmAttention
+        if kind == .bilstmAttention {
+            page.heading("Does the output move when attention is shuffled?")
+            page.paragraph("For each text, the attention weights are shuffled over its tokens \(record.permutations) times, everything else kept; the median total variation distance between the original and the shuffled outputs is the text's change. Jain & Wallace found many texts with peaked attention whose output barely moved (their Fig. 3–4), i.e. where the attention did not matter.")
+        } else {
+            page.heading("Does the output move when \(kind == .minilmProbe ? "MiniLM's" : "the transformer's") attention is shuffled?")
+            page.paragraph("For each text, \(record.permutations) copies in which every head's attention pattern at every layer has its key positions shuffled by one random order of the text's tokens (the same order for every query, head and layer of a copy): each query spreads the same weights over other tokens. The median total variation distance between the original and the shuffled outputs is the text's change; a text's largest attention is the largest weight a token receives in the last layer, averaged over queries and heads. Jain & Wallace tested recurrent models only.")
+        }
         var rows: [[String]] = []
         let binned = bins(record.texts.map(\.maxAttention), edges: attentionBins.map(\.lower) + [1])
         for (bin, members) in zip(attentionBins, binned) {

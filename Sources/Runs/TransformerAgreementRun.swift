@@ -20,26 +20,30 @@ extension AttentionRun {
     /// The JSON file of each transformer kind's agreement run.
     static func agreementFile(_ architecture: TextArchitecture) -> String { "agreement-\(architecture.rawValue).json" }
 
-    public static func transformerAgreement(model modelPath: String, limit: Int?, steps: Int, minilm: String?, out: String) throws -> TransformerAgreementRecord {
+    /// A transformer classifier file as the transformer studies' subject, with its task's first
+    /// `limit` test texts as token ids.
+    static func transformerSubject(_ file: TextModelFile, limit: Int?, minilm: String?) throws -> (TransformerAttentionAgreement.Subject, [[Int]]) {
         if let limit, limit < 1 { throw TorchError("--limit must be at least 1") }
-        try OutputFolder.prepare(out)
-        let file = try TextModelFile.load(modelPath)
         let test = try TweetCorpus.bundled(task: file.task).test.texts
         let texts = limit.map { Array(test.prefix($0)) } ?? test
-        let subject: TransformerAttentionAgreement.Subject, sequences: [[Int]]
         switch file.architecture {
         case .transformer:
-            subject = .init(model: try file.network(), embeddingHookPoint: "embedding", patternHookPoints: ["block.self_attn.hook_pattern"],
-                            unknownId: WordVocabulary.unknown, specialTokens: false)
-            sequences = try file.sequences(texts)
+            return (.init(model: try file.network(), embeddingHookPoint: "embedding", patternHookPoints: ["block.self_attn.hook_pattern"],
+                          unknownId: WordVocabulary.unknown, specialTokens: false), try file.sequences(texts))
         case .minilmProbe:
             let (probe, tokenizer) = try file.probe(minilm: minilm)
-            subject = .init(model: probe, embeddingHookPoint: "bert.embeddings.word_embeddings", patternHookPoints: probe.patternHookPoints,
-                            unknownId: tokenizer.unknown, specialTokens: true)
-            sequences = SentenceEmbedding.sequences(texts, tokenizer: tokenizer, limit: probe.encoder.configuration.maxPositions)
+            return (.init(model: probe, embeddingHookPoint: "bert.embeddings.word_embeddings", patternHookPoints: probe.patternHookPoints,
+                          unknownId: tokenizer.unknown, specialTokens: true),
+                    SentenceEmbedding.sequences(texts, tokenizer: tokenizer, limit: probe.encoder.configuration.maxPositions))
         case .bilstmAttention:
-            throw TorchError("\(modelPath) is a BiLSTM; its agreement run is AttentionRun.agreement")
+            throw TorchError("this is a BiLSTM; its runs take the BiLSTM's own attention")
         }
+    }
+
+    public static func transformerAgreement(model modelPath: String, limit: Int?, steps: Int, minilm: String?, out: String) throws -> TransformerAgreementRecord {
+        try OutputFolder.prepare(out)
+        let file = try TextModelFile.load(modelPath)
+        let (subject, sequences) = try transformerSubject(file, limit: limit, minilm: minilm)
         let started = Date()
         let result = try TransformerAttentionAgreement.measure(subject, texts: sequences, steps: steps) { done, total in
             ProgressObserver.report("agreement", done: done, of: total, unit: "texts")

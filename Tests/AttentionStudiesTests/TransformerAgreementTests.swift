@@ -74,6 +74,21 @@ struct TransformerAgreementTests {
     }
 }
 
+@Suite("Permuted attention on transformers")
+struct TransformerPermutationTests {
+    @Test("shuffled patterns move the output of a random BERT; one token cannot move; the seed fixes the shuffles")
+    func permutation() throws {
+        let (subject, reference) = try TransformerAgreementTests.probe()
+        let texts = try reference["test.ids"]!.scalars(as: Int64.self).chunked(9).map { $0.filter { $0 != 0 }.map { Int($0) } } + [[2]]
+        let first = try TransformerPermutedAttention.measure(subject, texts: texts, permutations: 30, seed: 4)
+        let again = try TransformerPermutedAttention.measure(subject, texts: texts, permutations: 30, seed: 4)
+        #expect(first.map(\.medianChange) == again.map(\.medianChange))
+        #expect(first.prefix(3).allSatisfy { $0.medianChange > 1e-4 && $0.maxAttention > 0 && $0.maxAttention <= 1 })
+        #expect(first[3].medianChange < 1e-6 && first.map(\.length) == [9, 5, 6, 1])
+        #expect(throws: TorchError.self) { try TransformerPermutedAttention.measure(subject, texts: texts, permutations: 0, seed: 4) }
+    }
+}
+
 extension Array {
     func chunked(_ size: Int) -> [[Element]] { stride(from: 0, to: count, by: size).map { Array(self[$0..<Swift.min($0 + size, count)]) } }
 }

@@ -160,8 +160,13 @@ struct TextClassifierCommandTests {
             let result = record?["result"] as? [String: Any]
             #expect(result?["texts"] as? Int == 30 && (result?["sources"] as? [Any])?.count == 5)
             #expect(try String(contentsOfFile: "\(out)/attention/attention.html", encoding: .utf8).contains("a transformer's attention heads"))
-            let permuted = try glassbox(["attention", "permute", "--model", "\(out)/model.safetensors", "--limit", "10", "--out", "\(out)/attention"])
-            #expect(permuted.failedCleanly && permuted.error.contains("--arch bilstm-attention"), "\(permuted.error)")
+            let permuted = try glassbox(["attention", "permute", "--model", "\(out)/model.safetensors", "--limit", "10", "--permutations", "20",
+                                         "--out", "\(out)/attention"])
+            #expect(permuted.status == 0 && permuted.output.contains("10 texts") && permuted.output.contains("median change over all texts"), "\(permuted.error)")
+            #expect(FileManager.default.fileExists(atPath: "\(out)/attention/permutation-transformer.json"))
+            #expect(try String(contentsOfFile: "\(out)/attention/attention.html", encoding: .utf8).contains("the transformer's attention is shuffled"))
+            let adversary = try glassbox(["attention", "adversary", "--model", "\(out)/model.safetensors", "--limit", "5", "--out", "\(out)/attention"])
+            #expect(adversary.failedCleanly && adversary.error.contains("--arch bilstm-attention"), "\(adversary.error)")
         }
     }
 
