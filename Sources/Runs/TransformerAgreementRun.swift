@@ -106,13 +106,15 @@ extension AttentionRun {
         rows += [row("gradient × input vs leave-one-out", r.gradientVsLeaveOneOut), row("Integrated Gradients vs leave-one-out", r.integratedGradientsVsLeaveOneOut),
                  row("gradient × input vs Integrated Gradients", r.gradientVsIntegratedGradients)]
         page.table(header: ["comparison", "mean τ ± sd", "significant fraction", "texts"] + record.classNames.map { "mean τ, predicted \($0)" }, rows: rows)
-        let shown = r.sources.first { $0.source == .rollout } ?? r.sources.first { $0.source == .layerMean(layer: r.layers - 1) }
-        if let shown {
-            let edges = (0...20).map { -1 + 0.1 * Double($0) }
+        // The distributions behind the means: each layer's head mean and rollout, against Integrated Gradients.
+        let edges = (0...20).map { -1 + 0.1 * Double($0) }
+        for shown in r.sources {
+            if case .head = shown.source { continue }
             page.html(BarChart(title: "\(shown.source.name) vs Integrated Gradients: texts per τ",
                                labels: zip(edges, edges.dropFirst()).map { String(format: "%.1f – %.1f", $0, $1) },
                                values: shown.integratedGradients.histogram.map(Double.init)).svg())
         }
+        page.paragraph("Every head's τ distribution against each measure (20 bins from −1 to 1) is in the JSON file beside this page.")
         page.paragraph(String(format: "Published for comparison: BiLSTM attention vs gradients τ 0.13–0.44 by data set (Jain & Wallace 2019, Table 2); they did not test transformers. %d texts in %.1f s.", r.texts, record.seconds))
     }
 
