@@ -34,10 +34,6 @@ public enum ActivationStore {
         public init(folder: String, part: Part = .whole, rowsPerShard: Int = 65_536, metadata: [String: String] = [:]) throws {
             guard rowsPerShard >= 1 else { throw TorchError("a shard holds at least one row") }
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            // A rerun of this part replaces its earlier shards, and only those.
-            for old in try ActivationStore.shardFiles(in: folder) where (old as NSString).lastPathComponent.hasPrefix(Self.prefix(part)) {
-                try FileManager.default.removeItem(atPath: old)
-            }
             (self.folder, self.part, self.rowsPerShard, self.metadata) = (folder, part, rowsPerShard, metadata)
         }
 
@@ -58,6 +54,12 @@ public enum ActivationStore {
         }
 
         func flush(_ count: Int) throws {
+            // A rerun of this part replaces its earlier shards, and only those, once it has rows to write.
+            if shards == 0 {
+                for old in try ActivationStore.shardFiles(in: folder) where (old as NSString).lastPathComponent.hasPrefix(Self.prefix(part)) {
+                    try FileManager.default.removeItem(atPath: old)
+                }
+            }
             let all = try Tensor.cat(pending)
             let name = String(format: "%@%05d.safetensors", Self.prefix(part), shards)
             try Safetensors.write(["activations": try all.slice(dim: 0, start: 0, end: count).contiguous()], metadata: metadata,

@@ -8,8 +8,8 @@ import Torch
 
 /// `glassbox activations collect` and `glassbox sae …`: activations from a hook point into a
 /// sharded store, sparse autoencoders trained on it, and their standard measures (Bricken et al.
-/// 2023). Sources: the MNIST CNN (the bundled digits) and the tweet language model (every real
-/// token of a split of the tweets).
+/// 2023). Sources: the MNIST CNN (the bundled digits), the tweet language model and the MiniLM
+/// probe (every real token of a split of the tweets).
 public enum SAERun {
     public enum Split: String, CaseIterable, Codable, Sendable { case train, validation, test }
 
