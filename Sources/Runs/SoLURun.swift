@@ -51,7 +51,7 @@ public enum SoLURun {
         try OutputFolder.prepare(out)
         let started = Date()
         let corpus = try TweetCorpus.bundled(task: .threeClass).prefix(training.limit)
-        var models: [ModelResult] = [], positions = (0, 0)
+        var models: [ModelResult] = [], positions = (0, 0), shape = (epochs: training.epochs, width: training.width, layer: training.layers - 1)
         for activation in [TransformerBlock.Activation.gelu, .solu] {
             let folder = path(out, activation.rawValue)
             var options = training
@@ -68,6 +68,7 @@ public enum SoLURun {
             }
             let lm = try LanguageModelFile.load(path(folder, "model.safetensors"))
             let layer = lm.model.configuration.layers - 1
+            shape = (trained.epochs.count, lm.model.configuration.width, layer)  // a reused model's own settings
             ProgressObserver.note("measuring the \(activation.rawValue) model's \(lm.model.configuration.mlpWidth) MLP neurons")
             let explanation = try mlpActivations(lm, texts: corpus.validation.texts, layer: layer)
             let heldOut = try mlpActivations(lm, texts: corpus.test.texts, layer: layer)
@@ -89,7 +90,7 @@ public enum SoLURun {
             models.append(ModelResult(activation: activation.rawValue, parameters: trained.parameters, validationLoss: trained.validationLoss,
                                       trainSeconds: trainSeconds, neurons: neurons, beforeNorm: beforeNorm, topExampleOverlap: overlap, examples: examples))
         }
-        let record = Record(models: models, epochs: training.epochs, width: training.width, layer: training.layers - 1,
+        let record = Record(models: models, epochs: shape.epochs, width: shape.width, layer: shape.layer,
                             explanationPositions: positions.0, heldOutPositions: positions.1, seed: seed, seconds: Date().timeIntervalSince(started))
         try JSONFile.write(record, to: path(out, "solu.json"))
         try page(record).write(to: path(out, "solu.html"))

@@ -20,8 +20,11 @@ struct SoLUCommandTests {
         #expect(models.allSatisfy { (($0["neurons"] as? [String: Any])?["neurons"] as? [Any])?.count == 64 })
         #expect((models.last?["top_example_overlap"] as? [Double])?.count == 64 && models.first?["before_norm"] == nil)
         #expect(try String(contentsOfFile: "\(out)/solu.html", encoding: .utf8).contains("What the LayerNorm after SoLU does"))
-        let reused = try glassbox(["solu", "--reuse", "--limit", "60", "--width", "16", "--out", out])
+        let reused = try glassbox(["solu", "--reuse", "--limit", "60", "--width", "32", "--out", out])
         #expect(reused.status == 0 && (reused.output + reused.error).contains("reusing the gelu model"), "\(reused.error)")
+        // The record describes the reused models, not the flags.
+        let again = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/solu.json"))) as? [String: Any]
+        #expect(again?["width"] as? Int == 16 && again?["epochs"] as? Int == 1)
         let bad = try glassbox(["solu", "--width", "10", "--out", out])
         #expect(bad.failedCleanly && bad.error.contains("multiple of 4"), "\(bad.error)")
         let badK = try glassbox(["solu", "--top-k", "0", "--out", out])
