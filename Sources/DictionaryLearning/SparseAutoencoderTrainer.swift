@@ -22,8 +22,17 @@ public struct SparseAutoencoderTrainer {
     /// Inputs whose geometric median starts b_dec (0: leave b_dec at zero).
     public var medianInputs = 8192
     public var seed: UInt64 = 0
+    /// A checkpoint (weights, Adam's moments, the step, each feature's last firing, the reports)
+    /// written every `checkpointEvery` steps and at the end; nil: none.
+    public var checkpointPath: String?
+    public var checkpointEvery = 1000
 
     public init() {}
+
+    /// What a checkpoint must match to be resumed.
+    var settings: String {
+        "steps \(steps) batch \(batchSize) lr \(learningRate) warmup \(warmupSteps) l1 \(l1Coefficient) resample \(resampleAt) window \(deadWindow) seed \(seed)"
+    }
 
     public struct Report: Codable, Sendable {
         public var step: Int
@@ -34,26 +43,33 @@ public struct SparseAutoencoderTrainer {
     }
 
     /// Reports every `reportEvery` steps (and the last), each passed to `progress` as it comes.
-    public func train(_ sae: SparseAutoencoder, on data: ActivationBatches, reportEvery: Int = 500,
+    /// With `resume`, continues from `checkpointPath` (same settings and autoencoder shape); the
+    /// batches after the checkpoint's step come from a generator seeded with the seed and that
+    /// step, so a resumed run is reproducible but draws other batches than an uninterrupted one.
+    public func train(_ sae: SparseAutoencoder, on data: ActivationBatches, reportEvery: Int = 500, resume: Bool = false,
                       progress: (Report) throws -> Void = { _ in }) throws -> [Report] {
-        guard steps >= 1, batchSize >= 1, learningRate > 0, warmupSteps >= 0, l1Coefficient >= 0, deadWindow >= 1, reportEvery >= 1 else {
-            throw TorchError("steps, batch size, learning rate, dead window and report interval must be positive; warm-up and L1 not negative")
+        guard steps >= 1, batchSize >= 1, learningRate > 0, warmupSteps >= 0, l1Coefficient >= 0, deadWindow >= 1, reportEvery >= 1, checkpointEvery >= 1 else {
+            throw TorchError("steps, batch size, learning rate, dead window, report and checkpoint intervals must be positive; warm-up and L1 not negative")
         }
         guard data.dimension == sae.configuration.inputs else {
             throw TorchError("the activations have \(data.dimension) dimensions; the autoencoder takes \(sae.configuration.inputs)")
         }
-        let generator = Generator(seed: seed)
-        if medianInputs > 0 {
+        let parameters = [sae.encoderWeight, sae.encoderBias, sae.decoderWeight, sae.decoderBias]
+        let optimizer = Adam(parameters, learningRate: learningRate)
+        var reports: [Report] = [], first = 1
+        var lastFired = [Int](repeating: 0, count: sae.configuration.features)
+        if resume {
+            (first, lastFired, reports) = try restore(sae, optimizer: optimizer)
+            guard first <= steps else { return reports }
+        }
+        let generator = Generator(seed: first == 1 ? seed : seed &+ UInt64(first))
+        if first == 1, medianInputs > 0 {
             try noGrad { try sae.decoderBias.copyInPlace(from: GeometricMedian.of(data.batch(medianInputs, generator: generator))) }
         }
         sae.train()
-        let parameters = [sae.encoderWeight, sae.encoderBias, sae.decoderWeight, sae.decoderBias]
-        let optimizer = Adam(parameters, learningRate: learningRate)
-        var reports: [Report] = []
         var firedSinceReport = try Tensor.zeros([sae.configuration.features], dtype: .int64)
-        var lastFired = [Int](repeating: 0, count: sae.configuration.features)
         var sums = (loss: 0.0, mse: 0.0, l0: 0.0, count: 0), resampled = 0
-        for step in 1...steps {
+        for step in first...steps {
             optimizer.learningRate = learningRate * (warmupSteps > 0 ? Swift.min(1, Double(step) / Double(warmupSteps)) : 1)
             let (loss, mse, f) = try self.step(sae, data.batch(batchSize, generator: generator), optimizer: optimizer)
             let fired = try f.detached().gt(0).to(.int64).sum(dims: [0])
@@ -79,9 +95,41 @@ public struct SparseAutoencoderTrainer {
                 resampled = 0
                 firedSinceReport = try firedSinceReport.zerosLike()
             }
+            if let checkpointPath, step % checkpointEvery == 0 || step == steps {
+                try save(sae, optimizer: optimizer, step: step, lastFired: lastFired, reports: reports, to: checkpointPath)
+            }
         }
         sae.eval()
         return reports
+    }
+
+    func save(_ sae: SparseAutoencoder, optimizer: Adam, step: Int, lastFired: [Int], reports: [Report], to path: String) throws {
+        var tensors = try sae.stateDict().reduce(into: [String: Tensor]()) { $0["sae.\($1.key)"] = $1.value }
+        for (key, value) in try optimizer.state() { tensors["adam.\(key)"] = value }
+        tensors["last_fired"] = try Tensor(lastFired.map { Int64($0) }, shape: [lastFired.count])
+        let metadata = ["glassbox.sae.step": String(step), "glassbox.sae.settings": settings,
+                        "glassbox.sae.configuration": String(decoding: try JSONEncoder().encode(sae.configuration), as: UTF8.self),
+                        "glassbox.sae.reports": String(decoding: try JSONEncoder().encode(reports), as: UTF8.self)]
+        try Safetensors.write(tensors, metadata: metadata, to: path)
+    }
+
+    /// The step to continue from, each feature's last firing and the reports so far.
+    func restore(_ sae: SparseAutoencoder, optimizer: Adam) throws -> (Int, [Int], [Report]) {
+        guard let checkpointPath, FileManager.default.fileExists(atPath: checkpointPath) else {
+            throw TorchError("no checkpoint to resume from\(checkpointPath.map { " at \($0)" } ?? ""); train without resuming first")
+        }
+        let (tensors, metadata) = try Safetensors.read(checkpointPath)
+        guard let stepText = metadata["glassbox.sae.step"], let step = Int(stepText), let saved = metadata["glassbox.sae.configuration"],
+              let reportsText = metadata["glassbox.sae.reports"], let lastFired = tensors["last_fired"] else {
+            throw TorchError("\(checkpointPath) is not a sparse autoencoder checkpoint")
+        }
+        guard try JSONDecoder().decode(SparseAutoencoder.Configuration.self, from: Data(saved.utf8)) == sae.configuration,
+              metadata["glassbox.sae.settings"] == settings else {
+            throw TorchError("\(checkpointPath) was written with other settings (\(metadata["glassbox.sae.settings"] ?? "?"), \(saved)); resume with the same ones or start afresh")
+        }
+        try sae.loadStateDict(tensors.filter { $0.key.hasPrefix("sae.") }.reduce(into: [:]) { $0[String($1.key.dropFirst(4))] = $1.value })
+        try optimizer.loadState(tensors.filter { $0.key.hasPrefix("adam.") }.reduce(into: [:]) { $0[String($1.key.dropFirst(5))] = $1.value })
+        return (step + 1, try lastFired.scalars(as: Int64.self).map { Int($0) }, try JSONDecoder().decode([Report].self, from: Data(reportsText.utf8)))
     }
 
     /// One optimiser step on the batch `x`: gradients with W_dec's parallel part removed, Adam,

@@ -109,6 +109,8 @@ struct SAETrain: ParsableCommand {
 
     @Option(help: "The activation store (glassbox activations collect).") var activations: String
     @Option(help: "A held-out store to measure on (default: the training store's first rows).") var evaluation: String?
+    @Option(parsing: .unconditional, help: "Write --out/checkpoint.safetensors every N steps.") var checkpointEvery = 1000
+    @Flag(help: "Continue from --out's checkpoint (same settings).") var resume = false
     @OptionGroup var training: SAETrainingOptions
     @Option(help: "Output folder.") var out = "runs/sae"
     @OptionGroup var common: CommonOptions
@@ -117,9 +119,11 @@ struct SAETrain: ParsableCommand {
         try common.apply()
         var defaults = SparseAutoencoderTrainer()
         defaults.resampleAt = [2500, 5000, 7500]
-        let trainer = try training.trainer(defaults, seed: common.seed)
+        var trainer = try training.trainer(defaults, seed: common.seed)
+        trainer.checkpointEvery = checkpointEvery
         let record = try showingProgress {
-            try SAERun.train(activations: activations, expansion: training.expansion ?? 8, topK: training.topK, trainer: trainer, evaluation: evaluation, out: out)
+            try SAERun.train(activations: activations, expansion: training.expansion ?? 8, topK: training.topK, trainer: trainer, evaluation: evaluation,
+                             resume: resume, out: out)
         }
         printMetrics(record.metrics, on: record.evaluatedOn)
         print(String(format: "%.0f s; autoencoder: %@/sae.safetensors", record.seconds, out))

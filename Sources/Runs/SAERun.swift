@@ -86,16 +86,20 @@ public enum SAERun {
 
     /// Trains on the store at `activations` (F = `expansion` × d) and measures on `evaluation`'s
     /// rows (another store; else the first 16,384 rows of the training store, which the page says).
-    /// Writes sae.safetensors and metrics.json.
-    public static func train(activations: String, expansion: Int, topK: Int?, trainer: SparseAutoencoderTrainer, evaluation: String?,
-                             out: String) throws -> TrainRecord {
+    /// Writes checkpoint.safetensors as it goes (`resume` continues from it), then sae.safetensors
+    /// and metrics.json.
+    public static func train(activations: String, expansion: Int, topK: Int?, trainer settings: SparseAutoencoderTrainer, evaluation: String?,
+                             resume: Bool = false, out: String) throws -> TrainRecord {
         guard (1...256).contains(expansion) else { throw TorchError("--expansion must be 1…256, got \(expansion)") }
         try OutputFolder.prepare(out)
+        var trainer = settings
+        trainer.checkpointPath = path(out, "checkpoint.safetensors")
+        if !resume, FileManager.default.fileExists(atPath: trainer.checkpointPath!) { try FileManager.default.removeItem(atPath: trainer.checkpointPath!) }
         let started = Date()
         let store = try ActivationStore.Reader(folder: activations)
         let sae = try SparseAutoencoder(.init(inputs: store.dimension, features: expansion * store.dimension, topK: topK), generator: Generator(seed: trainer.seed))
         ProgressObserver.note("training a ×\(expansion) sparse autoencoder (\(store.dimension) → \(sae.configuration.features) features) on \(store.files.count) shard(s)")
-        let reports = try trainer.train(sae, on: store, reportEvery: Swift.max(1, trainer.steps / 20)) { report in
+        let reports = try trainer.train(sae, on: store, reportEvery: Swift.max(1, trainer.steps / 20), resume: resume) { report in
             ProgressObserver.report("sae", done: report.step, of: trainer.steps, unit: "steps",
                                     status: String(format: "L0 %.1f  MSE %.4g  dead %.1f%%", report.l0, report.mse, 100 * report.deadFraction))
         }

@@ -28,6 +28,10 @@ struct SAECommandTests {
                 "\(trained.error)")
         let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(sae)/metrics.json"))) as? [String: Any]
         #expect((metrics?["reports"] as? [Any])?.count == 20 && ((metrics?["configuration"] as? [String: Any])?["features"] as? Int) == 128)
+        #expect(FileManager.default.fileExists(atPath: "\(sae)/checkpoint.safetensors"))
+        let otherSettings = try glassbox(["sae", "train", "--activations", store, "--steps", "200", "--batch-size", "256", "--warmup", "20",
+                                          "--expansion", "2", "--resample-at", "100", "--dead-window", "50", "--l1", "0.5", "--resume", "--out", sae])
+        #expect(otherSettings.failedCleanly && otherSettings.error.contains("other settings"), "\(otherSettings.error)")
         let evaluated = try glassbox(["sae", "evaluate", "--sae", "\(sae)/sae.safetensors", "--activations", held, "--model", "\(lm)/model.safetensors"])
         #expect(evaluated.status == 0 && evaluated.output.contains("loss recovered") && evaluated.output.contains("live of 128)") && evaluated.output.contains("neurons: one-token share"), "\(evaluated.error)")
         let dashboard = try glassbox(["sae", "dashboard", "--sae", "\(sae)/sae.safetensors", "--model", "\(lm)/model.safetensors", "--count", "3",

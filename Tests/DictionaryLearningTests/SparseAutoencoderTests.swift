@@ -94,6 +94,29 @@ struct SparseAutoencoderTests {
         #expect(try state["exp_avg_sq.0"]!.select(dim: 1, index: 7).abs().max().item() == 0)
     }
 
+    @Test("an interrupted run resumes from its checkpoint with its reports; other settings are refused")
+    func resume() throws {
+        let data = try SyntheticFeatures(features: 24, dimension: 12, density: 0.08, generator: Generator(seed: 0))
+        let folder = try temporaryFolder().path
+        var trainer = SparseAutoencoderTrainer()
+        (trainer.steps, trainer.batchSize, trainer.warmupSteps, trainer.learningRate, trainer.l1Coefficient, trainer.medianInputs) = (60, 128, 10, 3e-3, 0.3, 256)
+        (trainer.checkpointPath, trainer.checkpointEvery) = ("\(folder)/checkpoint.safetensors", 20)
+        struct Interrupted: Error {}
+        let sae = try SparseAutoencoder(.init(inputs: 12, features: 24), generator: Generator(seed: 1))
+        #expect(throws: Interrupted.self) {
+            try trainer.train(sae, on: data, reportEvery: 20) { report in if report.step == 40 { throw Interrupted() } }
+        }
+        let fresh = try SparseAutoencoder(.init(inputs: 12, features: 24), generator: Generator(seed: 7))
+        let reports = try trainer.train(fresh, on: data, reportEvery: 20, resume: true)
+        #expect(reports.map(\.step) == [20, 40, 60] && reports[2].mse < reports[0].mse)
+        var other = trainer
+        other.l1Coefficient = 0.1
+        #expect { try other.train(fresh, on: data, reportEvery: 20, resume: true) } throws: { ($0 as? TorchError)?.message.contains("other settings") == true }
+        var missing = trainer
+        missing.checkpointPath = "\(folder)/none.safetensors"
+        #expect { try missing.train(fresh, on: data, resume: true) } throws: { ($0 as? TorchError)?.message.contains("no checkpoint") == true }
+    }
+
     @Test("on synthetic data the autoencoder finds the true dictionary; metrics count L0, dead features and explained variance")
     func syntheticRecovery() throws {
         let generator = Generator(seed: 0)
