@@ -35,8 +35,7 @@ public enum PermutedAttention {
                 let shuffled = try weights.expanded(to: [permutations, trimmed.shape[1]]).gather(dim: 1, index: orders)
                 let outputs = try model.classify(states: states.expanded(to: [permutations] + Array(states.shape.dropFirst())), weights: shuffled)
                     .softmax(dim: 1)
-                let change = try Divergence.totalVariation(outputs, original).to(.float64).scalars(as: Double.self).sorted()
-                let median = change.count % 2 == 1 ? change[change.count / 2] : (change[change.count / 2 - 1] + change[change.count / 2]) / 2
+                let median = try medianChange(outputs, original)
                 return Text(length: trimmed.shape[1], predicted: try original.argmax(dim: 1).itemInt(),
                             maxAttention: try weights.max().item(), medianChange: median)
             }
@@ -74,12 +73,17 @@ public enum TransformerPermutedAttention {
             let outputs = try noGrad {
                 try model.withHooks(subject.patternHookPoints.map { ($0, shuffle) }) { try model(ids.expanded(to: [permutations, t]).contiguous()).softmax(dim: 1) }
             }
-            let change = try Divergence.totalVariation(outputs, original).to(.float64).scalars(as: Double.self).sorted()
-            let median = change.count % 2 == 1 ? change[change.count / 2] : (change[change.count / 2 - 1] + change[change.count / 2]) / 2
+            let median = try medianChange(outputs, original)
             guard let last else { throw TorchError("the model did not reach its attention hook points") }
             progress(index + 1, texts.count)
             return PermutedAttention.Text(length: t, predicted: try original.argmax(dim: 1).itemInt(),
                                           maxAttention: try last.mean(dims: [1, 2]).max().item(), medianChange: median)
         }
     }
+}
+
+/// The median total variation distance between each row of `outputs` and `original`.
+func medianChange(_ outputs: Tensor, _ original: Tensor) throws -> Double {
+    let change = try Divergence.totalVariation(outputs, original).to(.float64).scalars(as: Double.self).sorted()
+    return change.count % 2 == 1 ? change[change.count / 2] : (change[change.count / 2 - 1] + change[change.count / 2]) / 2
 }
