@@ -62,10 +62,6 @@ public enum LanguageModelRun {
         }
         func sequences(_ texts: [String]) throws -> Tensor { try Self.sequences(texts, encode: encode, maxLength: options.maxLength + 1) }
         let train = try sequences(corpus.train.texts), validation = try sequences(corpus.validation.texts)
-        func split(_ ids: Tensor) throws -> (Tensor, Tensor) {
-            let t = ids.shape[1]
-            return (try ids.slice(dim: 1, start: 0, end: t - 1).contiguous(), try ids.slice(dim: 1, start: 1, end: t).contiguous())
-        }
         var configuration = TransformerLanguageModel.Configuration(vocabularySize: vocabularySize)
         (configuration.width, configuration.heads, configuration.mlpWidth) = (options.width, 4, 4 * options.width)
         (configuration.layers, configuration.maxLength, configuration.activation) = (options.layers, options.maxLength, options.activation)
@@ -80,15 +76,7 @@ public enum LanguageModelRun {
         let (inputs, targets) = try split(train), (validationInputs, validationTargets) = try split(validation)
         func validationLoss() throws -> Double {
             model.eval()
-            var total = 0.0, tokens = 0.0
-            for start in stride(from: 0, to: validationInputs.shape[0], by: 256) {
-                let end = Swift.min(start + 256, validationInputs.shape[0])
-                let x = try validationInputs.slice(dim: 0, start: start, end: end), y = try validationTargets.slice(dim: 0, start: start, end: end)
-                let count = try y.ne(0).to(.float64).sum().item()
-                total += try noGrad { try TransformerLanguageModel.loss(model(x), y) }.item() * count
-                tokens += count
-            }
-            return total / Swift.max(tokens, 1)
+            return try meanLoss(model, inputs: validationInputs, targets: validationTargets)
         }
         ProgressObserver.note("training a \(options.layers)-layer \(options.activation.rawValue) language model (\(model.parameterCount) parameters, \(vocabularySize) tokens) on \(inputs.shape[0]) texts")
         let started = Date()
@@ -106,6 +94,26 @@ public enum LanguageModelRun {
                                                             "glassbox.lm.vocabulary": vocabularyMetadata], to: path(out, "model.safetensors"))
         try JSONFile.write(record, to: path(out, "metrics.json"))
         return record
+    }
+
+    /// Inputs and next-token targets of padded token sequences (N, T + 1): (N, T) each.
+    static func split(_ ids: Tensor) throws -> (inputs: Tensor, targets: Tensor) {
+        let t = ids.shape[1]
+        return (try ids.slice(dim: 1, start: 0, end: t - 1).contiguous(), try ids.slice(dim: 1, start: 1, end: t).contiguous())
+    }
+
+    /// Mean next-token cross-entropy over the real target tokens, 256 sequences a pass (hooks
+    /// attached by the caller apply).
+    static func meanLoss(_ model: TransformerLanguageModel, inputs: Tensor, targets: Tensor) throws -> Double {
+        var total = 0.0, tokens = 0.0
+        for start in stride(from: 0, to: inputs.shape[0], by: 256) {
+            let end = Swift.min(start + 256, inputs.shape[0])
+            let x = try inputs.slice(dim: 0, start: start, end: end), y = try targets.slice(dim: 0, start: start, end: end)
+            let count = try y.ne(0).to(.float64).sum().item()
+            total += try noGrad { try TransformerLanguageModel.loss(model(x), y) }.item() * count
+            tokens += count
+        }
+        return total / Swift.max(tokens, 1)
     }
 
     /// The texts of at least two tokens as one padded batch of at most `maxLength` tokens each.

@@ -11,7 +11,17 @@ import Torch
 /// 2023). Sources: the MNIST CNN (the bundled digits), the tweet language model and the MiniLM
 /// probe (every real token of a split of the tweets).
 public enum SAERun {
-    public enum Split: String, CaseIterable, Codable, Sendable { case train, validation, test }
+    public enum Split: String, CaseIterable, Codable, Sendable {
+        case train, validation, test
+
+        func texts(of corpus: TweetCorpus.Splits) -> [String] {
+            switch self {
+            case .train: corpus.train.texts
+            case .validation: corpus.validation.texts
+            case .test: corpus.test.texts
+            }
+        }
+    }
 
     public struct Collection: Codable, Sendable {
         public var rows: Int, shards: Int, dimension: Int
@@ -28,7 +38,7 @@ public enum SAERun {
         if LanguageModelFile.isLanguageModel(modelPath) {
             let lm = try LanguageModelFile.load(modelPath)
             let corpus = try TweetCorpus.bundled(task: .threeClass).prefix(limit)
-            let texts = split == .train ? corpus.train.texts : split == .validation ? corpus.validation.texts : corpus.test.texts
+            let texts = split.texts(of: corpus)
             try lm.forEachBatch(of: texts, at: [hookPoint], include: { $0 % part.count == part.index }) { index, count, activations, _ in
                 try writer.append(activations[0])
                 ProgressObserver.report("collecting", done: index + 1, of: count, unit: "batches")
@@ -38,7 +48,7 @@ public enum SAERun {
             let file = try TextModelFile.load(modelPath)
             let (probe, tokenizer) = try file.probe(minilm: minilm)
             let corpus = try TweetCorpus.bundled(task: file.task).prefix(limit)
-            let texts = split == .train ? corpus.train.texts : split == .validation ? corpus.validation.texts : corpus.test.texts
+            let texts = split.texts(of: corpus)
             let sequences = SentenceEmbedding.sequences(texts, tokenizer: tokenizer, limit: probe.encoder.configuration.maxPositions)
             let starts = Array(stride(from: 0, to: sequences.count, by: 64))
             for (index, start) in starts.enumerated() where index % part.count == part.index {
@@ -308,19 +318,9 @@ public enum SAERun {
         let lm = try LanguageModelFile.load(modelPath)
         let chosen = Array(try TweetCorpus.bundled(task: .threeClass).validation.texts.prefix(texts))
         let ids = try LanguageModelRun.sequences(chosen, encode: lm.encode, maxLength: lm.model.configuration.maxLength + 1)
-        let t = ids.shape[1]
-        let (inputs, targets) = (try ids.slice(dim: 1, start: 0, end: t - 1).contiguous(), try ids.slice(dim: 1, start: 1, end: t).contiguous())
+        let (inputs, targets) = try LanguageModelRun.split(ids)
         func loss(_ hook: ActivationHook?) throws -> Double {
-            var total = 0.0, count = 0.0
-            for start in stride(from: 0, to: inputs.shape[0], by: 256) {
-                let end = Swift.min(start + 256, inputs.shape[0])
-                let x = try inputs.slice(dim: 0, start: start, end: end), y = try targets.slice(dim: 0, start: start, end: end)
-                let logits = try noGrad { try lm.model.withHooks(hook.map { [(hookPoint, $0)] } ?? []) { try lm.model(x) } }
-                let tokens = try y.ne(0).to(.float64).sum().item()
-                total += try TransformerLanguageModel.loss(logits, y).item() * tokens
-                count += tokens
-            }
-            return total / Swift.max(count, 1)
+            try lm.model.withHooks(hook.map { [(hookPoint, $0)] } ?? []) { try LanguageModelRun.meanLoss(lm.model, inputs: inputs, targets: targets) }
         }
         let clean = try loss(nil)
         let spliced = try loss { activation, _ in
