@@ -1,3 +1,4 @@
+import Datasets
 import NN
 import TextModels
 import Torch
@@ -44,15 +45,23 @@ public struct TokenImportance: Sendable {
         }
     }
 
-    /// Per text, the TVD between its output and its output with each token deleted: every
-    /// deletion of the batch in one forward pass.
-    static func deletionDistances(_ model: BiLSTMAttentionClassifier, ids: Tensor, lengths: [Int], probabilities: Tensor) throws -> [[Double]] {
+    /// Per text, the TVD between its output and its output with each token deleted (zeros for a
+    /// text of one token). The deletions go through `model` `chunk` at a time (by default all in
+    /// one forward pass), each chunk cut to its longest row when `trimmed`.
+    static func deletionDistances(_ model: Module, ids: Tensor, lengths: [Int], probabilities: Tensor, chunk: Int = .max,
+                                  trimmed: Bool = false) throws -> [[Double]] {
         var distances = lengths.map { [Double](repeating: 0, count: $0) }
         let (deleted, owners) = try TokenDeletions.variants(of: ids)
         guard !owners.isEmpty else { return distances }
-        let changed = try noGrad { try model(deleted).softmax(dim: 1) }
-        let original = try probabilities.indexSelect(dim: 0, index: Tensor(owners.map(Int64.init), shape: [owners.count]))
-        let tvd = try Divergence.totalVariation(changed, original).to(.float64).scalars(as: Double.self)
+        var tvd: [Double] = []
+        for start in stride(from: 0, to: owners.count, by: chunk) {
+            let end = Swift.min(owners.count, start + chunk)
+            var batch = end - start == owners.count ? deleted : try deleted.slice(dim: 0, start: start, end: end)
+            if trimmed { batch = try TokenBatch.trimmed(batch) }
+            let changed = try noGrad { try model(batch).softmax(dim: 1) }
+            let original = try probabilities.indexSelect(dim: 0, index: Tensor(owners[start..<end].map { Int64($0) }, shape: [end - start]))
+            tvd += try Divergence.totalVariation(changed, original).to(.float64).scalars(as: Double.self)
+        }
         var position = 0
         for (row, length) in lengths.enumerated() where length > 1 {
             distances[row] = Array(tvd[position..<(position + length)])

@@ -181,7 +181,8 @@ struct BatchScores: Sendable {
             average = try average + Tensor.grad(of: chosen(output), wrt: point) * weight
         }
         integrated = try Self.rows(difference * average, lengths: lengths)
-        leaveOneOut = try Self.deletionDistances(model, ids: ids, lengths: lengths, probabilities: probabilities.detached())
+        leaveOneOut = try TokenImportance.deletionDistances(model, ids: ids, lengths: lengths, probabilities: probabilities.detached(),
+                                                            chunk: 512, trimmed: true)
 
         // Attention each token receives, averaged over the text's query positions.
         let queries = try ids.ne(0).to(.float32)
@@ -228,24 +229,5 @@ struct BatchScores: Sendable {
         let width = perDimension.shape[1]
         let values = try perDimension.sum(dims: [2]).to(.float64).scalars(as: Double.self)
         return lengths.enumerated().map { row, length in Array(values[(row * width)..<(row * width + length)]) }
-    }
-
-    /// Per text, the TVD between its output and its output with each token deleted, 512 variants a pass.
-    static func deletionDistances(_ model: Module, ids: Tensor, lengths: [Int], probabilities: Tensor) throws -> [[Double]] {
-        let (deleted, owners) = try TokenDeletions.variants(of: ids)
-        var tvd: [Double] = []
-        for start in stride(from: 0, to: owners.count, by: 512) {
-            let end = Swift.min(owners.count, start + 512)
-            let batch = try TokenBatch.trimmed(deleted.slice(dim: 0, start: start, end: end))
-            let changed = try noGrad { try model(batch).softmax(dim: 1) }
-            let original = try probabilities.indexSelect(dim: 0, index: Tensor(owners[start..<end].map { Int64($0) }, shape: [end - start]))
-            tvd += try Divergence.totalVariation(changed, original).to(.float64).scalars(as: Double.self)
-        }
-        var position = 0
-        return lengths.map { length in
-            guard length > 1 else { return [0] }
-            defer { position += length }
-            return Array(tvd[position..<(position + length)])
-        }
     }
 }
