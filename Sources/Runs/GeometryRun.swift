@@ -89,9 +89,7 @@ public enum GeometryRun {
         let sublayer = MLPSublayer(try lm.model.block(lm.model.configuration.layers - 1))
         let texts = Array(try TweetCorpus.bundled(task: .threeClass).validation.texts.prefix(400))
         let ids = try TokenBatch.trimmed(LanguageModelRun.sequences(texts, encode: lm.encode, maxLength: lm.model.configuration.maxLength))
-        var states: Tensor?
-        _ = try noGrad { try lm.model.withHooks([(sublayer.inputHookPoint, { activation, _ in states = activation; return nil })]) { try lm.model(ids) } }
-        guard let states else { throw TorchError("the language model did not reach \(sublayer.inputHookPoint)") }
+        let states = try layerActivations(lm.model, ids, hookPoint: sublayer.inputHookPoint)
         let positions = try ids.flattened().ne(0).scalars(as: Bool.self).enumerated().filter(\.element).map { Int64($0.offset) }
         let order = try Tensor.randperm(positions.count, generator: Generator(seed: seed)).scalars(as: Int64.self).map { positions[Int($0)] }
         let inputs = try states.flattened(from: 0, to: 1).indexSelect(dim: 0, index: Tensor(order, shape: [order.count]))

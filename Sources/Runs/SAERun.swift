@@ -1,5 +1,6 @@
 import Datasets
 import DictionaryLearning
+import ExplanationCore
 import Foundation
 import NN
 import Superposition
@@ -53,10 +54,7 @@ public enum SAERun {
             let starts = Array(stride(from: 0, to: sequences.count, by: 64))
             for (index, start) in starts.enumerated() where index % part.count == part.index {
                 let ids = try TokenBatch(Array(sequences[start..<Swift.min(start + 64, sequences.count)]), padding: tokenizer.padding).ids
-                var captured: Tensor?
-                _ = try noGrad { try probe.withHooks([(hookPoint, { activation, _ in captured = activation; return nil })]) { try probe(ids) } }
-                guard let captured else { throw TorchError("hook point '\(hookPoint)' was not reached") }
-                try writer.append(realTokenRows(captured, ids: ids))
+                try writer.append(realTokenRows(layerActivations(probe, ids, hookPoint: hookPoint), ids: ids))
                 ProgressObserver.report("collecting", done: index + 1, of: starts.count, unit: "batches")
             }
         } else {
@@ -69,11 +67,8 @@ public enum SAERun {
             if let limit { images = try images.slice(dim: 0, start: 0, end: Swift.min(limit, images.shape[0])) }
             let starts = Array(stride(from: 0, to: images.shape[0], by: 512))
             for (index, start) in starts.enumerated() where index % part.count == part.index {
-                var captured: Tensor?
                 let batch = try images.slice(dim: 0, start: start, end: Swift.min(start + 512, images.shape[0]))
-                _ = try noGrad { try module.withHooks([(hookPoint, { activation, _ in captured = activation; return nil })]) { try module(batch) } }
-                guard let captured else { throw TorchError("hook point '\(hookPoint)' was not reached") }
-                try writer.append(captured.flattened(from: 1))
+                try writer.append(layerActivations(module, batch, hookPoint: hookPoint).flattened(from: 1))
                 ProgressObserver.report("collecting", done: index + 1, of: starts.count, unit: "batches")
             }
         }
