@@ -47,6 +47,22 @@ struct JacobianTests {
         #expect(try maxDifference(whole, chunked) < 1e-6)
     } }
 
+    // The shortcuts from the input (the first convolution's transpose, ReLUs moved past max pools,
+    // backward passes from a last linear layer's input) change only float32 summation order.
+    @Test("from the input, every end layer gives the same Jacobians with and without the Sequential shortcuts")
+    func shortcutsMatchHooks() throws { try withExclusiveBLASSetting {
+        let fixture = try CNNFixture()
+        for end in ["1", "2", "5", "8", "9", "output"] {
+            let fast = try LayerJacobian(from: LayerJacobian.modelInput, to: end)(fixture.model, inputs: fixture["inputs"])
+            // A patch that changes nothing turns every shortcut off.
+            var plain = LayerJacobian(from: LayerJacobian.modelInput, to: end)
+            plain.patches = [("0", { _, _ in nil })]
+            let reference = try plain(fixture.model, inputs: fixture["inputs"])
+            #expect(fast.shape == reference.shape, "to \(end)")
+            #expect(try relativeDifference(fast, reference) < 1e-5, "to \(end)")
+        }
+    } }
+
     @Test("the model is left as it was: no hooks, same outputs")
     func modelUnchanged() throws { try withExclusiveBLASSetting {
         let fixture = try CNNFixture()
