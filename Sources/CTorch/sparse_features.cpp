@@ -19,11 +19,13 @@ inline uint64_t splitmix64(uint64_t z) {
 }
 } // namespace
 
-extern "C" int gbt_sparse_features(gbt_tensor probability, int64_t batch, uint64_t seed, uint64_t draw, gbt_tensor *out) {
+extern "C" int gbt_sparse_features(gbt_tensor probability, int64_t batch, uint64_t seed, uint64_t draw, int64_t first_instance,
+                        gbt_tensor *out) {
   GBT_TRY(
     const at::Tensor p = T(probability).to(at::kFloat).contiguous();
     if (p.dim() != 2) throw std::invalid_argument("feature probabilities must be (instances, features)");
     if (batch < 1) throw std::invalid_argument("the batch size must be positive");
+    if (first_instance < 0) throw std::invalid_argument("the first instance must not be negative");
     const int64_t instances = p.size(0), features = p.size(1);
     at::Tensor x = at::empty({instances, batch, features}, p.options());
     const float *probabilities = p.data_ptr<float>();
@@ -34,7 +36,8 @@ extern "C" int gbt_sparse_features(gbt_tensor probability, int64_t batch, uint64
         const float *rowProbability = probabilities + (row / batch) * features;
         for (int64_t f = 0; f < features; ++f) {
           const int64_t position = row * features + f;
-          const float u = static_cast<float>(splitmix64(stream + static_cast<uint64_t>(position)) >> 40) * 0x1.0p-24f;
+          const uint64_t counter = static_cast<uint64_t>(position + first_instance * batch * features);
+          const float u = static_cast<float>(splitmix64(stream + counter) >> 40) * 0x1.0p-24f;
           const float q = rowProbability[f];
           values[position] = u < q ? u / q : 0.0f;
         }

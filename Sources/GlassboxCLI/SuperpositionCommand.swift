@@ -12,7 +12,7 @@ struct SuperpositionCommand: ParsableCommand {
         superposition.json and superposition.html (WᵀW, b, feature norms coloured by superposition, the published
         results beside ours), the n = 2, m = 1 phase diagram (relative importance × density), the single-neuron
         example, feature dimensionality against 1/(1 − S), and the privileged-basis comparison (a ReLU on the hidden layer
-        or not). Not built yet (issue 15): the SoLU language models and the geometry of layers.
+        or not). The SoLU language models are `glassbox solu`; Jacobian spectra between layers, `glassbox geometry`.
         """
     )
 

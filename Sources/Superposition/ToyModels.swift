@@ -22,6 +22,9 @@ public final class ToyModels: Module {
     public let weight: Tensor
     /// b (instances, features).
     public let bias: Tensor
+    /// Where these instances start in the stream of sparse features (0 unless this model is a
+    /// slice of a larger one's instances, drawing what they draw there).
+    let firstInstance: Int
 
     /// W starts Xavier-normal (std √(2 / (m + n))), b at zero, as in the paper's code.
     public init(hidden: Int, importance: Tensor, density: Tensor, reluOutput: [Bool], hiddenReLU: [Bool]? = nil, generator: Generator) throws {
@@ -42,6 +45,18 @@ public final class ToyModels: Module {
         self.hiddenReLU = hiddenReLU ?? Array(repeating: false, count: instances)
         weight = try (Tensor.randn([instances, hidden, features], generator: generator) * (2.0 / Double(hidden + features)).squareRoot()).requiringGrad()
         bias = try Tensor.zeros([instances, features]).requiringGrad()
+        firstInstance = 0
+    }
+
+    /// Instances `range` of `model` as a model of their own, with copies of their parameters.
+    init(instances range: Range<Int>, of model: ToyModels) throws {
+        func rows(_ tensor: Tensor) throws -> Tensor { try tensor.detached().slice(dim: 0, start: range.lowerBound, end: range.upperBound).contiguous() }
+        (features, hidden, instances) = (model.features, model.hidden, range.count)
+        (importance, density) = (try rows(model.importance), try rows(model.density))
+        (reluOutput, hiddenReLU) = (Array(model.reluOutput[range]), Array(model.hiddenReLU[range]))
+        weight = try rows(model.weight).clone().requiringGrad()
+        bias = try rows(model.bias).clone().requiringGrad()
+        firstInstance = model.firstInstance + range.lowerBound
     }
 
     /// Feature i weighs decayⁱ in every instance (decay 1: all equal): (instances, features).
@@ -94,14 +109,42 @@ public final class ToyModels: Module {
 
     /// A batch of features for every instance: draw `draw` of the stream `seed`.
     public func sample(batchSize: Int, seed: UInt64, draw: UInt64) throws -> Tensor {
-        try Tensor.sparseFeatures(probability: density, batchSize: batchSize, seed: seed, draw: draw)
+        try Tensor.sparseFeatures(probability: density, batchSize: batchSize, seed: seed, draw: draw, firstInstance: firstInstance)
     }
 
     /// Trains every instance at once with Adam on the sum of their losses, a fresh batch per step;
     /// returns each instance's loss on `evaluationBatches` fresh batches afterwards.
+    ///
+    /// The instances are split between `Torch.threads` one-thread workers, each training its share
+    /// as one batched program: the tensors are too small for libtorch to gain from two threads
+    /// per operation (one worker per core is about twice as fast on 2 cores). Instances do not
+    /// interact and each share draws its own instances' features, so the result is the same.
     @discardableResult
     public func train(steps: Int, batchSize: Int = 1024, learningRate: Double = 1e-3, seed: UInt64, evaluationBatches: Int = 10) throws -> [Double] {
         guard steps >= 1, batchSize >= 1 else { throw TorchError("training needs at least one step and one example per batch") }
+        let workers = Swift.min(Torch.threads, instances)
+        guard workers > 1 else {
+            return try trainTogether(steps: steps, batchSize: batchSize, learningRate: learningRate, seed: seed, evaluationBatches: evaluationBatches)
+        }
+        let size = (instances + workers - 1) / workers
+        let ranges = stride(from: 0, to: instances, by: size).map { $0..<Swift.min(instances, $0 + size) }
+        let parts = UncheckedSendable(try ranges.map { try ToyModels(instances: $0, of: self) })
+        // Only the worker on the calling thread sees the progress observer (a task-local value).
+        let losses = try Torch.concurrentMap(ranges.count, workers: workers) { index in
+            try parts.value[index].trainTogether(steps: steps, batchSize: batchSize, learningRate: learningRate, seed: seed,
+                                                 evaluationBatches: evaluationBatches)
+        }
+        try noGrad {
+            for (range, part) in zip(ranges, parts.value) {
+                try weight.slice(dim: 0, start: range.lowerBound, end: range.upperBound).copyInPlace(from: part.weight)
+                try bias.slice(dim: 0, start: range.lowerBound, end: range.upperBound).copyInPlace(from: part.bias)
+            }
+        }
+        return losses.flatMap { $0 }
+    }
+
+    /// `train` on the calling thread, all instances in one batched program.
+    func trainTogether(steps: Int, batchSize: Int, learningRate: Double, seed: UInt64, evaluationBatches: Int) throws -> [Double] {
         let optimizer = Adam([weight, bias], learningRate: learningRate)
         let every = Swift.max(1, steps / 200)
         for step in 1...steps {

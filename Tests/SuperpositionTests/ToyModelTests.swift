@@ -28,6 +28,24 @@ struct ToyModelTests {
         #expect(try maxDifference(x, other) > 0.5)
     }
 
+    // Training's workers each take a slice of the instances: it must draw and learn what the
+    // whole would. Float32 sums of 3 instances vs 7 round alike per instance; 1e-5 leaves room
+    // for OpenMP's split of a reduction.
+    @Test("a slice of the instances draws the same features and trains to the same weights as in the whole")
+    func instanceSlices() throws {
+        let density = try ToyModels.density([1, 0.3, 0.1, 0.03, 0.3, 0.1, 0.03], features: 6)
+        let importance = try ToyModels.importance(decay: 0.8, features: 6, instances: 7)
+        let whole = try ToyModels(hidden: 2, importance: importance, density: density,
+                                  reluOutput: [true, true, true, true, false, false, false], generator: Generator(seed: 4))
+        let slice = try ToyModels(instances: 2..<5, of: whole)
+        #expect(try maxDifference(slice.sample(batchSize: 50, seed: 9, draw: 3),
+                                  whole.sample(batchSize: 50, seed: 9, draw: 3).slice(dim: 0, start: 2, end: 5)) == 0)
+        let sliceLosses = try slice.trainTogether(steps: 200, batchSize: 64, learningRate: 1e-2, seed: 5, evaluationBatches: 2)
+        let wholeLosses = try whole.train(steps: 200, batchSize: 64, learningRate: 1e-2, seed: 5, evaluationBatches: 2)
+        #expect(try relativeDifference(slice.weight, whole.weight.slice(dim: 0, start: 2, end: 5)) < 1e-5)
+        #expect(zip(sliceLosses, wholeLosses[2..<5]).allSatisfy { abs($0 - $1) <= 1e-5 * max(abs($1), 1e-12) })
+    }
+
     @Test("the batched forward pass is each instance's ReLU(WᵀWx + b), or WᵀWx + b for the linear ones",
           arguments: [(2, 4), (5, 20)])
     func forwardPerInstance(hidden: Int, features: Int) throws {

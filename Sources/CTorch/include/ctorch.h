@@ -154,8 +154,10 @@ int gbt_lstm(gbt_tensor input, gbt_tensor lengths, const gbt_tensor *params, int
 
 // Toy-model features (sparse_features.cpp): (instances, batch, features) float32, feature f of
 // instance i present with probability probability[i, f], then uniform on [0, 1); the same numbers
-// for the same (seed, draw) on any thread count.
-int gbt_sparse_features(gbt_tensor probability, int64_t batch, uint64_t seed, uint64_t draw, gbt_tensor *out);
+// for the same (seed, draw) on any thread count. The rows are instances first_instance… of the
+// stream: a slice of instances draws what those instances draw in the whole.
+int gbt_sparse_features(gbt_tensor probability, int64_t batch, uint64_t seed, uint64_t draw, int64_t first_instance,
+                        gbt_tensor *out);
 // CART growth (tree_split.cpp). order: (features, positions) int64 sample ids, each column holding
 // the open nodes' samples as segments [start, end) sorted by value; features: (features, samples)
 // float32; segments: (nodes, 2) int64; class_totals: (nodes, classes) float64; criterion 0 gini,
