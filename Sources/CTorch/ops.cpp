@@ -177,6 +177,9 @@ int gbt_pad(gbt_tensor t, const int64_t *p, int64_t n, double value, gbt_tensor 
 int gbt_svd(gbt_tensor t, int full, gbt_tensor *u, gbt_tensor *s, gbt_tensor *vh) {
   GBT_TRY(auto r = at::linalg_svd(T(t), full != 0); *u = wrap(std::get<0>(r)); *s = wrap(std::get<1>(r)); *vh = wrap(std::get<2>(r)))
 }
+int gbt_svdvals(gbt_tensor t, gbt_tensor *s) {
+  GBT_TRY(*s = wrap(at::linalg_svdvals(T(t))))
+}
 int gbt_lstsq(gbt_tensor a, gbt_tensor b, gbt_tensor *solution) {
   // gelsd (SVD based) handles rank-deficient systems on CPU; the default gelsy is used elsewhere.
   GBT_TRY(const at::Tensor &A = T(a);

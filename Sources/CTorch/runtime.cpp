@@ -127,6 +127,45 @@ void gbt_keep_freed_memory(void) {
 #endif
 }
 
+// Debian's OpenBLAS 0.3.21 picks its kernels by CPU model, and on models newer than it knows (an
+// Intel Xeon of family 6, model 207, with AVX-512, 2026-12-02) it falls back to its Prescott (SSE3)
+// kernels: sgemm ran at 62 GFLOPS there instead of 300 with the SkylakeX kernels, slowing every
+// matrix product. It reads OPENBLAS_CORETYPE in its initialiser. Unless the user chose a core:
+// on an Intel CPU the restart for OMP_WAIT_POLICY (below) sets the core its instructions allow
+// (what OpenBLAS picks on the Intel models it knows); and if OpenBLAS still fell back to Prescott
+// on a CPU with AVX2 or AVX-512 (another vendor's new model, or no restart because the user set
+// OMP_WAIT_POLICY), the executable starts itself again from its own initialiser, which runs after
+// OpenBLAS's. Programs it starts (the benchmarks' PyTorch peers) inherit the choice.
+static const char *gbt_blas_core_for_features() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512cd")) {
+    return "OPENBLAS_CORETYPE=SkylakeX";
+  }
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "OPENBLAS_CORETYPE=Haswell";
+  return nullptr;
+}
+static const char *gbt_blas_core_for_intel() {
+  __builtin_cpu_init();
+  return __builtin_cpu_is("intel") ? gbt_blas_core_for_features() : nullptr;
+}
+static void gbt_choose_blas_core(int argc, char **argv, char **envp) {
+  (void)argc;
+  if (getenv("OPENBLAS_CORETYPE") != nullptr) return;
+  using Name = char *(*)(void);
+  Name name = reinterpret_cast<Name>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  if (name == nullptr || strcmp(name(), "Prescott") != 0) return;
+  const char *core = gbt_blas_core_for_features();
+  if (core == nullptr) return;
+  size_t count = 0;
+  for (; envp[count] != nullptr; ++count) {}
+  std::vector<char *> environment(envp, envp + count);
+  environment.push_back(const_cast<char *>(core));
+  environment.push_back(nullptr);
+  execve("/proc/self/exe", argv, environment.data());
+}
+__attribute__((section(".init_array"), used)) static void (*gbt_init_blas_core)(int, char **, char **) = gbt_choose_blas_core;
+
 // ATen's threads (libgomp) and the BLAS's threads (Debian's OpenBLAS, its own pthreads) share the
 // cores. With libgomp's default active waiting, threads that finished one pool's work keep spinning
 // while the other pool runs the next operation: on 2 cores a bias add after a matrix product took
@@ -140,17 +179,28 @@ static void gbt_wait_passively(int argc, char **argv, char **envp) {
   (void)argc;
   // getenv does not work yet here: glibc sets `environ` after this runs.
   size_t count = 0;
+  bool blasCoreSet = false;
   for (; envp[count] != nullptr; ++count) {
     if (strncmp(envp[count], "OMP_WAIT_POLICY=", 16) == 0) return;
+    blasCoreSet = blasCoreSet || strncmp(envp[count], "OPENBLAS_CORETYPE=", 18) == 0;
   }
   std::vector<char *> environment(envp, envp + count);
   static char passive[] = "OMP_WAIT_POLICY=PASSIVE";
   environment.push_back(passive);
+  // Starting again anyway: choose OpenBLAS's kernels now on an Intel CPU (below), sparing the
+  // second start that gbt_choose_blas_core would need.
+  if (const char *core = blasCoreSet ? nullptr : gbt_blas_core_for_intel()) environment.push_back(const_cast<char *>(core));
   environment.push_back(nullptr);
   execve("/proc/self/exe", argv, environment.data());
 }
 __attribute__((section(".preinit_array"), used)) static void (*gbt_preinit_wait_policy)(int, char **, char **) = gbt_wait_passively;
 const char *gbt_openmp_wait_policy(void) { const char *value = getenv("OMP_WAIT_POLICY"); return value ? value : "default"; }
+
+const char *gbt_blas_core(void) {
+  using Name = char *(*)(void);
+  static Name name = reinterpret_cast<Name>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  return name != nullptr ? name() : "not OpenBLAS";
+}
 
 int gbt_generator_new(uint64_t seed, gbt_generator *out) {
   GBT_TRY(*out = reinterpret_cast<gbt_generator>(new at::Generator(at::make_generator<at::CPUGeneratorImpl>(seed))))

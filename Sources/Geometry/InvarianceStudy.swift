@@ -1,3 +1,4 @@
+import Foundation
 import NN
 import Torch
 
@@ -76,8 +77,9 @@ public struct InvarianceStudy {
         let dtype = reader.weight.dtype
         let a = try basis.matrix.to(dtype), weight = try reader.weight.to(.float64).matmul(basis.inverse).to(dtype)
         let bias = reader.bias
-        final class Box { var value: Tensor? }
-        let changed = Box()
+        // h′ passes from one hook to the other within a forward pass; LayerJacobian runs forward
+        // passes on several threads at once, so each thread keeps its own.
+        let changed = PerThread()
         return [
             (hidden, { h, _ in
                 let h2 = try h.flattened(from: 1).matmul(a.transposed(0, 1))
@@ -89,6 +91,17 @@ public struct InvarianceStudy {
                 return try Functional.linear(h2, weight: weight, bias: bias)
             }),
         ]
+    }
+
+    /// A tensor per calling thread.
+    final class PerThread: @unchecked Sendable {
+        private let lock = NSLock()
+        private var values: [UInt: Tensor] = [:]
+
+        var value: Tensor? {
+            get { lock.withLock { values[UInt(bitPattern: Int(bitPattern: pthread_self()))] } }
+            set { lock.withLock { values[UInt(bitPattern: Int(bitPattern: pthread_self()))] = newValue } }
+        }
     }
 
     func activations(_ model: Module, _ inputs: Tensor, patches: [(hookPoint: String, hook: ActivationHook)]) throws -> (activations: Tensor, output: Tensor) {

@@ -8,7 +8,7 @@ public struct JacobianSpectrum: Sendable {
 
     public init(jacobians: Tensor) throws {
         guard jacobians.rank == 3 else { throw TorchError("Jacobians must be (inputs, outputs, inputs' dimensions), got \(jacobians.shape)") }
-        singularValues = try jacobians.to(.float64).svd().s
+        singularValues = try jacobians.to(.float64).singularValues()
     }
 
     public init(singularValues: Tensor) {

@@ -37,9 +37,12 @@ public struct LayerPairStudy: Codable, Sendable {
         guard try jacobians.allFinite() else {
             throw TorchError("the Jacobians from '\(from)' to '\(to)' hold NaN or infinite values; check the inputs' scale (largest magnitude \(try inputs.abs().max().item())) and the model")
         }
-        // One float64 SVD serves both the spectra and the subspaces when all inputs are compared.
-        let decomposition = count <= Self.comparedInputs ? try jacobians.to(.float64).svd() : nil
-        let spectrum = try decomposition.map { JacobianSpectrum(singularValues: $0.s) } ?? JacobianSpectrum(jacobians: jacobians)
+        // The compared inputs' float64 SVD serves both their spectra and the subspaces; the other
+        // inputs need only singular values.
+        let compared = min(count, Self.comparedInputs)
+        let decomposition = try jacobians.slice(dim: 0, start: 0, end: compared).to(.float64).svd()
+        let others = compared < count ? [try JacobianSpectrum(jacobians: jacobians.slice(dim: 0, start: compared, end: count)).singularValues] : []
+        let spectrum = JacobianSpectrum(singularValues: try Tensor.cat([decomposition.s] + others))
         let normalized = try spectrum.normalized()
         let sorted = try normalized.sorted(dim: 0).values
         let quantiles = try [0.1, 0.5, 0.9].map { q in
@@ -51,7 +54,7 @@ public struct LayerPairStudy: Codable, Sendable {
         participationRatio = try spectrum.participationRatio()
         thresholdRank = try spectrum.thresholdRank(relativeThreshold: relativeThreshold)
         self.relativeThreshold = relativeThreshold
-        agreement = try SubspaceAgreement(jacobians: jacobians, k: topK, maxInputs: Self.comparedInputs, decomposition: decomposition)
+        agreement = try SubspaceAgreement(jacobians: jacobians, k: topK, maxInputs: compared, decomposition: decomposition)
         seconds = Date().timeIntervalSince(started)
     }
 }

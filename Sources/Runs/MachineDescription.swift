@@ -17,6 +17,8 @@ public struct MachineDescription: Codable, Sendable {
     public var convolutionPath: String
     /// OMP_WAIT_POLICY (Glassbox starts with PASSIVE; peers it launches inherit it).
     public var openMPWaitPolicy: String
+    /// OpenBLAS's kernels (`Torch.blasCore`; peers it launches inherit the choice).
+    public var blasCore: String?
 
     public static var current: MachineDescription {
         let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
@@ -30,7 +32,8 @@ public struct MachineDescription: Codable, Sendable {
         return MachineDescription(cpu: field("model name") ?? "unknown CPU", vectorExtensions: isa,
                                   cores: ProcessInfo.processInfo.activeProcessorCount, threads: Torch.threads, busyCores: nil,
                                   convolutionPath: ConvolutionPath.chosen == .plan && !ConvolutionPlan.isAvailable ? "blocked (no oneDNN plans in this build)"
-                                      : ConvolutionPath.chosen.rawValue, openMPWaitPolicy: Torch.openMPWaitPolicy)
+                                      : ConvolutionPath.chosen.rawValue, openMPWaitPolicy: Torch.openMPWaitPolicy,
+                                  blasCore: Torch.blasCore)
     }
 
     /// This machine with `busyCores` measured (it takes half a second): for benchmarks.
@@ -58,6 +61,6 @@ public struct MachineDescription: Codable, Sendable {
 
     /// "AMD EPYC (AVX-512), 2 cores, 2 threads (OpenMP waiting PASSIVE), ResNet convolutions: plan".
     public var summary: String {
-        "\(cpu) (\(vectorExtensions)), \(cores) cores, \(threads) threads (OpenMP waiting \(openMPWaitPolicy)), ResNet convolutions: \(convolutionPath)"
+        "\(cpu) (\(vectorExtensions)), \(cores) cores, \(threads) threads (OpenMP waiting \(openMPWaitPolicy)), OpenBLAS kernels: \(blasCore ?? "?"), ResNet convolutions: \(convolutionPath)"
     }
 }

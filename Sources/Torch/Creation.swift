@@ -239,6 +239,11 @@ public enum Torch {
     /// not spin against the BLAS's threads; a value set in the environment is kept.
     public static var openMPWaitPolicy: String { String(cString: gbt_openmp_wait_policy()) }
 
+    /// OpenBLAS's kernel family ("SkylakeX", "Haswell", "Zen", …). Glassbox starts OpenBLAS with
+    /// the kernels the CPU's instructions allow when OpenBLAS does not know the CPU model and would
+    /// fall back to its SSE3 ones; OPENBLAS_CORETYPE set in the environment is kept.
+    public static var blasCore: String { String(cString: gbt_blas_core()) }
+
     public static var cudaDeviceCount: Int { Int(gbt_cuda_device_count()) }
 
     /// Seeds libtorch's global generator (dropout, default sampling).

@@ -10,6 +10,12 @@ extension Tensor {
         return (Tensor(handle: u!), Tensor(handle: s!), Tensor(handle: vh!))
     }
 
+    /// The singular values alone, descending (batched over leading dimensions): about half the
+    /// time of `svd()`, which also finds the singular vectors.
+    public func singularValues() throws -> Tensor {
+        try makeTensor("singular values of \(shapeText(shape))") { gbt_svdvals(handle, &$0) }
+    }
+
     /// The least-squares solution X of self · X ≈ b.
     public func leastSquares(_ b: Tensor) throws -> Tensor {
         try withExtendedLifetime(b) {

@@ -84,6 +84,23 @@ struct CLITests {
         #expect(chosen.status == 0 && chosen.output.contains("wait ACTIVE"), "\(chosen.output)")
     }
 
+    @Test("OpenBLAS never runs its SSE3 fallback kernels on a CPU with AVX2, whichever way the process starts; a chosen core is kept")
+    func blasKernels() throws {
+        let flags = (try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)).split(separator: "\n").first { $0.hasPrefix("flags") } ?? ""
+        let modern = flags.contains(" avx2") && flags.contains(" fma")
+        // This test process inherited both variables from its own start: clear them.
+        for environment in [[:], ["OMP_WAIT_POLICY": "PASSIVE"]] {
+            let started = try glassbox(["--version"], environment: environment,
+                                       unsetting: ["OPENBLAS_CORETYPE"] + (environment.isEmpty ? ["OMP_WAIT_POLICY"] : []))
+            #expect(started.status == 0 && started.output.contains("OpenBLAS kernels"), "\(started.output)")
+            if modern { #expect(!started.output.contains("kernels Prescott"), "\(environment): \(started.output)") }
+        }
+        if modern {
+            let chosen = try glassbox(["--version"], environment: ["OPENBLAS_CORETYPE": "Haswell"])
+            #expect(chosen.output.contains("kernels Haswell"), "\(chosen.output)")
+        }
+    }
+
     @Test("bad flags and values fail with one clear message", arguments: [
         (["train", "--bogus"], "Unknown option '--bogus'"),
         (["train", "--epochs", "0"], "--epochs must be between 1 and 10000, got 0"),

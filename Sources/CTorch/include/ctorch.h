@@ -146,6 +146,7 @@ int gbt_pad(gbt_tensor t, const int64_t *pad, int64_t npad, double value, gbt_te
 
 // ---- linear algebra ----
 int gbt_svd(gbt_tensor t, int full_matrices, gbt_tensor *u, gbt_tensor *s, gbt_tensor *vh);
+int gbt_svdvals(gbt_tensor t, gbt_tensor *s);
 int gbt_lstsq(gbt_tensor a, gbt_tensor b, gbt_tensor *solution);
 // LSTM on libtorch's fused kernel; lengths may be NULL (no padding) or one int64 per sequence.
 int gbt_lstm(gbt_tensor input, gbt_tensor lengths, const gbt_tensor *params, int64_t num_params, int has_biases,
@@ -175,6 +176,8 @@ int gbt_tree_partition(gbt_tensor order, gbt_tensor goes_left, gbt_tensor segmen
 // ---- neural-network functions ----
 /* OMP_WAIT_POLICY as the process started ("PASSIVE" unless the user chose another). */
 const char *gbt_openmp_wait_policy(void);
+// OpenBLAS's kernel family (openblas_get_corename), or "not OpenBLAS".
+const char *gbt_blas_core(void);
 int gbt_linear(gbt_tensor x, gbt_tensor w, gbt_tensor b, gbt_tensor *out);
 /* input + alpha * (a @ b) over a batch of matrices: (B, n, m) + (B, n, k) @ (B, k, m). */
 int gbt_baddbmm(gbt_tensor input, gbt_tensor a, gbt_tensor b, double alpha, gbt_tensor *out);
