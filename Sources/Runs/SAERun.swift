@@ -261,7 +261,8 @@ public enum SAERun {
         let p = try before.scalars(as: Double.self), q = try after.scalars(as: Double.self)
         let ranked = Set(p.indices.sorted { p[$0] > p[$1] }.prefix(top) + q.indices.sorted { q[$0] > q[$1] }.prefix(top))
         let predictions = ranked.sorted { q[$0] > q[$1] }.map { Steering.Prediction(token: lm.tokens[$0], before: p[$0], after: q[$0]) }
-        let divergence = zip(p, q).map { $0 > 0 ? $0 * Foundation.log($0 / Swift.max($1, 1e-300)) : 0 }.reduce(0, +)
+        // KL ≥ 0; float32 probabilities that sum to 1 only up to rounding can leave a −1e-9.
+        let divergence = Swift.max(0, zip(p, q).map { $0 > 0 ? $0 * Foundation.log($0 / Swift.max($1, 1e-300)) : 0 }.reduce(0, +))
         return Steering(original: original, predictions: predictions, divergence: divergence)
     }
 
