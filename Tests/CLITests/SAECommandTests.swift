@@ -67,6 +67,19 @@ struct SAECommandTests {
         let half = try glassbox(["sae", "match", "--sae", "\(sae)/sae.safetensors", "--other", "\(sae2)/sae.safetensors", "--activations", held,
                                  "--model", "\(lm)/model.safetensors"])
         #expect(half.failedCleanly && half.error.contains("--other-model"))
+        // Feature splitting: the ×2 autoencoder against a ×4 one (given larger first), labelled with tokens.
+        let sae4 = folder.appendingPathComponent("sae4").path, splitOut = folder.appendingPathComponent("split").path
+        #expect(try glassbox(["sae", "train", "--activations", store, "--steps", "100", "--batch-size", "256", "--warmup", "20", "--expansion", "4",
+                              "--out", sae4]).status == 0)
+        let split = try glassbox(["sae", "split", "--sae", "\(sae4)/sae.safetensors", "--sae", "\(sae)/sae.safetensors", "--activations", held,
+                                  "--model", "\(lm)/model.safetensors", "--threshold", "0.3", "--out", splitOut])
+        #expect(split.status == 0 && split.output.contains("128 → 256 features"), "\(split.error)")
+        let splitPage = try String(contentsOfFile: "\(splitOut)/split.html", encoding: .utf8)
+        #expect(splitPage.contains("Families") && splitPage.contains("median family correlation"))
+        let sameSize = try glassbox(["sae", "split", "--sae", "\(sae)/sae.safetensors", "--sae", "\(sae2)/sae.safetensors", "--activations", held, "--out", splitOut])
+        #expect(sameSize.failedCleanly && sameSize.error.contains("each larger than the last"), "\(sameSize.error)")
+        let single = try glassbox(["sae", "split", "--sae", "\(sae)/sae.safetensors", "--activations", held, "--out", splitOut])
+        #expect(single.failedCleanly && single.error.contains("at least two"), "\(single.error)")
         // Refusals: a bad part, an empty store, a foreign file, a bad setting.
         let badShard = try glassbox(["activations", "collect", "--model", "\(lm)/model.safetensors", "--hook", "x", "--shard", "2/2", "--out", store])
         #expect(badShard.failedCleanly && badShard.error.contains("k/n"))
