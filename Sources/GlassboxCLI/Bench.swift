@@ -8,7 +8,7 @@ import Torch
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks against the reference libraries (prints a table).",
-        subcommands: [BenchAttribution.self, BenchMetrics.self, BenchTransparent.self, BenchText.self, BenchSuperposition.self, BenchGeometry.self]
+        subcommands: [BenchAttribution.self, BenchMetrics.self, BenchTransparent.self, BenchText.self, BenchSuperposition.self, BenchGeometry.self, BenchSAE.self]
     )
 }
 
@@ -229,5 +229,37 @@ struct BenchGeometry: ParsableCommand {
             print(String(format: "PyTorch %@: %.2f s", mode == "loop" ? "vectorize=False" : "vectorize=True", seconds))
         }
         print(result.peerNote)
+    }
+}
+
+struct BenchSAE: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sae",
+        abstract: "Time sparse-autoencoder training (×8 on 512 inputs, batches of 4,096) against a plain PyTorch loop.",
+        discussion: "PyTorch runs in the same command through bench/sae_bench.py (see `scripts/bench.sh`): the same autoencoder, starting weights, activations, steps and threads. Target: at least 1.5x PyTorch's activations per second."
+    )
+
+    @Option(help: "The peer script.") var script = "bench/sae_bench.py"
+    @Option(help: "Timed training steps per run.") var steps = 50
+    @Option(parsing: .unconditional, help: "Timed runs per side (the median is reported), after a warm-up.") var repeats = 3
+    @OptionGroup var peerOptions: PeerOptions
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        if repeats < 1 || steps < 1 { throw ValidationError("--repeats and --steps must be at least 1") }
+    }
+
+    func run() throws {
+        try common.apply()
+        var benchmark = SAEBenchmark(repeats: repeats, seed: common.seed, peer: peerOptions.peer(script: script))
+        benchmark.steps = steps
+        let result = try showingProgress { try benchmark.run() }
+        print("\nSparse-autoencoder training (\(result.machine.summary); median of \(repeats) run(s) after a warm-up)\n")
+        let ratio = result.pytorchActivationsPerSecond.map { result.activationsPerSecond / $0 }
+        printTable([["task", "Glassbox", "PyTorch", "speed-up", "target"],
+                    ["×\(benchmark.expansion) on \(benchmark.inputs) inputs, batch \(benchmark.batchSize), \(steps) steps (final L0 \(String(format: "%.1f", result.finalL0)))",
+                     String(format: "%.0f act/s", result.activationsPerSecond), result.pytorchActivationsPerSecond.map { String(format: "%.0f act/s", $0) } ?? "-",
+                     ratio.map { String(format: "%.2fx", $0) } ?? "-", ratio.map { $0 >= 1.5 ? ">= 1.5x: met" : ">= 1.5x: not met" } ?? "-"]])
+        print("\n\(result.peerNote)")
     }
 }

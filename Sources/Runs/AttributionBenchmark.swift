@@ -198,6 +198,24 @@ public struct AttributionBenchmark {
         FileManager.default.isExecutableFile(atPath: ".venv-tools/bin/python") ? ".venv-tools/bin/python" : "python3"
     }
 
+    /// Runs `peer` on a fresh temporary folder holding settings.json and what `prepare` writes,
+    /// and returns `read(folder)` before the folder is removed.
+    static func runPeer<R>(_ peer: (python: String, script: String), named name: String, settings: [String: Any],
+                           prepare: (String) throws -> Void, read: (String) throws -> R) throws -> R {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("glassbox-\(name)-bench-\(ProcessInfo.processInfo.processIdentifier)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try prepare(folder)
+        try JSONSerialization.data(withJSONObject: settings).write(to: URL(fileURLWithPath: "\(folder)/settings.json"))
+        try runPeer(peer, folder: folder)
+        return try read(folder)
+    }
+
+    /// The JSON object a peer wrote to `file` in `folder`.
+    static func peerResults(_ folder: String, _ file: String) throws -> [String: Any]? {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(folder)/\(file)"))) as? [String: Any]
+    }
+
     static func runPeer(_ peer: (python: String, script: String), folder: String) throws {
         guard FileManager.default.fileExists(atPath: peer.script) else {
             throw TorchError("\(peer.script) not found; run from the repository root or pass --script")

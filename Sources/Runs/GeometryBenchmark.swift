@@ -45,19 +45,17 @@ public struct GeometryBenchmark {
         var result = Result(inputs: inputs, glassboxSeconds: times.sorted()[times.count / 2], pytorchSeconds: [:],
                             peerNote: "PyTorch skipped (--no-peer).", machine: MachineDescription.current)
         guard let peer, let ours else { return result }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("glassbox-geometry-bench-\(ProcessInfo.processInfo.processIdentifier)").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        try Safetensors.write(model.stateDict(), to: "\(folder)/weights.safetensors")
-        try Safetensors.write(["inputs": x], to: "\(folder)/inputs.safetensors")
         let settings: [String: Any] = ["layers": 10, "repeats": repeats, "threads": Torch.threads]
-        try JSONSerialization.data(withJSONObject: settings).write(to: URL(fileURLWithPath: "\(folder)/settings.json"))
         do {
             ProgressObserver.note("PyTorch: torch.autograd.functional.jacobian, vectorize False and True")
-            try AttributionBenchmark.runPeer(peer, folder: folder)
-            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(folder)/geometry_results.json"))) as? [String: Any]
+            let (json, theirs) = try AttributionBenchmark.runPeer(peer, named: "geometry", settings: settings, prepare: { folder in
+                try Safetensors.write(model.stateDict(), to: "\(folder)/weights.safetensors")
+                try Safetensors.write(["inputs": x], to: "\(folder)/inputs.safetensors")
+            }, read: { folder in
+                (try AttributionBenchmark.peerResults(folder, "geometry_results.json"),
+                 try Safetensors.read("\(folder)/geometry_jacobians.safetensors").tensors["jacobians"])
+            })
             result.pytorchSeconds = json?["seconds"] as? [String: Double] ?? [:]
-            let theirs = try Safetensors.read("\(folder)/geometry_jacobians.safetensors").tensors["jacobians"]
             if let theirs, theirs.shape == ours.shape {
                 result.agreement = try (ours - theirs).abs().max().item() / max(try theirs.abs().max().item(), 1e-30)
             }

@@ -35,18 +35,14 @@ public struct SuperpositionBenchmark {
         }
         var result = Result(glassboxSeconds: times.sorted()[times.count / 2], peerNote: "PyTorch skipped (--no-peer).", machine: MachineDescription.current)
         guard let peer else { return result }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("glassbox-superposition-bench-\(ProcessInfo.processInfo.processIdentifier)").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
         let settings: [String: Any] = [
             "features": sweep.features, "hidden": sweep.hidden, "importance_decay": sweep.importanceDecay, "sparsities": sweep.sparsities,
             "steps": sweep.steps, "batch_size": sweep.batchSize, "learning_rate": sweep.learningRate, "repeats": repeats, "threads": Torch.threads,
         ]
-        try JSONSerialization.data(withJSONObject: settings).write(to: URL(fileURLWithPath: "\(folder)/settings.json"))
         do {
             ProgressObserver.note("PyTorch: the same sweep (about twice as long)")
-            try AttributionBenchmark.runPeer(peer, folder: folder)
-            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(folder)/superposition_results.json"))) as? [String: Any]
+            let json = try AttributionBenchmark.runPeer(peer, named: "superposition", settings: settings, prepare: { _ in },
+                                                        read: { try AttributionBenchmark.peerResults($0, "superposition_results.json") })
             result.pytorchSeconds = json?["seconds"] as? Double
             result.peerNote = "PyTorch \(json?["torch"] as? String ?? "?") in the same run: same instances, sizes, steps, batch and threads."
         } catch let error as TorchError {
