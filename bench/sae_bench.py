@@ -8,7 +8,8 @@ SAELens's training step does: f = ReLU((x - b_dec) W_enc + b_enc), x_hat = f W_d
 mean squared error summed over dimensions + L1 * mean L1 of f, backward, the decoder gradient's
 component along each (unit) row removed, Adam, rows renormalised, and which features fired.
 Batches are rows drawn uniformly with replacement. Writes sae_results.json with the median
-seconds of `repeats` runs of `steps` steps, after one warm-up run. Environment: Debian's torch
+seconds of `repeats` runs of `steps` steps, after one warm-up run, and the L0 averaged over the
+last run's steps. Environment: Debian's torch
 1.13 (tools/requirements.txt).
 """
 import json
@@ -26,7 +27,7 @@ def train(start, data, settings, steps):
     optimizer = torch.optim.Adam([w_enc, b_enc, w_dec, b_dec], lr=settings["learning_rate"])
     generator = torch.Generator().manual_seed(settings["seed"])
     since_fired = torch.zeros(w_dec.shape[0])
-    l0 = float("nan")
+    l0 = 0.0
     for _ in range(steps):
         x = data[torch.randint(0, data.shape[0], (settings["batch_size"],), generator=generator)]
         f = torch.relu((x - b_dec) @ w_enc + b_enc)
@@ -43,7 +44,7 @@ def train(start, data, settings, steps):
             fired = (f > 0).sum(0) > 0
             since_fired += 1
             since_fired[fired] = 0
-            l0 = (f > 0).float().sum(-1).mean().item()
+            l0 += (f > 0).float().sum(-1).mean().item() / steps
     return l0
 
 

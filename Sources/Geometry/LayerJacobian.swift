@@ -201,7 +201,6 @@ public struct LayerJacobian {
     }
 }
 
-
 extension LayerJacobian.BackwardPasses {
     /// Backward passes from the output itself, one one-hot row per output dimension.
     init(leaf: Tensor, output: Tensor) throws {

@@ -257,7 +257,7 @@ struct BenchSAE: ParsableCommand {
         print("\nSparse-autoencoder training (\(result.machine.summary); median of \(repeats) run(s) after a warm-up)\n")
         let ratio = result.pytorchActivationsPerSecond.map { result.activationsPerSecond / $0 }
         printTable([["task", "Glassbox", "PyTorch", "speed-up", "target"],
-                    ["×\(benchmark.expansion) on \(benchmark.inputs) inputs, batch \(benchmark.batchSize), \(steps) steps (final L0 \(String(format: "%.1f", result.finalL0)))",
+                    ["×\(benchmark.expansion) on \(benchmark.inputs) inputs, batch \(benchmark.batchSize), \(steps) steps (mean L0 \(String(format: "%.0f", result.meanL0)))",
                      String(format: "%.0f act/s", result.activationsPerSecond), result.pytorchActivationsPerSecond.map { String(format: "%.0f act/s", $0) } ?? "-",
                      ratio.map { String(format: "%.2fx", $0) } ?? "-", ratio.map { $0 >= 1.5 ? ">= 1.5x: met" : ">= 1.5x: not met" } ?? "-"]])
         print("\n\(result.peerNote)")

@@ -23,7 +23,8 @@ public struct SAEBenchmark {
     public struct Result: Sendable {
         public var activationsPerSecond: Double
         public var pytorchActivationsPerSecond: Double?
-        public var finalL0: Double
+        /// L0 averaged over the last run's steps.
+        public var meanL0: Double
         public var peerNote: String
         public var machine: MachineDescription
     }
@@ -49,7 +50,7 @@ public struct SAEBenchmark {
         _ = try timedRun(steps: warmupSteps)
         let runs = try (0..<repeats).map { _ in try timedRun(steps: steps) }
         let median = runs.map(\.seconds).sorted()[runs.count / 2]
-        var result = Result(activationsPerSecond: Double(steps * batchSize) / median, finalL0: runs.last?.l0 ?? .nan,
+        var result = Result(activationsPerSecond: Double(steps * batchSize) / median, meanL0: runs.last?.l0 ?? .nan,
                             peerNote: "PyTorch skipped (--no-peer).", machine: MachineDescription.current)
         guard let peer else { return result }
         let settings: [String: Any] = ["batch_size": batchSize, "steps": steps, "warmup_steps": warmupSteps, "l1": l1Coefficient,
@@ -60,7 +61,7 @@ public struct SAEBenchmark {
                 try Safetensors.write(initial.stateDict().merging(["data": data]) { $1 }, to: "\(folder)/inputs.safetensors")
             }, read: { try AttributionBenchmark.peerResults($0, "sae_results.json") })
             result.pytorchActivationsPerSecond = (json?["seconds"] as? Double).map { Double(steps * batchSize) / $0 }
-            result.peerNote = "PyTorch \(json?["torch"] as? String ?? "?") in the same run: same weights, activations, steps, batch and threads; its final L0 \(String(format: "%.1f", json?["l0"] as? Double ?? .nan))."
+            result.peerNote = "PyTorch \(json?["torch"] as? String ?? "?") in the same run: same weights, activations, steps, batch and threads; its mean L0 \(String(format: "%.0f", json?["l0"] as? Double ?? .nan))."
         } catch let error as TorchError {
             result.peerNote = "PyTorch did not run: \(error.message)"
         }
