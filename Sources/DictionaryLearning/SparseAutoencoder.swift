@@ -55,13 +55,24 @@ public final class SparseAutoencoder: Module {
         guard x.rank == 2, x.shape[1] == configuration.inputs else {
             throw TorchError("the autoencoder takes activations (N, \(configuration.inputs)), got \(x.shape)")
         }
-        let pre = try actsPre((x - decoderBias).matmul(encoderWeight) + encoderBias)
+        // One fused product-and-bias (addmm) per layer: the (N, F) pre-activations are the largest tensors.
+        let pre: Tensor
+        if x.requiresGrad {
+            pre = try actsPre(Functional.linear(x - decoderBias, weight: encoderWeight.t(), bias: encoderBias))
+        } else {
+            // b_dec's gradient through the encoder is −(Σₙ ∂L/∂preₙ)·W_encᵀ. Routed through the
+            // bias (b_dec − b_dec: exactly zero, but carrying the gradient), it spares the (N, d)
+            // gradient of x − b_dec, a product as large as the encoder's, when x needs none.
+            let shift = try decoderBias - decoderBias.detached()
+            let bias = try encoderBias - shift.unsqueezed(dim: 0).matmul(encoderWeight).squeezed(dim: 0)
+            pre = try actsPre(Functional.linear((x - decoderBias).detached(), weight: encoderWeight.t(), bias: bias))
+        }
         guard let k = configuration.topK else { return try actsPost(pre.relu()) }
         let (values, indices) = try pre.topk(k, dim: 1)
         return try actsPost(pre.zerosLike().scatter(dim: 1, index: indices, source: values.relu()))
     }
 
-    public func decode(_ f: Tensor) throws -> Tensor { try f.matmul(decoderWeight) + decoderBias }
+    public func decode(_ f: Tensor) throws -> Tensor { try Functional.linear(f, weight: decoderWeight.t(), bias: decoderBias) }
 
     public override func forward(_ x: Tensor) throws -> Tensor { try recons(decode(encode(x))) }
 

@@ -72,11 +72,13 @@ public struct SparseAutoencoderTrainer {
         for step in first...steps {
             optimizer.learningRate = learningRate * (warmupSteps > 0 ? Swift.min(1, Double(step) / Double(warmupSteps)) : 1)
             let (loss, mse, f) = try self.step(sae, data.batch(batchSize, generator: generator), optimizer: optimizer)
-            let fired = try f.detached().gt(0).to(.int64).sum(dims: [0])
+            // One pass over the (N, F) activations for both counts.
+            let fired = try f.detached().gt(0).sum(dims: [0])
             firedSinceReport = try firedSinceReport + fired
-            for (feature, count) in try fired.scalars(as: Int64.self).enumerated() where count > 0 { lastFired[feature] = step }
+            let counts = try fired.scalars(as: Int64.self)
+            for (feature, count) in counts.enumerated() where count > 0 { lastFired[feature] = step }
             sums.loss += try loss.item(); sums.mse += try mse.item()
-            sums.l0 += try f.detached().gt(0).to(.float64).sum(dims: [1]).mean().item(); sums.count += 1
+            sums.l0 += Double(counts.reduce(0, +)) / Double(f.shape[0]); sums.count += 1
             if resampleAt.contains(step) {
                 let dead = lastFired.indices.filter { step - lastFired[$0] >= deadWindow }
                 if !dead.isEmpty {
@@ -149,7 +151,8 @@ public struct SparseAutoencoderTrainer {
         let f = try sae.encode(x)
         let mse = try (sae.decode(f) - x).square().sum(dims: [1]).mean()
         guard sae.configuration.topK == nil, l1Coefficient > 0 else { return (mse, mse, f) }
-        return (try mse + f.abs().sum(dims: [1]).mean() * l1Coefficient, mse, f)
+        // f ≥ 0 (a ReLU), so its L1 norm is its sum.
+        return (try mse + f.sum() * (l1Coefficient / Double(f.shape[0])), mse, f)
     }
 
     /// Bricken et al.'s resampling: each dead feature's decoder row becomes a high-loss input,
