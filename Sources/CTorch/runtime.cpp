@@ -9,6 +9,7 @@
 #include <malloc.h>
 #include <dlfcn.h>
 #include <sched.h>
+#include <initializer_list>
 #include <unistd.h>
 #include <vector>
 #include <torch/version.h>
@@ -149,20 +150,28 @@ static const char *gbt_blas_core_for_intel() {
   __builtin_cpu_init();
   return __builtin_cpu_is("intel") ? gbt_blas_core_for_features() : nullptr;
 }
-static void gbt_choose_blas_core(int argc, char **argv, char **envp) {
-  (void)argc;
-  if (getenv("OPENBLAS_CORETYPE") != nullptr) return;
+const char *gbt_blas_core(void) {
   using Name = char *(*)(void);
-  Name name = reinterpret_cast<Name>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
-  if (name == nullptr || strcmp(name(), "Prescott") != 0) return;
-  const char *core = gbt_blas_core_for_features();
-  if (core == nullptr) return;
+  static Name name = reinterpret_cast<Name>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
+  return name != nullptr ? name() : "not OpenBLAS";
+}
+
+// Starts this executable again with `envp` plus `added` (nullptr entries skipped); returns only
+// if that fails.
+static void gbt_restart(char **argv, char **envp, std::initializer_list<const char *> added) {
   size_t count = 0;
   for (; envp[count] != nullptr; ++count) {}
   std::vector<char *> environment(envp, envp + count);
-  environment.push_back(const_cast<char *>(core));
+  for (const char *entry : added) {
+    if (entry != nullptr) environment.push_back(const_cast<char *>(entry));
+  }
   environment.push_back(nullptr);
   execve("/proc/self/exe", argv, environment.data());
+}
+static void gbt_choose_blas_core(int argc, char **argv, char **envp) {
+  (void)argc;
+  if (getenv("OPENBLAS_CORETYPE") != nullptr || strcmp(gbt_blas_core(), "Prescott") != 0) return;
+  if (const char *core = gbt_blas_core_for_features()) gbt_restart(argv, envp, {core});
 }
 __attribute__((section(".init_array"), used)) static void (*gbt_init_blas_core)(int, char **, char **) = gbt_choose_blas_core;
 
@@ -178,29 +187,17 @@ __attribute__((section(".init_array"), used)) static void (*gbt_init_blas_core)(
 static void gbt_wait_passively(int argc, char **argv, char **envp) {
   (void)argc;
   // getenv does not work yet here: glibc sets `environ` after this runs.
-  size_t count = 0;
   bool blasCoreSet = false;
-  for (; envp[count] != nullptr; ++count) {
-    if (strncmp(envp[count], "OMP_WAIT_POLICY=", 16) == 0) return;
-    blasCoreSet = blasCoreSet || strncmp(envp[count], "OPENBLAS_CORETYPE=", 18) == 0;
+  for (char **entry = envp; *entry != nullptr; ++entry) {
+    if (strncmp(*entry, "OMP_WAIT_POLICY=", 16) == 0) return;
+    blasCoreSet = blasCoreSet || strncmp(*entry, "OPENBLAS_CORETYPE=", 18) == 0;
   }
-  std::vector<char *> environment(envp, envp + count);
-  static char passive[] = "OMP_WAIT_POLICY=PASSIVE";
-  environment.push_back(passive);
-  // Starting again anyway: choose OpenBLAS's kernels now on an Intel CPU (below), sparing the
+  // Starting again anyway: choose OpenBLAS's kernels now on an Intel CPU (above), sparing the
   // second start that gbt_choose_blas_core would need.
-  if (const char *core = blasCoreSet ? nullptr : gbt_blas_core_for_intel()) environment.push_back(const_cast<char *>(core));
-  environment.push_back(nullptr);
-  execve("/proc/self/exe", argv, environment.data());
+  gbt_restart(argv, envp, {"OMP_WAIT_POLICY=PASSIVE", blasCoreSet ? nullptr : gbt_blas_core_for_intel()});
 }
 __attribute__((section(".preinit_array"), used)) static void (*gbt_preinit_wait_policy)(int, char **, char **) = gbt_wait_passively;
 const char *gbt_openmp_wait_policy(void) { const char *value = getenv("OMP_WAIT_POLICY"); return value ? value : "default"; }
-
-const char *gbt_blas_core(void) {
-  using Name = char *(*)(void);
-  static Name name = reinterpret_cast<Name>(dlsym(RTLD_DEFAULT, "openblas_get_corename"));
-  return name != nullptr ? name() : "not OpenBLAS";
-}
 
 int gbt_generator_new(uint64_t seed, gbt_generator *out) {
   GBT_TRY(*out = reinterpret_cast<gbt_generator>(new at::Generator(at::make_generator<at::CPUGeneratorImpl>(seed))))

@@ -31,9 +31,6 @@ public struct TextBenchmark {
     }
 
     public func run() throws -> Result {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("glassbox-text-bench-\(ProcessInfo.processInfo.processIdentifier)").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
         var rows: [Row] = []
         let corpus = try TweetCorpus.bundled(task: .threeClass)
         let all = corpus.train.texts + corpus.validation.texts + corpus.test.texts
@@ -75,17 +72,16 @@ public struct TextBenchmark {
         if let peer {
             do {
                 let padded = batches.flatMap { $0 + [Int64](repeating: -1, count: trainingBatch - $0.count) }
-                try Safetensors.write(["ids": ids, "labels": labels, "batches": Tensor(padded, shape: [batches.count, trainingBatch])],
-                                      to: "\(folder)/bilstm.safetensors")
                 let settings: [String: Any] = [
                     "repeats": repeats, "threads": Torch.threads, "minilm": minilmFolder ?? NSNull(), "rows": Array(0..<embeddingTexts),
                     "embedding_batch": embeddingBatch,
                     "bilstm": ["vocabulary": vocabulary.count, "embedding": configuration.embeddingSize, "hidden": configuration.hiddenSize,
                                "attention": configuration.attentionSize, "classes": 2],
                 ]
-                try JSONSerialization.data(withJSONObject: settings).write(to: URL(fileURLWithPath: "\(folder)/settings.json"))
-                try AttributionBenchmark.runPeer(peer, folder: folder)
-                let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(folder)/text_results.json"))) as? [String: Any]
+                let json = try AttributionBenchmark.runPeer(peer, named: "text", settings: settings, prepare: { folder in
+                    try Safetensors.write(["ids": ids, "labels": labels, "batches": Tensor(padded, shape: [batches.count, trainingBatch])],
+                                          to: "\(folder)/bilstm.safetensors")
+                }, read: { try AttributionBenchmark.peerResults($0, "text_results.json") })
                 for index in rows.indices {
                     if rows[index].unit == "texts/s", let s = json?["embedding_seconds"] as? Double { rows[index].pytorch = Double(embeddingTexts) / s }
                     if rows[index].unit == "tokens/s", let s = json?["bilstm_seconds"] as? Double { rows[index].pytorch = tokens / s }

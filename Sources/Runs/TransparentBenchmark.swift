@@ -60,14 +60,10 @@ public struct TransparentBenchmark {
         }
         var peerNote = "scikit-learn skipped (--no-peer)."
         if let peer {
-            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("glassbox-sklearn-\(ProcessInfo.processInfo.processIdentifier)").path
-            defer { try? FileManager.default.removeItem(atPath: folder) }
             do {
-                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
                 let settings: [String: Any] = ["repeats": repeats, "tree_depths": treeDepths, "k": k]
-                try JSONSerialization.data(withJSONObject: settings).write(to: URL(fileURLWithPath: "\(folder)/settings.json"))
-                try AttributionBenchmark.runPeer(peer, folder: folder)
-                let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(folder)/sklearn_results.json"))) as? [String: Any]
+                let json = try AttributionBenchmark.runPeer(peer, named: "transparent", settings: settings, prepare: { _ in },
+                                                            read: { try AttributionBenchmark.peerResults($0, "sklearn_results.json") })
                 let theirs = json?["rows"] as? [String: [String: Any]] ?? [:]
                 for index in rows.indices {
                     guard let record = theirs[rows[index].task], let seconds = record["seconds"] as? Double,
