@@ -91,7 +91,7 @@ struct SAECommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sae",
         abstract: "Sparse autoencoders (dictionary learning, Bricken et al. 2023) on stored activations.",
-        discussion: "Not built yet (issue 16): image dashboards, data-parallel training, the training-speed benchmark.",
+        discussion: "Not built yet (issue 16): image dashboards, data-parallel training.",
         subcommands: [SAETrain.self, SAEEvaluate.self, SAEDashboardCommand.self, SAESteer.self, SAEMatch.self, SAESplit.self, SAESynthetic.self]
     )
 }

@@ -203,11 +203,17 @@ public enum SAERun {
 
     /// Two autoencoders' features matched by their activations on the store's first `rows` rows.
     public static func matchFeatures(_ first: SparseAutoencoder, _ second: SparseAutoencoder, activations: String, rows: Int = 16_384) throws -> FeatureMatching {
-        let x = try ActivationStore.Reader(folder: activations).all(limit: rows)
-        guard x.shape[1] == first.configuration.inputs, x.shape[1] == second.configuration.inputs else {
-            throw TorchError("the store's rows have \(x.shape[1]) values; the autoencoders take \(first.configuration.inputs) and \(second.configuration.inputs)")
-        }
+        let x = try storeRows(activations, limit: rows, for: [first, second])
         return try FeatureMatching(noGrad { try first.encode(x) }, noGrad { try second.encode(x) })
+    }
+
+    /// The store's first `limit` rows, checked against the autoencoders' input width.
+    static func storeRows(_ activations: String, limit: Int, for saes: [SparseAutoencoder]) throws -> Tensor {
+        let x = try ActivationStore.Reader(folder: activations).all(limit: limit)
+        guard saes.allSatisfy({ $0.configuration.inputs == x.shape[1] }) else {
+            throw TorchError("the store's rows have \(x.shape[1]) values; the autoencoders take \(saes.map { String($0.configuration.inputs) }.joined(separator: " and "))")
+        }
+        return x
     }
 
     /// Two language models' neurons at `hookPoint` matched by their activations on the first

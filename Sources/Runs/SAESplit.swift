@@ -3,6 +3,7 @@ import DictionaryLearning
 import Foundation
 import NN
 import Report
+import Superposition
 import Torch
 
 /// `glassbox sae split`: feature splitting across dictionary sizes (Bricken et al. 2023) — the
@@ -40,10 +41,7 @@ extension SAERun {
         let hooks = Set(loaded.compactMap(\.file.hookPoint))
         guard hooks.count <= 1 else { throw TorchError("the autoencoders were trained at different hook points (\(hooks.sorted().joined(separator: ", "))); splitting compares dictionaries of the same activations") }
         let saes = loaded.map(\.file.sae)
-        let x = try ActivationStore.Reader(folder: activations).all(limit: rows)
-        for sae in saes where sae.configuration.inputs != x.shape[1] {
-            throw TorchError("the store's rows have \(x.shape[1]) values; an autoencoder takes \(sae.configuration.inputs)")
-        }
+        let x = try storeRows(activations, limit: rows, for: saes)
         ProgressObserver.note("comparing \(saes.map { String($0.configuration.features) }.joined(separator: ", ")) features on \(x.shape[0]) activations")
         let splitting = try FeatureSplitting(decoders: saes.map(\.decoderWeight), activations: saes.map { sae in try noGrad { try sae.encode(x) } },
                                              threshold: threshold)
@@ -69,16 +67,9 @@ extension SAERun {
     /// Per feature of activations f (positions, features): the most frequent token among its 20
     /// largest activations that are positive, and its share of them.
     static func tokenLabels(_ f: Tensor, tokens: Tensor, names: [String]) throws -> [TokenLabel] {
-        let k = Swift.min(20, f.shape[0])
-        let (values, positions) = try f.topk(k, dim: 0)
-        let fired = try values.gt(0).t().contiguous().scalars(as: Bool.self)
-        let ids = try tokens.indexSelect(dim: 0, index: positions.flattened()).reshaped([k, f.shape[1]]).t().contiguous().scalars(as: Int64.self)
-        return (0..<f.shape[1]).map { feature in
-            var counts: [Int64: Int] = [:]
-            for j in 0..<k where fired[feature * k + j] { counts[ids[feature * k + j], default: 0] += 1 }
-            guard let top = counts.max(by: { ($0.value, -$0.key) < ($1.value, -$1.key) }) else { return TokenLabel(token: "", share: 0) }
-            let total = counts.values.reduce(0, +)
-            return TokenLabel(token: Int(top.key) < names.count ? names[Int(top.key)] : "#\(top.key)", share: Double(top.value) / Double(total))
+        try NeuronInterpretability.topTokens(f, tokens: tokens, topK: Swift.min(20, f.shape[0]), positiveOnly: true).map { mode in
+            guard let mode else { return TokenLabel(token: "", share: 0) }
+            return TokenLabel(token: mode.token < names.count ? names[mode.token] : "#\(mode.token)", share: mode.share)
         }
     }
 

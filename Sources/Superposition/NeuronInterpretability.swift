@@ -34,19 +34,26 @@ public struct NeuronInterpretability: Codable, Sendable {
             throw TorchError("activations must be (positions, neurons) with one token per position, the same neurons on both sets")
         }
         guard (1...a.shape[0]).contains(topK) else { throw TorchError("top-k must be 1…\(a.shape[0]) (the explanation positions), got \(topK)") }
-        let neuronCount = a.shape[1]
-        let top = try a.topk(topK, dim: 0).indices  // (k, M)
-        let topTokens = try t.indexSelect(dim: 0, index: top.flattened()).scalars(as: Int64.self)
-        var modes: [(token: Int, share: Double)] = []
-        for neuron in 0..<neuronCount {
-            var counts: [Int64: Int] = [:]
-            for k in 0..<topK { counts[topTokens[k * neuronCount + neuron], default: 0] += 1 }
-            let best = counts.max { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }!
-            modes.append((Int(best.key), Double(best.value) / Double(topK)))
-        }
+        let modes = try Self.topTokens(a, tokens: t, topK: topK).map { $0! }
         let simulation = try Self.simulationScores(explanation: explanation, heldOut: heldOut, vocabularySize: vocabularySize)
-        neurons = (0..<neuronCount).map { Neuron(topToken: modes[$0].token, topTokenShare: modes[$0].share, simulation: simulation[$0]) }
+        neurons = (0..<a.shape[1]).map { Neuron(topToken: modes[$0].token, topTokenShare: modes[$0].share, simulation: simulation[$0]) }
         (self.topK, self.threshold) = (topK, threshold)
+    }
+
+    /// Per unit (column of `activations`, (positions, units)), the most frequent token among its
+    /// `topK` largest activations (ties: the smaller id) and its share of them; with
+    /// `positiveOnly`, among those above zero only, nil for a unit with none.
+    public static func topTokens(_ activations: Tensor, tokens: Tensor, topK: Int, positiveOnly: Bool = false) throws -> [(token: Int, share: Double)?] {
+        let units = activations.shape[1]
+        let (values, top) = try activations.topk(topK, dim: 0)  // (k, units)
+        let topTokens = try tokens.indexSelect(dim: 0, index: top.flattened()).scalars(as: Int64.self)
+        let counted = positiveOnly ? try values.gt(0).scalars(as: Bool.self) : [Bool](repeating: true, count: topK * units)
+        return (0..<units).map { unit in
+            var counts: [Int64: Int] = [:]
+            for k in 0..<topK where counted[k * units + unit] { counts[topTokens[k * units + unit], default: 0] += 1 }
+            guard let best = counts.max(by: { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }) else { return nil }
+            return (Int(best.key), Double(best.value) / Double(counts.values.reduce(0, +)))
+        }
     }
 
     public var monosemanticFraction: Double {
