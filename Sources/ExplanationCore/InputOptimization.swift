@@ -39,21 +39,22 @@ public struct InputOptimization {
         self.constraints = constraints
     }
 
-    /// Runs the loop from `start`: `steps` updates, `steps + 1` evaluations of `objective`
-    /// (N inputs → N values), each passed to `observe` with its point (both detached).
-    /// Returns the last point.
+    /// Runs the loop from `start`: `steps` updates, each from one evaluation of `objective`
+    /// (N inputs → N values). With `observe`, the end point is evaluated too and every evaluation
+    /// is passed to it with its point (both detached). Returns the last point.
     @discardableResult
     public func run(from start: Tensor, objective: (Tensor) throws -> Tensor,
-                    observe: (_ point: Tensor, _ values: Tensor) throws -> Void = { _, _ in }) throws -> Tensor {
+                    observe: ((_ point: Tensor, _ values: Tensor) throws -> Void)? = nil) throws -> Tensor {
         guard steps >= 0 else { throw TorchError("an input optimisation needs 0 or more steps, got \(steps)") }
         var point = try start.detached()
         for iteration in 0...steps {
+            guard iteration < steps || observe != nil else { break }
             let variable = try point.requiringGrad()
             let values = try withGrad { try objective(variable) }
             guard values.rank == 1, values.shape[0] == start.shape[0] else {
                 throw TorchError("the objective returned shape \(values.shape); expected one value per input row (\(start.shape[0]))")
             }
-            try observe(point, values.detached())
+            try observe?(point, values.detached())
             guard iteration < steps else { break }
             let gradient = try Tensor.grad(of: values.sum(), wrt: variable)
             let moved = try point + (direction == .ascent ? stepTensor(gradient) : -stepTensor(gradient))
@@ -72,19 +73,23 @@ public struct InputOptimization {
         }
     }
 
-    func project(_ x: Tensor) throws -> Tensor {
-        var x = x
-        for constraint in constraints {
-            switch constraint {
-            case .range(let low, let high): x = try x.clamp(min: low, max: high)
-            case .lInfinityBall(let center, let radius): x = try center + (x - center).clamp(min: -radius, max: radius)
-            case .l2Ball(let center, let radius):
-                let offset = try x - center
-                let norms = try offset.flattened(from: 1).norm(dims: [1])
-                let scale = try (norms.clamp(min: radius) / radius).reciprocal()
-                x = try center + offset * scale.reshaped([-1] + Array(repeating: 1, count: x.rank - 1))
-            }
+    /// Applies the constraints, in order.
+    public func project(_ x: Tensor) throws -> Tensor {
+        try constraints.reduce(x) { try $1.applied(to: $0) }
+    }
+}
+
+extension InputOptimization.Constraint {
+    /// The nearest point of `x` (per row) that satisfies this constraint.
+    public func applied(to x: Tensor) throws -> Tensor {
+        switch self {
+        case .range(let low, let high): return try x.clamp(min: low, max: high)
+        case .lInfinityBall(let center, let radius): return try center + (x - center).clamp(min: -radius, max: radius)
+        case .l2Ball(let center, let radius):
+            let offset = try x - center
+            let norms = try offset.flattened(from: 1).norm(dims: [1])
+            let scale = try (norms.clamp(min: radius) / radius).reciprocal()
+            return try center + offset * scale.reshaped([-1] + Array(repeating: 1, count: x.rank - 1))
         }
-        return x
     }
 }
