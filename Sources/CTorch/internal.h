@@ -41,6 +41,10 @@ inline void apply_requested_threads() {
   }
 }
 
+// Max pooling over 2×2 windows with stride 2 (max_pool.cpp).
+bool max_pool_2x2_applies(const at::Tensor &x);
+at::Tensor max_pool_2x2(const at::Tensor &x);
+
 } // namespace gbt
 
 // Wraps an entry point's body: every exception becomes an error message and status 1.

@@ -223,7 +223,11 @@ int gbt_conv_transpose2d(gbt_tensor x, gbt_tensor w, gbt_tensor b, const int64_t
                       : at::conv_transpose2d(input, weight, opt(b), dims(stride, 2), dims(padding, 2), dims(output_padding, 2), groups)))
 }
 int gbt_pool2d(int kind, gbt_tensor x, const int64_t *k, const int64_t *s, const int64_t *p, int ceil_mode, gbt_tensor *out) {
-  GBT_TRY(*out = wrap(kind == 0 ? at::max_pool2d(T(x), dims(k, 2), dims(s, 2), dims(p, 2), 1, ceil_mode != 0)
+  GBT_TRY(
+    const bool twoByTwo = kind == 0 && k[0] == 2 && k[1] == 2 && s[0] == 2 && s[1] == 2 && p[0] == 0 && p[1] == 0 &&
+                          (ceil_mode == 0 || (T(x).dim() == 4 && T(x).size(2) % 2 == 0 && T(x).size(3) % 2 == 0));
+    if (twoByTwo && max_pool_2x2_applies(T(x))) { *out = wrap(max_pool_2x2(T(x))); return 0; }
+    *out = wrap(kind == 0 ? at::max_pool2d(T(x), dims(k, 2), dims(s, 2), dims(p, 2), 1, ceil_mode != 0)
                                 : at::avg_pool2d(T(x), dims(k, 2), dims(s, 2), dims(p, 2), ceil_mode != 0)))
 }
 int gbt_adaptive_avg_pool2d(gbt_tensor x, const int64_t *size, gbt_tensor *out) {

@@ -8,7 +8,7 @@ import Torch
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks against the reference libraries (prints a table).",
-        subcommands: [BenchAttribution.self, BenchMetrics.self, BenchTransparent.self, BenchText.self, BenchSuperposition.self, BenchGeometry.self, BenchSAE.self]
+        subcommands: [BenchAttribution.self, BenchMetrics.self, BenchTransparent.self, BenchText.self, BenchSuperposition.self, BenchGeometry.self, BenchSAE.self, BenchAttack.self]
     )
 }
 
@@ -261,5 +261,42 @@ struct BenchSAE: ParsableCommand {
                      String(format: "%.0f act/s", result.activationsPerSecond), result.pytorchActivationsPerSecond.map { String(format: "%.0f act/s", $0) } ?? "-",
                      ratio.map { String(format: "%.2fx", $0) } ?? "-", ratio.map { $0 >= 1.5 ? ">= 1.5x: met" : ">= 1.5x: not met" } ?? "-"]])
         print("\n\(result.peerNote)")
+    }
+}
+
+struct BenchAttack: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attack",
+        abstract: "Time PGD (L∞, 40 steps, random start) on the demo CNN (256 digits) and a ResNet-18 (4 images of 224×224) against torchattacks.",
+        discussion: "torchattacks runs in the same command through bench/attack_bench.py (see `scripts/bench.sh`): same weights, inputs, labels, ε, step and threads. Agreement: the largest difference from torchattacks' examples when Glassbox replays its random start. Target: at least 1.5x torchattacks' inputs per second."
+    )
+
+    @Option(help: "The peer script.") var script = "bench/attack_bench.py"
+    @Option(parsing: .unconditional, help: "Timed runs per side (the median is reported), after a warm-up.") var repeats = 3
+    @Flag(help: "The MNIST CNN only (leaves out the ResNet-18).") var quick = false
+    @OptionGroup var peerOptions: PeerOptions
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        if repeats < 1 { throw ValidationError("--repeats must be at least 1") }
+    }
+
+    func run() throws {
+        try common.apply()
+        let models = quick ? [AttackBenchmark.allModels[0]] : AttackBenchmark.allModels
+        let benchmark = AttackBenchmark(models: models, repeats: repeats, seed: common.seed, peer: peerOptions.peer(script: script))
+        let result = try showingProgress { try benchmark.run() }
+        print("\nPGD, L∞, \(AttackBenchmark.steps) steps (\(result.machine.summary); median of \(repeats) run(s) after a warm-up)\n")
+        var table = [["model", "inputs", "Glassbox", "torchattacks", "inputs/s", "speed-up", "agreement", "target"]]
+        for row in result.rows {
+            table.append([row.model, "\(row.inputs)", String(format: "%.2f s", row.glassboxSeconds),
+                          row.torchattacksSeconds.map { String(format: "%.2f s", $0) } ?? "-",
+                          String(format: "%.1f", Double(row.inputs) / row.glassboxSeconds),
+                          row.speedUp.map { String(format: "%.2fx", $0) } ?? "-",
+                          row.agreement.map { String(format: "%.1e", $0) } ?? "-",
+                          row.speedUp.map { $0 >= 1.5 ? ">= 1.5x: met" : ">= 1.5x: not met" } ?? "-"])
+        }
+        printTable(table)
+        print(result.peerNote)
     }
 }
