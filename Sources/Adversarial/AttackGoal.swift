@@ -29,13 +29,6 @@ public enum AttackGoal {
         try Functional.crossEntropy(logits, target: classes, reduction: .none)
     }
 
-    /// Which rows' logits (N, classes) meet the goal: the prediction differs from the label, or
-    /// equals the target.
-    public func isMet(byLogits logits: Tensor) throws -> Tensor {
-        let predicted = try logits.argmax(dim: 1)
-        return isTargeted ? try predicted.eq(classes) : try predicted.ne(classes)
-    }
-
     /// The same goal for rows `range` of the batch.
     public func rows(_ range: Range<Int>) throws -> AttackGoal {
         switch self {
