@@ -30,7 +30,7 @@ enum AttackPage {
         }
     }
 
-    static func write(_ record: AttackStudy.Record, examples: [Examples], to out: String) throws {
+    static func write(_ record: AttackStudy.Record, examples: [Examples], gradientMaps: [Tensor]?, inputs: Tensor, count: Int, to out: String) throws {
         var page = HTMLPage(title: "Adversarial examples: \(record.model)")
         page.paragraph("\(record.targeted ? "Targeted attacks (target: label + 1 mod classes)" : "Untargeted attacks") on \(record.inputs) inputs; labels from \(record.labelsFrom). Accuracy under attack is the share of inputs still classified as their label; a minimum-norm attack (cw) runs once and counts, at each ε, the inputs it moved across the boundary within ε in L2. Seed \(record.seed); \(record.machine).")
         var facts = [("clean accuracy", String(format: "%.2f%%", 100 * record.cleanAccuracy))]
@@ -66,6 +66,21 @@ enum AttackPage {
             let name = "images/\(example.method).png"
             try PNG.write(ImageMosaic.render(example.mosaic, scale: 2), to: "\(out)/\(name)")
             page.image(name, caption: "\(example.method)\(example.epsilon.map { String(format: " at ε %g", $0) } ?? ""): " + example.captions.joined(separator: " · "))
+        }
+        if let comparison = record.gradients, let gradientMaps {
+            page.heading("Input gradients of the two models")
+            page.paragraph("Saliency |∂ logit of the label / ∂ input| of \(record.model) and \(record.transferModel ?? "the transfer model") on all \(comparison.inputs) inputs, scored with the evaluation module's metrics (means). Adversarially trained models are reported to have sparser gradients that look like the digit (Tsipras et al. 2019): higher sparseness, lower complexity, higher correlation with the input.")
+            page.table(header: ["model", "Gini sparseness ↑", "entropy complexity ↓", "correlation with the input ↑"], rows: comparison.scores.map {
+                [$0.model, String(format: "%.3f", $0.sparseness), String(format: "%.3f", $0.complexity), String(format: "%.3f", $0.correlationWithInput)]
+            })
+            let n = min(count, inputs.shape[0])
+            // Rows: the inputs, then each model's map scaled to its own largest value per input.
+            let rows = try [inputs[0..<n].to(.float32)] + gradientMaps.map { map in
+                let m = try map[0..<n].sum(dims: [1], keepDims: true).abs()
+                return try m / m.flattened(from: 1).max(dims: [1]).clamp(min: 1e-12).reshaped([-1, 1, 1, 1])
+            }
+            try PNG.write(ImageMosaic.render(Tensor.stack(rows, dim: 0), scale: 2), to: "\(out)/images/gradients.png")
+            page.image("images/gradients.png", caption: "rows: input, \(comparison.scores.map(\.model).joined(separator: ", ")) (white: largest |gradient| of each map)")
         }
         try page.write(to: "\(out)/attack.html")
     }

@@ -50,6 +50,8 @@ public enum AttackStudy {
         public var cleanAccuracy: Double
         public var transferCleanAccuracy: Double?
         public var curves: [Curve]
+        /// Both models' saliency maps scored, when there is a transfer model.
+        public var gradients: GradientComparison?
         public var seed: UInt64
         public var machine: String
     }
@@ -126,14 +128,16 @@ public enum AttackStudy {
                                                         labels: labels, model: subject.model, count: settings.examples))
             }
         }
+        var gradients: (GradientComparison, [Tensor])?
+        if let transfer { gradients = try GradientComparison.compare([subject, transfer], inputs: inputs, labels: labels) }
         let record = Record(model: subject.name, transferModel: transfer?.name, inputs: inputs.shape[0], labelsFrom: labelsFrom, targeted: settings.targeted,
-                            cleanAccuracy: clean, transferCleanAccuracy: transferClean, curves: curves, seed: seed,
+                            cleanAccuracy: clean, transferCleanAccuracy: transferClean, curves: curves, gradients: gradients?.0, seed: seed,
                             machine: MachineDescription.current.summary)
         examples["inputs"] = inputs
         examples["labels"] = labels
         try Safetensors.write(examples, to: "\(out)/adversarial.safetensors")
         try JSONFile.write(record, to: "\(out)/attack.json")
-        try AttackPage.write(record, examples: sections, to: out)
+        try AttackPage.write(record, examples: sections, gradientMaps: gradients?.1, inputs: inputs, count: settings.examples, to: out)
         return record
     }
 
@@ -180,7 +184,9 @@ extension AttackStudy.Subject {
     public init(loading path: String, normalization: InputNormalization?) throws {
         let loaded = try ModelFile.load(path)
         let model: Explainable = normalization.map { normalize in ForwardFunction { try loaded.model(normalize($0)) } } ?? loaded.model
-        self.init(model, name: (path as NSString).lastPathComponent)
+        // The folder too: runs name every model model.safetensors.
+        let parts = (path as NSString).pathComponents.suffix(2)
+        self.init(model, name: parts.count == 2 && parts.first != "/" ? parts.joined(separator: "/") : (path as NSString).lastPathComponent)
         file = loaded
     }
 }

@@ -1,3 +1,4 @@
+import Adversarial
 import Datasets
 import Foundation
 import NN
@@ -45,6 +46,8 @@ public struct CNNTrainingOptions: Sendable {
     public var learningRateDecay = 0.85
     /// Random shift augmentation in pixels (0 turns it off).
     public var shift = 2
+    /// Train on adversarial versions of every batch instead (nil: standard training).
+    public var adversarial: AdversarialTraining?
 
     public init() {}
 
@@ -54,6 +57,7 @@ public struct CNNTrainingOptions: Sendable {
         guard learningRate > 0, learningRate.isFinite else { throw TorchError("--learning-rate must be positive") }
         guard learningRateDecay > 0, learningRateDecay <= 1 else { throw TorchError("--learning-rate-decay must be in (0, 1]") }
         guard (0...8).contains(shift) else { throw TorchError("--shift must be between 0 and 8") }
+        try adversarial?.validate()
     }
 }
 
@@ -178,7 +182,15 @@ public enum MNISTRun {
         if options.shift > 0 {
             trainer.augment = { try Augmentation.randomShift($0, maxPixels: options.shift, generator: $1) }
         }
-        ProgressObserver.note("training the MNIST CNN (\(model.parameterCount) parameters) on \(description) for \(options.epochs) epochs")
+        if let adversarial = options.adversarial {
+            trainer.settings! += ", adversarial \(adversarial.method.rawValue) ε \(adversarial.epsilon) steps \(adversarial.steps) step \(adversarial.stepSize.map { "\($0)" } ?? "default")"
+            trainer.objective = { x, y, generator in
+                let logits = try model(adversarial.adversarialBatch(x, labels: y, model: model, generator: generator))
+                return (try Functional.crossEntropy(logits, target: y), logits)
+            }
+        }
+        ProgressObserver.note("training the MNIST CNN (\(model.parameterCount) parameters) on \(description) for \(options.epochs) epochs"
+                              + (options.adversarial.map { " on \($0.method.rawValue.uppercased()) adversarial examples (ε \($0.epsilon))" } ?? ""))
         let history = try trainer.fit(inputs: train.images, targets: train.labels, epochs: options.epochs) { report in
             model.eval()
             defer { model.train() }
