@@ -1,4 +1,5 @@
 import Foundation
+import NN
 import Testing
 import TestSupport
 import Torch
@@ -48,6 +49,24 @@ struct AttackCommandTests {
         let outside = try glassbox(["attack", "--model", model, "--input", inputs, "--out", out])
         #expect(outside.failedCleanly && outside.error.contains("outside the valid range"), "\(outside.error)")
         #expect(!FileManager.default.fileExists(atPath: "\(out)/attack.json"))
+    }
+
+    @Test("adversarial training writes a model that attacks read; a bad ε is refused")
+    func adversarialTraining() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try tinyMNIST(in: folder, count: 64)
+        let out = folder.appendingPathComponent("robust").path
+        let result = try glassbox(["adversarial-train", "--method", "pgd", "--steps", "2", "--eps", "0.2", "--epochs", "1",
+                                   "--data", folder.path, "--out", out])
+        #expect(result.status == 0 && result.output.contains("clean test accuracy"), "\(result.error)")
+        let metadata = try Checkpoint.metadata(at: "\(out)/checkpoint.safetensors")
+        #expect(metadata.values.contains { $0.contains("adversarial pgd ε 0.2 steps 2") }, "\(metadata)")
+        let attacked = try glassbox(["attack", "--model", "\(out)/model.safetensors", "--method", "fgsm", "--eps", "0,0.2", "--inputs", "8",
+                                     "--out", folder.appendingPathComponent("a").path])
+        #expect(attacked.status == 0, "\(attacked.error)")
+        let bad = try glassbox(["adversarial-train", "--eps", "1.5", "--data", folder.path, "--out", out])
+        #expect(bad.failedCleanly && bad.error.contains("ε in (0, 1)"), "\(bad.error)")
     }
 
     @Test("the linear explanation: FGSM's margin drop equals ε‖θ‖₁, which grows with the dimension")
