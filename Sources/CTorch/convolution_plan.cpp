@@ -228,6 +228,7 @@ struct gbt_conv_plan_s {
           }
           plan->backward_weights.back() = bpd.weights_desc() == pd.weights_desc() ? plan->weights.back() : reordered(bpd.weights_desc());
           plan->backward.back() = dnnl::convolution_backward_data(bpd);
+          plan->implementations.back() += " / backward " + std::string(bpd.impl_info_str());
         }
         stream.wait();
       } else if (op.kind == Kind::max_pool) {
@@ -242,8 +243,10 @@ struct gbt_conv_plan_s {
         dst = pd.dst_desc();
         if (recording) {
           plan->workspaces.back() = pd.workspace_desc();
-          plan->backward.back() = dnnl::pooling_backward(dnnl::pooling_backward::primitive_desc(
-              dnnl::pooling_backward::desc(dnnl::algorithm::pooling_max, src, dst, strides, window, pads, pads), engine, pd));
+          dnnl::pooling_backward::primitive_desc bpd(
+              dnnl::pooling_backward::desc(dnnl::algorithm::pooling_max, src, dst, strides, window, pads, pads), engine, pd);
+          plan->backward.back() = dnnl::pooling_backward(bpd);
+          plan->implementations.back() += " / backward " + std::string(bpd.impl_info_str());
         }
       } else {
         dnnl::eltwise_forward::primitive_desc pd(dnnl::eltwise_forward::desc(forward_kind, dnnl::algorithm::eltwise_relu, src, 0.f, 0.f), engine);

@@ -314,6 +314,14 @@ public final class Sequential: Module {
             if let convolution = slice[index] as? Conv2d, index + 1 < slice.endIndex, let norm = slice[index + 1] as? BatchNorm {
                 y = try norm.applied(after: convolution, to: y)
                 index += 2
+            } else if let relu = slice[index] as? ReLU, index + 1 < slice.endIndex, let pool = slice[index + 1] as? MaxPool2d,
+                      relu.hooks.isEmpty, pool.hooks.isEmpty, relu.backwardRule == .standard {
+                // Max pooling commutes with ReLU, values, ties and gradients included (a window whose
+                // maximum is not positive passes no gradient either way); after the pool the ReLU
+                // reads and writes a quarter as much, forward and backward (the demo CNN's largest
+                // tensor is its first ReLU's).
+                y = try relu(pool(y))
+                index += 2
             } else {
                 y = try slice[index](y)
                 index += 1

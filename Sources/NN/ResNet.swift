@@ -52,6 +52,12 @@ public final class ResNet18: Module {
     /// rest): on a convolution plan where one applies, else on libtorch, in oneDNN's blocked
     /// layout where that applies (no per-layer reordering, about a fifth faster on CPU).
     func run(_ x: Tensor, fromStem: Bool) throws -> Tensor {
+        // An input gradient through the stem: oneDNN 2.6 has only its reference backward kernel for
+        // the 3-channel 7×7 stride-2 convolution (3.3 s per 224×224 image on the session-13 Intel
+        // Xeon); libtorch's is fast, so libtorch runs the stem and the plan the rest.
+        if !fromStem, x.requiresGrad, Torch.isGradEnabled, usesPlan(x), let plan = try plan(fromStem: true) {
+            return try fc(flatten(avgpool(plan(bn1.applied(after: conv1, to: x)))))
+        }
         if usesPlan(x), let plan = try plan(fromStem: fromStem) {
             return try fc(flatten(avgpool(plan(x))))
         }
