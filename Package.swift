@@ -37,7 +37,7 @@ let package = Package(
     name: "Glassbox",
     platforms: [.macOS(.v14)],
     products: [
-        .library(name: "Glassbox", targets: ["Torch", "NN", "Datasets", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Transparent", "TextModels", "AttentionStudies", "Superposition", "Geometry", "DictionaryLearning", "Adversarial", "Runs"]),
+        .library(name: "Glassbox", targets: ["Torch", "NN", "Datasets", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Transparent", "TextModels", "AttentionStudies", "Superposition", "Geometry", "DictionaryLearning", "Adversarial", "Visualization", "Runs"]),
         .executable(name: "glassbox", targets: ["GlassboxCLI"]),
     ],
     dependencies: [
@@ -68,11 +68,12 @@ let package = Package(
         .target(name: "Superposition", dependencies: ["Torch", "NN"]),
         .target(name: "Geometry", dependencies: ["Torch", "NN", "ExplanationCore"]),
         .target(name: "Adversarial", dependencies: ["Torch", "NN", "ExplanationCore"]),
+        .target(name: "Visualization", dependencies: ["Torch", "NN", "ExplanationCore"]),
         .target(name: "Runs", dependencies: ["Torch", "NN", "Datasets", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Transparent", "TextModels",
-                                             "AttentionStudies", "Superposition", "Geometry", "DictionaryLearning", "Adversarial"]),
+                                             "AttentionStudies", "Superposition", "Geometry", "DictionaryLearning", "Adversarial", "Visualization"]),
         .executableTarget(
             name: "GlassboxCLI",
-            dependencies: ["Torch", "NN", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Runs", "Transparent", "Datasets", "Superposition", "Geometry", "AttentionStudies", "DictionaryLearning", "Adversarial",
+            dependencies: ["Torch", "NN", "ExplanationCore", "Attribution", "Evaluation", "Concepts", "Report", "Runs", "Transparent", "Datasets", "Superposition", "Geometry", "AttentionStudies", "DictionaryLearning", "Adversarial", "Visualization",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .target(name: "TestSupport", dependencies: ["Torch"], path: "Tests/TestSupport"),
@@ -89,6 +90,7 @@ let package = Package(
         .testTarget(name: "SuperpositionTests", dependencies: ["TestSupport", "Superposition", "NN", "Torch"]),
         .testTarget(name: "DictionaryLearningTests", dependencies: ["TestSupport", "DictionaryLearning", "NN", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AdversarialTests", dependencies: ["TestSupport", "Adversarial", "ExplanationCore", "NN", "Torch"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VisualizationTests", dependencies: ["TestSupport", "Visualization", "ExplanationCore", "NN", "Torch"]),
         .testTarget(name: "GeometryTests", dependencies: ["TestSupport", "Geometry", "NN", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AttentionStudiesTests", dependencies: ["TestSupport", "AttentionStudies", "TextModels", "NN", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RunsTests", dependencies: ["TestSupport", "ExplanationCore", "Runs", "Torch"]),

@@ -1,0 +1,79 @@
+import ArgumentParser
+import ExplanationCore
+import Foundation
+import Runs
+import Torch
+import Visualization
+
+struct VisualizeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "visualize",
+        abstract: "Feature visualisation: images that maximise units, channels, layers (DeepDream's objective) or classes, and the first convolution's filters.",
+        discussion: """
+        Objectives (one image each, optimised together): HOOK:channel:C (a feature map's mean), HOOK:neuron:C[@Y,X] (one unit; the
+        centre of a feature map by default), HOOK:layer (mean square of a layer), logit:K, probability:K (log-softmax), and weighted
+        sums such as 0.5*9:neuron:3+0.5*logit:7. Hook points of the demo CNN: 0 … 10 (see `glassbox attribute --help`); a TorchScript
+        model offers logit and probability only. Parametrisations: fourier (decorrelated spectrum, colour-decorrelated for 3 channels;
+        Olah et al. 2017) or pixels. Every step applies random jitter and rescaling. With --normalize the normalisation runs inside
+        the model, so images stay in [0, 1]. Writes visualize.json, visualize.html and images.safetensors to --out.
+        Not built yet: random rotation, blur, the diversity term, DeepDream on a given image, inversion and the deep image prior.
+        """
+    )
+
+    @Option(help: "A Glassbox model file or a TorchScript file.") var model: String
+    @Option(name: .customLong("objective"), help: "An objective (repeat for more images).") var objectives: [String] = []
+    @Option(help: "fourier or pixels.") var parametrization: String = VisualizationRun.Settings().parametrization.rawValue
+    @Option(help: "Optimisation steps.") var steps = VisualizationRun.Settings().steps
+    @Option(help: "Adam's learning rate.") var learningRate = VisualizationRun.Settings().learningRate
+    @Flag(help: "Anneal the learning rate to 0 (cosine) over the steps.") var anneal = false
+    @Option(help: "Random shift of up to this many pixels each step (0: none).") var jitter = ImageTransforms().jitter
+    @Option(help: "Random rescaling factors, comma-separated (1: none).") var scales = ImageTransforms().scales.map { String(format: "%g", $0) }.joined(separator: ",")
+    @Option(help: "Weight of the mean squared distance from mid-grey.") var l2 = 0.0
+    @Option(help: "Weight of the total variation.") var tv = 0.0
+    @Option(help: "One input's shape C,H,W, for a model file that does not say (TorchScript).") var inputShape: String?
+    @Option(help: ArgumentHelp(InputNormalization.help)) var normalize: String?
+    @Option(help: "Output folder.") var out = "runs/visualize"
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        guard !objectives.isEmpty else { throw ValidationError("name at least one --objective (e.g. 1:channel:3 or logit:7)") }
+        guard objectives.count <= 64 else { throw ValidationError("at most 64 objectives at once") }
+        for objective in objectives { try asUsageError { _ = try FeatureObjective(parsing: objective) } }
+        guard ImageParametrization(rawValue: parametrization) != nil else { throw ValidationError("--parametrization is fourier or pixels") }
+        guard (1...100_000).contains(steps), learningRate > 0, l2 >= 0, tv >= 0, (0...64).contains(jitter) else {
+            throw ValidationError("--steps 1…100,000, --learning-rate > 0, --l2 and --tv ≥ 0, --jitter 0…64")
+        }
+        guard parsedScales() != nil else { throw ValidationError("--scales takes comma-separated factors in [0.25, 4]") }
+        if let inputShape, parsedShape(inputShape) == nil { throw ValidationError("--input-shape is C,H,W with H, W ≥ 2, got '\(inputShape)'") }
+        try validateNormalization(normalize)
+    }
+
+    func parsedScales() -> [Double]? {
+        let values = scales.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        return !values.isEmpty && values.allSatisfy({ $0 != nil && (0.25...4).contains($0!) }) ? values.map { $0! } : nil
+    }
+
+    func parsedShape(_ text: String) -> [Int]? {
+        let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard values.count == 3, values.allSatisfy({ $0 != nil }), values[0]! >= 1, values[1]! >= 2, values[2]! >= 2, values[1]! <= 1024, values[2]! <= 1024 else { return nil }
+        return values.map { $0! }
+    }
+
+    func run() throws {
+        try common.apply()
+        let loaded = try ModelFile.load(model)
+        guard let shape = inputShape.flatMap(parsedShape) ?? loaded.inputShape, shape.count == 3 else {
+            throw ValidationError("this model file does not say its input shape; pass --input-shape C,H,W")
+        }
+        var settings = VisualizationRun.Settings()
+        (settings.parametrization, settings.steps, settings.learningRate, settings.annealing) = (ImageParametrization(rawValue: parametrization)!, steps, learningRate, anneal)
+        (settings.transforms, settings.l2Penalty, settings.totalVariation) = (ImageTransforms(jitter: jitter, scales: parsedScales()!), l2, tv)
+        let normalization = try normalize.map(InputNormalization.init(parsing:))
+        let record = try showingProgress {
+            try VisualizationRun.run(loaded.model, named: (model as NSString).lastPathComponent, objectives: objectives.map(FeatureObjective.init(parsing:)),
+                                     imageShape: shape, preprocess: normalization.map { n in { try n($0) } }, settings: settings, seed: common.seed, out: out)
+        }
+        for (objective, value) in zip(record.objectives, record.values) { print(String(format: "%@: %.4f", objective, value)) }
+        print(String(format: "%.1f s; page: %@/visualize.html", record.seconds, out))
+    }
+}

@@ -1,0 +1,83 @@
+import ExplanationCore
+import Foundation
+import NN
+import Testing
+import TestSupport
+import Torch
+@testable import Visualization
+
+@Suite("feature visualisation")
+struct FeatureVisualizationTests {
+    @Test("a linear model's logit under an L2 penalty: the optimum 0.5 + D·w/(2λ) is found")
+    func linearOptimum() throws {
+        let w = try Tensor.randn([16], generator: Generator(seed: 1)) * 0.01
+        let model = ForwardFunction { x in
+            let score = try (x.flattened(from: 1) * w).sum(dims: [1])
+            return try Tensor.stack([score, score * 0.0], dim: 1)
+        }
+        var visualization = FeatureVisualization(model, objectives: [.logit(0), .logit(0)])
+        (visualization.parametrization, visualization.transforms, visualization.l2Penalty) = (.pixels, .none, 1)
+        (visualization.steps, visualization.learningRate, visualization.annealing) = (600, 0.05, true)
+        let result = try visualization.run(imageShape: [1, 4, 4])
+        // Maximise w·x − λ·mean((x − 0.5)²): x* − 0.5 = D·w/(2λ) with D = 16, λ = 1.
+        let optimum = try (w * 8.0 + 0.5).reshaped([1, 4, 4])
+        for row in 0..<2 { #expect(try maxDifference(result.images[row], optimum) < 2e-3) }
+    }
+
+    @Test("the Fourier bases are the inverse real DFT (a direct float64 sum)")
+    func fourierBases() throws {
+        let (h, w) = (6, 8), l = w / 2 + 1
+        let bases = try FourierBases(height: h, width: w)
+        let spectrum = try Tensor.randn([1, 1, h, l, 2], generator: Generator(seed: 2))
+        let ours = try bases.image(from: spectrum)
+        let scaled = try (spectrum * bases.scale.unsqueezed(dim: 4)).to(.float64).scalars(as: Double.self)
+        var expected = [Double](repeating: 0, count: h * w)
+        for y in 0..<h {
+            for x in 0..<w {
+                var total = 0.0
+                for k in 0..<h {
+                    for j in 0..<l {
+                        let weight = j == 0 || j == w / 2 ? 1.0 : 2.0
+                        let theta = 2 * Double.pi * (Double(k * y) / Double(h) + Double(j * x) / Double(w))
+                        let (re, im) = (scaled[(k * l + j) * 2], scaled[(k * l + j) * 2 + 1])
+                        total += weight * (re * Foundation.cos(theta) - im * Foundation.sin(theta))
+                    }
+                }
+                expected[y * w + x] = total / Double(h * w).squareRoot()
+            }
+        }
+        // float32 bases and products against a float64 sum of 30 terms.
+        #expect(try maxDifference(ours.reshaped([h * w]), Tensor(expected.map { Float($0) }, shape: [h * w])) < 1e-4)
+    }
+
+    @Test("a channel of the demo CNN: the objective grows, images stay in [0, 1], both parametrisations")
+    func channelGrows() throws {
+        let model = try Architectures.mnistCNN(generator: Generator(seed: 3))
+        model.eval()
+        for parametrization in ImageParametrization.allCases {
+            var visualization = FeatureVisualization(model, objectives: [.channel(hookPoint: "0", channel: 3), try FeatureObjective(parsing: "3:neuron:5@3,3")])
+            (visualization.parametrization, visualization.steps) = (parametrization, 48)
+            let transformed = try visualization.run(imageShape: [1, 28, 28])
+            #expect(transformed.images.shape == [2, 1, 28, 28])
+            #expect(try transformed.images.min().item() >= 0 && transformed.images.max().item() <= 1)
+            // Without transforms the first trace entry is the starting image's value: it must grow.
+            visualization.transforms = .none
+            let result = try visualization.run(imageShape: [1, 28, 28])
+            for objective in 0..<2 { #expect(result.values[objective] > result.trace[0][objective] + 0.01, "\(parametrization) \(objective)") }
+        }
+    }
+
+    @Test("objectives parse; bad ones and hook points on a function are refused")
+    func parsingAndRefusals() throws {
+        #expect(try FeatureObjective(parsing: "0.5*9:neuron:3@2,1+0.5*logit:7").description == "0.5*9:neuron:3@2,1+0.5*logit:7")
+        #expect(try FeatureObjective(parsing: "4:layer").hookPoints == ["4"])
+        #expect(errorMessage { _ = try FeatureObjective(parsing: "4:channels:2") }?.contains("is not one of") == true)
+        #expect(errorMessage { _ = try FeatureObjective(parsing: "2*logit:1+logit:2") }?.contains("WEIGHT*OBJECTIVE") == true)
+        let function = ForwardFunction { try $0.flattened(from: 1) }
+        #expect(errorMessage { _ = try FeatureVisualization(function, objectives: [.layer(hookPoint: "1")]).run(imageShape: [1, 4, 4]) }?.contains("native Glassbox model") == true)
+        let model = try Architectures.mnistCNN(generator: Generator(seed: 3))
+        var visualization = FeatureVisualization(model, objectives: [.channel(hookPoint: "1", channel: 40)])
+        visualization.steps = 1
+        #expect(errorMessage { _ = try visualization.run(imageShape: [1, 28, 28]) }?.contains("40 is out of range") == true)
+    }
+}
