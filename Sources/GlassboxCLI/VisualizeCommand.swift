@@ -1,5 +1,6 @@
 import ArgumentParser
 import ExplanationCore
+import Datasets
 import Foundation
 import Runs
 import Torch
@@ -75,5 +76,55 @@ struct VisualizeCommand: ParsableCommand {
         }
         for (objective, value) in zip(record.objectives, record.values) { print(String(format: "%@: %.4f", objective, value)) }
         print(String(format: "%.1f s; page: %@/visualize.html", record.seconds, out))
+    }
+}
+
+struct InvertCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "invert",
+        abstract: "Invert one image's representation at several layers from noise (Mahendran & Vedaldi 2015), shallow to deep.",
+        discussion: "Minimises ‖φ(x) − φ(x₀)‖²/‖φ(x₀)‖² + λ·TV(x) for each --layers hook point (\"output\" for the model's output), all in one batch. The image: --input FILE (one image), or the bundled MNIST test digit --index. Writes invert.json, invert.html and reconstructions.safetensors to --out. Hook points of the demo CNN: 0 … 10."
+    )
+
+    @Option(help: "A Glassbox model file or a TorchScript file (output only).") var model: String
+    @Option(help: "Hook points, comma-separated, shallow to deep.") var layers = "0,2,5,8,output"
+    @Option(help: "The image: .png/.npy/.safetensors holding one image.") var input: String?
+    @Option(help: "Without --input: which bundled MNIST test digit.") var index = 0
+    @Option(help: "Optimisation steps.") var steps = 400
+    @Option(help: "λ, the weight of the total variation.") var tv = 0.02
+    @Option(help: ArgumentHelp(InputNormalization.help)) var normalize: String?
+    @Option(help: "Output folder.") var out = "runs/invert"
+    @OptionGroup var common: CommonOptions
+
+    var parsedLayers: [String] { layers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+
+    func validate() throws {
+        guard !parsedLayers.isEmpty, parsedLayers.count <= 32 else { throw ValidationError("--layers takes 1 to 32 comma-separated hook points") }
+        guard (1...100_000).contains(steps), tv >= 0, index >= 0 else { throw ValidationError("--steps 1…100,000, --tv ≥ 0, --index ≥ 0") }
+        try validateNormalization(normalize)
+    }
+
+    func run() throws {
+        try common.apply()
+        let loaded = try ModelFile.load(model)
+        let image: Tensor, imageName: String
+        if let input {
+            let batch = try loaded.inputs(from: input).batch
+            guard batch.shape[0] == 1 else { throw ValidationError("\(input) holds \(batch.shape[0]) images; invert takes one") }
+            (image, imageName) = (try batch[0], (input as NSString).lastPathComponent)
+        } else {
+            let test = try MNIST.bundled().test
+            guard index < test.images.shape[0] else { throw ValidationError("--index must be below \(test.images.shape[0])") }
+            (image, imageName) = (try test.images[index], "test digit \(index) (a \(try test.labels[index].itemInt()))")
+        }
+        let normalization = try normalize.map(InputNormalization.init(parsing:))
+        let record = try showingProgress {
+            try InversionRun.run(loaded.model, named: (model as NSString).lastPathComponent, image: image, imageName: imageName, layers: parsedLayers,
+                                 steps: steps, totalVariation: tv, preprocess: normalization.map { n in { try n($0) } }, seed: common.seed, out: out)
+        }
+        for (index, layer) in record.layers.enumerated() {
+            print(String(format: "%@: representation error %.3f, distance from the image %.3f", layer, record.representationErrors[index], record.imageErrors[index]))
+        }
+        print(String(format: "%.1f s; page: %@/invert.html", record.seconds, out))
     }
 }

@@ -15,6 +15,10 @@ public indirect enum FeatureObjective: Sendable, CustomStringConvertible {
     case logit(Int)
     /// The log of the class probability (softmax of the logits).
     case probability(Int)
+    /// Minus the relative squared distance ‖φ(x) − target‖² / ‖target‖² of the activation at a hook
+    /// point ("output": the model's output) from a target representation (one image's): maximising
+    /// it inverts the representation (Mahendran & Vedaldi 2015).
+    case match(hookPoint: String, target: Tensor)
     case sum([WeightedObjective])
 
     public struct WeightedObjective: Sendable {
@@ -24,9 +28,13 @@ public indirect enum FeatureObjective: Sendable, CustomStringConvertible {
     }
 
     /// The hook points whose activations the objective reads.
+    /// The hook point name that stands for the model's output in `match`.
+    public static let output = "output"
+
     public var hookPoints: Set<String> {
         switch self {
         case .neuron(let point, _, _), .channel(let point, _), .layer(let point): return [point]
+        case .match(let point, _): return point == FeatureObjective.output ? [] : [point]
         case .logit, .probability: return []
         case .sum(let parts): return parts.reduce(into: Set<String>()) { $0.formUnion($1.objective.hookPoints) }
         }
@@ -60,6 +68,10 @@ public indirect enum FeatureObjective: Sendable, CustomStringConvertible {
         case .probability(let index):
             try Self.check(index, in: try output[row], "the output")
             return try output[row].logSoftmax(dim: 0)[index]
+        case .match(let point, let target):
+            let a = try point == FeatureObjective.output ? output[row] : activation(point)
+            guard a.shape == target.shape else { throw TorchError("the target representation at \(point) has shape \(target.shape), the activation \(a.shape)") }
+            return try -((a - target).square().sum() / target.square().sum().clamp(min: 1e-12))
         case .sum(let parts):
             var total = try Tensor.zeros([], dtype: output.dtype)
             for part in parts { total = try total + part.objective.value(row: row, output: output, cache: cache) * part.weight }
@@ -80,6 +92,7 @@ public indirect enum FeatureObjective: Sendable, CustomStringConvertible {
         case .layer(let point): return "\(point):layer"
         case .logit(let index): return "logit:\(index)"
         case .probability(let index): return "probability:\(index)"
+        case .match(let point, _): return "\(point):match"
         case .sum(let parts): return parts.map { "\($0.weight)*\($0.objective)" }.joined(separator: "+")
         }
     }

@@ -96,6 +96,10 @@ public struct FeatureVisualization {
         guard let module = model.module else {
             throw TorchError("objectives at hook points (\(points.sorted().joined(separator: ", "))) need a native Glassbox model; a TorchScript model or function offers logit:K and probability:K")
         }
+        let names = module.hookPointNames
+        for point in points.sorted() where !names.contains(point) {
+            throw TorchError("no hook point '\(point)'; this model has: \(names.prefix(40).joined(separator: ", "))\(names.count > 40 ? ", …" : "")")
+        }
         return module
     }
 
@@ -112,6 +116,7 @@ extension FeatureObjective {
     var readsOutput: Bool {
         switch self {
         case .logit, .probability: return true
+        case .match(let point, _): return point == FeatureObjective.output
         case .sum(let parts): return parts.contains { $0.objective.readsOutput }
         default: return false
         }

@@ -81,3 +81,29 @@ struct FeatureVisualizationTests {
         #expect(errorMessage { _ = try visualization.run(imageShape: [1, 28, 28]) }?.contains("40 is out of range") == true)
     }
 }
+
+@Suite("representation inversion")
+struct RepresentationInversionTests {
+    @Test("the first convolution's representation gives the image back; the output's keeps far less of it")
+    func shallowAndDeep() throws {
+        let model = try Architectures.mnistCNN(generator: Generator(seed: 5))
+        model.eval()
+        // A smooth blob, which total variation does not fight.
+        let grid = try Tensor.arange(0, 28, dtype: .float32) - 13.5
+        let blob = try ((grid.square().unsqueezed(dim: 1) + grid.square().unsqueezed(dim: 0)) * (-1.0 / 40)).exp().reshaped([1, 28, 28])
+        var inversion = RepresentationInversion(model, hookPoints: ["0", "output"])
+        inversion.steps = 300
+        let result = try inversion.run(blob)
+        #expect(result.images.shape == [2, 1, 28, 28])
+        #expect(result.relativeErrors[0] < 0.1 && result.imageErrors[0] < 0.15, "\(result.relativeErrors) \(result.imageErrors)")
+        #expect(result.imageErrors[1] > 2 * result.imageErrors[0], "\(result.imageErrors)")
+    }
+
+    @Test("a match objective is 0 at its target and refuses a target of another shape")
+    func matchObjective() throws {
+        let target = try Tensor.randn([3, 4], generator: Generator(seed: 6))
+        let objective = FeatureObjective.match(hookPoint: "a", target: target)
+        #expect(try objective.value(row: 0, output: Tensor.zeros([1, 2]), cache: ["a": target.unsqueezed(dim: 0)]).item() == 0)
+        #expect(errorMessage { _ = try objective.value(row: 0, output: Tensor.zeros([1, 2]), cache: ["a": Tensor.zeros([1, 4, 3])]) }?.contains("has shape") == true)
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+import TestSupport
+import Torch
+
+@Suite("glassbox visualize and invert")
+struct VisualizeCommandTests {
+    @Test("visualize writes one image per objective, the page with the filters, and refuses bad objectives")
+    func visualize() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let model = try modelFile(in: folder)
+        let out = folder.appendingPathComponent("v").path
+        let result = try glassbox(["visualize", "--model", model, "--objective", "logit:3", "--objective", "0:channel:2",
+                                   "--objective", "0.5*3:neuron:1+0.5*logit:1", "--steps", "8", "--out", out])
+        #expect(result.status == 0 && result.output.contains("0:channel:2:"), "\(result.error)")
+        #expect(try Safetensors.read("\(out)/images.safetensors").tensors["images"]?.shape == [3, 1, 28, 28])
+        let page = try String(contentsOfFile: "\(out)/visualize.html", encoding: .utf8)
+        #expect(page.contains("First convolution's filters") && page.contains("images/filters.png"))
+        let bad = try glassbox(["visualize", "--model", model, "--objective", "3:chanel:1", "--out", out])
+        #expect(bad.failedCleanly && bad.error.contains("is not one of"), "\(bad.error)")
+        let missing = try glassbox(["visualize", "--model", model, "--objective", "99:layer", "--steps", "2", "--out", out])
+        #expect(missing.failedCleanly && missing.error.contains("no hook point '99'"), "\(missing.error)")
+    }
+
+    @Test("invert writes a reconstruction per layer with its errors")
+    func invert() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let model = try modelFile(in: folder)
+        let out = folder.appendingPathComponent("i").path
+        let result = try glassbox(["invert", "--model", model, "--layers", "0,5,output", "--steps", "20", "--index", "3", "--out", out])
+        #expect(result.status == 0 && result.output.contains("output: representation error"), "\(result.error)")
+        let json = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/invert.json"))) as? [String: Any])
+        #expect((json["representation_errors"] as? [Double])?.count == 3)
+        #expect(try Safetensors.read("\(out)/reconstructions.safetensors").tensors["images"]?.shape == [3, 1, 28, 28])
+    }
+}
