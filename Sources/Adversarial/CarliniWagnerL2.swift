@@ -37,6 +37,10 @@ public struct CarliniWagnerL2: AdversarialAttack {
             throw TorchError("Carlini–Wagner needs steps ≥ 1, search steps ≥ 1 and a positive learning rate")
         }
         try goal.validate(inputs, model: model, range: inputRange)
+        return try singlePassLoop { try search(inputs, goal: goal) }
+    }
+
+    func search(_ inputs: Tensor, goal: AttackGoal) throws -> Tensor {
         let n = inputs.shape[0], rowShape = [-1] + Array(repeating: 1, count: inputs.rank - 1)
         let x = try inputs.detached()
         let low = inputRange.lowerBound, width = inputRange.upperBound - inputRange.lowerBound

@@ -41,6 +41,11 @@ inline void apply_requested_threads() {
   }
 }
 
+// Convolutions over 1 to 3 input channels whose input gradient is wanted (small_input_convolution.cpp).
+bool small_input_convolution_applies(const at::Tensor &x, const at::Tensor &w, at::IntArrayRef dilation, int64_t groups);
+at::Tensor small_input_convolution(const at::Tensor &x, const at::Tensor &w, const c10::optional<at::Tensor> &b, at::IntArrayRef stride,
+                                   at::IntArrayRef padding);
+
 // Max pooling over 2×2 windows with stride 2 (max_pool.cpp).
 bool max_pool_2x2_applies(const at::Tensor &x);
 at::Tensor max_pool_2x2(const at::Tensor &x);

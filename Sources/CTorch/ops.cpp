@@ -193,7 +193,12 @@ int gbt_baddbmm(gbt_tensor input, gbt_tensor a, gbt_tensor b, double alpha, gbt_
 }
 int gbt_conv2d(gbt_tensor x, gbt_tensor w, gbt_tensor b, const int64_t *stride, const int64_t *padding,
                const int64_t *dilation, int64_t groups, gbt_tensor *out) {
-  GBT_TRY(*out = wrap(at::conv2d(T(x), T(w), opt(b), dims(stride, 2), dims(padding, 2), dims(dilation, 2), groups)))
+  GBT_TRY(
+    if (small_input_convolution_applies(T(x), T(w), dims(dilation, 2), groups)) {
+      *out = wrap(small_input_convolution(T(x), T(w), opt(b), dims(stride, 2), dims(padding, 2)));
+      return 0;
+    }
+    *out = wrap(at::conv2d(T(x), T(w), opt(b), dims(stride, 2), dims(padding, 2), dims(dilation, 2), groups)))
 }
 // A transposed convolution equals a plain one over the input with (stride − 1) zeros
 // between its elements, padded by (kernel − 1 − padding), with the kernel flipped and its
