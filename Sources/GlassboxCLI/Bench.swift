@@ -8,7 +8,7 @@ import Torch
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks against the reference libraries (prints a table).",
-        subcommands: [BenchAttribution.self, BenchMetrics.self, BenchTransparent.self, BenchText.self, BenchSuperposition.self, BenchGeometry.self, BenchSAE.self, BenchAttack.self]
+        subcommands: [BenchAttribution.self, BenchMetrics.self, BenchTransparent.self, BenchText.self, BenchSuperposition.self, BenchGeometry.self, BenchSAE.self, BenchAttack.self, BenchVisualize.self]
     )
 }
 
@@ -297,6 +297,36 @@ struct BenchAttack: ParsableCommand {
                           row.speedUp.map { $0 >= 1.5 ? ">= 1.5x: met" : ">= 1.5x: not met" } ?? "-"])
         }
         printTable(table)
+        print(result.peerNote)
+    }
+}
+
+struct BenchVisualize: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "visualize",
+        abstract: "Time feature visualisation (16 channels of the demo CNN, Fourier parametrisation, jitter and rescaling, 128 steps) against the same loop in plain PyTorch.",
+        discussion: "PyTorch runs in the same command through bench/visualize_bench.py (see `scripts/bench.sh`): same weights, starting spectrum, bases, objective and threads. Agreement: the largest difference of the images after 8 steps without transforms. Target: at least 1.2x PyTorch's steps per second."
+    )
+
+    @Option(help: "The peer script.") var script = "bench/visualize_bench.py"
+    @Option(parsing: .unconditional, help: "Timed runs per side (the median is reported), after a warm-up.") var repeats = 3
+    @OptionGroup var peerOptions: PeerOptions
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        if repeats < 1 { throw ValidationError("--repeats must be at least 1") }
+    }
+
+    func run() throws {
+        try common.apply()
+        let benchmark = VisualizationBenchmark(repeats: repeats, seed: common.seed, peer: peerOptions.peer(script: script))
+        let result = try showingProgress { try benchmark.run() }
+        print("\nFeature visualisation (\(result.machine.summary); median of \(repeats) run(s) after a warm-up)\n")
+        printTable([["task", "Glassbox", "PyTorch", "steps/s", "speed-up", "agreement", "target"],
+                    ["\(result.objectives) channels of the demo CNN, \(result.steps) steps", String(format: "%.2f s", result.glassboxSeconds),
+                     result.pytorchSeconds.map { String(format: "%.2f s", $0) } ?? "-", String(format: "%.0f", Double(result.steps) / result.glassboxSeconds),
+                     result.speedUp.map { String(format: "%.2fx", $0) } ?? "-", result.agreement.map { String(format: "%.1e", $0) } ?? "-",
+                     result.speedUp.map { $0 >= 1.2 ? ">= 1.2x: met" : ">= 1.2x: not met" } ?? "-"]])
         print(result.peerNote)
     }
 }

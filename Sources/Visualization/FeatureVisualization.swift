@@ -37,8 +37,14 @@ public struct FeatureVisualization {
         public var trace: [[Double]]
     }
 
-    /// Optimises one image of `shape` (C, H, W) per objective.
+    /// Optimises one image of `shape` (C, H, W) per objective. First-order gradients only, with
+    /// OpenBLAS on one thread: the loop's products are small, and OpenBLAS's idle threads would
+    /// spin on sched_yield between them and take the cores from libtorch's.
     public func run(imageShape shape: [Int]) throws -> Result {
+        try Torch.withSingleThreadedBLAS { try GradientOrder.firstOrder { try optimise(imageShape: shape) } }
+    }
+
+    func optimise(imageShape shape: [Int]) throws -> Result {
         guard shape.count == 3, shape.allSatisfy({ $0 >= 1 }), shape[1] >= 2, shape[2] >= 2 else {
             throw TorchError("feature visualisation needs an image shape (C, H, W), got \(shape)")
         }

@@ -12,7 +12,7 @@ public enum ImageParametrization: String, Sendable, CaseIterable {
     case pixels, fourier
 
     /// The parameters for `count` images of shape (C, H, W), small random values.
-    func initialParameters(count: Int, shape: [Int], generator: Generator) throws -> Tensor {
+    package func initialParameters(count: Int, shape: [Int], generator: Generator) throws -> Tensor {
         let (c, h, w) = (shape[0], shape[1], shape[2])
         switch self {
         case .pixels: return try Tensor.randn([count, c, h, w], generator: generator) * 0.01
@@ -35,12 +35,12 @@ public enum ImageParametrization: String, Sendable, CaseIterable {
 
 /// The inverse real DFT of an (N, C, H, W/2+1) spectrum (real and imaginary parts in a last
 /// dimension of 2) as four pairs of matrix products, with the 1/frequency scaling folded in.
-struct FourierBases {
-    let cosH: Tensor, sinH: Tensor, cosW: Tensor, sinW: Tensor
-    let scale: Tensor
-    let colour: Tensor
+package struct FourierBases {
+    package let cosH: Tensor, sinH: Tensor, cosW: Tensor, sinW: Tensor
+    package let scale: Tensor
+    package let colour: Tensor
 
-    init(height h: Int, width w: Int) throws {
+    package init(height h: Int, width w: Int) throws {
         let l = w / 2 + 1
         func basis(_ n: Int, _ k: Int, _ f: (Double) -> Double, weighted: Bool) throws -> Tensor {
             var values = [Float](repeating: 0, count: n * k)
