@@ -259,6 +259,10 @@ public enum MNISTRun {
              "<p><a href=\"superposition/superposition.html\">Toy models of superposition</a> (Elhage et al. 2022): 20 sparse features squeezed into 5 dimensions, linear against ReLU output, over a sweep of sparsity. <code>glassbox superposition</code> adds the phase diagram, feature dimensionality and the privileged basis.</p>"),
             ("geometry/geometry.html", "The geometry of a layer",
              "<p><a href=\"geometry/geometry.html\">Jacobian spectra</a> from the input to the CNN's 128-unit hidden layer: effective ranks, the directions inputs share, and what a change of basis at that layer keeps (the function, the spectra) and what it changes (every per-neuron measure). <code>glassbox geometry</code> takes any pair of hook points, consecutive pairs and training checkpoints.</p>"),
+            ("visualize/visualize.html", "What do the channels respond to?",
+             "<p><a href=\"visualize/visualize.html\">Feature visualisation</a>: images that maximise three channels of the CNN's second convolution, and its first layer's filters. <code>glassbox visualize</code> takes units, channels, layers, classes and sums of them; <code>glassbox invert</code> reconstructs an image from its representation at each layer.</p>"),
+            ("attack/attack.html", "How little does it take to fool it?",
+             "<p><a href=\"attack/attack.html\">Adversarial examples</a>: the CNN's accuracy under FGSM and PGD as the budget ε grows, with examples. <code>glassbox attack</code> adds BIM, PGD in L2, Carlini–Wagner and transfer to a second model; <code>glassbox adversarial-train</code> trains a robust CNN.</p>"),
             ("senn.html", "Models that explain themselves",
              "<p><a href=\"senn.html\">A self-explaining neural network</a>: concept relevances, prototypes, stability against the CNN's post-hoc explanations, and a tabular SENN.</p>"),
         ]

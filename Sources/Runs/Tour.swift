@@ -2,11 +2,13 @@ import Datasets
 import Foundation
 import NN
 import Superposition
+import Adversarial
+import Visualization
 import Torch
 
 /// `glassbox demo`: a five-minute tour of the product on the bundled data — the CNN and its report,
 /// every attribution method with its scores, a randomisation sanity check, transparent baselines
-/// against the CNN, a text classifier, toy models of superposition, the geometry of the CNN's hidden layer, and a self-explaining network — each page linked from index.html. The papers' full studies are `glassbox reproduce`.
+/// against the CNN, a text classifier, toy models of superposition, the geometry of the CNN's hidden layer, feature visualisation and adversarial examples, and a self-explaining network — each page linked from index.html. The papers' full studies are `glassbox reproduce`.
 public enum Tour {
     /// The tour's time budget after the build, on 2 cores.
     public static let targetSeconds = 300.0
@@ -15,7 +17,8 @@ public enum Tour {
     public static func run(source: MNISTSource, training: CNNTrainingOptions, out: String, seed: UInt64, includeSENN: Bool = true) throws -> [String] {
         let started = Date()
         try OutputFolder.prepare(out)
-        for page in ["senn.html", "sanity-check.html", "transparent/compare.html", "text/tokens.html", "superposition/superposition.html", "geometry/geometry.html"] {
+        for page in ["senn.html", "sanity-check.html", "transparent/compare.html", "text/tokens.html", "superposition/superposition.html", "geometry/geometry.html",
+                     "visualize/visualize.html", "attack/attack.html"] {
             let path = (out as NSString).appendingPathComponent(page)
             if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
         }
@@ -35,6 +38,7 @@ public enum Tour {
         let text = try textPart(out: (out as NSString).appendingPathComponent("text"), seed: seed)
         let superposition = try superpositionPart(out: (out as NSString).appendingPathComponent("superposition"), seed: seed)
         let geometry = try geometryPart(model, test: test.images, out: (out as NSString).appendingPathComponent("geometry"), seed: seed)
+        let adversarial = try adversarialPart(model, test: test, out: out, seed: seed)
         let senn = includeSENN ? try SENNTour.write(cnn: model, cnnAccuracy: metrics.testAccuracy, data: source, out: out, seed: seed).summary : []
         let total = Date().timeIntervalSince(started)
         try MNISTRun.writeReport(model: model, metrics: metrics, test: test, out: out, totalSeconds: total)
@@ -42,7 +46,7 @@ public enum Tour {
         return [
             String(format: "test accuracy %.2f%% (target ≥ 97%%): %@", 100 * metrics.testAccuracy, verdict(metrics.testAccuracy >= 0.97)),
             String(format: "CNN part %.1f s (target < 180 s on 2 cores): %@", cnnSeconds, verdict(cnnSeconds < 180)),
-        ] + [text, superposition, geometry] + senn + [
+        ] + [text, superposition, geometry] + adversarial + senn + [
             String(format: "tour %.0f s (target < %.0f s on 2 cores): %@", total, targetSeconds, verdict(total < targetSeconds)),
         ]
     }
@@ -76,6 +80,39 @@ public enum Tour {
                       record.pair.meanRanks.entropy, record.pair.agreement.inputSideOverlap, record.pair.agreement.inputSideChance,
                       rotation?.outputChange ?? .nan, rotation?.intoLayer.largestSingularValueChange ?? .nan,
                       rotation?.before.inactiveShare ?? .nan, rotation?.after.inactiveShare ?? .nan, record.seconds)
+    }
+
+    /// The first convolution's filters and three of the second convolution's channels visualised
+    /// (visualize/visualize.html); FGSM and PGD against the CNN on 200 test digits as ε grows
+    /// (attack/attack.html).
+    static func adversarialPart(_ model: Module, test: LabelledImages, out: String, seed: UInt64) throws -> [String] {
+        ProgressObserver.note("feature visualisation and adversarial examples: what the CNN's channels respond to, and how little it takes to fool it")
+        model.eval()
+        let started = Date()
+        var settings = VisualizationRun.Settings()
+        settings.steps = 128
+        let visualization = try ProgressObserver.quietly {
+            try VisualizationRun.run(model, named: "the tour's CNN", objectives: (0..<3).map { .channel(hookPoint: "3", channel: $0) },
+                                     imageShape: MNIST.imageShape, preprocess: nil, settings: settings, seed: seed,
+                                     out: (out as NSString).appendingPathComponent("visualize"))
+        }
+        var attack = AttackStudy.Settings()
+        attack.epsilons = [0, 0.05, 0.1, 0.15, 0.2]
+        attack.attack = AttackSettings(seed: seed)
+        attack.attack.steps = 20
+        let n = min(200, test.images.shape[0])
+        let record = try ProgressObserver.quietly {
+            try AttackStudy.run(AttackStudy.Subject(model, name: "the tour's CNN"), inputs: test.images[0..<n], labels: test.labels[0..<n],
+                                labelsFrom: "the bundled MNIST test labels", transfer: nil, settings: attack, seed: seed,
+                                out: (out as NSString).appendingPathComponent("attack"))
+        }
+        func accuracy(_ method: String, _ epsilon: Double) -> Double {
+            record.curves.first { $0.method == method }?.points.first { $0.epsilon == epsilon }?.accuracy ?? .nan
+        }
+        return [String(format: "feature visualisation: three channels of the second convolution raised from %.2f to %.2f on average; adversarial examples: accuracy %.1f%% clean, %.1f%% under FGSM and %.1f%% under PGD (20 steps) at ε 0.1, %.1f%% and %.1f%% at ε 0.2 (%.0f s)",
+                           visualization.trace.map { $0.first ?? 0 }.reduce(0, +) / 3, visualization.values.reduce(0, +) / 3,
+                           100 * record.cleanAccuracy, 100 * accuracy("fgsm", 0.1), 100 * accuracy("pgd", 0.1), 100 * accuracy("fgsm", 0.2),
+                           100 * accuracy("pgd", 0.2), Date().timeIntervalSince(started))]
     }
 
     /// Tweets whose explanations the tour shows: plain praise and complaint, a negation, and mixed feelings.
