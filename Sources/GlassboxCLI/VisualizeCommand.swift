@@ -128,3 +128,61 @@ struct InvertCommand: ParsableCommand {
         print(String(format: "%.1f s; page: %@/invert.html", record.seconds, out))
     }
 }
+
+struct DeepImagePriorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dip",
+        abstract: "The deep image prior (Ulyanov et al. 2018): fit an image, noise and shuffled pixels; inpaint; denoise with early stopping.",
+        discussion: """
+        An untrained encoder–decoder with skip connections is fitted to one image from a fixed noise code. fit: the image, a
+        pixel-shuffled copy and uniform noise side by side (a natural image is fitted long before noise); inpaint: a square in the
+        middle is hidden from the loss and filled in by the network; denoise: Gaussian noise (--noise) is added, and the output's
+        PSNR against the clean image is tracked (it peaks, then falls as the network fits the noise: stop early). The image: --input
+        FILE (.png/.npy/.safetensors, values in [0, 1]) or the bundled MNIST test digit --index. Writes dip.json and dip.html to --out.
+        Not built yet: inversion regularised by the prior.
+        """
+    )
+
+    @Argument(help: "fit, inpaint or denoise.") var task: String
+    @Option(help: "The image: .png/.npy/.safetensors holding one image.") var input: String?
+    @Option(help: "Without --input: which bundled MNIST test digit.") var index = 0
+    @Option(help: "Optimisation steps.") var steps = 1500
+    @Option(help: "Adam's learning rate.") var learningRate = 0.01
+    @Option(help: "Channels per level of the network.") var width = 64
+    @Option(help: "Levels (each halves the size).") var levels = 3
+    @Option(help: "denoise: the noise's standard deviation.") var noise = 0.1
+    @Option(help: "Output folder.") var out = "runs/dip"
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        guard DeepImagePriorRun.Task(rawValue: task) != nil else { throw ValidationError("the task is fit, inpaint or denoise, got '\(task)'") }
+        guard (1...100_000).contains(steps), learningRate > 0, (4...512).contains(width), (1...6).contains(levels), noise > 0, noise < 1, index >= 0 else {
+            throw ValidationError("--steps 1…100,000, --learning-rate > 0, --width 4…512, --levels 1…6, --noise in (0, 1), --index ≥ 0")
+        }
+    }
+
+    func run() throws {
+        try common.apply()
+        let image: Tensor, name: String
+        if let input {
+            let batch = try InputFile.load(input, expecting: nil).batch
+            guard batch.shape[0] == 1, batch.rank == 4 else { throw ValidationError("\(input) must hold one image (C, H, W)") }
+            (image, name) = (try batch[0], (input as NSString).lastPathComponent)
+        } else {
+            let test = try MNIST.bundled().test
+            guard index < test.images.shape[0] else { throw ValidationError("--index must be below \(test.images.shape[0])") }
+            (image, name) = (try test.images[index], "test digit \(index)")
+        }
+        var prior = DeepImagePrior()
+        (prior.steps, prior.learningRate, prior.width, prior.levels, prior.seed) = (steps, learningRate, width, levels, common.seed)
+        let record = try showingProgress { try DeepImagePriorRun.run(DeepImagePriorRun.Task(rawValue: task)!, image: image, imageName: name, prior: prior, noise: noise, seed: common.seed, out: out) }
+        if let fit = record.stepsToFit {
+            for (target, step) in fit.sorted(by: { $0.key < $1.key }) { print("\(target): MSE below 0.001 \(step.map { "at step \($0)" } ?? "not within \(steps) steps")") }
+        }
+        if let hidden = record.hiddenError, let fill = record.meanFillError { print(String(format: "hidden square: MSE %.4f (mean fill %.4f)", hidden, fill)) }
+        if let noisy = record.noisyPSNR, let best = record.bestPSNR, let last = record.finalPSNR {
+            print(String(format: "PSNR: noisy %.2f dB, best %.2f dB at step %d, last %.2f dB", noisy, best, record.bestStep ?? 0, last))
+        }
+        print(String(format: "%.1f s; page: %@/dip.html", record.seconds, out))
+    }
+}

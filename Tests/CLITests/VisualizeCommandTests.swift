@@ -36,3 +36,20 @@ struct VisualizeCommandTests {
         #expect(try Safetensors.read("\(out)/reconstructions.safetensors").tensors["images"]?.shape == [3, 1, 28, 28])
     }
 }
+
+@Suite("glassbox dip")
+struct DeepImagePriorCommandTests {
+    @Test("each task writes its record and page; an unknown task is refused", arguments: ["fit", "inpaint", "denoise"])
+    func task(name: String) throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let out = folder.appendingPathComponent(name).path
+        let result = try glassbox(["dip", name, "--steps", "30", "--width", "8", "--levels", "2", "--out", out])
+        #expect(result.status == 0, "\(result.error)")
+        let json = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/dip.json"))) as? [String: Any])
+        #expect((json["losses"] as? [String: Any])?.count == (name == "fit" ? 3 : 1))
+        #expect(FileManager.default.fileExists(atPath: "\(out)/dip.html"))
+        let bad = try glassbox(["dip", "paint", "--out", out])
+        #expect(bad.failedCleanly && bad.error.contains("fit, inpaint or denoise"), "\(bad.error)")
+    }
+}

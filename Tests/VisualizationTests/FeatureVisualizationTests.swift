@@ -107,3 +107,29 @@ struct RepresentationInversionTests {
         #expect(errorMessage { _ = try objective.value(row: 0, output: Tensor.zeros([1, 2]), cache: ["a": Tensor.zeros([1, 4, 3])]) }?.contains("has shape") == true)
     }
 }
+
+@Suite("deep image prior")
+struct DeepImagePriorTests {
+    /// A smooth 16×16 blob: structure the network fits quickly.
+    static func blob() throws -> Tensor {
+        let grid = try Tensor.arange(0, 16, dtype: .float32) - 7.5
+        return try ((grid.square().unsqueezed(dim: 1) + grid.square().unsqueezed(dim: 0)) * (-1.0 / 20)).exp().reshaped([1, 16, 16])
+    }
+
+    @Test("an image is fitted faster than its shuffled pixels, and the loss ignores masked pixels")
+    func fitsStructureFirst() throws {
+        var prior = DeepImagePrior()
+        (prior.steps, prior.width, prior.levels, prior.every) = (150, 16, 2, 50)
+        let image = try Self.blob()
+        let shuffled = try image.flattened(from: 1).indexSelect(dim: 1, index: Tensor.rand([256], generator: Generator(seed: 9)).sorted(dim: 0).indices).reshaped([1, 16, 16])
+        let a = try prior.fit(image), b = try prior.fit(shuffled)
+        #expect(a.losses.count == 4 && a.losses.last! < b.losses.last!, "\(a.losses) vs \(b.losses)")
+        // Masking every pixel but one: the loss sees only that pixel.
+        let mask = try Tensor.zeros([1, 16, 16]).clone()
+        try mask.slice(dim: 1, start: 3, end: 4).slice(dim: 2, start: 5, end: 6).fillInPlace(1)
+        let one = try prior.fit(image, mask: mask)
+        #expect(one.losses.last! < 1e-3)
+        #expect(errorMessage { _ = try prior.fit(image, mask: Tensor.zeros([1, 16, 16])) }?.contains("no known pixel") == true)
+        #expect(errorMessage { _ = try prior.fit(image * 2.0) }?.contains("[0, 1]") == true)
+    }
+}
