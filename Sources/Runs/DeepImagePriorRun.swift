@@ -44,7 +44,8 @@ public enum DeepImagePriorRun {
             for (name, target) in [("image", image), ("shuffled pixels", shuffled), ("noise", noiseImage)] {
                 let fit = try prior.fit(target)
                 record.losses[name] = fit.losses
-                steps[name] = fit.losses.firstIndex { $0 < 1e-3 }.map { $0 * prior.every }
+                // updateValue keeps a nil (never fitted); a subscript assignment of nil would drop the key.
+                steps.updateValue(fit.losses.firstIndex { $0 < 1e-3 }.map { $0 * prior.every }, forKey: name)
                 shown.append(("\(name): fitted", fit.output))
             }
             record.stepsToFit = steps

@@ -48,6 +48,7 @@ struct DeepImagePriorCommandTests {
         #expect(result.status == 0, "\(result.error)")
         let json = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(out)/dip.json"))) as? [String: Any])
         #expect((json["losses"] as? [String: Any])?.count == (name == "fit" ? 3 : 1))
+        if name == "fit" { #expect((json["steps_to_fit"] as? [String: Any])?.count == 3, "\(json)") }
         #expect(FileManager.default.fileExists(atPath: "\(out)/dip.html"))
         let bad = try glassbox(["dip", "paint", "--out", out])
         #expect(bad.failedCleanly && bad.error.contains("fit, inpaint or denoise"), "\(bad.error)")
