@@ -14,9 +14,7 @@ models converted to double), to tell which gradient signs float32 rounding could
 Pinned environment: tools/requirements.txt (torchattacks installed with --no-deps, as
 scripts/python-tools.sh does: it would otherwise pull a PyPI torchvision and torch).
 """
-import gzip
 import os
-import struct
 
 import numpy as np
 import torch
@@ -24,17 +22,10 @@ import torchattacks
 from torch import nn
 from safetensors.torch import save_file
 
+from make_transparent_fixtures import idx  # the bundled split's IDX reader
+
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 OUT = os.path.join(ROOT, "Tests", "AdversarialTests", "Fixtures")
-MNIST = os.path.join(ROOT, "Sources", "Datasets", "Resources", "mnist5k")
-
-
-def idx(name):
-    with gzip.open(os.path.join(MNIST, name), "rb") as f:
-        data = f.read()
-    dims = data[3]
-    shape = struct.unpack(">" + "I" * dims, data[4:4 + 4 * dims])
-    return np.frombuffer(data[4 + 4 * dims:], dtype=np.uint8).reshape(shape)
 
 
 def mnist(part):
