@@ -186,3 +186,52 @@ struct DeepImagePriorCommand: ParsableCommand {
         print(String(format: "%.1f s; page: %@/dip.html", record.seconds, out))
     }
 }
+
+struct DreamCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dream",
+        abstract: "DeepDream (Mordvintsev et al. 2015): amplify what a layer sees in an image, over octaves.",
+        discussion: "Gradient ascent on --objective (default: the mean square of a layer, HOOK:layer) from the image itself, from a small scale up; steps normalised by the gradient's mean size, with jitter. The image: --input FILE or the bundled MNIST test digit --index. Writes dream.png (image and dream), dream.json and dream.safetensors to --out."
+    )
+
+    @Option(help: "A Glassbox model file.") var model: String
+    @Option(help: "The objective (see `glassbox visualize --help`).") var objective = "3:layer"
+    @Option(help: "The image: .png/.npy/.safetensors holding one image.") var input: String?
+    @Option(help: "Without --input: which bundled MNIST test digit.") var index = 0
+    @Option(help: "Octaves.") var octaves = DeepDream.Settings().octaves
+    @Option(help: "Scale between octaves.") var octaveScale = DeepDream.Settings().octaveScale
+    @Option(help: "Steps per octave.") var steps = DeepDream.Settings().stepsPerOctave
+    @Option(help: "Step size (per normalised gradient).") var stepSize = DeepDream.Settings().stepSize
+    @Option(help: ArgumentHelp(InputNormalization.help)) var normalize: String?
+    @Option(help: "Output folder.") var out = "runs/dream"
+    @OptionGroup var common: CommonOptions
+
+    func validate() throws {
+        try asUsageError { _ = try FeatureObjective(parsing: objective) }
+        guard (1...10).contains(octaves), octaveScale >= 1, octaveScale <= 4, (1...10_000).contains(steps), stepSize > 0, index >= 0 else {
+            throw ValidationError("--octaves 1…10, --octave-scale 1…4, --steps 1…10,000, --step-size > 0, --index ≥ 0")
+        }
+        try validateNormalization(normalize)
+    }
+
+    func run() throws {
+        try common.apply()
+        let loaded = try ModelFile.load(model)
+        let image: Tensor, name: String
+        if let input {
+            let batch = try loaded.inputs(from: input).batch
+            guard batch.shape[0] == 1 else { throw ValidationError("\(input) holds \(batch.shape[0]) images; dream takes one") }
+            (image, name) = (try batch[0], (input as NSString).lastPathComponent)
+        } else {
+            let test = try MNIST.bundled().test
+            guard index < test.images.shape[0] else { throw ValidationError("--index must be below \(test.images.shape[0])") }
+            (image, name) = (try test.images[index], "test digit \(index)")
+        }
+        var dream = DeepDream(loaded.model, objective: try FeatureObjective(parsing: objective))
+        (dream.settings.octaves, dream.settings.octaveScale, dream.settings.stepsPerOctave, dream.settings.stepSize, dream.seed) = (octaves, octaveScale, steps, stepSize, common.seed)
+        let normalization = try normalize.map(InputNormalization.init(parsing:))
+        dream.preprocess = normalization.map { n in { try n($0) } }
+        let record = try VisualizationRun.dream(dream, named: (model as NSString).lastPathComponent, image: image, imageName: name, out: out)
+        print(String(format: "%@: %.4f on the image, %.4f on the dream (%.1f s); wrote %@/dream.png", record.objective, record.before, record.after, record.seconds, out))
+    }
+}

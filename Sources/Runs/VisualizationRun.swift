@@ -106,3 +106,30 @@ public enum VisualizationRun {
         try page.write(to: "\(out)/visualize.html")
     }
 }
+
+extension VisualizationRun {
+    public struct DreamRecord: Codable, Sendable {
+        public var model: String, image: String, objective: String
+        public var octaves: Int, stepsPerOctave: Int, stepSize: Double
+        /// The objective on the image and on the dream.
+        public var before: Double, after: Double
+        public var seed: UInt64
+        public var seconds: Double
+    }
+
+    /// DeepDream on one image: dream.json, dream.png (the image and the dream side by side) and
+    /// dream.safetensors in `out`.
+    public static func dream(_ dream: DeepDream, named name: String, image: Tensor, imageName: String, out: String) throws -> DreamRecord {
+        try OutputFolder.prepare(out)
+        let started = Date()
+        let result = try dream.run(image)
+        let record = DreamRecord(model: name, image: imageName, objective: dream.objective.description, octaves: dream.settings.octaves,
+                                 stepsPerOctave: dream.settings.stepsPerOctave, stepSize: dream.settings.stepSize, before: result.before, after: result.after,
+                                 seed: dream.seed, seconds: Date().timeIntervalSince(started))
+        try Safetensors.write(["dream": result.image, "image": image], to: "\(out)/dream.safetensors")
+        let pair = try Tensor.stack([image.to(.float32), result.image], dim: 0).unsqueezed(dim: 0)
+        try PNG.write(ImageMosaic.render(pair, scale: max(1, 224 / image.shape[2])), to: "\(out)/dream.png")
+        try JSONFile.write(record, to: "\(out)/dream.json")
+        return record
+    }
+}

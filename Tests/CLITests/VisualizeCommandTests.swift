@@ -54,3 +54,18 @@ struct DeepImagePriorCommandTests {
         #expect(bad.failedCleanly && bad.error.contains("fit, inpaint or denoise"), "\(bad.error)")
     }
 }
+
+@Suite("glassbox dream")
+struct DreamCommandTests {
+    @Test("dream writes the image and the dream and reports the objective on both")
+    func dream() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let model = try modelFile(in: folder)
+        let out = folder.appendingPathComponent("d").path
+        let result = try glassbox(["dream", "--model", model, "--objective", "4:layer", "--steps", "4", "--index", "2", "--out", out])
+        #expect(result.status == 0 && result.output.contains("on the dream"), "\(result.error)")
+        #expect(try Safetensors.read("\(out)/dream.safetensors").tensors["dream"]?.shape == [1, 28, 28])
+        #expect(FileManager.default.fileExists(atPath: "\(out)/dream.png"))
+    }
+}

@@ -133,3 +133,20 @@ struct DeepImagePriorTests {
         #expect(errorMessage { _ = try prior.fit(image * 2.0) }?.contains("[0, 1]") == true)
     }
 }
+
+@Suite("DeepDream")
+struct DeepDreamTests {
+    @Test("octaves raise a layer's objective on a digit-sized image and keep it in [0, 1]; a fixed-size model runs at every octave")
+    func raisesObjective() throws {
+        let model = try Architectures.mnistCNN(generator: Generator(seed: 7))
+        model.eval()
+        let image = try Tensor.rand([1, 28, 28], generator: Generator(seed: 8)) * 0.5
+        var dream = DeepDream(model, objective: .layer(hookPoint: "3"))
+        dream.settings.stepsPerOctave = 10
+        let result = try dream.run(image)
+        #expect(result.image.shape == [1, 28, 28])
+        #expect(try result.image.min().item() >= 0 && result.image.max().item() <= 1)
+        #expect(result.after > result.before * 1.1, "\(result.before) → \(result.after)")
+        #expect(try DeepDream.roll(Tensor.arange(0, 4, dtype: .float32).reshaped([1, 1, 1, 4]), 0, 1).scalars(as: Float.self) == [3, 0, 1, 2])
+    }
+}
