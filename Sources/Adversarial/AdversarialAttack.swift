@@ -29,10 +29,3 @@ public func perturbationNorms(_ adversarial: Tensor, from inputs: Tensor) throws
     let offset = try (adversarial.to(.float64) - inputs.to(.float64)).flattened(from: 1)
     return (try offset.abs().max(dims: [1]), try offset.norm(dims: [1]))
 }
-
-/// Runs an attack's loop of first-order input gradients with OpenBLAS on one thread: its small
-/// products (a classifier's linear layers) sit between libtorch's multi-threaded operators, and
-/// OpenBLAS's idle threads would spin on sched_yield and take the cores from OpenMP's.
-func singlePassLoop<R>(_ body: () throws -> R) throws -> R {
-    try Torch.withSingleThreadedBLAS { try GradientOrder.firstOrder(body) }
-}

@@ -29,6 +29,11 @@ public enum AttackGoal {
         try Functional.crossEntropy(logits, target: classes, reduction: .none)
     }
 
+    /// Which rows' predicted classes (N) meet the goal: not the label, or the target.
+    public func isMet(byPredictions predicted: Tensor) throws -> Tensor {
+        isTargeted ? try predicted.eq(classes) : try predicted.ne(classes)
+    }
+
     /// The same goal for rows `range` of the batch.
     public func rows(_ range: Range<Int>) throws -> AttackGoal {
         switch self {

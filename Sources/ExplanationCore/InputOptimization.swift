@@ -1,5 +1,12 @@
 import Torch
 
+/// Runs a loop of first-order input gradients (attacks, feature visualisation) with OpenBLAS on one
+/// thread: its small products sit between libtorch's multi-threaded operators, and OpenBLAS's idle
+/// threads would spin on sched_yield and take the cores from OpenMP's.
+package func firstOrderInputLoop<R>(_ body: () throws -> R) throws -> R {
+    try Torch.withSingleThreadedBLAS { try GradientOrder.firstOrder(body) }
+}
+
 /// Projected gradient ascent or descent over a batch of inputs: the loop shared by stability
 /// estimates (local Lipschitz ascent), adversarial attacks (FGSM/PGD, Madry et al. 2018) and
 /// feature visualisation. Rows are independent: the objective gives one value per row and the

@@ -107,16 +107,7 @@ struct InvertCommand: ParsableCommand {
     func run() throws {
         try common.apply()
         let loaded = try ModelFile.load(model)
-        let image: Tensor, imageName: String
-        if let input {
-            let batch = try loaded.inputs(from: input).batch
-            guard batch.shape[0] == 1 else { throw ValidationError("\(input) holds \(batch.shape[0]) images; invert takes one") }
-            (image, imageName) = (try batch[0], (input as NSString).lastPathComponent)
-        } else {
-            let test = try MNIST.bundled().test
-            guard index < test.images.shape[0] else { throw ValidationError("--index must be below \(test.images.shape[0])") }
-            (image, imageName) = (try test.images[index], "test digit \(index) (a \(try test.labels[index].itemInt()))")
-        }
+        let (image, imageName) = try SingleImage.load(file: input, digit: index, model: loaded)
         let normalization = try normalize.map(InputNormalization.init(parsing:))
         let record = try showingProgress {
             try InversionRun.run(loaded.model, named: (model as NSString).lastPathComponent, image: image, imageName: imageName, layers: parsedLayers,
@@ -163,16 +154,7 @@ struct DeepImagePriorCommand: ParsableCommand {
 
     func run() throws {
         try common.apply()
-        let image: Tensor, name: String
-        if let input {
-            let batch = try InputFile.load(input, expecting: nil).batch
-            guard batch.shape[0] == 1, batch.rank == 4 else { throw ValidationError("\(input) must hold one image (C, H, W)") }
-            (image, name) = (try batch[0], (input as NSString).lastPathComponent)
-        } else {
-            let test = try MNIST.bundled().test
-            guard index < test.images.shape[0] else { throw ValidationError("--index must be below \(test.images.shape[0])") }
-            (image, name) = (try test.images[index], "test digit \(index)")
-        }
+        let (image, name) = try SingleImage.load(file: input, digit: index, model: nil)
         var prior = DeepImagePrior()
         (prior.steps, prior.learningRate, prior.width, prior.levels, prior.seed) = (steps, learningRate, width, levels, common.seed)
         let record = try showingProgress { try DeepImagePriorRun.run(DeepImagePriorRun.Task(rawValue: task)!, image: image, imageName: name, prior: prior, noise: noise, seed: common.seed, out: out) }
@@ -217,16 +199,7 @@ struct DreamCommand: ParsableCommand {
     func run() throws {
         try common.apply()
         let loaded = try ModelFile.load(model)
-        let image: Tensor, name: String
-        if let input {
-            let batch = try loaded.inputs(from: input).batch
-            guard batch.shape[0] == 1 else { throw ValidationError("\(input) holds \(batch.shape[0]) images; dream takes one") }
-            (image, name) = (try batch[0], (input as NSString).lastPathComponent)
-        } else {
-            let test = try MNIST.bundled().test
-            guard index < test.images.shape[0] else { throw ValidationError("--index must be below \(test.images.shape[0])") }
-            (image, name) = (try test.images[index], "test digit \(index)")
-        }
+        let (image, name) = try SingleImage.load(file: input, digit: index, model: loaded)
         var dream = DeepDream(loaded.model, objective: try FeatureObjective(parsing: objective))
         (dream.settings.octaves, dream.settings.octaveScale, dream.settings.stepsPerOctave, dream.settings.stepSize, dream.seed) = (octaves, octaveScale, steps, stepSize, common.seed)
         let normalization = try normalize.map(InputNormalization.init(parsing:))

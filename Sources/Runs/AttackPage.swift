@@ -14,10 +14,10 @@ enum AttackPage {
         var mosaic: Tensor
         var captions: [String]
 
-        init(method: String, epsilon: Double?, inputs: Tensor, adversarial: Tensor, labels: Tensor, model: Explainable, count: Int) throws {
+        init(method: String, epsilon: Double?, inputs: Tensor, adversarial: Tensor, labels: Tensor, cleanPredictions: Tensor, model: Explainable, count: Int) throws {
             let n = min(count, inputs.shape[0])
             let x = try inputs[0..<n], a = try adversarial[0..<n]
-            let before = try noGrad { try model(x).argmax(dim: 1) }.scalars(as: Int64.self)
+            let before = try cleanPredictions[0..<n].scalars(as: Int64.self)
             let after = try noGrad { try model(a).argmax(dim: 1) }.scalars(as: Int64.self)
             let truth = try labels[0..<n].scalars(as: Int64.self)
             func colour(_ t: Tensor) throws -> Tensor { t.shape[1] == 3 ? t : try t.expanded(to: [n, 3] + Array(t.shape.dropFirst(2))) }

@@ -70,15 +70,16 @@ public enum AttackStudy {
     /// examples at its largest ε) to `out`.
     public static func run(_ subject: Subject, inputs: Tensor, labels: Tensor, labelsFrom: String, transfer: Subject?,
                            settings: Settings, seed: UInt64, out: String) throws -> Record {
-        try OutputFolder.prepare(out)
         guard !settings.methods.isEmpty else { throw TorchError("name at least one attack") }
         let entries = try settings.methods.map(AttackCatalog.entry(named:))
         if let epsilons = settings.epsilons, epsilons.isEmpty || epsilons.contains(where: { !($0 >= 0 && $0.isFinite) }) {
             throw TorchError("ε values must be finite and ≥ 0, got \(epsilons)")
         }
+        try OutputFolder.prepare(out)
         let classes = try noGrad { try subject.model(inputs[0..<1]) }.shape.last ?? 0
         let goal: AttackGoal = settings.targeted ? .reach(classes: try (labels + 1).remainder(Double(classes))) : .misclassify(labels: labels)
-        let clean = try accuracy(subject.model, inputs, labels, settings.batchSize)
+        let cleanPredictions = try predictions(subject.model, inputs, settings.batchSize)
+        let clean = try share(cleanPredictions.eq(labels))
         let transferClean = try transfer.map { try accuracy($0.model, inputs, labels, settings.batchSize) }
         var curves: [Curve] = [], examples: [String: Tensor] = [:], sections: [AttackPage.Examples] = []
         let total = entries.reduce(0) { $0 + ($1.takesEpsilon ? epsilons(for: $1, settings).filter { $0 > 0 }.count : 1) }
@@ -90,7 +91,7 @@ public enum AttackStudy {
             if entry.takesEpsilon {
                 for epsilon in list {
                     guard epsilon > 0 else {
-                        points.append(Point(epsilon: 0, accuracy: clean, goalMet: try goalShare(subject.model, inputs, goal, settings.batchSize),
+                        points.append(Point(epsilon: 0, accuracy: clean, goalMet: try share(goal.isMet(byPredictions: cleanPredictions)),
                                             meanLInfinity: 0, meanL2: 0, transferAccuracy: transferClean))
                         continue
                     }
@@ -108,14 +109,14 @@ public enum AttackStudy {
                 let adversarial = try attack.perturb(inputs, goal: goal, batchSize: settings.batchSize)
                 done += 1
                 ProgressObserver.report("attacks", done: done, of: total, unit: "runs", status: entry.name)
-                let met = try goalMetMask(subject.model, adversarial, goal, settings.batchSize)
+                let met = try goal.isMet(byPredictions: predictions(subject.model, adversarial, settings.batchSize))
                 let norms = try perturbationNorms(adversarial, from: inputs)
-                let correct = try predictions(subject.model, inputs, settings.batchSize).eq(labels)
+                let correct = try cleanPredictions.eq(labels)
                 for epsilon in list {
                     let within = try met.logicalAnd(norms.l2.le(epsilon + 1e-9))
                     // Broken within ε: an input stays correct only if it was correct and not broken.
-                    let accuracyAt = try correct.logicalAnd(within.logicalNot()).to(.float64).mean().item()
-                    points.append(Point(epsilon: epsilon, accuracy: accuracyAt, goalMet: try within.to(.float64).mean().item(),
+                    let accuracyAt = try share(correct.logicalAnd(within.logicalNot()))
+                    points.append(Point(epsilon: epsilon, accuracy: accuracyAt, goalMet: try share(within),
                                         meanLInfinity: try norms.lInfinity.maskedSelect(within).meanOrZero(),
                                         meanL2: try norms.l2.maskedSelect(within).meanOrZero(), transferAccuracy: nil))
                 }
@@ -125,7 +126,7 @@ public enum AttackStudy {
             if let largest {
                 examples["\(entry.name).adversarial"] = largest
                 sections.append(try AttackPage.Examples(method: entry.name, epsilon: entry.takesEpsilon ? list.last : nil, inputs: inputs, adversarial: largest,
-                                                        labels: labels, model: subject.model, count: settings.examples))
+                                                        labels: labels, cleanPredictions: cleanPredictions, model: subject.model, count: settings.examples))
             }
         }
         var gradients: (GradientComparison, [Tensor])?
@@ -148,8 +149,8 @@ public enum AttackStudy {
     static func point(_ epsilon: Double, _ adversarial: Tensor, _ inputs: Tensor, _ labels: Tensor, _ goal: AttackGoal,
                       _ subject: Subject, _ transfer: Subject?, _ batchSize: Int) throws -> Point {
         let norms = try perturbationNorms(adversarial, from: inputs)
-        return Point(epsilon: epsilon, accuracy: try accuracy(subject.model, adversarial, labels, batchSize),
-                     goalMet: try goalMetMask(subject.model, adversarial, goal, batchSize).to(.float64).mean().item(),
+        let predicted = try predictions(subject.model, adversarial, batchSize)
+        return Point(epsilon: epsilon, accuracy: try share(predicted.eq(labels)), goalMet: try share(goal.isMet(byPredictions: predicted)),
                      meanLInfinity: try norms.lInfinity.mean().item(), meanL2: try norms.l2.mean().item(),
                      transferAccuracy: try transfer.map { try accuracy($0.model, adversarial, labels, batchSize) })
     }
@@ -161,17 +162,11 @@ public enum AttackStudy {
     }
 
     static func accuracy(_ model: Explainable, _ x: Tensor, _ labels: Tensor, _ batchSize: Int) throws -> Double {
-        try predictions(model, x, batchSize).eq(labels).to(.float64).mean().item()
+        try share(predictions(model, x, batchSize).eq(labels))
     }
 
-    static func goalMetMask(_ model: Explainable, _ x: Tensor, _ goal: AttackGoal, _ batchSize: Int) throws -> Tensor {
-        let predicted = try predictions(model, x, batchSize)
-        return goal.isTargeted ? try predicted.eq(goal.classes) : try predicted.ne(goal.classes)
-    }
-
-    static func goalShare(_ model: Explainable, _ x: Tensor, _ goal: AttackGoal, _ batchSize: Int) throws -> Double {
-        try goalMetMask(model, x, goal, batchSize).to(.float64).mean().item()
-    }
+    /// The share of true values of a boolean mask.
+    static func share(_ mask: Tensor) throws -> Double { try mask.to(.float64).mean().item() }
 }
 
 extension Tensor {

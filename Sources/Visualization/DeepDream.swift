@@ -56,31 +56,30 @@ public struct DeepDream {
         var random = SystemRandomNumberGeneratorSeeded(seed: seed)
         var detail = try Tensor.zeros([1, image.shape[0], sizes[0].0, sizes[0].1])
         var dream = base
-        try Torch.withSingleThreadedBLAS {
-            try GradientOrder.firstOrder {
-                for (index, size) in sizes.enumerated() {
-                    let scaled = size == (h, w) ? base : try Functional.upsampleBilinear(base, size: size)
-                    if index > 0 { detail = try Functional.upsampleBilinear(detail, size: size) }
-                    var x = try (scaled + detail).clamp(min: 0, max: 1)
-                    for _ in 0..<stepsPerOctave {
-                        let (dy, dx) = (Int.random(in: -jitter...jitter, using: &random), Int.random(in: -jitter...jitter, using: &random))
-                        let variable = try x.requiringGrad()
-                        let value = try withGrad { () -> Tensor in
-                            // The model sees the octave upsampled to the full size (models with a fixed
-                            // input size, like a CNN with a linear head, need it), shifted by the jitter.
-                            let full = size == (h, w) ? variable : try Functional.upsampleBilinear(variable, size: (h, w))
-                            return try search.objectiveValues(Self.roll(full, dy, dx)).sum()
-                        }
-                        let gradient = try Tensor.grad(of: value, wrt: variable)
-                        x = try (x + gradient / gradient.abs().mean().clamp(min: 1e-12) * stepSize).clamp(min: 0, max: 1).detached()
+        try search.checkHookPoints()
+        try firstOrderInputLoop {
+            for (index, size) in sizes.enumerated() {
+                let scaled = size == (h, w) ? base : try Functional.upsampleBilinear(base, size: size)
+                if index > 0 { detail = try Functional.upsampleBilinear(detail, size: size) }
+                var x = try (scaled + detail).clamp(min: 0, max: 1)
+                for _ in 0..<stepsPerOctave {
+                    let (dy, dx) = (Int.random(in: -jitter...jitter, using: &random), Int.random(in: -jitter...jitter, using: &random))
+                    let variable = try x.requiringGrad()
+                    let value = try withGrad { () -> Tensor in
+                        // The model sees the octave upsampled to the full size (models with a fixed
+                        // input size, like a CNN with a linear head, need it), shifted by the jitter.
+                        let full = size == (h, w) ? variable : try Functional.upsampleBilinear(variable, size: (h, w))
+                        return try search.objectiveValues(Self.roll(full, dy, dx)).sum()
                     }
-                    detail = try x - scaled
-                    dream = x
+                    let gradient = try Tensor.grad(of: value, wrt: variable)
+                    x = try (x + gradient / gradient.abs().mean().clamp(min: 1e-12) * stepSize).clamp(min: 0, max: 1).detached()
                 }
+                detail = try x - scaled
+                dream = x
             }
         }
-        let before = try withGrad { try search.objectiveValues(base) }.item()
-        let after = try withGrad { try search.objectiveValues(dream) }.item()
+        let before = try noGrad { try search.objectiveValues(base) }.item()
+        let after = try noGrad { try search.objectiveValues(dream) }.item()
         return Result(image: try dream[0], before: before, after: after)
     }
 

@@ -37,11 +37,9 @@ public struct FeatureVisualization {
         public var trace: [[Double]]
     }
 
-    /// Optimises one image of `shape` (C, H, W) per objective. First-order gradients only, with
-    /// OpenBLAS on one thread: the loop's products are small, and OpenBLAS's idle threads would
-    /// spin on sched_yield between them and take the cores from libtorch's.
+    /// Optimises one image of `shape` (C, H, W) per objective (first-order gradients only).
     public func run(imageShape shape: [Int]) throws -> Result {
-        try Torch.withSingleThreadedBLAS { try GradientOrder.firstOrder { try optimise(imageShape: shape) } }
+        try firstOrderInputLoop { try optimise(imageShape: shape) }
     }
 
     func optimise(imageShape shape: [Int]) throws -> Result {
@@ -52,8 +50,7 @@ public struct FeatureVisualization {
         guard steps >= 1, learningRate > 0, l2Penalty >= 0, totalVariation >= 0 else {
             throw TorchError("feature visualisation needs steps ≥ 1, a positive learning rate and penalties ≥ 0")
         }
-        let points = objectives.reduce(into: Set<String>()) { $0.formUnion($1.hookPoints) }
-        if !points.isEmpty { _ = try requireModuleForHookPoints(points) }
+        try checkHookPoints()
         let generator = Generator(seed: seed)
         var random = SystemRandomNumberGeneratorSeeded(seed: seed)
         let bases = parametrization == .fourier ? try FourierBases(height: shape[1], width: shape[2]) : nil
@@ -76,19 +73,19 @@ public struct FeatureVisualization {
             ProgressObserver.report("visualise", done: step + 1, of: steps, unit: "steps", status: String(format: "mean objective %.3f", (trace.last?.reduce(0, +) ?? 0) / Double(objectives.count)))
         }
         let images = try noGrad { try parametrization.images(parameters, bases: bases) }
-        let final = try withGrad { try objectiveValues(images) }.detached().to(.float64).scalars(as: Double.self)
+        let final = try noGrad { try objectiveValues(images) }.to(.float64).scalars(as: Double.self)
         return Result(images: images, values: final, trace: trace)
     }
 
     /// Each image's own objective: one forward pass, the hook points it needs cached.
     func objectiveValues(_ images: Tensor) throws -> Tensor {
         let input = try preprocess?(images) ?? images
-        let points = objectives.reduce(into: Set<String>()) { $0.formUnion($1.hookPoints) }
+        let points = hookPoints
         var output: Tensor, cache: [String: Tensor] = [:]
         if points.isEmpty {
             output = try model(input)
         } else {
-            let module = try requireModuleForHookPoints(points)
+            guard let module = model.module else { throw TorchError("objectives at hook points need a native Glassbox model") }
             let run = try module.runWithCache(input, names: { points.contains($0) })
             (output, cache) = (run.output, run.cache.activations)
         }
@@ -98,7 +95,12 @@ public struct FeatureVisualization {
         return try Tensor.stack(objectives.enumerated().map { try $0.element.value(row: $0.offset, output: output, cache: cache) }, dim: 0)
     }
 
-    func requireModuleForHookPoints(_ points: Set<String>) throws -> Module {
+    var hookPoints: Set<String> { objectives.reduce(into: Set<String>()) { $0.formUnion($1.hookPoints) } }
+
+    /// Checks once, before a loop, that the objectives' hook points exist on a native model.
+    func checkHookPoints() throws {
+        let points = hookPoints
+        guard !points.isEmpty else { return }
         guard let module = model.module else {
             throw TorchError("objectives at hook points (\(points.sorted().joined(separator: ", "))) need a native Glassbox model; a TorchScript model or function offers logit:K and probability:K")
         }
@@ -106,7 +108,6 @@ public struct FeatureVisualization {
         for point in points.sorted() where !names.contains(point) {
             throw TorchError("no hook point '\(point)'; this model has: \(names.prefix(40).joined(separator: ", "))\(names.count > 40 ? ", …" : "")")
         }
-        return module
     }
 
     /// Mean absolute difference of vertical and horizontal neighbours, per image.
