@@ -4,12 +4,13 @@
 Called with a folder holding the demo CNN's weights, the starting spectrum and the Fourier bases
 (safetensors) and settings.json. Runs the loop a plain PyTorch user would write for the same
 feature visualisation: images = sigmoid(inverse real DFT of the 1/f-scaled spectrum, as the same
-matrix products), a random rescale (bilinear) and jitter (mid-grey padding, crop) each step, the
+matrix products), a random rescale (bilinear), rotation (affine grid) and jitter (mid-grey padding, crop) each step, the
 full model run with a forward hook at the chosen layer, each image's loss minus its channel's
 mean, Adam. Writes visualize_results.json (median seconds after a warm-up) and, from a short
 run without transforms, visualize_images.safetensors. Environment: Debian's torch 1.13.
 """
 import json
+import math
 import os
 import random
 import sys
@@ -52,6 +53,13 @@ def visualise(model, data, settings, transforms, steps):
                     x = F.pad(x, (p // 2, p - p // 2, p // 2, p - p // 2), value=0.5)
                 top = (x.shape[2] - h) // 2
                 x = x[:, :, top:top + h, top:top + w]
+            degrees = rng.choice(settings["rotations"])
+            if degrees != 0:
+                angle = math.radians(degrees)
+                c, s = math.cos(angle), math.sin(angle)
+                theta = torch.tensor([[c, -s * h / w, 0.0], [s * w / h, c, 0.0]]).expand(n, 2, 3)
+                grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+                x = F.grid_sample(x - 0.5, grid, mode="bilinear", padding_mode="zeros", align_corners=False) + 0.5
             j = settings["jitter"]
             if j > 0:
                 dy, dx = rng.randint(-j, j), rng.randint(-j, j)

@@ -244,6 +244,13 @@ int gbt_upsample_bilinear2d(gbt_tensor x, const int64_t *size, int align_corners
 int gbt_upsample_nearest2d(gbt_tensor x, const int64_t *size, gbt_tensor *out) {
   GBT_TRY(*out = wrap(at::upsample_nearest2d(T(x), dims(size, 2))))
 }
+int gbt_affine_warp(gbt_tensor x, gbt_tensor theta, gbt_tensor *out) {
+  GBT_TRY({
+    const auto &input = T(x);
+    auto grid = at::affine_grid_generator(T(theta), input.sizes(), false);
+    *out = wrap(at::grid_sampler(input, grid, 0, 0, false));
+  })
+}
 int gbt_batch_norm(gbt_tensor x, gbt_tensor w, gbt_tensor b, gbt_tensor rm, gbt_tensor rv, int training, double momentum,
                    double eps, gbt_tensor *out) {
   GBT_TRY(*out = wrap(at::batch_norm(T(x), opt(w), opt(b), opt(rm), opt(rv), training != 0, momentum, eps, false)))

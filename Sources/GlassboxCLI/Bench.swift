@@ -304,7 +304,7 @@ struct BenchAttack: ParsableCommand {
 struct BenchVisualize: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "visualize",
-        abstract: "Time feature visualisation (16 channels of the demo CNN, Fourier parametrisation, jitter and rescaling, 128 steps) against the same loop in plain PyTorch.",
+        abstract: "Time feature visualisation (16 channels of the demo CNN, Fourier parametrisation, jitter, rescaling and rotation, 128 steps) against the same loop in plain PyTorch.",
         discussion: "PyTorch runs in the same command through bench/visualize_bench.py (see `scripts/bench.sh`): same weights, starting spectrum, bases, objective and threads. Agreement: the largest difference of the images after 8 steps without transforms. Target: at least 1.2x PyTorch's steps per second."
     )
 

@@ -15,9 +15,11 @@ struct VisualizeCommand: ParsableCommand {
         centre of a feature map by default), HOOK:layer (mean square of a layer), logit:K, probability:K (log-softmax), and weighted
         sums such as 0.5*9:neuron:3+0.5*logit:7. Hook points of the demo CNN: 0 … 10 (see `glassbox attribute --help`); a TorchScript
         model offers logit and probability only. Parametrisations: fourier (decorrelated spectrum, colour-decorrelated for 3 channels;
-        Olah et al. 2017) or pixels. Every step applies random jitter and rescaling. With --normalize the normalisation runs inside
-        the model, so images stay in [0, 1]. Writes visualize.json, visualize.html and images.safetensors to --out.
-        Not built yet: random rotation, blur, the diversity term, DeepDream on a given image, inversion and the deep image prior.
+        Olah et al. 2017) or pixels. Every step applies random jitter, rescaling and rotation (and blur with --blur). --copies N
+        makes N images per objective; --diversity HOOK[:WEIGHT] pushes them apart (cosine similarity of their Gram matrices at
+        that hook point). With --normalize the normalisation runs inside the model, so images stay in [0, 1]. Writes
+        visualize.json, visualize.html and images.safetensors to --out. DeepDream on a given image: `glassbox dream`; inversion:
+        `glassbox invert`; the deep image prior: `glassbox dip`.
         """
     )
 
@@ -29,6 +31,10 @@ struct VisualizeCommand: ParsableCommand {
     @Flag(help: "Anneal the learning rate to 0 (cosine) over the steps.") var anneal = false
     @Option(help: "Random shift of up to this many pixels each step (0: none).") var jitter = ImageTransforms().jitter
     @Option(help: "Random rescaling factors, comma-separated (1: none).") var scales = ImageTransforms().scales.map { String(format: "%g", $0) }.joined(separator: ",")
+    @Option(help: "Random rotation angles in degrees, comma-separated (0: none).") var rotations = ImageTransforms().rotations.map { String(format: "%g", $0) }.joined(separator: ",")
+    @Option(help: "Random Gaussian blur of σ up to this many pixels (0: none).") var blur = ImageTransforms().blur
+    @Option(help: "Images per objective.") var copies = 1
+    @Option(help: "HOOK[:WEIGHT]: push images of the same objective apart at this hook point (weight 1 by default).") var diversity: String?
     @Option(help: "Weight of the mean squared distance from mid-grey.") var l2 = 0.0
     @Option(help: "Weight of the total variation.") var tv = 0.0
     @Option(help: "One input's shape C,H,W, for a model file that does not say (TorchScript).") var inputShape: String?
@@ -38,13 +44,19 @@ struct VisualizeCommand: ParsableCommand {
 
     func validate() throws {
         guard !objectives.isEmpty else { throw ValidationError("name at least one --objective (e.g. 1:channel:3 or logit:7)") }
-        guard objectives.count <= 64 else { throw ValidationError("at most 64 objectives at once") }
+        guard (1...16).contains(copies), objectives.count * copies <= 64 else { throw ValidationError("--copies 1…16, and at most 64 images (objectives × copies) at once") }
         for objective in objectives { try asUsageError { _ = try FeatureObjective(parsing: objective) } }
         guard ImageParametrization(rawValue: parametrization) != nil else { throw ValidationError("--parametrization is fourier or pixels") }
         guard (1...100_000).contains(steps), learningRate > 0, l2 >= 0, tv >= 0, (0...64).contains(jitter) else {
             throw ValidationError("--steps 1…100,000, --learning-rate > 0, --l2 and --tv ≥ 0, --jitter 0…64")
         }
         guard parsedScales() != nil else { throw ValidationError("--scales takes comma-separated factors in [0.25, 4]") }
+        guard parsedRotations() != nil else { throw ValidationError("--rotations takes comma-separated angles in [-180, 180] degrees") }
+        guard (0...16).contains(blur) else { throw ValidationError("--blur is a standard deviation in pixels, 0…16") }
+        if let diversity {
+            guard parsedDiversity(diversity) != nil else { throw ValidationError("--diversity is HOOK or HOOK:WEIGHT with a weight ≥ 0, got '\(diversity)'") }
+            guard copies >= 2 else { throw ValidationError("--diversity pushes copies of an objective apart: add --copies 2 or more") }
+        }
         if let inputShape, parsedShape(inputShape) == nil { throw ValidationError("--input-shape is C,H,W with H, W ≥ 2, got '\(inputShape)'") }
         try validateNormalization(normalize)
     }
@@ -52,6 +64,19 @@ struct VisualizeCommand: ParsableCommand {
     func parsedScales() -> [Double]? {
         let values = scales.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
         return !values.isEmpty && values.allSatisfy({ $0 != nil && (0.25...4).contains($0!) }) ? values.map { $0! } : nil
+    }
+
+    func parsedRotations() -> [Double]? {
+        let values = rotations.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        return !values.isEmpty && values.allSatisfy({ $0 != nil && (-180...180).contains($0!) }) ? values.map { $0! } : nil
+    }
+
+    func parsedDiversity(_ text: String) -> Diversity? {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard let point = parts.first, !point.isEmpty, parts.count <= 2 else { return nil }
+        guard parts.count == 2 else { return Diversity(hookPoint: point) }
+        guard let weight = Double(parts[1]), weight >= 0, weight.isFinite else { return nil }
+        return Diversity(hookPoint: point, weight: weight)
     }
 
     func parsedShape(_ text: String) -> [Int]? {
@@ -68,7 +93,9 @@ struct VisualizeCommand: ParsableCommand {
         }
         var settings = VisualizationRun.Settings()
         (settings.parametrization, settings.steps, settings.learningRate, settings.annealing) = (ImageParametrization(rawValue: parametrization)!, steps, learningRate, anneal)
-        (settings.transforms, settings.l2Penalty, settings.totalVariation) = (ImageTransforms(jitter: jitter, scales: parsedScales()!), l2, tv)
+        let transforms = ImageTransforms(jitter: jitter, scales: parsedScales()!, rotations: parsedRotations()!, blur: blur)
+        (settings.transforms, settings.l2Penalty, settings.totalVariation) = (transforms, l2, tv)
+        (settings.copies, settings.diversity) = (copies, diversity.flatMap(parsedDiversity))
         let normalization = try normalize.map(InputNormalization.init(parsing:))
         let record = try showingProgress {
             try VisualizationRun.run(loaded.model, named: (model as NSString).lastPathComponent, objectives: objectives.map(FeatureObjective.init(parsing:)),

@@ -5,7 +5,7 @@ import Torch
 import Visualization
 
 /// `glassbox bench visualize`: feature visualisation of 16 channels of the demo CNN's second
-/// convolution (hook point "3"), Fourier parametrisation, jitter and rescaling, 128 steps of Adam,
+/// convolution (hook point "3"), Fourier parametrisation, jitter, rescaling and rotation, 128 steps of Adam,
 /// against the same loop written in plain PyTorch (bench/visualize_bench.py: same weights,
 /// starting spectrum, bases, objective, transforms' distribution and threads). Agreement: both
 /// sides again for 8 steps without transforms, the largest difference of the images.
@@ -49,7 +49,8 @@ public struct VisualizationBenchmark {
         let bases = try FourierBases(height: shape[1], width: shape[2])
         let start = try ImageParametrization.fourier.initialParameters(count: objectives.count, shape: shape, generator: Generator(seed: seed))
         let settings: [String: Any] = ["threads": Torch.threads, "repeats": repeats, "steps": steps, "learning_rate": visualization.learningRate,
-                                       "jitter": visualization.transforms.jitter, "scales": visualization.transforms.scales, "hook": 3,
+                                       "jitter": visualization.transforms.jitter, "scales": visualization.transforms.scales,
+                                       "rotations": visualization.transforms.rotations, "hook": 3,
                                        "agreement_steps": plain.steps]
         do {
             ProgressObserver.note("PyTorch: the same loop")

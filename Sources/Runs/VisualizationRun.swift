@@ -16,6 +16,9 @@ public enum VisualizationRun {
         public var l2Penalty = 0.0
         public var totalVariation = 0.0
         public var annealing = false
+        public var diversity: Diversity?
+        /// Images per objective (with `diversity`, pushed apart).
+        public var copies = 1
         public init() {}
     }
 
@@ -27,6 +30,11 @@ public enum VisualizationRun {
         public var learningRate: Double
         public var jitter: Int
         public var scales: [Double]
+        public var rotations: [Double]
+        public var blur: Double
+        /// "HOOK:WEIGHT" when the diversity term was on.
+        public var diversity: String?
+        public var copies: Int
         public var l2Penalty: Double, totalVariation: Double
         /// Each objective's value on its final image.
         public var values: [Double]
@@ -39,16 +47,20 @@ public enum VisualizationRun {
 
     public static func run(_ model: Explainable, named name: String, objectives: [FeatureObjective], imageShape: [Int],
                            preprocess: ((Tensor) throws -> Tensor)?, settings: Settings, seed: UInt64, out: String) throws -> Record {
+        guard settings.copies >= 1 else { throw TorchError("copies must be at least 1") }
         try OutputFolder.prepare(out)
         let started = Date()
-        var visualization = FeatureVisualization(model, objectives: objectives)
+        let repeated = objectives.flatMap { Array(repeating: $0, count: settings.copies) }
+        var visualization = FeatureVisualization(model, objectives: repeated)
         (visualization.parametrization, visualization.steps, visualization.learningRate) = (settings.parametrization, settings.steps, settings.learningRate)
         (visualization.transforms, visualization.l2Penalty, visualization.totalVariation) = (settings.transforms, settings.l2Penalty, settings.totalVariation)
         (visualization.annealing, visualization.preprocess, visualization.seed) = (settings.annealing, preprocess, seed)
+        visualization.diversity = settings.diversity
         let result = try visualization.run(imageShape: imageShape)
-        let record = Record(model: name, objectives: objectives.map(\.description), parametrization: settings.parametrization.rawValue,
+        let record = Record(model: name, objectives: repeated.map(\.description), parametrization: settings.parametrization.rawValue,
                             steps: settings.steps, learningRate: settings.learningRate, jitter: settings.transforms.jitter,
-                            scales: settings.transforms.scales, l2Penalty: settings.l2Penalty, totalVariation: settings.totalVariation,
+                            scales: settings.transforms.scales, rotations: settings.transforms.rotations, blur: settings.transforms.blur,
+                            diversity: settings.diversity.map { "\($0.hookPoint):\($0.weight)" }, copies: settings.copies, l2Penalty: settings.l2Penalty, totalVariation: settings.totalVariation,
                             values: result.values, trace: transposed(result.trace), seed: seed, seconds: Date().timeIntervalSince(started),
                             machine: MachineDescription.current.summary)
         try Safetensors.write(["images": result.images], to: "\(out)/images.safetensors")
@@ -71,10 +83,10 @@ public enum VisualizationRun {
 
     static func writePage(_ record: Record, images: Tensor, filters: Tensor?, to out: String) throws {
         var page = HTMLPage(title: "Feature visualisation: \(record.model)")
-        page.paragraph("Images that maximise each objective (Olah et al. 2017), optimised together with Adam (learning rate \(record.learningRate), \(record.steps) steps) over a \(record.parametrization) parametrisation, under random jitter of up to \(record.jitter) pixels and rescaling by \(record.scales.map { String(format: "%g", $0) }.joined(separator: ", ")); L2 penalty \(record.l2Penalty), total variation \(record.totalVariation). Seed \(record.seed); \(String(format: "%.1f", record.seconds)) s on \(record.machine).")
+        page.paragraph("Images that maximise each objective (Olah et al. 2017), optimised together with Adam (learning rate \(record.learningRate), \(record.steps) steps) over a \(record.parametrization) parametrisation, under random jitter of up to \(record.jitter) pixels, rescaling by \(record.scales.map { String(format: "%g", $0) }.joined(separator: ", ")), rotation by \(record.rotations.map { String(format: "%g°", $0) }.joined(separator: ", "))\(record.blur > 0 ? String(format: " and Gaussian blur of σ up to %g pixels", record.blur) : ""); \(record.diversity.map { "\(record.copies) images per objective pushed apart by the diversity term (cosine similarity of Gram matrices, hook point:weight \($0)); " } ?? "")L2 penalty \(record.l2Penalty), total variation \(record.totalVariation). Seed \(record.seed); \(String(format: "%.1f", record.seconds)) s on \(record.machine).")
         try FileManager.default.createDirectory(atPath: "\(out)/images", withIntermediateDirectories: true)
         let n = images.shape[0]
-        let columns = min(n, 8), rows = (n + columns - 1) / columns
+        let columns = record.copies > 1 ? record.copies : min(n, 8), rows = (n + columns - 1) / columns
         let padded = n == rows * columns ? images : try Tensor.cat([images, Tensor.ones([rows * columns - n] + Array(images.shape.dropFirst()))])
         try PNG.write(ImageMosaic.render(padded.reshaped([rows, columns] + Array(images.shape.dropFirst())), scale: max(1, 112 / images.shape[2])),
                       to: "\(out)/images/visualizations.png")

@@ -90,6 +90,14 @@ public enum Functional {
         }
     }
 
+    /// Bilinear resampling of (N, C, H, W) images through affine maps `theta` (N, 2, 3) from output to
+    /// input coordinates in [-1, 1] (PyTorch's affine_grid + grid_sample); outside the image reads 0.
+    public static func affineWarp(_ x: Tensor, theta: Tensor) throws -> Tensor {
+        try withExtendedLifetime(theta) {
+            try makeTensor("affine warp of \(shapeText(x.shape)) by \(shapeText(theta.shape))") { gbt_affine_warp(x.handle, theta.handle, &$0) }
+        }
+    }
+
     /// Nearest-neighbour resizing of an (N, C, H, W) tensor.
     public static func upsampleNearest(_ x: Tensor, size: (Int, Int)) throws -> Tensor {
         try withInt64s(pair(size)) { a, _ in

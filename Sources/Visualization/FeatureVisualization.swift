@@ -20,6 +20,8 @@ public struct FeatureVisualization {
     public var l2Penalty = 0.0
     /// Weight of the mean total variation (absolute differences of neighbouring pixels).
     public var totalVariation = 0.0
+    /// Pushes images of the same objective apart (see `Diversity`).
+    public var diversity: Diversity?
     /// Applied to the images before the model (e.g. ImageNet normalisation).
     public var preprocess: ((Tensor) throws -> Tensor)?
     public var seed: UInt64 = 0
@@ -51,6 +53,8 @@ public struct FeatureVisualization {
             throw TorchError("feature visualisation needs steps ≥ 1, a positive learning rate and penalties ≥ 0")
         }
         try checkHookPoints()
+        if let diversity { try diversity.validate() }
+        let groups = diversity == nil ? [] : Diversity.groups(of: objectives)
         let generator = Generator(seed: seed)
         var random = SystemRandomNumberGeneratorSeeded(seed: seed)
         let bases = parametrization == .fourier ? try FourierBases(height: shape[1], width: shape[2]) : nil
@@ -61,8 +65,11 @@ public struct FeatureVisualization {
             if annealing { adam.learningRate = learningRate * 0.5 * (1 + Foundation.cos(Double.pi * Double(step) / Double(steps))) }
             let (loss, values) = try withGrad { () -> (Tensor, Tensor) in
                 let images = try parametrization.images(parameters, bases: bases)
-                let values = try objectiveValues(transforms.apply(images, random: &random))
+                let (values, cache) = try evaluate(transforms.apply(images, random: &random))
                 var loss = try -values.sum()
+                if let diversity, let activations = cache[diversity.hookPoint] {
+                    loss = try loss + diversity.penalty(activations, groups: groups) * diversity.weight
+                }
                 if l2Penalty > 0 { loss = try loss + (images - 0.5).square().flattened(from: 1).mean(dims: [1]).sum() * l2Penalty }
                 if totalVariation > 0 { loss = try loss + Self.totalVariation(images).sum() * totalVariation }
                 return (loss, values)
@@ -78,7 +85,10 @@ public struct FeatureVisualization {
     }
 
     /// Each image's own objective: one forward pass, the hook points it needs cached.
-    func objectiveValues(_ images: Tensor) throws -> Tensor {
+    func objectiveValues(_ images: Tensor) throws -> Tensor { try evaluate(images).values }
+
+    /// Each image's own objective and the activations at the hook points read (objectives and diversity).
+    func evaluate(_ images: Tensor) throws -> (values: Tensor, cache: [String: Tensor]) {
         let input = try preprocess?(images) ?? images
         let points = hookPoints
         var output: Tensor, cache: [String: Tensor] = [:]
@@ -92,10 +102,13 @@ public struct FeatureVisualization {
         guard output.rank == 2 || !objectives.contains(where: { $0.readsOutput }) else {
             throw TorchError("logit and probability objectives need outputs (N, classes); this model gives \(output.shape)")
         }
-        return try Tensor.stack(objectives.enumerated().map { try $0.element.value(row: $0.offset, output: output, cache: cache) }, dim: 0)
+        let values = try Tensor.stack(objectives.enumerated().map { try $0.element.value(row: $0.offset, output: output, cache: cache) }, dim: 0)
+        return (values, cache)
     }
 
-    var hookPoints: Set<String> { objectives.reduce(into: Set<String>()) { $0.formUnion($1.hookPoints) } }
+    var hookPoints: Set<String> {
+        objectives.reduce(into: Set<String>(diversity.map { [$0.hookPoint] } ?? [])) { $0.formUnion($1.hookPoints) }
+    }
 
     /// Checks once, before a loop, that the objectives' hook points exist on a native model.
     func checkHookPoints() throws {

@@ -191,6 +191,9 @@ int gbt_pool2d(int kind, gbt_tensor x, const int64_t *kernel, const int64_t *str
 int gbt_adaptive_avg_pool2d(gbt_tensor x, const int64_t *size, gbt_tensor *out);
 int gbt_upsample_bilinear2d(gbt_tensor x, const int64_t *size, int align_corners, gbt_tensor *out);
 int gbt_upsample_nearest2d(gbt_tensor x, const int64_t *size, gbt_tensor *out);
+/// Bilinear resampling of (N, C, H, W) through (N, 2, 3) affine maps of output to input coordinates
+/// (affine_grid + grid_sample, align_corners false); outside the image reads 0.
+int gbt_affine_warp(gbt_tensor x, gbt_tensor theta, gbt_tensor *out);
 int gbt_batch_norm(gbt_tensor x, gbt_tensor w, gbt_tensor b, gbt_tensor running_mean, gbt_tensor running_var,
                    int training, double momentum, double eps, gbt_tensor *out);
 int gbt_layer_norm(gbt_tensor x, const int64_t *shape, int64_t ndim, gbt_tensor w, gbt_tensor b, double eps,
