@@ -6,8 +6,8 @@ import Runs
 struct ActivationsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "activations",
-        abstract: "Activations from a hook point into a sharded store on disk (for sparse autoencoders).",
-        subcommands: [ActivationsCollect.self]
+        abstract: "Activations: one image's per-channel feature maps (maps), or a hook point into a sharded store on disk for sparse autoencoders (collect).",
+        subcommands: [ActivationsCollect.self, ActivationsMaps.self]
     )
 }
 

@@ -235,3 +235,41 @@ struct DreamCommand: ParsableCommand {
         print(String(format: "%@: %.4f on the image, %.4f on the dream (%.1f s); wrote %@/dream.png", record.objective, record.before, record.after, record.seconds, out))
     }
 }
+
+struct ActivationsMaps: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "maps",
+        abstract: "One image's feature maps at chosen layers, channel by channel.",
+        discussion: "Every channel of each --layers hook point (convolutional layers: (N, C, H, W) activations) for one image, drawn on one diverging scale per layer. The image: --input FILE (one image) or the bundled MNIST test digit --index. Writes activations.html, activations.json (each channel's mean) and maps.safetensors to --out. Hook points of the demo CNN: 0 … 10; a torchvision ResNet-18: conv1, layer1.0.relu2, …"
+    )
+
+    @Option(help: "A Glassbox model file.") var model: String
+    @Option(help: "Hook points, comma-separated.") var layers = "1,4"
+    @Option(help: "The image: .png/.npy/.safetensors holding one image.") var input: String?
+    @Option(help: "Without --input: which bundled MNIST test digit.") var index = 0
+    @Option(help: ArgumentHelp(InputNormalization.help)) var normalize: String?
+    @Option(help: "Output folder.") var out = "runs/activation-maps"
+    @OptionGroup var common: CommonOptions
+
+    var parsedLayers: [String] { layers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+
+    func validate() throws {
+        guard !parsedLayers.isEmpty, parsedLayers.count <= 16 else { throw ValidationError("--layers takes 1 to 16 comma-separated hook points") }
+        guard index >= 0 else { throw ValidationError("--index must be ≥ 0") }
+        try validateNormalization(normalize)
+    }
+
+    func run() throws {
+        try common.apply()
+        let loaded = try ModelFile.load(model)
+        let (image, imageName) = try SingleImage.load(file: input, digit: index, model: loaded)
+        var maps = ActivationMaps(loaded.model, hookPoints: parsedLayers)
+        maps.preprocess = try normalize.map(InputNormalization.init(parsing:)).map { n in { try n($0) } }
+        let record = try ActivationMapsRun.run(maps, named: (model as NSString).lastPathComponent, image: image, imageName: imageName, out: out)
+        for layer in record.layers {
+            let strongest = layer.means.indices.max { layer.means[$0] < layer.means[$1] } ?? 0
+            print(String(format: "%@: %d channels of %d×%d; highest mean: channel %d (%.3f)", layer.hookPoint, layer.channels, layer.height, layer.width, strongest, layer.means[strongest]))
+        }
+        print(String(format: "%.1f s; page: %@/activations.html", record.seconds, out))
+    }
+}

@@ -74,3 +74,21 @@ struct ImageTransformsTests {
         #expect(errorMessage { _ = try visualization.run(imageShape: [1, 28, 28]) }?.contains("no hook point '99'") == true)
     }
 }
+
+@Suite("activation maps")
+struct ActivationMapsTests {
+    @Test("the first layer's maps are the image convolved with each filter; dense layers are refused")
+    func firstLayerMaps() throws {
+        let model = try Architectures.mnistCNN(generator: Generator(seed: 4))
+        model.eval()
+        let image = try Tensor.rand([1, 28, 28], generator: Generator(seed: 5))
+        let layers = try ActivationMaps(model, hookPoints: ["0"]).run(image)
+        let conv = try #require(model.namedModules().first { $0.module is Conv2d }?.module as? Conv2d)
+        let expected = try Functional.conv2d(image.unsqueezed(dim: 0), weight: conv.weight, bias: conv.bias, padding: (1, 1))[0]
+        #expect(layers[0].maps.shape == expected.shape)
+        // The same float32 convolution, possibly through another kernel: rounding only.
+        #expect(try maxDifference(layers[0].maps, expected) < 1e-5)
+        #expect(try abs(layers[0].means[2] - expected[2].mean().item()) < 1e-6)
+        #expect(errorMessage { _ = try ActivationMaps(model, hookPoints: ["9"]).run(image) }?.contains("not feature maps") == true)
+    }
+}
