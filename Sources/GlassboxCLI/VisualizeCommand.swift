@@ -150,18 +150,23 @@ struct InvertCommand: ParsableCommand {
 struct DeepImagePriorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dip",
-        abstract: "The deep image prior (Ulyanov et al. 2018): fit an image, noise and shuffled pixels; inpaint; denoise with early stopping.",
+        abstract: "The deep image prior (Ulyanov et al. 2018): fit an image, noise and shuffled pixels; inpaint; denoise with early stopping; invert a layer.",
         discussion: """
         An untrained encoder–decoder with skip connections is fitted to one image from a fixed noise code. fit: the image, a
         pixel-shuffled copy and uniform noise side by side (a natural image is fitted long before noise); inpaint: a square in the
         middle is hidden from the loss and filled in by the network; denoise: Gaussian noise (--noise) is added, and the output's
-        PSNR against the clean image is tracked (it peaks, then falls as the network fits the noise: stop early). The image: --input
-        FILE (.png/.npy/.safetensors, values in [0, 1]) or the bundled MNIST test digit --index. Writes dip.json and dip.html to --out.
-        Not built yet: inversion regularised by the prior.
+        PSNR against the clean image is tracked (it peaks, then falls as the network fits the noise: stop early); invert: --model's
+        representation of the image at --layer is inverted by optimising the network's weights (the prior as regulariser), beside
+        the pixel inversion under total variation (--tv) with the same steps. The image: --input FILE (.png/.npy/.safetensors,
+        values in [0, 1]) or the bundled MNIST test digit --index. Writes dip.json and dip.html to --out.
         """
     )
 
-    @Argument(help: "fit, inpaint or denoise.") var task: String
+    @Argument(help: "fit, inpaint, denoise or invert.") var task: String
+    @Option(help: "invert: a Glassbox model file (or a TorchScript file with --layer output).") var model: String?
+    @Option(help: "invert: the hook point (\"output\" for the model's output).") var layer = "5"
+    @Option(help: "invert: λ of the pixel inversion it is compared with.") var tv = 0.02
+    @Option(help: ArgumentHelp(InputNormalization.help)) var normalize: String?
     @Option(help: "The image: .png/.npy/.safetensors holding one image.") var input: String?
     @Option(help: "Without --input: which bundled MNIST test digit.") var index = 0
     @Option(help: "Optimisation steps.") var steps = 1500
@@ -173,7 +178,11 @@ struct DeepImagePriorCommand: ParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
-        guard DeepImagePriorRun.Task(rawValue: task) != nil else { throw ValidationError("the task is fit, inpaint or denoise, got '\(task)'") }
+        guard let parsed = DeepImagePriorRun.Task(rawValue: task) else { throw ValidationError("the task is fit, inpaint, denoise or invert, got '\(task)'") }
+        if parsed == .invert, model == nil { throw ValidationError("dip invert needs --model (and --layer)") }
+        if parsed != .invert, model != nil { throw ValidationError("--model is for dip invert only") }
+        guard tv >= 0 else { throw ValidationError("--tv must be ≥ 0") }
+        try validateNormalization(normalize)
         guard (1...100_000).contains(steps), learningRate > 0, (4...512).contains(width), (1...6).contains(levels), noise > 0, noise < 1, index >= 0 else {
             throw ValidationError("--steps 1…100,000, --learning-rate > 0, --width 4…512, --levels 1…6, --noise in (0, 1), --index ≥ 0")
         }
@@ -181,16 +190,24 @@ struct DeepImagePriorCommand: ParsableCommand {
 
     func run() throws {
         try common.apply()
-        let (image, name) = try SingleImage.load(file: input, digit: index, model: nil)
+        let loaded = try model.map(ModelFile.load)
+        let (image, name) = try SingleImage.load(file: input, digit: index, model: loaded)
+        var target = loaded.map { DeepImagePriorRun.InversionTarget(model: $0.model, layer: layer) }
+        target?.totalVariation = tv
+        target?.preprocess = try normalize.map(InputNormalization.init(parsing:)).map { n in { try n($0) } }
         var prior = DeepImagePrior()
         (prior.steps, prior.learningRate, prior.width, prior.levels, prior.seed) = (steps, learningRate, width, levels, common.seed)
-        let record = try showingProgress { try DeepImagePriorRun.run(DeepImagePriorRun.Task(rawValue: task)!, image: image, imageName: name, prior: prior, noise: noise, seed: common.seed, out: out) }
+        let record = try showingProgress { try DeepImagePriorRun.run(DeepImagePriorRun.Task(rawValue: task)!, image: image, imageName: name, prior: prior, noise: noise,
+                                                                    inverting: target, seed: common.seed, out: out) }
         if let fit = record.stepsToFit {
             for (target, step) in fit.sorted(by: { $0.key < $1.key }) { print("\(target): MSE below 0.001 \(step.map { "at step \($0)" } ?? "not within \(steps) steps")") }
         }
         if let hidden = record.hiddenError, let fill = record.meanFillError { print(String(format: "hidden square: MSE %.4f (mean fill %.4f)", hidden, fill)) }
         if let noisy = record.noisyPSNR, let best = record.bestPSNR, let last = record.finalPSNR {
             print(String(format: "PSNR: noisy %.2f dB, best %.2f dB at step %d, last %.2f dB", noisy, best, record.bestStep ?? 0, last))
+        }
+        if let layer = record.layer, let prior = record.priorErrors, let plain = record.totalVariationErrors {
+            print(String(format: "layer %@: deep image prior: representation error %.3f, distance from the image %.3f; pixels + TV: %.3f, %.3f", layer, prior.representation, prior.image, plain.representation, plain.image))
         }
         print(String(format: "%.1f s; page: %@/dip.html", record.seconds, out))
     }

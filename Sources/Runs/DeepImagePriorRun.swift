@@ -1,13 +1,14 @@
 import Foundation
+import ExplanationCore
 import NN
 import Report
 import Torch
 import Visualization
 
-/// `glassbox dip fit|inpaint|denoise`: the deep image prior's three demonstrations on one image
+/// `glassbox dip fit|inpaint|denoise|invert`: the deep image prior's demonstrations on one image
 /// (dip.json, dip.html).
 public enum DeepImagePriorRun {
-    public enum Task: String, Sendable, CaseIterable { case fit, inpaint, denoise }
+    public enum Task: String, Sendable, CaseIterable { case fit, inpaint, denoise, invert }
 
     public struct Record: Codable, Sendable {
         public var task: String
@@ -23,12 +24,31 @@ public enum DeepImagePriorRun {
         /// denoise: PSNR (dB) of the noisy image, the best output (early stopping) and the last.
         public var noisyPSNR: Double?, bestPSNR: Double?, bestStep: Int?, finalPSNR: Double?
         public var psnr: [Double]?
+        /// invert: the layer, and the representation and image errors of the prior's inversion and of total variation's.
+        public var layer: String?
+        public var priorErrors: InversionErrors?, totalVariationErrors: InversionErrors?
         public var seed: UInt64
         public var seconds: Double
         public var machine: String
     }
 
-    public static func run(_ task: Task, image: Tensor, imageName: String, prior: DeepImagePrior, noise: Double = 0.1, seed: UInt64, out: String) throws -> Record {
+    public struct InversionErrors: Codable, Sendable {
+        /// ‖φ(x) − φ(x₀)‖ / ‖φ(x₀)‖ and ‖x − x₀‖ / ‖x₀‖.
+        public var representation: Double, image: Double
+    }
+
+    /// What `invert` inverts: a model's layer, and the total-variation weight of the pixel inversion it is compared with.
+    public struct InversionTarget {
+        public var model: Explainable
+        public var layer: String
+        public var totalVariation = 0.02
+        public var preprocess: ((Tensor) throws -> Tensor)?
+        public init(model: Explainable, layer: String) { (self.model, self.layer) = (model, layer) }
+    }
+
+    public static func run(_ task: Task, image: Tensor, imageName: String, prior: DeepImagePrior, noise: Double = 0.1, inverting target: InversionTarget? = nil,
+                           seed: UInt64, out: String) throws -> Record {
+        if task == .invert, target == nil { throw TorchError("dip invert needs a model and a layer (--model, --layer)") }
         try OutputFolder.prepare(out)
         let started = Date()
         let generator = Generator(seed: seed &+ 1)
@@ -70,6 +90,17 @@ public enum DeepImagePriorRun {
             record.bestPSNR = fit.psnr.max()
             record.finalPSNR = fit.psnr.last
             shown += [("noisy", noisy), ("best (early stop)", fit.bestOutput ?? fit.output), ("last", fit.output)]
+        case .invert:
+            let target = target!
+            let inverted = try prior.invert(image, at: target.layer, of: target.model, preprocess: target.preprocess)
+            var pixels = RepresentationInversion(target.model, hookPoints: [target.layer])
+            (pixels.steps, pixels.totalVariation, pixels.preprocess, pixels.seed) = (prior.steps, target.totalVariation, target.preprocess, seed)
+            let plain = try pixels.run(image)
+            record.layer = target.layer
+            record.losses["deep image prior"] = inverted.losses
+            record.priorErrors = InversionErrors(representation: inverted.relativeError, image: inverted.imageError)
+            record.totalVariationErrors = InversionErrors(representation: plain.relativeErrors[0], image: plain.imageErrors[0])
+            shown += [(String(format: "pixels + %g·TV", target.totalVariation), try plain.images[0]), ("deep image prior", inverted.image)]
         }
         record.seconds = Date().timeIntervalSince(started)
         try JSONFile.write(record, to: "\(out)/dip.json")
@@ -86,7 +117,7 @@ public enum DeepImagePriorRun {
         try PNG.write(ImageMosaic.render(Tensor.stack(tiles, dim: 0).unsqueezed(dim: 0), scale: max(1, 112 / shown[0].1.shape[2])), to: "\(out)/images/dip.png")
         page.image("images/dip.png", caption: shown.map(\.0).joined(separator: " · "))
         let colours = ["#1f77b4", "#d62728", "#2ca02c"]
-        var chart = LineChart(title: "log₁₀ mean squared error", xLabel: "step", series: record.losses.sorted { $0.key < $1.key }.enumerated().map {
+        var chart = LineChart(title: record.layer == nil ? "log₁₀ mean squared error" : "log₁₀ squared relative representation error", xLabel: "step", series: record.losses.sorted { $0.key < $1.key }.enumerated().map {
             .init(name: $0.element.key, values: $0.element.value.map { Foundation.log10(max($0, 1e-12)) }, color: colours[$0.offset % colours.count])
         })
         chart.xTicks = (0..<(record.losses.values.first?.count ?? 0)).map { String(min($0 * record.every, record.steps)) }
@@ -96,6 +127,13 @@ public enum DeepImagePriorRun {
         }
         if let hidden = record.hiddenError, let fill = record.meanFillError {
             page.paragraph(String(format: "Hidden square: MSE %.4f from the network, %.4f filling with the mean of the known pixels.", hidden, fill))
+        }
+        if let layer = record.layer, let prior = record.priorErrors, let plain = record.totalVariationErrors {
+            page.paragraph("Inverting hook point \(layer): the image whose activation there matches the original's, found by optimising pixels under total variation (Mahendran & Vedaldi 2015) or the network's weights (the deep image prior as regulariser, Ulyanov et al. 2018, section 4), the same number of Adam steps. The loss curve is the prior's squared relative representation error.")
+            page.table(header: ["regulariser", "representation error", "distance from the image"], rows: [
+                ["total variation (pixels)", String(format: "%.3f", plain.representation), String(format: "%.3f", plain.image)],
+                ["deep image prior", String(format: "%.3f", prior.representation), String(format: "%.3f", prior.image)],
+            ])
         }
         if let noisy = record.noisyPSNR, let best = record.bestPSNR, let last = record.finalPSNR, let psnr = record.psnr {
             page.paragraph(String(format: "PSNR against the clean image: noisy %.2f dB; best %.2f dB at step %d (early stopping); last %.2f dB (the network has begun to fit the noise).", noisy, best, record.bestStep ?? 0, last))

@@ -34,9 +34,7 @@ public struct DeepImagePrior {
         guard target.rank == 3, target.shape[1] >= 2, target.shape[2] >= 2 else { throw TorchError("the deep image prior fits one image (C, H, W), got \(target.shape)") }
         guard steps >= 1, learningRate > 0, every >= 1 else { throw TorchError("the deep image prior needs steps ≥ 1, a positive learning rate and every ≥ 1") }
         guard try target.allFinite(), try target.min().item() >= 0, try target.max().item() <= 1 else { throw TorchError("the image's values must be finite and in [0, 1]") }
-        let generator = Generator(seed: seed)
-        let network = try HourglassNetwork(codeChannels: codeChannels, width: width, levels: levels, outputChannels: target.shape[0], generator: generator)
-        let code = try Tensor.rand([1, codeChannels, target.shape[1], target.shape[2]], generator: generator) * 0.1
+        let (network, code) = try untrainedNetwork(imageShape: target.shape)
         let y = try target.unsqueezed(dim: 0).to(.float32)
         let known = try (mask.map { try $0.to(.float32).expanded(to: target.shape).unsqueezed(dim: 0) } ?? y.onesLike())
         let count = try known.sum().item()
@@ -64,6 +62,13 @@ public struct DeepImagePrior {
         }
         let output = try noGrad { try network(code) }[0]
         return Fit(output: output, bestOutput: best?.2, losses: losses, psnr: psnr, bestStep: best?.1)
+    }
+
+    /// A freshly initialised network for images of `imageShape` (C, H, W) and its fixed noise code, from the seed.
+    func untrainedNetwork(imageShape shape: [Int]) throws -> (HourglassNetwork, Tensor) {
+        let generator = Generator(seed: seed)
+        let network = try HourglassNetwork(codeChannels: codeChannels, width: width, levels: levels, outputChannels: shape[0], generator: generator)
+        return (network, try Tensor.rand([1, codeChannels, shape[1], shape[2]], generator: generator) * 0.1)
     }
 
     /// Peak signal-to-noise ratio in dB for values in [0, 1].

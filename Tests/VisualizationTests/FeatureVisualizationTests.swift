@@ -132,6 +132,25 @@ struct DeepImagePriorTests {
         #expect(errorMessage { _ = try prior.fit(image, mask: Tensor.zeros([1, 16, 16])) }?.contains("no known pixel") == true)
         #expect(errorMessage { _ = try prior.fit(image * 2.0) }?.contains("[0, 1]") == true)
     }
+
+    @Test("inverting a first convolution through the prior gives the image back and leaves the model untouched")
+    func invertsThroughThePrior() throws {
+        let model = try Architectures.mnistCNN(generator: Generator(seed: 10))
+        model.eval()
+        let before = try model.parameters.map { try $0.clone() }
+        let grid = try Tensor.arange(0, 28, dtype: .float32) - 13.5
+        let blob = try ((grid.square().unsqueezed(dim: 1) + grid.square().unsqueezed(dim: 0)) * (-1.0 / 40)).exp().reshaped([1, 28, 28])
+        var prior = DeepImagePrior()
+        (prior.steps, prior.width, prior.levels, prior.every) = (200, 16, 2, 50)
+        let result = try prior.invert(blob, at: "0", of: model)
+        #expect(result.losses.count == 5 && result.losses.last! < result.losses.first! / 10, "\(result.losses)")
+        #expect(result.relativeError < 0.15 && result.imageError < 0.2, "\(result.relativeError) \(result.imageError)")
+        for (parameter, original) in zip(model.parameters, before) {
+            #expect(try maxDifference(parameter, original) == 0)
+            #expect(parameter.grad == nil)
+        }
+        #expect(errorMessage { _ = try prior.invert(blob, at: "nope", of: model) }?.contains("no hook point 'nope'") == true)
+    }
 }
 
 @Suite("DeepDream")
