@@ -8,8 +8,8 @@ import Torch
 struct AttackCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attack",
-        abstract: "Adversarial examples: attacks as ε grows (the default subcommand) and the linear explanation.",
-        subcommands: [AttackRun.self, AttackLinear.self],
+        abstract: "Adversarial examples: attacks as ε grows (the default subcommand), the linear explanation, and explanation stability against robustness.",
+        subcommands: [AttackRun.self, AttackLinear.self, AttackStability.self],
         defaultSubcommand: AttackRun.self
     )
 }
@@ -44,6 +44,56 @@ struct AttackLinear: ParsableCommand {
         printTable(LinearAdversarialStudy.table(record))
         try JSONFile.write(record, to: "\(out)/linear.json")
         print("\nwrote \(out)/linear.json")
+    }
+}
+
+struct AttackStability: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stability",
+        abstract: "Explanation stability (local Lipschitz) against adversarial robustness across MNIST classifiers: CNNs and SENNs.",
+        discussion: """
+        For each --model (the demo CNN, an adversarially trained CNN, SENNs from `glassbox senn sweep --keep-models`): accuracy on
+        the bundled test digits, clean and under PGD at each --eps, and the median local Lipschitz estimate of its saliency map (and
+        of a SENN's relevances θ(x)); Spearman's ρ across models. Writes stability.json and stability.html to --out.
+        """
+    )
+
+    @Option(name: .customLong("model"), help: "A model file (repeat: at least one; three or more for a correlation).") var models: [String] = []
+    @Option(help: "PGD budgets ε (L∞, pixels in [0, 1]), comma-separated.") var eps = StabilityVulnerabilityStudy.Settings().epsilons.map { String(format: "%g", $0) }.joined(separator: ",")
+    @Option(help: "PGD steps.") var steps = StabilityVulnerabilityStudy.Settings().steps
+    @Option(help: "Test digits attacked.") var inputs = StabilityVulnerabilityStudy.Settings().inputs
+    @Option(help: "Test digits whose explanations' Lipschitz estimates are taken.") var examples = StabilityVulnerabilityStudy.Settings().stability.examples
+    @Option(help: "Output folder.") var out = "runs/attack-stability"
+    @OptionGroup var common: CommonOptions
+
+    func parsedEpsilons() -> [Double]? {
+        let values = eps.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        return !values.isEmpty && values.allSatisfy({ $0 != nil && $0! > 0 && $0! < 1 }) ? values.map { $0! } : nil
+    }
+
+    func validate() throws {
+        guard (1...32).contains(models.count) else { throw ValidationError("name 1 to 32 models with --model") }
+        guard parsedEpsilons() != nil else { throw ValidationError("--eps takes comma-separated budgets in (0, 1)") }
+        guard (1...1000).contains(steps), (1...10_000).contains(inputs), (1...1000).contains(examples) else {
+            throw ValidationError("--steps 1…1,000, --inputs 1…10,000, --examples 1…1,000")
+        }
+    }
+
+    func run() throws {
+        try common.apply()
+        let loaded = try models.map { (name: $0, model: try ModelFile.load($0)) }
+        var settings = StabilityVulnerabilityStudy.Settings()
+        (settings.epsilons, settings.steps, settings.inputs) = (parsedEpsilons()!, steps, inputs)
+        settings.stability = StabilitySettings(examples: examples, seed: common.seed)
+        let record = try showingProgress { try StabilityVulnerabilityStudy.run(loaded, test: MNIST.bundled().test, settings: settings, seed: common.seed, out: out) }
+        for row in record.rows {
+            print(String(format: "%@ (%@): clean %.1f%%, PGD %@; saliency Lipschitz %.4g%@", row.model, row.kind, 100 * row.cleanAccuracy,
+                         zip(record.epsilons, row.robustAccuracy).map { String(format: "ε %g %.1f%%", $0.0, 100 * $0.1) }.joined(separator: ", "),
+                         row.saliencyLipschitz, row.relevanceLipschitz.map { String(format: ", θ Lipschitz %.4g", $0) } ?? ""))
+        }
+        if let rho = record.spearman { print("Spearman ρ (saliency Lipschitz, PGD accuracy), all models: " + rho.map { String(format: "%+.2f", $0) }.joined(separator: ", ")) }
+        if let rho = record.sennSpearman { print("Spearman ρ (θ Lipschitz, PGD accuracy), SENNs: " + rho.map { String(format: "%+.2f", $0) }.joined(separator: ", ")) }
+        print(String(format: "%.0f s; page: %@/stability.html", record.seconds, out))
     }
 }
 
@@ -141,13 +191,14 @@ struct AdversarialTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "adversarial-train",
         abstract: "Train the MNIST CNN on adversarial examples (PGD, or FGSM from a random start); compare it with `glassbox attack --model … --transfer-to …`.",
-        discussion: "Every batch is attacked (L∞, ε in pixel units, the model in evaluation mode) before the loss: --method pgd (Madry et al. 2018, --steps steps of 2.5ε/steps) or fgsm (Wong et al. 2020: a random start and one step of 1.25ε, about twice the cost of standard training). The other flags are `glassbox train`'s. Writes checkpoint.safetensors, model.safetensors and metrics.json to --out."
+        discussion: "Every batch is attacked (L∞, ε in pixel units, the model in evaluation mode) before the loss: --method pgd (Madry et al. 2018, --steps steps of 2.5ε/steps) or fgsm (Wong et al. 2020: a random start and one step of 1.25ε, about twice the cost of standard training). --warm-up N ramps ε up linearly over the first N epochs (the step size with it), which PGD training on MNIST needs to leave the constant-output plateau. The other flags are `glassbox train`'s. Writes checkpoint.safetensors, model.safetensors and metrics.json to --out."
     )
 
     @Option(help: "fgsm or pgd.") var method: AdversarialTraining.Method = .fgsm
     @Option(help: "ε, the L∞ budget (pixels in [0, 1]).") var eps = 0.3
     @Option(help: "PGD steps.") var steps = 10
     @Option(help: "Step size (default: 1.25ε for fgsm, 2.5ε/steps for pgd).") var stepSize: Double?
+    @Option(help: "Epochs over which ε grows linearly from 0 (0: full ε from the first batch).") var warmUp = 0.0
     @Option(help: "Output folder.") var out = "runs/adversarial-train"
     @Flag(help: "Continue from --out/checkpoint.safetensors if it exists.") var resume = false
     @OptionGroup var data: DataOptions
@@ -156,7 +207,7 @@ struct AdversarialTrain: ParsableCommand {
 
     var options: CNNTrainingOptions {
         var options = training.options
-        options.adversarial = AdversarialTraining(method: method, epsilon: eps, steps: steps, stepSize: stepSize)
+        options.adversarial = AdversarialTraining(method: method, epsilon: eps, steps: steps, stepSize: stepSize, warmUpEpochs: warmUp)
         return options
     }
 

@@ -153,13 +153,14 @@ struct SENNSweep: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
         abstract: "Train one SENN per robustness weight λ and plot accuracy and stability against λ (the paper's Figure 4).",
-        discussion: "Writes sweep.html and sweep.json to --out. Every other training setting is shared across λ."
+        discussion: "Writes sweep.html and sweep.json to --out. Every other training setting is shared across λ. With --keep-models each λ's SENN is saved as --out/models/senn-lambda-λ.safetensors (for `glassbox attack stability`, `glassbox senn explain`, …)."
     )
 
     @Option(help: "Comma-separated λ values.") var lambdas = "0,1e-4,1e-3,1e-2,1e-1,1"
     @Option(parsing: .unconditional, help: "Test examples for the Lipschitz estimate.") var examples = 50
     @Option(help: "Output folder.") var out = "runs/senn-sweep"
     @Flag(help: "After choosing λ on the validation split, retrain λ = 0 and the chosen λ on all training examples and report those.") var refit = false
+    @Flag(help: "Save each λ's model to --out/models (not with --refit).") var keepModels = false
     @OptionGroup var flags: SENNTrainingFlags
     @OptionGroup var data: DataOptions
     @OptionGroup var common: CommonOptions
@@ -175,6 +176,7 @@ struct SENNSweep: ParsableCommand {
     func validate() throws {
         _ = try values()
         guard (1...1000).contains(examples) else { throw ValidationError("--examples must be between 1 and 1000") }
+        guard !(keepModels && refit) else { throw ValidationError("--keep-models saves the sweep's models; run it without --refit") }
     }
 
     func run() throws {
@@ -191,7 +193,14 @@ struct SENNSweep: ParsableCommand {
             print(String(format: "refit λ %g vs λ = 0: test accuracy %.2f%% vs %.2f%%, median Lipschitz %.2f× (gradient ascent), %.2f× (authors' protocol)",
                          choice.chosen, 100 * choice.refit.testAccuracy, 100 * choice.baseline.testAccuracy, ratio, boxRatio))
         } else {
-            rows = try showingProgress { try SENNAnalysis.sweep(try values(), options: training, data: dataset, seed: common.seed, settings: settings) }
+            let models = (out as NSString).appendingPathComponent("models")
+            if keepModels { try OutputFolder.prepare(models) }
+            rows = try showingProgress {
+                try SENNAnalysis.sweep(try values(), options: training, data: dataset, seed: common.seed, settings: settings) { lambda, model, _ in
+                    guard keepModels else { return }
+                    try SENNFile.save(model, dataset: training.dataset, data: dataset, to: (models as NSString).appendingPathComponent(String(format: "senn-lambda-%g.safetensors", lambda)))
+                }
+            }
             refitRows = []
             if let choice = SENNSweepReport.choice(rows) { print(choice) }
         }

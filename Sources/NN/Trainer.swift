@@ -36,6 +36,9 @@ public final class Trainer {
     /// input gradients or reconstructions); returns the loss and the logits. Its generator
     /// is the epoch's (seeded per epoch, so resumed runs draw the same numbers).
     public var objective: ((Tensor, Tensor, Generator) throws -> (loss: Tensor, logits: Tensor))?
+    /// How far training has come, in epochs (fractional within an epoch): what a schedule inside
+    /// `objective` reads (an adversarial budget's warm-up).
+    public private(set) var epochsDone = 0.0
     /// Called with the epoch number (1-based) before each epoch, also the first one after a
     /// resume: for schedules of loss weights and the like.
     public var beforeEpoch: ((Int) throws -> Void)?
@@ -91,6 +94,7 @@ public final class Trainer {
                 var x = try inputs.indexSelect(dim: 0, index: index)
                 if let augment { x = try augment(x, generator) }
                 let y = try targets.indexSelect(dim: 0, index: index)
+                epochsDone = Double(epoch - 1) + Double(b) / Double(plan.count)
                 let (value, logits) = try objective?(x, y, generator) ?? { let l = try model(x); return (try loss(l, y), l) }()
                 try model.zeroGrad()
                 try value.backward()

@@ -183,9 +183,9 @@ public enum MNISTRun {
             trainer.augment = { try Augmentation.randomShift($0, maxPixels: options.shift, generator: $1) }
         }
         if let adversarial = options.adversarial {
-            trainer.settings! += ", adversarial \(adversarial.method.rawValue) ε \(adversarial.epsilon) steps \(adversarial.steps) step \(adversarial.stepSize.map { "\($0)" } ?? "default")"
-            trainer.objective = { x, y, generator in
-                let logits = try model(adversarial.adversarialBatch(x, labels: y, model: model, generator: generator))
+            trainer.settings! += ", adversarial \(adversarial.method.rawValue) ε \(adversarial.epsilon) steps \(adversarial.steps) step \(adversarial.stepSize.map { "\($0)" } ?? "default") warm-up \(adversarial.warmUpEpochs) epochs"
+            trainer.objective = { [unowned trainer] x, y, generator in
+                let logits = try model(adversarial.adversarialBatch(x, labels: y, model: model, generator: generator, afterEpochs: trainer.epochsDone))
                 return (try Functional.crossEntropy(logits, target: y), logits)
             }
         }
