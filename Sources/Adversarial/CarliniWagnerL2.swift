@@ -37,7 +37,7 @@ public struct CarliniWagnerL2: AdversarialAttack {
             throw TorchError("Carlini–Wagner needs steps ≥ 1, search steps ≥ 1 and a positive learning rate")
         }
         try goal.validate(inputs, model: model, range: inputRange)
-        return try firstOrderInputLoop { try search(inputs, goal: goal) }
+        return try firstOrderInputLoop(inputElements: inputs.count) { try search(inputs, goal: goal) }
     }
 
     func search(_ inputs: Tensor, goal: AttackGoal) throws -> Tensor {

@@ -19,6 +19,6 @@ public struct FastGradientSignMethod: AdversarialAttack {
         try goal.validate(inputs, model: model, range: inputRange)
         let step = InputOptimization(goal.direction, step: .signed(size: epsilon), steps: 1,
                                      constraints: [.range(low: inputRange.lowerBound, high: inputRange.upperBound)])
-        return try firstOrderInputLoop { try step.run(from: inputs, objective: { try goal.crossEntropy(model($0)) }) }
+        return try firstOrderInputLoop(inputElements: inputs.count) { try step.run(from: inputs, objective: { try goal.crossEntropy(model($0)) }) }
     }
 }

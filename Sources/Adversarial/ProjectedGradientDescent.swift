@@ -43,7 +43,7 @@ public struct ProjectedGradientDescent: AdversarialAttack {
             guard offsets.shape == center.shape else { throw TorchError("PGD starting offsets have shape \(offsets.shape), the inputs \(center.shape)") }
             start = try range.applied(to: ball(around: center.zerosLike()).applied(to: offsets.to(center.dtype)) + center)
         }
-        return try firstOrderInputLoop { try loop.run(from: start, objective: { try goal.crossEntropy(model($0)) }) }
+        return try firstOrderInputLoop(inputElements: start.count) { try loop.run(from: start, objective: { try goal.crossEntropy(model($0)) }) }
     }
 
     func ball(around center: Tensor) -> InputOptimization.Constraint {

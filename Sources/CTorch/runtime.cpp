@@ -95,6 +95,7 @@ int gbt_get_num_threads(void) {
     return 1;
   }
 }
+int gbt_get_calling_thread_threads(void) { return calling_thread_threads; }
 int gbt_set_calling_thread_threads(int n) {
   GBT_TRY(if (n < 0) throw std::invalid_argument("thread count must not be negative"); calling_thread_threads = n; apply_requested_threads())
 }

@@ -96,6 +96,16 @@ extension Torch {
         defer { SingleThreadedBLAS.leave() }
         return try body()
     }
+
+    /// Runs `body` with libtorch's operators on `count` threads on this thread only (other
+    /// threads keep theirs); the previous setting comes back after.
+    public static func withIntraOpThreads<R>(_ count: Int, _ body: () throws -> R) throws -> R {
+        guard count >= 1 else { throw TorchError("thread count must be at least 1") }
+        let previous = gbt_get_calling_thread_threads()
+        try check(gbt_set_calling_thread_threads(Int32(count)), "set the calling thread's threads")
+        defer { _ = gbt_set_calling_thread_threads(previous) }
+        return try body()
+    }
 }
 
 /// OpenBLAS's thread count is one per process: the first `concurrentMap` running sets it to one and

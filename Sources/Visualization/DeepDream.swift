@@ -57,7 +57,7 @@ public struct DeepDream {
         var detail = try Tensor.zeros([1, image.shape[0], sizes[0].0, sizes[0].1])
         var dream = base
         try search.checkHookPoints()
-        try firstOrderInputLoop {
+        try firstOrderInputLoop(inputElements: image.count) {
             for (index, size) in sizes.enumerated() {
                 let scaled = size == (h, w) ? base : try Functional.upsampleBilinear(base, size: size)
                 if index > 0 { detail = try Functional.upsampleBilinear(detail, size: size) }

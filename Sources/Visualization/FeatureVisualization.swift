@@ -41,7 +41,7 @@ public struct FeatureVisualization {
 
     /// Optimises one image of `shape` (C, H, W) per objective (first-order gradients only).
     public func run(imageShape shape: [Int]) throws -> Result {
-        try firstOrderInputLoop { try optimise(imageShape: shape) }
+        try firstOrderInputLoop(inputElements: objectives.count * shape.reduce(1, *)) { try optimise(imageShape: shape) }
     }
 
     func optimise(imageShape shape: [Int]) throws -> Result {

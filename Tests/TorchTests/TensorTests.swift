@@ -163,6 +163,18 @@ struct EngineTests {
         #expect(counts.value == Array(repeating: Torch.threads, count: 4))
         #expect(Torch.threads == max(ProcessInfo.processInfo.activeProcessorCount, 1))
     }
+
+    @Test("a scoped thread count holds inside, nests, and gives the previous count back")
+    func scopedIntraOpThreads() throws {
+        let all = Torch.threads
+        try Torch.withIntraOpThreads(1) {
+            #expect(Torch.threads == 1)
+            try Torch.withIntraOpThreads(2) { #expect(Torch.threads == 2) }
+            #expect(Torch.threads == 1)
+        }
+        #expect(Torch.threads == all)
+        #expect(errorMessage { try Torch.withIntraOpThreads(0) {} }?.contains("at least 1") == true)
+    }
 }
 
 /// A value several threads write under a lock.

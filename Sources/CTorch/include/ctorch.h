@@ -34,6 +34,8 @@ int gbt_set_num_threads(int n);
 int gbt_get_num_threads(void);
 // Intra-op threads for libtorch calls made from the calling thread only (0: the process's count).
 int gbt_set_calling_thread_threads(int n);
+/* The calling thread's own count (0: none, the process's count applies). */
+int gbt_get_calling_thread_threads(void);
 // OpenBLAS's thread count (process-wide); -1 and no effect when the BLAS is not OpenBLAS.
 int gbt_blas_threads(void);
 void gbt_set_blas_threads(int n);
