@@ -115,26 +115,25 @@ struct InvertCommand: ParsableCommand {
 
     @Option(help: "A Glassbox model file or a TorchScript file (output only).") var model: String
     @Option(help: "Hook points, comma-separated, shallow to deep.") var layers = "0,2,5,8,output"
-    @Option(help: "The image: .png/.npy/.safetensors holding one image.") var input: String?
-    @Option(help: "Without --input: which bundled MNIST test digit.") var index = 0
+    @OptionGroup var imageSource: SingleImageOptions
     @Option(help: "Optimisation steps.") var steps = 400
     @Option(help: "λ, the weight of the total variation.") var tv = 0.02
     @Option(help: ArgumentHelp(InputNormalization.help)) var normalize: String?
     @Option(help: "Output folder.") var out = "runs/invert"
     @OptionGroup var common: CommonOptions
 
-    var parsedLayers: [String] { layers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+    var parsedLayers: [String] { commaSeparated(layers) }
 
     func validate() throws {
         guard !parsedLayers.isEmpty, parsedLayers.count <= 32 else { throw ValidationError("--layers takes 1 to 32 comma-separated hook points") }
-        guard (1...100_000).contains(steps), tv >= 0, index >= 0 else { throw ValidationError("--steps 1…100,000, --tv ≥ 0, --index ≥ 0") }
+        guard (1...100_000).contains(steps), tv >= 0 else { throw ValidationError("--steps 1…100,000, --tv ≥ 0") }
         try validateNormalization(normalize)
     }
 
     func run() throws {
         try common.apply()
         let loaded = try ModelFile.load(model)
-        let (image, imageName) = try SingleImage.load(file: input, digit: index, model: loaded)
+        let (image, imageName) = try imageSource.load(for: loaded)
         let normalization = try normalize.map(InputNormalization.init(parsing:))
         let record = try showingProgress {
             try InversionRun.run(loaded.model, named: (model as NSString).lastPathComponent, image: image, imageName: imageName, layers: parsedLayers,
@@ -167,8 +166,7 @@ struct DeepImagePriorCommand: ParsableCommand {
     @Option(help: "invert: the hook point (\"output\" for the model's output).") var layer = "5"
     @Option(help: "invert: λ of the pixel inversion it is compared with.") var tv = 0.02
     @Option(help: ArgumentHelp(InputNormalization.help)) var normalize: String?
-    @Option(help: "The image: .png/.npy/.safetensors holding one image.") var input: String?
-    @Option(help: "Without --input: which bundled MNIST test digit.") var index = 0
+    @OptionGroup var imageSource: SingleImageOptions
     @Option(help: "Optimisation steps.") var steps = 1500
     @Option(help: "Adam's learning rate.") var learningRate = 0.01
     @Option(help: "Channels per level of the network.") var width = 64
@@ -183,15 +181,15 @@ struct DeepImagePriorCommand: ParsableCommand {
         if parsed != .invert, model != nil { throw ValidationError("--model is for dip invert only") }
         guard tv >= 0 else { throw ValidationError("--tv must be ≥ 0") }
         try validateNormalization(normalize)
-        guard (1...100_000).contains(steps), learningRate > 0, (4...512).contains(width), (1...6).contains(levels), noise > 0, noise < 1, index >= 0 else {
-            throw ValidationError("--steps 1…100,000, --learning-rate > 0, --width 4…512, --levels 1…6, --noise in (0, 1), --index ≥ 0")
+        guard (1...100_000).contains(steps), learningRate > 0, (4...512).contains(width), (1...6).contains(levels), noise > 0, noise < 1 else {
+            throw ValidationError("--steps 1…100,000, --learning-rate > 0, --width 4…512, --levels 1…6, --noise in (0, 1)")
         }
     }
 
     func run() throws {
         try common.apply()
         let loaded = try model.map(ModelFile.load)
-        let (image, name) = try SingleImage.load(file: input, digit: index, model: loaded)
+        let (image, name) = try imageSource.load(for: loaded)
         var target = loaded.map { DeepImagePriorRun.InversionTarget(model: $0.model, layer: layer) }
         target?.totalVariation = tv
         target?.preprocess = try normalize.map(InputNormalization.init(parsing:)).map { n in { try n($0) } }
@@ -222,8 +220,7 @@ struct DreamCommand: ParsableCommand {
 
     @Option(help: "A Glassbox model file.") var model: String
     @Option(help: "The objective (see `glassbox visualize --help`).") var objective = "3:layer"
-    @Option(help: "The image: .png/.npy/.safetensors holding one image.") var input: String?
-    @Option(help: "Without --input: which bundled MNIST test digit.") var index = 0
+    @OptionGroup var imageSource: SingleImageOptions
     @Option(help: "Octaves.") var octaves = DeepDream.Settings().octaves
     @Option(help: "Scale between octaves.") var octaveScale = DeepDream.Settings().octaveScale
     @Option(help: "Steps per octave.") var steps = DeepDream.Settings().stepsPerOctave
@@ -234,8 +231,8 @@ struct DreamCommand: ParsableCommand {
 
     func validate() throws {
         try asUsageError { _ = try FeatureObjective(parsing: objective) }
-        guard (1...10).contains(octaves), octaveScale >= 1, octaveScale <= 4, (1...10_000).contains(steps), stepSize > 0, index >= 0 else {
-            throw ValidationError("--octaves 1…10, --octave-scale 1…4, --steps 1…10,000, --step-size > 0, --index ≥ 0")
+        guard (1...10).contains(octaves), octaveScale >= 1, octaveScale <= 4, (1...10_000).contains(steps), stepSize > 0 else {
+            throw ValidationError("--octaves 1…10, --octave-scale 1…4, --steps 1…10,000, --step-size > 0")
         }
         try validateNormalization(normalize)
     }
@@ -243,7 +240,7 @@ struct DreamCommand: ParsableCommand {
     func run() throws {
         try common.apply()
         let loaded = try ModelFile.load(model)
-        let (image, name) = try SingleImage.load(file: input, digit: index, model: loaded)
+        let (image, name) = try imageSource.load(for: loaded)
         var dream = DeepDream(loaded.model, objective: try FeatureObjective(parsing: objective))
         (dream.settings.octaves, dream.settings.octaveScale, dream.settings.stepsPerOctave, dream.settings.stepSize, dream.seed) = (octaves, octaveScale, steps, stepSize, common.seed)
         let normalization = try normalize.map(InputNormalization.init(parsing:))
@@ -262,24 +259,22 @@ struct ActivationsMaps: ParsableCommand {
 
     @Option(help: "A Glassbox model file.") var model: String
     @Option(help: "Hook points, comma-separated.") var layers = "1,4"
-    @Option(help: "The image: .png/.npy/.safetensors holding one image.") var input: String?
-    @Option(help: "Without --input: which bundled MNIST test digit.") var index = 0
+    @OptionGroup var imageSource: SingleImageOptions
     @Option(help: ArgumentHelp(InputNormalization.help)) var normalize: String?
     @Option(help: "Output folder.") var out = "runs/activation-maps"
     @OptionGroup var common: CommonOptions
 
-    var parsedLayers: [String] { layers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+    var parsedLayers: [String] { commaSeparated(layers) }
 
     func validate() throws {
         guard !parsedLayers.isEmpty, parsedLayers.count <= 16 else { throw ValidationError("--layers takes 1 to 16 comma-separated hook points") }
-        guard index >= 0 else { throw ValidationError("--index must be ≥ 0") }
         try validateNormalization(normalize)
     }
 
     func run() throws {
         try common.apply()
         let loaded = try ModelFile.load(model)
-        let (image, imageName) = try SingleImage.load(file: input, digit: index, model: loaded)
+        let (image, imageName) = try imageSource.load(for: loaded)
         var maps = ActivationMaps(loaded.model, hookPoints: parsedLayers)
         maps.preprocess = try normalize.map(InputNormalization.init(parsing:)).map { n in { try n($0) } }
         let record = try ActivationMapsRun.run(maps, named: (model as NSString).lastPathComponent, image: image, imageName: imageName, out: out)
@@ -289,4 +284,20 @@ struct ActivationsMaps: ParsableCommand {
         }
         print(String(format: "%.1f s; page: %@/activations.html", record.seconds, out))
     }
+}
+
+/// The one image invert, dream, dip and activations maps work on: a file, or a bundled digit.
+struct SingleImageOptions: ParsableArguments {
+    @Option(help: "The image: .png/.npy/.safetensors holding one image.") var input: String?
+    @Option(help: "Without --input: which bundled MNIST test digit.") var index = 0
+
+    func validate() throws { guard index >= 0 else { throw ValidationError("--index must be ≥ 0") } }
+
+    /// The image (read as `model` expects, when given) and a name for pages.
+    func load(for model: LoadedModel?) throws -> (image: Tensor, name: String) { try SingleImage.load(file: input, digit: index, model: model) }
+}
+
+/// The non-empty, trimmed items of a comma-separated list.
+func commaSeparated(_ text: String) -> [String] {
+    text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
 }
