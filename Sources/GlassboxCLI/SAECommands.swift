@@ -91,7 +91,7 @@ struct SAECommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sae",
         abstract: "Sparse autoencoders (dictionary learning, Bricken et al. 2023) on stored activations.",
-        discussion: "Not built yet (issue 16): image dashboards, data-parallel training.",
+        discussion: "Not built yet (issue 16): data-parallel training.",
         subcommands: [SAETrain.self, SAEEvaluate.self, SAEDashboardCommand.self, SAESteer.self, SAEMatch.self, SAESplit.self, SAESynthetic.self]
     )
 }
@@ -181,7 +181,7 @@ struct SAEEvaluate: ParsableCommand {
 /// An autoencoder trained on a language model's activations, and that model.
 struct LanguageModelAutoencoder: ParsableArguments {
     @Option(help: "sae.safetensors from `glassbox sae train` (on a language model's activations).") var sae: String
-    @Option(help: "The language model the activations came from.") var model: String
+    @Option(help: "The model the activations came from (a tweet language model; for `dashboard` also an MNIST CNN).") var model: String
 
     /// The autoencoder and its hook point.
     func load() throws -> (SparseAutoencoder, String) {
@@ -194,8 +194,8 @@ struct LanguageModelAutoencoder: ParsableArguments {
 struct SAEDashboardCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dashboard",
-        abstract: "Feature dashboards of an autoencoder on a tweet language model: contexts, interval samples, histogram, output effect.",
-        discussion: "On the first 1,000 validation tweets. Writes dashboard.json and dashboard.html."
+        abstract: "Feature dashboards: contexts (tweets) or digits (an MNIST CNN), interval samples, histogram, output effect.",
+        discussion: "A tweet language model: on the first 1,000 validation tweets. An MNIST CNN: on the first 1,000 bundled test digits, with each feature's prototype (the mean of its top digits) and the label purity of features against the layer's neurons. Writes dashboard.json and dashboard.html."
     )
 
     @OptionGroup var subject: LanguageModelAutoencoder
@@ -219,6 +219,17 @@ struct SAEDashboardCommand: ParsableCommand {
     func run() throws {
         try common.apply()
         let (autoencoder, hook) = try subject.load()
+        guard LanguageModelFile.isLanguageModel(subject.model) else {
+            let record = try showingProgress {
+                try SAERun.imageDashboard(sae: autoencoder, hookPoint: hook, model: subject.model, features: try parsedFeatures(), count: count, seed: common.seed, out: out)
+            }
+            for d in record.features {
+                print(String(format: "feature %d: fires on %.1f%% of digits, largest activation %.3f", d.feature, 100 * d.frequency, d.maxActivation))
+            }
+            print(String(format: "label purity of the top %d digits: features %.3f, neurons %.3f", record.purityTop, record.featurePurity, record.neuronPurity))
+            print("page: \(out)/dashboard.html")
+            return
+        }
         let record = try showingProgress {
             try SAERun.dashboard(sae: autoencoder, hookPoint: hook, languageModel: subject.model, features: try parsedFeatures(), count: count, seed: common.seed, out: out)
         }

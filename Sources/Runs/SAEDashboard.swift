@@ -33,18 +33,9 @@ extension SAERun {
             throw TorchError("'\(hookPoint)' gives \(x.shape[1]) values per token; the autoencoder takes \(sae.configuration.inputs)")
         }
         let f = try noGrad { try sae.encode(x) }
-        let live = try f.gt(0).to(.int64).sum(dims: [0]).gt(0).scalars(as: Bool.self).enumerated().filter(\.element).map(\.offset)
+        let live = try liveFeatures(f)
         let generator = Generator(seed: seed)
-        let picked: [Int]
-        if let chosen {
-            if let bad = chosen.first(where: { !(0..<sae.configuration.features).contains($0) }) {
-                throw TorchError("feature \(bad) does not exist: the autoencoder has \(sae.configuration.features) (0…\(sae.configuration.features - 1))")
-            }
-            picked = chosen
-        } else {
-            guard !live.isEmpty else { throw TorchError("no feature fires on these texts") }
-            picked = try Tensor.randperm(live.count, generator: generator).scalars(as: Int64.self).prefix(count).map { live[Int($0)] }.sorted()
-        }
+        let picked = try pickFeatures(chosen, live: live, count: count, of: sae.configuration.features, generator: generator)
         let (effects, note) = try outputEffects(sae, hookPoint: hookPoint, lm: lm)
         let columns = try f.indexSelect(dim: 1, index: Tensor(picked.map { Int64($0) }, shape: [picked.count])).t().contiguous().to(.float64)
         let vocabulary = lm.tokens.count

@@ -103,6 +103,19 @@ struct SAECommandTests {
         #expect(collected.status == 0 && collected.output.contains("300 rows of 128 values"), "\(collected.error)")
         let validation = try glassbox(["activations", "collect", "--model", model, "--hook", "9", "--split", "validation", "--out", store])
         #expect(validation.failedCleanly && validation.error.contains("no validation split"))
+        // An autoencoder on those rows, and its dashboards with digits.
+        let sae = folder.appendingPathComponent("sae").path
+        let trained = try glassbox(["sae", "train", "--activations", store, "--steps", "30", "--batch-size", "64", "--warmup", "5", "--expansion", "2", "--out", sae])
+        #expect(trained.status == 0, "\(trained.error)")
+        let dashboard = folder.appendingPathComponent("dashboard").path
+        let shown = try glassbox(["sae", "dashboard", "--sae", "\(sae)/sae.safetensors", "--model", model, "--count", "3", "--out", dashboard])
+        #expect(shown.status == 0 && shown.output.contains("label purity of the top 20 digits"), "\(shown.error)")
+        let json = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(dashboard)/dashboard.json"))) as? [String: Any])
+        let features = try #require(json["features"] as? [[String: Any]])
+        #expect(features.count == 3 && features.allSatisfy { ($0["promoted"] as? [Any])?.count == 3 })
+        #expect(try String(contentsOfFile: "\(dashboard)/dashboard.html", encoding: .utf8).contains("prototype.png"))
+        let missing = try glassbox(["sae", "dashboard", "--sae", "\(sae)/sae.safetensors", "--model", model, "--features", "999", "--out", dashboard])
+        #expect(missing.failedCleanly && missing.error.contains("feature 999 does not exist"), "\(missing.error)")
         let synthetic = try glassbox(["sae", "synthetic", "--features", "24", "--dimension", "12", "--density", "0.08", "--expansion", "2", "--l1", "0.3",
                                       "--steps", "3000", "--batch-size", "256", "--warmup", "100", "--learning-rate", "3e-3"])
         #expect(synthetic.status == 0 && synthetic.output.contains("(target ≥ 0.9: met)"), "\(synthetic.output)")
