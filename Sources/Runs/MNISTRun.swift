@@ -263,6 +263,8 @@ public enum MNISTRun {
              "<p><a href=\"visualize/visualize.html\">Feature visualisation</a>: images that maximise three channels of the CNN's second convolution, and its first layer's filters. <code>glassbox visualize</code> takes units, channels, layers, classes and sums of them; <code>glassbox invert</code> reconstructs an image from its representation at each layer.</p>"),
             ("attack/attack.html", "How little does it take to fool it?",
              "<p><a href=\"attack/attack.html\">Adversarial examples</a>: the CNN's accuracy under FGSM and PGD as the budget ε grows, with examples. <code>glassbox attack</code> adds BIM, PGD in L2, Carlini–Wagner and transfer to a second model; <code>glassbox adversarial-train</code> trains a robust CNN.</p>"),
+            ("sae/dashboard.html", "A dictionary for the hidden layer",
+             "<p><a href=\"sae/dashboard.html\">Sparse autoencoder features</a> of the CNN's 128-unit hidden layer (a ×4 dictionary): each feature's top digits, digits across its activation range, a prototype, and the classes it pushes, with the label purity of features against neurons. <code>glassbox activations collect</code> and <code>glassbox sae train|evaluate|dashboard</code> do the same for tweet language models and MiniLM.</p>"),
             ("senn.html", "Models that explain themselves",
              "<p><a href=\"senn.html\">A self-explaining neural network</a>: concept relevances, prototypes, stability against the CNN's post-hoc explanations, and a tabular SENN.</p>"),
         ]

@@ -1,4 +1,5 @@
 import Datasets
+import DictionaryLearning
 import Foundation
 import NN
 import Superposition
@@ -18,7 +19,7 @@ public enum Tour {
         let started = Date()
         try OutputFolder.prepare(out)
         for page in ["senn.html", "sanity-check.html", "transparent/compare.html", "text/tokens.html", "superposition/superposition.html", "geometry/geometry.html",
-                     "visualize/visualize.html", "attack/attack.html"] {
+                     "visualize/visualize.html", "attack/attack.html", "sae/dashboard.html"] {
             let path = (out as NSString).appendingPathComponent(page)
             if FileManager.default.fileExists(atPath: path) { try FileManager.default.removeItem(atPath: path) }
         }
@@ -39,6 +40,7 @@ public enum Tour {
         let superposition = try superpositionPart(out: (out as NSString).appendingPathComponent("superposition"), seed: seed)
         let geometry = try geometryPart(model, test: test.images, out: (out as NSString).appendingPathComponent("geometry"), seed: seed)
         let adversarial = try adversarialPart(model, test: test, out: out, seed: seed)
+        let dictionary = try sparseAutoencoderPart(modelPath: path(out, "model.safetensors"), out: path(out, "sae"), seed: seed)
         let senn = includeSENN ? try SENNTour.write(cnn: model, cnnAccuracy: metrics.testAccuracy, data: source, out: out, seed: seed).summary : []
         let total = Date().timeIntervalSince(started)
         try MNISTRun.writeReport(model: model, metrics: metrics, test: test, out: out, totalSeconds: total)
@@ -46,7 +48,7 @@ public enum Tour {
         return [
             String(format: "test accuracy %.2f%% (target ≥ 97%%): %@", 100 * metrics.testAccuracy, verdict(metrics.testAccuracy >= 0.97)),
             String(format: "CNN part %.1f s (target < 180 s on 2 cores): %@", cnnSeconds, verdict(cnnSeconds < 180)),
-        ] + [text, superposition, geometry] + adversarial + senn + [
+        ] + [text, superposition, geometry] + adversarial + [dictionary] + senn + [
             String(format: "tour %.0f s (target < %.0f s on 2 cores): %@", total, targetSeconds, verdict(total < targetSeconds)),
         ]
     }
@@ -113,6 +115,29 @@ public enum Tour {
                            visualization.trace.map { $0.first ?? 0 }.reduce(0, +) / 3, visualization.values.reduce(0, +) / 3,
                            100 * record.cleanAccuracy, 100 * accuracy("fgsm", 0.1), 100 * accuracy("pgd", 0.1), 100 * accuracy("fgsm", 0.2),
                            100 * accuracy("pgd", 0.2), Date().timeIntervalSince(started))]
+    }
+
+    /// A ×4 sparse autoencoder on the CNN's 128-unit hidden layer (after its ReLU, hook point 9),
+    /// trained on the training digits' activations and measured on the test digits', with image
+    /// dashboards of eight features (sae/dashboard.html).
+    static func sparseAutoencoderPart(modelPath: String, out: String, seed: UInt64) throws -> String {
+        ProgressObserver.note("sparse autoencoder: the CNN's hidden layer as a dictionary of 512 features; are they cleaner than its neurons?")
+        let started = Date()
+        let (train, test) = (path(out, "activations-train"), path(out, "activations-test"))
+        var trainer = SparseAutoencoderTrainer()
+        (trainer.steps, trainer.batchSize, trainer.l1Coefficient, trainer.seed) = (2000, 256, 2, seed)
+        (trainer.warmupSteps, trainer.resampleAt, trainer.deadWindow) = (200, [500, 1000, 1500], 500)
+        let (record, dashboard) = try ProgressObserver.quietly { () -> (SAERun.TrainRecord, SAERun.ImageDashboardRecord) in
+            _ = try SAERun.collect(model: modelPath, hookPoint: "9", split: .train, part: .whole, limit: nil, out: train)
+            _ = try SAERun.collect(model: modelPath, hookPoint: "9", split: .test, part: .whole, limit: nil, out: test)
+            let record = try SAERun.train(activations: train, expansion: 4, topK: nil, trainer: trainer, evaluation: test, out: out)
+            let (sae, _) = try SAERun.load(path(out, "sae.safetensors"))
+            return (record, try SAERun.imageDashboard(sae: sae, hookPoint: "9", model: modelPath, features: nil, count: 8, seed: seed, out: out))
+        }
+        let metrics = record.metrics
+        return String(format: "sparse autoencoder: ×4 on the CNN's hidden layer, L0 %.1f of 512, variance explained %.1f%%, dead %.1f%%; label purity of the top 20 digits: features %.2f, neurons %.2f (%.0f s)",
+                      metrics.l0, 100 * metrics.varianceExplained, 100 * metrics.deadFraction, dashboard.featurePurity, dashboard.neuronPurity,
+                      Date().timeIntervalSince(started))
     }
 
     /// Tweets whose explanations the tour shows: plain praise and complaint, a negation, and mixed feelings.
