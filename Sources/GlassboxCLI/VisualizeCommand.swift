@@ -36,6 +36,7 @@ struct VisualizeCommand: ParsableCommand {
     @Option(help: "Images per objective.") var copies = 1
     @Option(help: "HOOK[:WEIGHT]: push images of the same objective apart at this hook point (weight 1 by default).") var diversity: String?
     @Option(help: "Weight of the mean squared distance from mid-grey.") var l2 = 0.0
+    @Option(help: "Weight of the mean absolute distance from mid-grey.") var l1 = 0.0
     @Option(help: "Weight of the total variation.") var tv = 0.0
     @Option(help: "One input's shape C,H,W, for a model file that does not say (TorchScript).") var inputShape: String?
     @Option(help: ArgumentHelp(InputNormalization.help)) var normalize: String?
@@ -47,8 +48,8 @@ struct VisualizeCommand: ParsableCommand {
         guard (1...16).contains(copies), objectives.count * copies <= 64 else { throw ValidationError("--copies 1…16, and at most 64 images (objectives × copies) at once") }
         for objective in objectives { try asUsageError { _ = try FeatureObjective(parsing: objective) } }
         guard ImageParametrization(rawValue: parametrization) != nil else { throw ValidationError("--parametrization is fourier or pixels") }
-        guard (1...100_000).contains(steps), learningRate > 0, l2 >= 0, tv >= 0, (0...64).contains(jitter) else {
-            throw ValidationError("--steps 1…100,000, --learning-rate > 0, --l2 and --tv ≥ 0, --jitter 0…64")
+        guard (1...100_000).contains(steps), learningRate > 0, l2 >= 0, l1 >= 0, tv >= 0, (0...64).contains(jitter) else {
+            throw ValidationError("--steps 1…100,000, --learning-rate > 0, --l2, --l1 and --tv ≥ 0, --jitter 0…64")
         }
         guard parsedScales() != nil else { throw ValidationError("--scales takes comma-separated factors in [0.25, 4]") }
         guard parsedRotations() != nil else { throw ValidationError("--rotations takes comma-separated angles in [-180, 180] degrees") }
@@ -94,7 +95,7 @@ struct VisualizeCommand: ParsableCommand {
         var settings = VisualizationRun.Settings()
         (settings.parametrization, settings.steps, settings.learningRate, settings.annealing) = (ImageParametrization(rawValue: parametrization)!, steps, learningRate, anneal)
         let transforms = ImageTransforms(jitter: jitter, scales: parsedScales()!, rotations: parsedRotations()!, blur: blur)
-        (settings.transforms, settings.l2Penalty, settings.totalVariation) = (transforms, l2, tv)
+        (settings.transforms, settings.l2Penalty, settings.l1Penalty, settings.totalVariation) = (transforms, l2, l1, tv)
         (settings.copies, settings.diversity) = (copies, diversity.flatMap(parsedDiversity))
         let normalization = try normalize.map(InputNormalization.init(parsing:))
         let record = try showingProgress {

@@ -14,6 +14,7 @@ public enum VisualizationRun {
         public var learningRate = 0.05
         public var transforms = ImageTransforms()
         public var l2Penalty = 0.0
+        public var l1Penalty = 0.0
         public var totalVariation = 0.0
         public var annealing = false
         public var diversity: Diversity?
@@ -35,7 +36,7 @@ public enum VisualizationRun {
         /// "HOOK:WEIGHT" when the diversity term was on.
         public var diversity: String?
         public var copies: Int
-        public var l2Penalty: Double, totalVariation: Double
+        public var l2Penalty: Double, l1Penalty: Double, totalVariation: Double
         /// Each objective's value on its final image.
         public var values: [Double]
         /// Every 16th step's values, per objective.
@@ -54,13 +55,14 @@ public enum VisualizationRun {
         var visualization = FeatureVisualization(model, objectives: repeated)
         (visualization.parametrization, visualization.steps, visualization.learningRate) = (settings.parametrization, settings.steps, settings.learningRate)
         (visualization.transforms, visualization.l2Penalty, visualization.totalVariation) = (settings.transforms, settings.l2Penalty, settings.totalVariation)
+        visualization.l1Penalty = settings.l1Penalty
         (visualization.annealing, visualization.preprocess, visualization.seed) = (settings.annealing, preprocess, seed)
         visualization.diversity = settings.diversity
         let result = try visualization.run(imageShape: imageShape)
         let record = Record(model: name, objectives: repeated.map(\.description), parametrization: settings.parametrization.rawValue,
                             steps: settings.steps, learningRate: settings.learningRate, jitter: settings.transforms.jitter,
                             scales: settings.transforms.scales, rotations: settings.transforms.rotations, blur: settings.transforms.blur,
-                            diversity: settings.diversity.map { "\($0.hookPoint):\($0.weight)" }, copies: settings.copies, l2Penalty: settings.l2Penalty, totalVariation: settings.totalVariation,
+                            diversity: settings.diversity.map { "\($0.hookPoint):\($0.weight)" }, copies: settings.copies, l2Penalty: settings.l2Penalty, l1Penalty: settings.l1Penalty, totalVariation: settings.totalVariation,
                             values: result.values, trace: transposed(result.trace), seed: seed, seconds: Date().timeIntervalSince(started),
                             machine: MachineDescription.current.summary)
         try Safetensors.write(["images": result.images], to: "\(out)/images.safetensors")
@@ -83,7 +85,7 @@ public enum VisualizationRun {
 
     static func writePage(_ record: Record, images: Tensor, filters: Tensor?, to out: String) throws {
         var page = HTMLPage(title: "Feature visualisation: \(record.model)")
-        page.paragraph("Images that maximise each objective (Olah et al. 2017), optimised together with Adam (learning rate \(record.learningRate), \(record.steps) steps) over a \(record.parametrization) parametrisation, under random jitter of up to \(record.jitter) pixels, rescaling by \(record.scales.map { String(format: "%g", $0) }.joined(separator: ", ")), rotation by \(record.rotations.map { String(format: "%g°", $0) }.joined(separator: ", "))\(record.blur > 0 ? String(format: " and Gaussian blur of σ up to %g pixels", record.blur) : ""); \(record.diversity.map { "\(record.copies) images per objective pushed apart by the diversity term (cosine similarity of Gram matrices, hook point:weight \($0)); " } ?? "")L2 penalty \(record.l2Penalty), total variation \(record.totalVariation). Seed \(record.seed); \(String(format: "%.1f", record.seconds)) s on \(record.machine).")
+        page.paragraph("Images that maximise each objective (Olah et al. 2017), optimised together with Adam (learning rate \(record.learningRate), \(record.steps) steps) over a \(record.parametrization) parametrisation, under random jitter of up to \(record.jitter) pixels, rescaling by \(record.scales.map { String(format: "%g", $0) }.joined(separator: ", ")), rotation by \(record.rotations.map { String(format: "%g°", $0) }.joined(separator: ", "))\(record.blur > 0 ? String(format: " and Gaussian blur of σ up to %g pixels", record.blur) : ""); \(record.diversity.map { "\(record.copies) images per objective pushed apart by the diversity term (cosine similarity of Gram matrices, hook point:weight \($0)); " } ?? "")L2 penalty \(record.l2Penalty), L1 penalty \(record.l1Penalty), total variation \(record.totalVariation). Seed \(record.seed); \(String(format: "%.1f", record.seconds)) s on \(record.machine).")
         try FileManager.default.createDirectory(atPath: "\(out)/images", withIntermediateDirectories: true)
         let n = images.shape[0]
         let columns = record.copies > 1 ? record.copies : min(n, 8), rows = (n + columns - 1) / columns

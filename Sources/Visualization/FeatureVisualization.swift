@@ -5,7 +5,7 @@ import Torch
 
 /// Activation maximisation (Erhan et al. 2009; Olah et al. 2017): images that maximise each
 /// objective, optimised together in one batch with Adam, under random transforms, with optional
-/// L2 (towards mid-grey) and total-variation penalties. Any hook point of a native model; the
+/// L2 and L1 (towards mid-grey) and total-variation penalties. Any hook point of a native model; the
 /// outputs (logit, probability) of TorchScript models and functions.
 public struct FeatureVisualization {
     public let model: Explainable
@@ -18,6 +18,8 @@ public struct FeatureVisualization {
     public var annealing = false
     /// Weight of the mean squared distance from mid-grey (0.5).
     public var l2Penalty = 0.0
+    /// Weight of the mean absolute distance from mid-grey (sparser departures than L2's).
+    public var l1Penalty = 0.0
     /// Weight of the mean total variation (absolute differences of neighbouring pixels).
     public var totalVariation = 0.0
     /// Pushes images of the same objective apart (see `Diversity`).
@@ -49,7 +51,7 @@ public struct FeatureVisualization {
             throw TorchError("feature visualisation needs an image shape (C, H, W), got \(shape)")
         }
         guard !objectives.isEmpty else { throw TorchError("name at least one objective") }
-        guard steps >= 1, learningRate > 0, l2Penalty >= 0, totalVariation >= 0 else {
+        guard steps >= 1, learningRate > 0, l2Penalty >= 0, l1Penalty >= 0, totalVariation >= 0 else {
             throw TorchError("feature visualisation needs steps ≥ 1, a positive learning rate and penalties ≥ 0")
         }
         try checkHookPoints()
@@ -71,6 +73,7 @@ public struct FeatureVisualization {
                     loss = try loss + diversity.penalty(activations, groups: groups) * diversity.weight
                 }
                 if l2Penalty > 0 { loss = try loss + (images - 0.5).square().flattened(from: 1).mean(dims: [1]).sum() * l2Penalty }
+                if l1Penalty > 0 { loss = try loss + (images - 0.5).abs().flattened(from: 1).mean(dims: [1]).sum() * l1Penalty }
                 if totalVariation > 0 { loss = try loss + Self.totalVariation(images).sum() * totalVariation }
                 return (loss, values)
             }

@@ -24,6 +24,22 @@ struct FeatureVisualizationTests {
         for row in 0..<2 { #expect(try maxDifference(result.images[row], optimum) < 2e-3) }
     }
 
+    @Test("under an L1 penalty the optimum is sparse: weak weights leave their pixels at mid-grey, strong ones drive them to the edge")
+    func lassoOptimum() throws {
+        // Maximise w·x − λ·mean|x − 0.5| over D = 4 pixels: a pixel moves only where |wᵢ| > λ/D = 0.1.
+        let w = try Tensor([0.5, -0.5, 0.01, -0.01] as [Float], shape: [4])
+        let model = ForwardFunction { x in
+            let score = try (x.flattened(from: 1) * w).sum(dims: [1])
+            return try Tensor.stack([score, score * 0.0], dim: 1)
+        }
+        var visualization = FeatureVisualization(model, objectives: [.logit(0)])
+        (visualization.parametrization, visualization.transforms, visualization.l1Penalty) = (.pixels, .none, 0.4)
+        (visualization.steps, visualization.learningRate, visualization.annealing) = (600, 0.05, true)
+        let x = try visualization.run(imageShape: [1, 2, 2]).images.flattened().scalars(as: Float.self)
+        #expect(x[0] > 0.95 && x[1] < 0.05, "\(x)")
+        #expect(abs(x[2] - 0.5) < 0.02 && abs(x[3] - 0.5) < 0.02, "\(x)")
+    }
+
     @Test("the Fourier bases are the inverse real DFT (a direct float64 sum)")
     func fourierBases() throws {
         let (h, w) = (6, 8), l = w / 2 + 1
