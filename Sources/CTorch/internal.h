@@ -32,7 +32,11 @@ at::Generator *generator(gbt_generator g);
 extern std::atomic<int> requested_threads;
 extern thread_local int calling_thread_threads;
 void set_openmp_threads_here(int n);
+// libtorch also resets a thread's count to the process-wide one on the thread's first
+// parallel call or count query (`lazy_init_num_threads`); it runs here first, so that reset
+// cannot undo a count set for the calling thread alone.
 inline void apply_requested_threads() {
+  at::internal::lazy_init_num_threads();
   static thread_local int applied = 0;
   int wanted = calling_thread_threads > 0 ? calling_thread_threads : requested_threads.load(std::memory_order_relaxed);
   if (wanted != applied) {

@@ -239,3 +239,24 @@ struct ConcurrentMapTests {
         }
     }
 }
+
+@Suite("per-thread thread counts")
+struct FreshThreadCountTests {
+    @Test("a count set for a fresh thread survives libtorch's first parallel call there")
+    func freshThreadKeepsItsCount() throws {
+        let seen = LockedBox<[Int]>([])
+        let group = DispatchGroup()
+        group.enter()
+        let thread = Thread {
+            // The thread's first libtorch call sets its count; a parallel operator and the query follow.
+            try? Torch.withIntraOpThreads(1) {
+                _ = try Tensor.ones([256, 256]).relu().sum()
+                seen.update { $0.append(Torch.threads) }
+            }
+            group.leave()
+        }
+        thread.start()
+        group.wait()
+        #expect(seen.value == [1])
+    }
+}
