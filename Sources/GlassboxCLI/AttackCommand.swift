@@ -91,8 +91,8 @@ struct AttackStability: ParsableCommand {
                          zip(record.epsilons, row.robustAccuracy).map { String(format: "ε %g %.1f%%", $0.0, 100 * $0.1) }.joined(separator: ", "),
                          row.saliencyLipschitz, row.relevanceLipschitz.map { String(format: ", θ Lipschitz %.4g", $0) } ?? ""))
         }
-        if let rho = record.spearman { print("Spearman ρ (saliency Lipschitz, PGD accuracy), all models: " + rho.map { String(format: "%+.2f", $0) }.joined(separator: ", ")) }
-        if let rho = record.sennSpearman { print("Spearman ρ (θ Lipschitz, PGD accuracy), SENNs: " + rho.map { String(format: "%+.2f", $0) }.joined(separator: ", ")) }
+        if let rho = record.spearman { print("Spearman ρ (saliency Lipschitz, PGD accuracy), all models: " + rho.map(StabilityVulnerabilityStudy.rhoText).joined(separator: ", ")) }
+        if let rho = record.sennSpearman { print("Spearman ρ (θ Lipschitz, PGD accuracy), SENNs: " + rho.map(StabilityVulnerabilityStudy.rhoText).joined(separator: ", ")) }
         print(String(format: "%.0f s; page: %@/stability.html", record.seconds, out))
     }
 }
