@@ -384,10 +384,19 @@ struct gbt_conv_plan_s {
       const Op &op = ops[j];
       memory &g_out = grad[op.output];
       if (!g_out) continue;
+      // Hands g_out itself on to v (no copy) when v has no gradient yet and the same layout: once
+      // this op is done nothing reads g_out again, so the buffer can carry v's gradient.
+      auto pass = [&](int v) {
+        if (!grad[v] && plan.descs[v] == plan.descs[op.output]) {
+          grad[v] = g_out;
+          return;
+        }
+        accumulate(v, [&](memory &m) { dnnl::reorder(g_out, m).execute(stream, g_out, m); });
+      };
       if (op.saves_output())
         plan.relu_backward[j].execute(stream, {{DNNL_ARG_DST, state.values[op.output]}, {DNNL_ARG_DIFF_DST, g_out}, {DNNL_ARG_DIFF_SRC, g_out}});
-      if (op.residual >= 0)
-        accumulate(op.residual, [&](memory &m) { dnnl::reorder(g_out, m).execute(stream, g_out, m); });
+      if (op.residual >= 0 && op.residual != op.input) pass(op.residual);
+      else if (op.residual >= 0) accumulate(op.residual, [&](memory &m) { dnnl::reorder(g_out, m).execute(stream, g_out, m); });
       if (op.kind == Kind::convolution) {
         accumulate(op.input, [&](memory &m) {
           plan.backward[j].execute(stream, {{DNNL_ARG_DIFF_DST, g_out}, {DNNL_ARG_WEIGHTS, plan.backward_weights[j]}, {DNNL_ARG_DIFF_SRC, m}});
@@ -397,7 +406,7 @@ struct gbt_conv_plan_s {
           plan.backward[j].execute(stream, {{DNNL_ARG_DIFF_DST, g_out}, {DNNL_ARG_WORKSPACE, state.workspaces[j]}, {DNNL_ARG_DIFF_SRC, m}});
         });
       } else {
-        accumulate(op.input, [&](memory &m) { dnnl::reorder(g_out, m).execute(stream, g_out, m); });
+        pass(op.input);
       }
     }
     auto dims = plan.descs[0].dims();
