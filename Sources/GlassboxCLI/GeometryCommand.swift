@@ -42,18 +42,14 @@ struct GeometryCommand: ParsableCommand {
         guard topK >= 1 else { throw ValidationError("--top-k must be at least 1") }
         guard threshold > 0, threshold < 1 else { throw ValidationError("--threshold must be in (0, 1)") }
         guard (0...50).contains(throughTraining) else { throw ValidationError("--through-training takes 0 to 50 epochs") }
-        if let chain, chainPoints(chain).count < 2 { throw ValidationError("--chain needs at least two comma-separated hook points, got '\(chain)'") }
-    }
-
-    func chainPoints(_ text: String) -> [String] {
-        text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if let chain, commaSeparated(chain).count < 2 { throw ValidationError("--chain needs at least two comma-separated hook points, got '\(chain)'") }
     }
 
     func run() throws {
         try common.apply()
         var settings = GeometryRun.Settings()
         (settings.from, settings.to, settings.inputs, settings.topK, settings.relativeThreshold) = (from, to, inputs, topK, threshold)
-        (settings.chain, settings.invariance, settings.trainingEpochs) = (chain.map(chainPoints) ?? [], !noInvariance, throughTraining)
+        (settings.chain, settings.invariance, settings.trainingEpochs) = (chain.map(commaSeparated) ?? [], !noInvariance, throughTraining)
         if LanguageModelFile.isLanguageModel(model) {
             guard input == nil, throughTraining == 0 else { throw ValidationError("a language model's inputs are its tokens' states; --input and --through-training do not apply") }
             let record = try showingProgress { try GeometryRun.languageModel(model, settings: settings, seed: common.seed, out: out) }

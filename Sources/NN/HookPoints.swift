@@ -19,9 +19,20 @@ extension Module {
 
     func module(at hookPoint: String) throws -> Module {
         if let found = namedModules().first(where: { $0.path == hookPoint }) { return found.module }
+        throw missingHookPoint(hookPoint)
+    }
+
+    /// Throws for the first of `points` (in order) that is not one of this model's hook points.
+    public func checkHookPoints(_ points: [String]) throws {
+        let names = Set(hookPointNames)
+        if let missing = points.first(where: { !names.contains($0) }) { throw missingHookPoint(missing) }
+    }
+
+    /// The error for a name that is not a hook point, listing (the first 40 of) the model's.
+    func missingHookPoint(_ hookPoint: String) -> TorchError {
         let names = hookPointNames
         let shown = names.prefix(40).joined(separator: ", ")
-        throw TorchError("no hook point '\(hookPoint)'; this model has: \(shown)\(names.count > 40 ? ", …" : "")")
+        return TorchError("no hook point '\(hookPoint)'; this model has: \(shown)\(names.count > 40 ? ", …" : "")")
     }
 
     /// Runs `body` with `hooks` attached. They live in the calling task's scope, not on the

@@ -30,10 +30,7 @@ public struct ActivationMaps {
         guard try x.allFinite() else { throw TorchError("the image holds NaN or infinite values") }
         guard !hookPoints.isEmpty else { throw TorchError("name at least one layer") }
         guard let module = model.module else { throw TorchError("activation maps read hook points, which need a native Glassbox model") }
-        let names = module.hookPointNames
-        for point in hookPoints where !names.contains(point) {
-            throw TorchError("no hook point '\(point)'; this model has: \(names.prefix(40).joined(separator: ", "))\(names.count > 40 ? ", …" : "")")
-        }
+        try module.checkHookPoints(hookPoints)
         let wanted = Set(hookPoints)
         let cache = try noGrad { try module.runWithCache(try preprocess?(x) ?? x, names: { wanted.contains($0) }) }.cache.activations
         return try hookPoints.map { point in

@@ -120,10 +120,7 @@ public struct FeatureVisualization {
         guard let module = model.module else {
             throw TorchError("objectives at hook points (\(points.sorted().joined(separator: ", "))) need a native Glassbox model; a TorchScript model or function offers logit:K and probability:K")
         }
-        let names = module.hookPointNames
-        for point in points.sorted() where !names.contains(point) {
-            throw TorchError("no hook point '\(point)'; this model has: \(names.prefix(40).joined(separator: ", "))\(names.count > 40 ? ", …" : "")")
-        }
+        try module.checkHookPoints(points.sorted())
     }
 
     /// Mean absolute difference of vertical and horizontal neighbours, per image.
