@@ -22,6 +22,12 @@ if custom == nil && FileManager.default.fileExists(atPath: "/usr/include/oneapi/
     cxxFlags.append("-DGBT_HAS_DNNL")
     extraLibraries.append(.linkedLibrary("dnnl"))
 }
+// Data-parallel training runs on libtorch's c10d ProcessGroupGloo, whose headers need Debian's
+// libgloo-dev (libtorch itself links libgloo). Without them, training stays on one process.
+if custom == nil && FileManager.default.fileExists(atPath: "/usr/include/gloo/transport/tcp/device.h") {
+    cxxFlags += ["-DGBT_HAS_GLOO", "-DUSE_C10D_GLOO"]
+    extraLibraries.append(.linkedLibrary("gloo"))
+}
 
 // Fuzz targets (libFuzzer, one per file reader) exist only for scripts/fuzz.sh, which sets
 // GLASSBOX_FUZZ=1 and builds them with -sanitize=fuzzer,address in .build-fuzz.

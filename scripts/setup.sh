@@ -2,7 +2,7 @@
 # Installs the system libraries Glassbox needs, only when missing (idempotent, quiet when done).
 set -euo pipefail
 
-packages=(libtorch-dev libdnnl-dev libopenblas0-pthread zlib1g-dev)
+packages=(libtorch-dev libdnnl-dev libgloo-dev libopenblas0-pthread zlib1g-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

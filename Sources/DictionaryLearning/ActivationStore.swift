@@ -87,9 +87,14 @@ public enum ActivationStore {
         var order: [Int] = [], next = 0
         var buffer: Tensor?, permutation: [Int64] = [], served = 0
 
-        public init(folder: String, bufferShards: Int = 2) throws {
-            files = try ActivationStore.shardFiles(in: folder)
-            guard !files.isEmpty else { throw TorchError("\(folder) holds no activation shards (part-K-of-N-*.safetensors); collect some with `glassbox activations collect`") }
+        /// With a `part` k/n, only shards k, k + n, k + 2n, … of the folder's (a data-parallel rank's own).
+        public init(folder: String, bufferShards: Int = 2, part: Part = .whole) throws {
+            let all = try ActivationStore.shardFiles(in: folder)
+            guard !all.isEmpty else { throw TorchError("\(folder) holds no activation shards (part-K-of-N-*.safetensors); collect some with `glassbox activations collect`") }
+            files = all.enumerated().filter { $0.offset % part.count == part.index }.map(\.element)
+            guard !files.isEmpty else {
+                throw TorchError("\(folder) holds \(all.count) shard(s), too few for \(part.count) ranks to read their own; collect with --rows-per-shard small enough for at least \(part.count)")
+            }
             guard bufferShards >= 1 else { throw TorchError("the buffer holds at least one shard") }
             metadata = try Safetensors.readMetadata(files[0])
             guard let first = try Safetensors.read(files[0]).tensors["activations"], first.rank == 2 else {

@@ -8,6 +8,12 @@ import Torch
 /// after it, the decoder bias started at the geometric median of a sample, and dead features
 /// resampled: features that did not fire during the last `deadWindow` steps are pointed at
 /// inputs drawn with probability ∝ their squared loss.
+///
+/// Data parallelism: with a `ProcessGroup`, each rank draws `batchSize / worldSize` rows from its
+/// own data, the gradients are averaged across ranks before the step (so every rank takes the
+/// step one process would take on the union of the ranks' rows), rank 0 starts b_dec and
+/// resamples dead features (a feature is dead when it fired on no rank) and its parameters reach
+/// the others; only rank 0 writes checkpoints.
 public struct SparseAutoencoderTrainer {
     public var steps = 10_000
     public var batchSize = 4096
@@ -46,32 +52,37 @@ public struct SparseAutoencoderTrainer {
     /// With `resume`, continues from `checkpointPath` (same settings and autoencoder shape); the
     /// batches after the checkpoint's step come from a generator seeded with the seed and that
     /// step, so a resumed run is reproducible but draws other batches than an uninterrupted one.
+    /// With a `group` (see the type's notes), rank 0's checkpoint is the one resumed, sent to every rank.
     public func train(_ sae: SparseAutoencoder, on data: ActivationBatches, reportEvery: Int = 500, resume: Bool = false,
-                      progress: (Report) throws -> Void = { _ in }) throws -> [Report] {
+                      group: ProcessGroup? = nil, progress: (Report) throws -> Void = { _ in }) throws -> [Report] {
         guard steps >= 1, batchSize >= 1, learningRate > 0, warmupSteps >= 0, l1Coefficient >= 0, deadWindow >= 1, reportEvery >= 1, checkpointEvery >= 1 else {
             throw TorchError("steps, batch size, learning rate, dead window, report and checkpoint intervals must be positive; warm-up and L1 not negative")
         }
         guard data.dimension == sae.configuration.inputs else {
             throw TorchError("the activations have \(data.dimension) dimensions; the autoencoder takes \(sae.configuration.inputs)")
         }
+        let (rank, ranks) = (group?.rank ?? 0, group?.worldSize ?? 1)
+        guard batchSize % ranks == 0 else { throw TorchError("a batch of \(batchSize) does not split evenly over \(ranks) ranks; pick a multiple of \(ranks)") }
         let parameters = [sae.encoderWeight, sae.encoderBias, sae.decoderWeight, sae.decoderBias]
         let optimizer = Adam(parameters, learningRate: learningRate)
         var reports: [Report] = [], first = 1
         var lastFired = [Int](repeating: 0, count: sae.configuration.features)
         if resume {
-            (first, lastFired, reports) = try restore(sae, optimizer: optimizer)
+            (first, lastFired, reports) = try restore(sae, optimizer: optimizer, group: group)
             guard first <= steps else { return reports }
         }
-        let generator = Generator(seed: first == 1 ? seed : seed &+ UInt64(first))
-        if first == 1, medianInputs > 0 {
+        // Rank 0 draws what one process would; the others their own streams.
+        let generator = Generator(seed: (first == 1 ? seed : seed &+ UInt64(first)) &+ UInt64(rank) &* 0x9E37_79B9_7F4A_7C15)
+        if first == 1, medianInputs > 0, rank == 0 {
             try noGrad { try sae.decoderBias.copyInPlace(from: GeometricMedian.of(data.batch(medianInputs, generator: generator))) }
         }
+        try group.map { try Self.broadcastParameters(parameters, in: $0) }
         sae.train()
         var firedSinceReport = try Tensor.zeros([sae.configuration.features], dtype: .int64)
         var sums = (loss: 0.0, mse: 0.0, l0: 0.0, count: 0), resampled = 0
         for step in first...steps {
             optimizer.learningRate = learningRate * (warmupSteps > 0 ? Swift.min(1, Double(step) / Double(warmupSteps)) : 1)
-            let (loss, mse, f) = try self.step(sae, data.batch(batchSize, generator: generator), optimizer: optimizer)
+            let (loss, mse, f) = try self.step(sae, data.batch(batchSize / ranks, generator: generator), optimizer: optimizer, group: group)
             // One pass over the (N, F) activations for both counts.
             let fired = try f.detached().gt(0).sum(dims: [0])
             firedSinceReport = try firedSinceReport + fired
@@ -80,14 +91,30 @@ public struct SparseAutoencoderTrainer {
             sums.loss += try loss.item(); sums.mse += try mse.item()
             sums.l0 += Double(counts.reduce(0, +)) / Double(f.shape[0]); sums.count += 1
             if resampleAt.contains(step) {
+                if let group {
+                    let latest = try Tensor(lastFired.map { Int64($0) }, shape: [lastFired.count])
+                    try group.allReduce(latest, .maximum)
+                    lastFired = try latest.scalars(as: Int64.self).map { Int($0) }
+                }
                 let dead = lastFired.indices.filter { step - lastFired[$0] >= deadWindow }
                 if !dead.isEmpty {
-                    try resample(sae, dead: dead, data: data, optimizer: optimizer, generator: generator)
+                    if rank == 0 { try resample(sae, dead: dead, data: data, generator: generator) }
+                    try group.map { try Self.broadcastParameters(parameters, in: $0) }
+                    try clearMoments(of: dead, in: optimizer, features: sae.configuration.features)
                     for feature in dead { lastFired[feature] = step }
                     resampled += dead.count
                 }
             }
             if step % reportEvery == 0 || step == steps {
+                if let group {
+                    let totals = try Tensor([sums.loss, sums.mse, sums.l0], shape: [3])
+                    try group.allReduce(totals)
+                    let means = try totals.scalars(as: Double.self).map { $0 / Double(ranks) }
+                    (sums.loss, sums.mse, sums.l0) = (means[0], means[1], means[2])
+                    try group.allReduce(firedSinceReport)
+                    // Identical arithmetic keeps the ranks equal; this also holds them equal on mixed CPUs.
+                    try Self.broadcastParameters(parameters, in: group)
+                }
                 let n = Double(sums.count)
                 let deadFraction = try firedSinceReport.eq(0).to(.float64).mean().item()
                 let report = Report(step: step, loss: sums.loss / n, mse: sums.mse / n, l0: sums.l0 / n, deadFraction: deadFraction, resampled: resampled)
@@ -97,7 +124,7 @@ public struct SparseAutoencoderTrainer {
                 resampled = 0
                 firedSinceReport = try firedSinceReport.zerosLike()
             }
-            if let checkpointPath, step % checkpointEvery == 0 || step == steps {
+            if let checkpointPath, rank == 0, step % checkpointEvery == 0 || step == steps {
                 try save(sae, optimizer: optimizer, step: step, lastFired: lastFired, reports: reports, to: checkpointPath)
             }
         }
@@ -116,11 +143,17 @@ public struct SparseAutoencoderTrainer {
     }
 
     /// The step to continue from, each feature's last firing and the reports so far.
-    func restore(_ sae: SparseAutoencoder, optimizer: Adam) throws -> (Int, [Int], [Report]) {
-        guard let checkpointPath, FileManager.default.fileExists(atPath: checkpointPath) else {
-            throw TorchError("no checkpoint to resume from\(checkpointPath.map { " at \($0)" } ?? ""); train without resuming first")
+    func restore(_ sae: SparseAutoencoder, optimizer: Adam, group: ProcessGroup?) throws -> (Int, [Int], [Report]) {
+        var contents: [UInt8] = []
+        if group?.rank ?? 0 == 0 {
+            guard let checkpointPath, let data = FileManager.default.contents(atPath: checkpointPath) else {
+                throw TorchError("no checkpoint to resume from\(checkpointPath.map { " at \($0)" } ?? ""); train without resuming first")
+            }
+            contents = [UInt8](data)
         }
-        let (tensors, metadata) = try Safetensors.read(checkpointPath)
+        if let group { contents = try group.broadcast(bytes: contents) }
+        let checkpointPath = self.checkpointPath ?? "rank 0's checkpoint"
+        let (tensors, metadata) = try Safetensors.decode(Data(contents))
         guard let stepText = metadata["glassbox.sae.step"], let step = Int(stepText), let saved = metadata["glassbox.sae.configuration"],
               let reportsText = metadata["glassbox.sae.reports"], let lastFired = tensors["last_fired"] else {
             throw TorchError("\(checkpointPath) is not a sparse autoencoder checkpoint")
@@ -134,12 +167,14 @@ public struct SparseAutoencoderTrainer {
         return (step + 1, try lastFired.scalars(as: Int64.self).map { Int($0) }, try JSONDecoder().decode([Report].self, from: Data(reportsText.utf8)))
     }
 
-    /// One optimiser step on the batch `x`: gradients with W_dec's parallel part removed, Adam,
-    /// decoder rows back to unit length. Returns the objective before the step.
-    public func step(_ sae: SparseAutoencoder, _ x: Tensor, optimizer: Adam) throws -> (loss: Tensor, mse: Tensor, features: Tensor) {
+    /// One optimiser step on the batch `x`: gradients (averaged over the group's ranks) with
+    /// W_dec's parallel part removed, Adam, decoder rows back to unit length. Returns the
+    /// objective before the step.
+    public func step(_ sae: SparseAutoencoder, _ x: Tensor, optimizer: Adam, group: ProcessGroup? = nil) throws -> (loss: Tensor, mse: Tensor, features: Tensor) {
         let (loss, mse, f) = try withGrad { try objective(sae, x) }
         for p in optimizer.parameters { try p.setGrad(nil) }
         try loss.backward()
+        if let group, group.worldSize > 1 { try Self.averageGradients(optimizer.parameters, in: group) }
         try sae.removeParallelGradient()
         try optimizer.step()
         try sae.normalizeDecoder()
@@ -155,10 +190,39 @@ public struct SparseAutoencoderTrainer {
         return (try mse + f.sum() * (l1Coefficient / Double(f.shape[0])), mse, f)
     }
 
+    /// One all-reduce for every parameter's gradient (flattened into one buffer), divided by the ranks.
+    static func averageGradients(_ parameters: [Tensor], in group: ProcessGroup) throws {
+        let gradients = try parameters.map { p -> Tensor in
+            guard let g = p.grad else { throw TorchError("a parameter has no gradient to average across ranks") }
+            return try g.reshaped([-1])
+        }
+        let flat = try Tensor.cat(gradients)
+        try group.allReduce(flat)
+        var offset = 0
+        for (p, g) in zip(parameters, gradients) {
+            let count = g.shape[0]
+            try p.setGrad(flat.slice(dim: 0, start: offset, end: offset + count).reshaped(p.shape) / Double(group.worldSize))
+            offset += count
+        }
+    }
+
+    /// Rank 0's parameter values on every rank.
+    static func broadcastParameters(_ parameters: [Tensor], in group: ProcessGroup) throws {
+        for p in parameters { try group.broadcast(p.detached(), from: 0) }
+    }
+
+    /// A resampled feature starts afresh in Adam: its moments in W_enc, b_enc and W_dec are cleared.
+    func clearMoments(of dead: [Int], in optimizer: Adam, features: Int) throws {
+        let alive = try Tensor.ones([features]).scatter(dim: 0, index: Tensor(dead.map { Int64($0) }, shape: [dead.count]), source: Tensor.zeros([dead.count]))
+        try optimizer.resetMoments(parameterAt: 0, keeping: alive.unsqueezed(dim: 0))
+        try optimizer.resetMoments(parameterAt: 1, keeping: alive)
+        try optimizer.resetMoments(parameterAt: 2, keeping: alive.unsqueezed(dim: 1))
+    }
+
     /// Bricken et al.'s resampling: each dead feature's decoder row becomes a high-loss input,
     /// normalised; its encoder column that input scaled to 0.2 × the mean norm of the live
-    /// features' encoder columns; its encoder bias 0; its Adam moments are cleared.
-    func resample(_ sae: SparseAutoencoder, dead: [Int], data: ActivationBatches, optimizer: Adam, generator: Generator) throws {
+    /// features' encoder columns; its encoder bias 0 (its Adam moments: `clearMoments`).
+    func resample(_ sae: SparseAutoencoder, dead: [Int], data: ActivationBatches, generator: Generator) throws {
         let inputs = try data.batch(resampleInputs, generator: generator)
         // Scored in chunks: the features of every input at once would be inputs × F values.
         let losses = try Tensor.cat(stride(from: 0, to: resampleInputs, by: 8192).map { start in
@@ -193,8 +257,5 @@ public struct SparseAutoencoderTrainer {
             try sae.encoderWeight.copyInPlace(from: sae.encoderWeight.detached().scatter(dim: 1, index: columns, source: (unit * scale).t().contiguous()))
             try sae.encoderBias.copyInPlace(from: sae.encoderBias * alive)
         }
-        try optimizer.resetMoments(parameterAt: 0, keeping: alive.unsqueezed(dim: 0))
-        try optimizer.resetMoments(parameterAt: 1, keeping: alive)
-        try optimizer.resetMoments(parameterAt: 2, keeping: alive.unsqueezed(dim: 1))
     }
 }

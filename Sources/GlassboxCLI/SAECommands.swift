@@ -2,6 +2,7 @@ import ArgumentParser
 import DictionaryLearning
 import Foundation
 import Runs
+import Torch
 
 struct ActivationsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,8 +20,8 @@ struct ActivationsCollect: ParsableCommand {
         Sources: an MNIST CNN (`glassbox train`; the bundled digits, train or test), a tweet language model
         (`glassbox lm train`; every real token of the tweets' train, validation or test split), or the MiniLM probe
         (`glassbox text train --arch minilm-probe`; every WordPiece token, hook points under bert., e.g.
-        bert.encoder.layer.3.hook_resid_post). Shards of 65,536 rows,
-        part-K-of-N-*.safetensors; --shard k/n takes every n-th batch from batch k, so n machines can collect into one
+        bert.encoder.layer.3.hook_resid_post). Shards of --rows-per-shard rows (65,536),
+        part-K-of-N-*.safetensors (data-parallel training gives each rank its own shards); --shard k/n takes every n-th batch from batch k, so n machines can collect into one
         folder (copied together afterwards); a rerun of a part replaces its shards.
         """
     )
@@ -30,16 +31,21 @@ struct ActivationsCollect: ParsableCommand {
     @Option(help: "train, validation (tweets only) or test.") var split: SAERun.Split = .train
     @Option(help: "This run's part k/n of the batches.") var shard = "0/1"
     @Option(parsing: .unconditional, help: "Only the first N inputs (digits, or texts per split).") var limit: Int?
+    @Option(parsing: .unconditional, help: "Rows per shard file.") var rowsPerShard = 65_536
     @Option(help: "all-MiniLM-L6-v2's folder, for a MiniLM probe (else $GLASSBOX_MINILM or the cache).") var minilm: String?
     @Option(help: "Output folder of the store.") var out = "runs/activations"
     @OptionGroup var common: CommonOptions
 
-    func validate() throws { _ = try asUsageError { _ = try ActivationStore.Part(parsing: shard) } }
+    func validate() throws {
+        _ = try asUsageError { _ = try ActivationStore.Part(parsing: shard) }
+        if rowsPerShard < 1 { throw ValidationError("--rows-per-shard must be at least 1") }
+    }
 
     func run() throws {
         try common.apply()
         let part = try ActivationStore.Part(parsing: shard)
-        let collection = try showingProgress { try SAERun.collect(model: model, hookPoint: hook, split: split, part: part, limit: limit, minilm: minilm, out: out) }
+        let collection = try showingProgress { try SAERun.collect(model: model, hookPoint: hook, split: split, part: part, limit: limit, minilm: minilm,
+                                                                    rowsPerShard: rowsPerShard, out: out) }
         print(String(format: "%d rows of %d values in %d shard(s), %.1f s; store: %@", collection.rows, collection.dimension, collection.shards,
                      collection.seconds, out))
     }
@@ -91,7 +97,6 @@ struct SAECommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sae",
         abstract: "Sparse autoencoders (dictionary learning, Bricken et al. 2023) on stored activations.",
-        discussion: "Not built yet (issue 16): data-parallel training.",
         subcommands: [SAETrain.self, SAEEvaluate.self, SAEDashboardCommand.self, SAESteer.self, SAEMatch.self, SAESplit.self, SAESynthetic.self]
     )
 }
@@ -104,6 +109,14 @@ struct SAETrain: ParsableCommand {
         Defaults: ×8 features, 10,000 steps of 4,096 activations, Adam at 1e-3 after a 1,000-step warm-up, λ = 1e-3, dead
         features (silent for 2,500 steps) resampled at steps 2,500, 5,000 and 7,500. Progress shows L0, squared error and the
         share of features dead since the last report.
+
+        --distributed: data-parallel training over processes on one machine or several, on libtorch's c10d Gloo engine.
+        Every rank runs this command with the same options and torchrun's environment (MASTER_ADDR, MASTER_PORT,
+        WORLD_SIZE, RANK), e.g. `torchrun --nproc-per-node 2 --no-python glassbox sae train --distributed …`. Rank k
+        reads shards k, k + n, … of the store (which needs at least one shard per rank; see activations collect
+        --rows-per-shard), the batch is split evenly over the ranks and the gradients averaged, so the result is
+        one process's training on the same global batch. Rank 0 writes --out (a folder only it needs). Without
+        --threads each rank takes cores / LOCAL_WORLD_SIZE threads.
         """
     )
 
@@ -111,19 +124,37 @@ struct SAETrain: ParsableCommand {
     @Option(help: "A held-out store to measure on (default: the training store's first rows).") var evaluation: String?
     @Option(parsing: .unconditional, help: "Write --out/checkpoint.safetensors every N steps.") var checkpointEvery = 1000
     @Flag(help: "Continue from --out's checkpoint (same settings).") var resume = false
+    @Flag(help: "Data-parallel training across processes (see below).") var distributed = false
+    @Option(parsing: .unconditional, help: "Seconds a rank waits for the others before giving up (--distributed).") var timeout = 300.0
     @OptionGroup var training: SAETrainingOptions
     @Option(help: "Output folder.") var out = "runs/sae"
     @OptionGroup var common: CommonOptions
 
+    func validate() throws {
+        if !(timeout > 0 && timeout.isFinite) { throw ValidationError("--timeout must be a positive number of seconds") }
+    }
+
     func run() throws {
         try common.apply()
+        var group: ProcessGroup?
+        if distributed {
+            let environment = ProcessInfo.processInfo.environment
+            if common.threads == nil, let local = environment["LOCAL_WORLD_SIZE"].flatMap(Int.init), local > 1 {
+                try Torch.setThreads(Swift.max(1, ProcessInfo.processInfo.activeProcessorCount / local))
+            }
+            group = try ProcessGroup(environment: environment, timeout: timeout)
+        }
         var defaults = SparseAutoencoderTrainer()
         defaults.resampleAt = [2500, 5000, 7500]
         var trainer = try training.trainer(defaults, seed: common.seed)
         trainer.checkpointEvery = checkpointEvery
         let record = try showingProgress {
             try SAERun.train(activations: activations, expansion: training.expansion ?? 8, topK: training.topK, trainer: trainer, evaluation: evaluation,
-                             resume: resume, out: out)
+                             resume: resume, group: group, out: out)
+        }
+        if let group, group.rank != 0 {
+            print(String(format: "rank %d of %d done in %.0f s; rank 0 wrote the autoencoder", group.rank, group.worldSize, record.seconds))
+            return
         }
         printMetrics(record.metrics, on: record.evaluatedOn)
         print(String(format: "%.0f s; autoencoder: %@/sae.safetensors", record.seconds, out))

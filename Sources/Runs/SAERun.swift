@@ -31,11 +31,11 @@ public enum SAERun {
 
     /// Activations at `hookPoint` of the inputs of `split` whose batch falls in `part`, into `out`.
     public static func collect(model modelPath: String, hookPoint: String, split: Split, part: ActivationStore.Part, limit: Int?,
-                               minilm: String? = nil, out: String) throws -> Collection {
+                               minilm: String? = nil, rowsPerShard: Int = 65_536, out: String) throws -> Collection {
         if let limit, limit < 1 { throw TorchError("--limit must be at least 1") }
         let started = Date()
         let metadata = ["glassbox.source": (modelPath as NSString).lastPathComponent, "glassbox.hook": hookPoint, "glassbox.split": split.rawValue]
-        let writer = try ActivationStore.Writer(folder: out, part: part, metadata: metadata)
+        let writer = try ActivationStore.Writer(folder: out, part: part, rowsPerShard: rowsPerShard, metadata: metadata)
         if LanguageModelFile.isLanguageModel(modelPath) {
             let lm = try LanguageModelFile.load(modelPath)
             let corpus = try TweetCorpus.bundled(task: .threeClass).prefix(limit)
@@ -93,22 +93,32 @@ public enum SAERun {
     /// rows (another store; else the first 16,384 rows of the training store, which the page says).
     /// Writes checkpoint.safetensors as it goes (`resume` continues from it), then sae.safetensors
     /// and metrics.json.
+    ///
+    /// With a `group` (data parallelism), each rank trains on its own shards of the store, the
+    /// batch is split over the ranks, and only rank 0 shows progress and writes; every rank
+    /// measures the same rows and returns the same record.
     public static func train(activations: String, expansion: Int, topK: Int?, trainer settings: SparseAutoencoderTrainer, evaluation: String?,
-                             resume: Bool = false, out: String) throws -> TrainRecord {
+                             resume: Bool = false, group: ProcessGroup? = nil, out: String) throws -> TrainRecord {
         guard (1...256).contains(expansion) else { throw TorchError("--expansion must be 1…256, got \(expansion)") }
-        try OutputFolder.prepare(out)
+        let writes = group?.rank ?? 0 == 0
+        if writes { try OutputFolder.prepare(out) }
         var trainer = settings
         trainer.checkpointPath = path(out, "checkpoint.safetensors")
-        if !resume, FileManager.default.fileExists(atPath: trainer.checkpointPath!) { try FileManager.default.removeItem(atPath: trainer.checkpointPath!) }
+        if writes, !resume, FileManager.default.fileExists(atPath: trainer.checkpointPath!) { try FileManager.default.removeItem(atPath: trainer.checkpointPath!) }
         let started = Date()
-        let store = try ActivationStore.Reader(folder: activations)
+        let part = try group.map { try ActivationStore.Part(index: $0.rank, count: $0.worldSize) } ?? .whole
+        let store = try ActivationStore.Reader(folder: activations, part: part)
         let sae = try SparseAutoencoder(.init(inputs: store.dimension, features: expansion * store.dimension, topK: topK), generator: Generator(seed: trainer.seed))
-        ProgressObserver.note("training a ×\(expansion) sparse autoencoder (\(store.dimension) → \(sae.configuration.features) features) on \(store.files.count) shard(s)")
-        let reports = try trainer.train(sae, on: store, reportEvery: Swift.max(1, trainer.steps / 20), resume: resume) { report in
+        if writes {
+            let ranks = group.map { " on \($0.worldSize) ranks" } ?? ""
+            ProgressObserver.note("training a ×\(expansion) sparse autoencoder (\(store.dimension) → \(sae.configuration.features) features) on \(store.files.count) shard(s)\(ranks)")
+        }
+        let reports = try trainer.train(sae, on: store, reportEvery: Swift.max(1, trainer.steps / 20), resume: resume, group: group) { report in
+            guard writes else { return }
             ProgressObserver.report("sae", done: report.step, of: trainer.steps, unit: "steps",
                                     status: String(format: "L0 %.1f  MSE %.4g  dead %.1f%%", report.l0, report.mse, 100 * report.deadFraction))
         }
-        let evaluationRows = try evaluation.map { try ActivationStore.Reader(folder: $0).all(limit: 65_536) } ?? store.all(limit: 16_384)
+        let evaluationRows = try ActivationStore.Reader(folder: evaluation ?? activations).all(limit: evaluation == nil ? 16_384 : 65_536)
         let metrics = try SparseAutoencoderMetrics(sae, activations: evaluationRows)
         let record = TrainRecord(configuration: sae.configuration, hookPoint: store.metadata["glassbox.hook"], source: store.metadata["glassbox.source"],
                                  steps: trainer.steps, batchSize: trainer.batchSize, l1Coefficient: trainer.l1Coefficient, learningRate: trainer.learningRate,
@@ -118,6 +128,7 @@ public enum SAERun {
         var metadata = ["glassbox.architecture": "sparse-autoencoder",
                         "glassbox.sae.configuration": String(decoding: try JSONEncoder().encode(sae.configuration), as: UTF8.self)]
         for key in ["glassbox.hook", "glassbox.source"] { metadata[key] = store.metadata[key] }
+        guard writes else { return record }
         try Safetensors.write(sae.stateDict(), metadata: metadata, to: path(out, "sae.safetensors"))
         try JSONFile.write(record, to: path(out, "metrics.json"))
         return record

@@ -44,3 +44,19 @@ public func withExclusiveBLASSetting<R>(_ body: () throws -> R) rethrows -> R {
     defer { blasSettingLock.unlock() }
     return try body()
 }
+
+/// A TCP port nothing listens on now (the kernel's pick for port 0), for a test's process group.
+public func freePort() throws -> Int {
+    let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard socket >= 0 else { throw TorchError("no socket for a free port") }
+    defer { close(socket) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) { pointer in
+        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
+    }
+    guard bound else { throw TorchError("could not bind a socket to find a free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}

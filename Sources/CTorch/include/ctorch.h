@@ -281,6 +281,17 @@ int gbt_conv_plan_run(gbt_conv_plan plan, gbt_tensor input, gbt_tensor *out);
 // oneDNN's kernel name per op for this input shape, one per line (free with gbt_string_free).
 int gbt_conv_plan_kernels(gbt_conv_plan plan, gbt_tensor input, int recording, char **out);
 
+// ---- process groups (data-parallel training, see process_group.cpp) ----
+// Rank 0 hosts the rendezvous store at address:port; every rank joins within timeout_ms.
+typedef struct gbt_process_group_s *gbt_process_group;
+int gbt_process_group_available(void); // 0 when built without libgloo-dev's headers
+int gbt_process_group_new(const char *address, int port, int rank, int world_size, int64_t timeout_ms, gbt_process_group *out);
+void gbt_process_group_free(gbt_process_group group);
+// In place on a contiguous CPU tensor, across every rank: the sum (maximum != 0: the maximum).
+int gbt_process_group_all_reduce(gbt_process_group group, gbt_tensor tensor, int maximum);
+// In place: every rank receives root's values.
+int gbt_process_group_broadcast(gbt_process_group group, gbt_tensor tensor, int root);
+
 #ifdef __cplusplus
 }
 #endif
