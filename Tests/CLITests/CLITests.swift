@@ -18,26 +18,37 @@ struct CommandResult {
 }
 
 func glassbox(_ arguments: [String], environment: [String: String] = [:], unsetting unset: [String] = []) throws -> CommandResult {
-    let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    var binary = folder.appendingPathComponent("glassbox")
-    if !FileManager.default.fileExists(atPath: binary.path) {
-        binary = folder.deletingLastPathComponent().appendingPathComponent("glassbox")
-    }
+    try RunningCommand(arguments, environment: environment, unsetting: unset).finish()
+}
+
+/// A `glassbox` process started and not yet waited for (for commands that run side by side).
+final class RunningCommand {
     let process = Process()
-    process.executableURL = binary
-    process.arguments = arguments + (arguments.contains("--threads") || arguments.contains("--help") || arguments == ["--version"] ? [] : ["--threads", "1"])
-    if !environment.isEmpty || !unset.isEmpty {
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }.filter { !unset.contains($0.key) }
-    }
     let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
-    let errData = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return CommandResult(status: process.terminationStatus, output: String(decoding: outData, as: UTF8.self),
-                         error: String(decoding: errData, as: UTF8.self), crashed: process.terminationReason == .uncaughtSignal)
+
+    init(_ arguments: [String], environment: [String: String] = [:], unsetting unset: [String] = []) throws {
+        let folder = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        var binary = folder.appendingPathComponent("glassbox")
+        if !FileManager.default.fileExists(atPath: binary.path) {
+            binary = folder.deletingLastPathComponent().appendingPathComponent("glassbox")
+        }
+        process.executableURL = binary
+        process.arguments = arguments + (arguments.contains("--threads") || arguments.contains("--help") || arguments == ["--version"] ? [] : ["--threads", "1"])
+        if !environment.isEmpty || !unset.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }.filter { !unset.contains($0.key) }
+        }
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+    }
+
+    func finish() -> CommandResult {
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return CommandResult(status: process.terminationStatus, output: String(decoding: outData, as: UTF8.self),
+                             error: String(decoding: errData, as: UTF8.self), crashed: process.terminationReason == .uncaughtSignal)
+    }
 }
 
 

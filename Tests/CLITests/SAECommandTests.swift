@@ -120,4 +120,44 @@ struct SAECommandTests {
                                       "--steps", "3000", "--batch-size", "256", "--warmup", "100", "--learning-rate", "3e-3"])
         #expect(synthetic.status == 0 && synthetic.output.contains("(target ≥ 0.9: met)"), "\(synthetic.output)")
     }
+
+    @Test("two processes train one autoencoder data-parallel on their own shards; a missing, absent or dying peer fails with what to do")
+    func dataParallel() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let model = try modelFile(in: folder)
+        let store = folder.appendingPathComponent("acts").path
+        let collected = try glassbox(["activations", "collect", "--model", model, "--hook", "9", "--limit", "400", "--rows-per-shard", "100", "--out", store])
+        #expect(collected.status == 0 && collected.output.contains("400 rows of 128 values in 4 shard(s)"), "\(collected.output)\(collected.error)")
+        func ranks(_ world: Int, port: Int) -> [[String: String]] {
+            (0..<world).map { ["MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "\(port)", "WORLD_SIZE": "\(world)", "RANK": "\($0)"] }
+        }
+        let sae = folder.appendingPathComponent("sae").path
+        let options = ["sae", "train", "--activations", store, "--distributed", "--timeout", "60", "--batch-size", "64", "--warmup", "5",
+                       "--expansion", "2", "--resample-at", "20", "--dead-window", "10", "--out", sae]
+        let results = try ranks(2, port: freePort()).map { try RunningCommand(options + ["--steps", "40"], environment: $0) }.map { $0.finish() }
+        #expect(results.allSatisfy { $0.status == 0 }, "\(results.map(\.error))")
+        #expect(results[1].output.contains("rank 1 of 2 done") && results[0].output.contains("autoencoder: \(sae)/sae.safetensors"))
+        let metrics = try #require(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(sae)/metrics.json"))) as? [String: Any])
+        #expect(metrics["steps"] as? Int == 40 && metrics["batch_size"] as? Int == 64)
+
+        let unset = try glassbox(options, unsetting: ["MASTER_ADDR", "MASTER_PORT", "WORLD_SIZE", "RANK"])
+        #expect(unset.failedCleanly && unset.error.contains("MASTER_ADDR is not set"), "\(unset.error)")
+        let alone = try glassbox(options + ["--timeout", "2"], environment: ranks(2, port: freePort())[0])
+        #expect(alone.failedCleanly && alone.error.contains("rank 0 of 2 could not join the group"), "\(alone.error)")
+
+        // Rank 1 killed (SIGKILL, as a crash) once training runs (rank 0 has written a checkpoint): rank 0 stops with the reason, its checkpoint kept.
+        let dying = folder.appendingPathComponent("dying").path
+        try? FileManager.default.removeItem(atPath: dying)
+        let long = options.map { $0 == sae ? dying : $0 } + ["--steps", "1000000", "--checkpoint-every", "5"]
+        let pair = try ranks(2, port: freePort()).map { try RunningCommand(long, environment: $0) }
+        let checkpoint = "\(dying)/checkpoint.safetensors"
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: checkpoint), Date() < deadline, pair[0].process.isRunning { Thread.sleep(forTimeInterval: 0.1) }
+        kill(pair[1].process.processIdentifier, SIGKILL)
+        _ = pair[1].finish()
+        let survivor = pair[0].finish()
+        #expect(survivor.failedCleanly && survivor.error.contains("A peer stopped or lost its connection"), "\(survivor.error)")
+        #expect(FileManager.default.fileExists(atPath: checkpoint))
+    }
 }

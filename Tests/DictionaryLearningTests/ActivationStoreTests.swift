@@ -28,6 +28,12 @@ struct ActivationStoreTests {
         let again = try ActivationStore.Writer(folder: folder, part: .init(index: 0, count: 2), rowsPerShard: 1000)
         try again.append(rows.slice(dim: 0, start: 0, end: 10)); try again.finish()
         #expect(try ActivationStore.Reader(folder: folder).all().shape == [210, 3])
+        // Data-parallel ranks read disjoint shards (two files now: part 0's and part 1's); a third rank has none.
+        let ranks = try (0..<2).map { try ActivationStore.Reader(folder: folder, part: .init(index: $0, count: 2)) }
+        #expect(ranks.map(\.files.count) == [1, 1] && Set(ranks.flatMap(\.files)).count == 2)
+        #expect { try ActivationStore.Reader(folder: folder, part: .init(index: 2, count: 3)) } throws: {
+            ($0 as? TorchError)?.message.contains("holds 2 shard(s), too few for 3 ranks") == true
+        }
     }
 
     @Test("bad parts, empty folders, mixed widths and NaN shards are refused with what to do")
