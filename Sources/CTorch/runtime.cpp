@@ -238,6 +238,18 @@ int gbt_copy_data(gbt_tensor t, void *dst, size_t nbytes) {
           if (c.nbytes() != nbytes) throw std::invalid_argument("destination has " + std::to_string(nbytes) + " bytes, tensor has " + std::to_string(c.nbytes()));
           if (nbytes > 0) std::memcpy(dst, c.data_ptr(), nbytes))
 }
+int gbt_write_data(gbt_tensor t, int fd) {
+  GBT_TRY(at::Tensor c = T(t).detach().to(at::kCPU).contiguous();
+          const char *p = static_cast<const char *>(c.data_ptr());
+          size_t left = c.nbytes();
+          while (left > 0) {
+            ssize_t n = ::write(fd, p, left);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) throw std::runtime_error(std::strerror(n < 0 ? errno : EIO));
+            p += n;
+            left -= static_cast<size_t>(n);
+          })
+}
 int gbt_item_double(gbt_tensor t, double *out) { GBT_TRY(*out = T(t).item<double>()) }
 int gbt_item_int64(gbt_tensor t, int64_t *out) { GBT_TRY(*out = T(t).item<int64_t>()) }
 int gbt_full(const int64_t *shape, int64_t ndim, double value, int dtype, int device, gbt_tensor *out) {

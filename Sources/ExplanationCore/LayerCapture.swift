@@ -24,12 +24,7 @@ package func layerActivationsAndGradients(_ module: Module, _ inputs: Tensor, ta
     return (try Tensor.cat(activations), try Tensor.cat(gradients))
 }
 
-/// The activation at a hook point, without gradients.
+/// The activation at a hook point, without gradients (the forward pass stops there).
 package func layerActivations(_ module: Module, _ inputs: Tensor, hookPoint: String) throws -> Tensor {
-    var captured: Tensor?
-    _ = try noGrad {
-        try module.withHooks([(hookPoint, { activation, _ in captured = activation; return nil })]) { try module(inputs) }
-    }
-    guard let captured else { throw TorchError("hook point '\(hookPoint)' was not reached in the forward pass") }
-    return captured
+    try noGrad { try module.activations(at: [hookPoint], for: inputs)[0] }
 }

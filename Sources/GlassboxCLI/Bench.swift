@@ -235,32 +235,45 @@ struct BenchGeometry: ParsableCommand {
 struct BenchSAE: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sae",
-        abstract: "Time sparse-autoencoder training (×8 on 512 inputs, batches of 4,096) against a plain PyTorch loop.",
-        discussion: "PyTorch runs in the same command through bench/sae_bench.py (see `scripts/bench.sh`): the same autoencoder, starting weights, activations, steps and threads. Target: at least 1.5x PyTorch's activations per second."
+        abstract: "Time sparse-autoencoder training (×8 on 512 inputs, batches of 4,096) and activation collection from a one-layer language model against plain PyTorch loops.",
+        discussion: """
+        PyTorch runs in the same command (see `scripts/bench.sh`): bench/sae_bench.py trains the same autoencoder from the same \
+        starting weights on the same activations, steps and threads; bench/collect_bench.py collects the same language model's \
+        blocks.0.hook_mlp_post activations at every real token of the same texts into safetensors shards, its forward pass \
+        stopped after the MLP as Glassbox's is. Target: at least 1.5x PyTorch's activations (tokens) per second.
+        """
     )
 
-    @Option(help: "The peer script.") var script = "bench/sae_bench.py"
+    @Option(help: "The peer script for training.") var script = "bench/sae_bench.py"
+    @Option(help: "The peer script for collection.") var collectScript = "bench/collect_bench.py"
+    @Option(parsing: .unconditional, help: "Texts of the tweets' train split whose tokens are collected.") var texts = 8000
     @Option(help: "Timed training steps per run.") var steps = 50
     @Option(parsing: .unconditional, help: "Timed runs per side (the median is reported), after a warm-up.") var repeats = 3
     @OptionGroup var peerOptions: PeerOptions
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
-        if repeats < 1 || steps < 1 { throw ValidationError("--repeats and --steps must be at least 1") }
+        if repeats < 1 || steps < 1 || texts < 1 { throw ValidationError("--repeats, --steps and --texts must be at least 1") }
     }
 
     func run() throws {
         try common.apply()
         var benchmark = SAEBenchmark(repeats: repeats, seed: common.seed, peer: peerOptions.peer(script: script))
         benchmark.steps = steps
-        let result = try showingProgress { try benchmark.run() }
-        print("\nSparse-autoencoder training (\(result.machine.summary); median of \(repeats) run(s) after a warm-up)\n")
-        let ratio = result.pytorchActivationsPerSecond.map { result.activationsPerSecond / $0 }
+        var collection = CollectionBenchmark(repeats: repeats, seed: common.seed, peer: peerOptions.peer(script: collectScript))
+        collection.texts = texts
+        let (result, collected) = try showingProgress { (try benchmark.run(), try collection.run()) }
+        print("\nSparse autoencoders (\(result.machine.summary); median of \(repeats) run(s) after a warm-up)\n")
+        func row(_ task: String, _ ours: Double, _ theirs: Double?, _ unit: String) -> [String] {
+            let ratio = theirs.map { ours / $0 }
+            return [task, String(format: "%.0f \(unit)", ours), theirs.map { String(format: "%.0f \(unit)", $0) } ?? "-",
+                    ratio.map { String(format: "%.2fx", $0) } ?? "-", ratio.map { $0 >= 1.5 ? ">= 1.5x: met" : ">= 1.5x: not met" } ?? "-"]
+        }
         printTable([["task", "Glassbox", "PyTorch", "speed-up", "target"],
-                    ["×\(benchmark.expansion) on \(benchmark.inputs) inputs, batch \(benchmark.batchSize), \(steps) steps (mean L0 \(String(format: "%.0f", result.meanL0)))",
-                     String(format: "%.0f act/s", result.activationsPerSecond), result.pytorchActivationsPerSecond.map { String(format: "%.0f act/s", $0) } ?? "-",
-                     ratio.map { String(format: "%.2fx", $0) } ?? "-", ratio.map { $0 >= 1.5 ? ">= 1.5x: met" : ">= 1.5x: not met" } ?? "-"]])
-        print("\n\(result.peerNote)")
+                    row("training ×\(benchmark.expansion) on \(benchmark.inputs) inputs, batch \(benchmark.batchSize), \(steps) steps (mean L0 \(String(format: "%.0f", result.meanL0)))",
+                        result.activationsPerSecond, result.pytorchActivationsPerSecond, "act/s"),
+                    row("collecting \(collection.hookPoint) of a 1-layer LM, \(collected.tokens) tokens", collected.tokensPerSecond, collected.pytorchTokensPerSecond, "tok/s")])
+        print("\nTraining: \(result.peerNote)\nCollection: \(collected.peerNote)")
     }
 }
 

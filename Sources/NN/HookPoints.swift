@@ -70,6 +70,28 @@ extension Module {
         return (output, ActivationCache(activations: recorded))
     }
 
+    /// The activations at `hookPoints` for input `x`, the forward pass stopped as soon as the
+    /// last of them has been reached (TransformerLens's `stop_at_layer`): the layers after it,
+    /// an unembedding for one, are never run.
+    public func activations(at hookPoints: [String], for x: Tensor) throws -> [Tensor] {
+        struct Reached: Error {}
+        var captured: [String: Tensor] = [:]
+        let wanted = Set(hookPoints)
+        do {
+            _ = try withHooks(hookPoints.map { name in
+                (name, { activation, _ in
+                    captured[name] = activation
+                    if captured.count == wanted.count { throw Reached() }
+                    return nil
+                })
+            }) { try self(x) }
+        } catch is Reached {}
+        return try hookPoints.map { name in
+            guard let activation = captured[name] else { throw TorchError("hook point '\(name)' was not reached in the forward pass") }
+            return activation
+        }
+    }
+
     /// Runs the model with the activation at `hookPoint` replaced by `transform(activation)`.
     public func runWithPatch(_ x: Tensor, at hookPoint: String, _ transform: @escaping (Tensor) throws -> Tensor) throws -> Tensor {
         try withHooks([(hookPoint, { activation, _ in try transform(activation) })]) { try self(x) }

@@ -51,17 +51,37 @@ public struct LanguageModelFile {
     public func forEachBatch(of texts: [String], at hookPoints: [String], include: (Int) -> Bool = { _ in true },
                              _ body: (Int, Int, [Tensor], Tensor) throws -> Void) throws {
         let ids = try LanguageModelRun.sequences(texts, encode: encode, maxLength: model.configuration.maxLength)
+        try forEachBatch(ofIDs: ids, at: hookPoints, include: include, body)
+    }
+
+    /// `forEachBatch(of:…)` on token ids (N, T; padding 0). The model runs only as far as the
+    /// hook points, and each batch's texts run in groups of 64 of similar length, each group
+    /// trimmed to its longest text (a batch of tweets is about half padding otherwise); the rows
+    /// reach `body` in reading order all the same.
+    public func forEachBatch(ofIDs ids: Tensor, at hookPoints: [String], include: (Int) -> Bool = { _ in true },
+                             _ body: (Int, Int, [Tensor], Tensor) throws -> Void) throws {
         let starts = Array(stride(from: 0, to: ids.shape[0], by: 256))
         for (index, start) in starts.enumerated() where include(index) {
-            let batch = try TokenBatch.trimmed(ids.slice(dim: 0, start: start, end: Swift.min(start + 256, ids.shape[0])))
-            var captured: [String: Tensor] = [:]
-            _ = try noGrad {
-                try model.withHooks(hookPoints.map { name in (name, { activation, _ in captured[name] = activation; return nil }) }) { try model(batch) }
+            let batch = try ids.slice(dim: 0, start: start, end: Swift.min(start + 256, ids.shape[0]))
+            let lengths = try batch.ne(0).to(.int64).sum(dims: [1]).scalars(as: Int64.self).map(Int.init)
+            let order = lengths.indices.sorted { (lengths[$0], $0) < (lengths[$1], $1) }
+            // Each group's activations flattened to (texts × its length, …) and stacked; text i's
+            // token k sits at row start[i] + k of the stack.
+            var groups = [[Tensor]](repeating: [], count: hookPoints.count)
+            var start = [Int](repeating: 0, count: lengths.count), stacked = 0
+            for groupStart in stride(from: 0, to: order.count, by: 64) {
+                let members = Array(order[groupStart..<Swift.min(groupStart + 64, order.count)])
+                let group = try TokenBatch.trimmed(batch.indexSelect(dim: 0, index: Tensor(members.map { Int64($0) }, shape: [members.count])))
+                let activations = try noGrad { try model.activations(at: hookPoints, for: group) }
+                for (point, activation) in activations.enumerated() {
+                    groups[point].append(try activation.flattened(from: 0, to: 1))
+                }
+                for (slot, text) in members.enumerated() { start[text] = stacked + slot * group.shape[1] }
+                stacked += members.count * group.shape[1]
             }
-            let activations = try hookPoints.map { name -> Tensor in
-                guard let activation = captured[name] else { throw TorchError("hook point '\(name)' was not reached") }
-                return try realTokenRows(activation, ids: batch)
-            }
+            let reading = lengths.indices.flatMap { text in (start[text]..<(start[text] + lengths[text])).map { Int64($0) } }
+            let rows = try Tensor(reading, shape: [reading.count])
+            let activations = try groups.map { try Tensor.cat($0).indexSelect(dim: 0, index: rows) }
             try body(index, starts.count, activations, try realTokenRows(batch.unsqueezed(dim: 2), ids: batch).squeezed(dim: 1))
         }
     }

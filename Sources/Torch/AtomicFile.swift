@@ -4,6 +4,14 @@ import Foundation
 public enum AtomicFile {
     /// Writes `data` to a temporary file beside `path`, then renames it over `path`.
     public static func write(_ data: Data, to path: String) throws {
+        try write(to: path) { descriptor in
+            try data.withUnsafeBytes { try write($0, to: descriptor) }
+        }
+    }
+
+    /// Lets `produce` write a temporary file beside `path` (given its descriptor), then renames
+    /// it over `path`; on any error the temporary file is removed.
+    public static func write(to path: String, producing produce: (Int32) throws -> Void) throws {
         let url = URL(fileURLWithPath: path)
         let directory = url.deletingLastPathComponent()
         do {
@@ -11,15 +19,31 @@ public enum AtomicFile {
         } catch {
             throw TorchError("cannot create folder \(directory.path): \(error.localizedDescription)")
         }
-        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
+        let temporary = directory.appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp").path
+        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw TorchError("cannot write \(path): \(String(cString: strerror(errno)))") }
         do {
-            try data.write(to: temporary)
-            if rename(temporary.path, url.path) != 0 {
-                throw TorchError(String(cString: strerror(errno)))
-            }
+            defer { close(descriptor) }
+            try produce(descriptor)
         } catch {
-            try? FileManager.default.removeItem(at: temporary)
+            unlink(temporary)
             throw TorchError("cannot write \(path): \(error)")
+        }
+        guard rename(temporary, url.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw TorchError("cannot write \(path): \(reason)")
+        }
+    }
+
+    /// Writes all of `bytes` to `descriptor`.
+    public static func write(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { throw TorchError(String(cString: strerror(written < 0 ? errno : EIO))) }
+            offset += written
         }
     }
 

@@ -1,3 +1,4 @@
+import CTorch
 import Foundation
 
 /// The safetensors format (Hugging Face): an 8-byte little-endian header length,
@@ -125,17 +126,19 @@ public enum Safetensors {
         return number.intValue
     }
 
-    /// Encodes tensors (sorted by name) and string metadata.
-    public static func encode(_ tensors: [String: Tensor], metadata: [String: String] = [:]) throws -> Data {
+    /// The header (its length, then JSON padded to 8 bytes) for tensors stored in name order, and
+    /// those tensors on the CPU.
+    static func header(_ tensors: [String: Tensor], metadata: [String: String]) throws -> (bytes: Data, tensors: [Tensor]) {
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
-        var payload = Data()
+        var ordered: [Tensor] = [], offset = 0
         for name in tensors.keys.sorted() {
             let tensor = try tensors[name]!.to(.cpu)
             guard let code = codes[tensor.dtype] else { throw TorchError("cannot store dtype \(tensor.dtype) in safetensors") }
-            let begin = payload.count
-            payload.append(contentsOf: try tensor.bytes())
-            header[name] = ["dtype": code, "shape": tensor.shape, "data_offsets": [begin, payload.count]] as [String: Any]
+            let size = tensor.count * tensor.dtype.byteSize
+            header[name] = ["dtype": code, "shape": tensor.shape, "data_offsets": [offset, offset + size]] as [String: Any]
+            offset += size
+            ordered.append(tensor)
         }
         var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
         // Pad to 8 bytes so the data is aligned, as the reference implementation does.
@@ -144,12 +147,22 @@ public enum Safetensors {
         var length = UInt64(json.count).littleEndian
         withUnsafeBytes(of: &length) { out.append(contentsOf: $0) }
         out.append(json)
-        out.append(payload)
+        return (out, ordered)
+    }
+
+    /// Encodes tensors (sorted by name) and string metadata.
+    public static func encode(_ tensors: [String: Tensor], metadata: [String: String] = [:]) throws -> Data {
+        var (out, ordered) = try header(tensors, metadata: metadata)
+        for tensor in ordered { out.append(contentsOf: try tensor.bytes()) }
         return out
     }
 
-    /// Writes a safetensors file atomically.
+    /// Writes a safetensors file atomically, each tensor's bytes straight from its memory.
     public static func write(_ tensors: [String: Tensor], metadata: [String: String] = [:], to path: String) throws {
-        try AtomicFile.write(encode(tensors, metadata: metadata), to: path)
+        let (bytes, ordered) = try header(tensors, metadata: metadata)
+        try AtomicFile.write(to: path) { descriptor in
+            try bytes.withUnsafeBytes { try AtomicFile.write($0, to: descriptor) }
+            for tensor in ordered { try check(gbt_write_data(tensor.handle, descriptor)) }
+        }
     }
 }

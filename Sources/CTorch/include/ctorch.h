@@ -74,6 +74,7 @@ void gbt_string_free(char *s);
 // ---- creation and data movement ----
 int gbt_from_data(const void *data, const int64_t *shape, int64_t ndim, int dtype, gbt_tensor *out);
 int gbt_copy_data(gbt_tensor t, void *dst, size_t nbytes); // contiguous CPU copy, dtype must match
+int gbt_write_data(gbt_tensor t, int fd); // the tensor's bytes (contiguous, CPU) written to a file descriptor
 int gbt_item_double(gbt_tensor t, double *out);
 int gbt_item_int64(gbt_tensor t, int64_t *out);
 int gbt_full(const int64_t *shape, int64_t ndim, double value, int dtype, int device, gbt_tensor *out);
