@@ -99,7 +99,7 @@ let package = Package(
         .testTarget(name: "VisualizationTests", dependencies: ["TestSupport", "Visualization", "ExplanationCore", "NN", "Torch"]),
         .testTarget(name: "GeometryTests", dependencies: ["TestSupport", "Geometry", "NN", "Torch"], resources: [.copy("Fixtures")]),
         .testTarget(name: "AttentionStudiesTests", dependencies: ["TestSupport", "AttentionStudies", "TextModels", "NN", "Torch"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "RunsTests", dependencies: ["TestSupport", "ExplanationCore", "Runs", "Torch", "NN", "Datasets", "Adversarial", "Concepts"]),
+        .testTarget(name: "RunsTests", dependencies: ["TestSupport", "ExplanationCore", "Runs", "Torch", "NN", "Datasets", "Adversarial", "Concepts", "TextModels"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "ExplanationCore", "GlassboxCLI", "Attribution", "NN", "Torch", "Datasets"]),
     ],
     swiftLanguageModes: [.v5],

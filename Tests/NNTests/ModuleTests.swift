@@ -67,6 +67,23 @@ struct ModuleTests {
         #expect(errorMessage { _ = try model.runWithPatch(x, at: "1") { _ in try Tensor.zeros([1]) } }?.contains("returned shape [1]") == true)
     }
 
+    /// Fails the test if the forward pass ever reaches it.
+    final class Tripwire: Module {
+        override func forward(_ x: Tensor) throws -> Tensor { Issue.record("the forward pass ran past the hook points"); return x }
+    }
+
+    @Test("activations at hook points are the cached ones, and the layers after the last of them never run")
+    func activationsStopEarly() throws {
+        let model = try smallModel()
+        let x = try Tensor.randn([5, 4], generator: Generator(seed: 4))
+        let (_, cache) = try model.runWithCache(x)
+        let stopping = Sequential(model.layers + [Tripwire()])
+        let captured = try stopping.activations(at: ["2.0", "1", "3"], for: x)
+        for (tensor, name) in zip(captured, ["2.0", "1", "3"]) { #expect(try maxDifference(tensor, cache[name]!) == 0, "\(name)") }
+        #expect(stopping.namedModules().allSatisfy { $0.module.hooks.isEmpty })
+        #expect(errorMessage { _ = try stopping.activations(at: ["7"], for: x) }?.contains("no hook point '7'") == true)
+    }
+
     @Test("loading a state dict reports missing, unexpected and mis-shaped entries")
     func stateDictErrors() throws {
         let model = try smallModel()
