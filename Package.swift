@@ -52,7 +52,8 @@ let package = Package(
     targets: [
         .target(
             name: "CTorch",
-            cxxSettings: [.unsafeFlags(cxxFlags + ["-O2"])],
+            // -fno-math-errno lets loops with sqrt vectorise (the shim never reads errno after math).
+            cxxSettings: [.unsafeFlags(cxxFlags + ["-O2", "-fno-math-errno"])],
             linkerSettings: [
                 .linkedLibrary("torch"), .linkedLibrary("torch_cpu"), .linkedLibrary("c10"), .linkedLibrary("z"),
                 .unsafeFlags(linkerFlags),

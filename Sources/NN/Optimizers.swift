@@ -108,14 +108,17 @@ public final class Adam: Optimizer {
         try noGrad {
             for (index, p) in parameters.enumerated() {
                 guard var g = p.grad else { continue }
-                if weightDecay != 0 {
-                    if decoupled { try p.multiplyInPlace(by: 1 - learningRate * weightDecay) } else { g = try g + p * weightDecay }
-                }
                 let m = try firstMoments[index] ?? p.zerosLike()
                 let v = try secondMoments[index] ?? p.zerosLike()
                 firstMoments[index] = m
                 secondMoments[index] = v
                 steps[index] += 1
+                // One pass in C++ when the tensors allow it; the same arithmetic as the operations below.
+                if try p.fusedAdamStep(gradient: g, firstMoment: m, secondMoment: v, learningRate: learningRate, betas: (beta1, beta2), eps: eps,
+                                       weightDecay: weightDecay, decoupled: decoupled, step: steps[index]) { continue }
+                if weightDecay != 0 {
+                    if decoupled { try p.multiplyInPlace(by: 1 - learningRate * weightDecay) } else { g = try g + p * weightDecay }
+                }
                 try m.multiplyInPlace(by: beta1)
                 try m.addInPlace(g, alpha: 1 - beta1)
                 try v.multiplyInPlace(by: beta2)

@@ -158,6 +158,18 @@ extension Tensor {
         try withExtendedLifetime((a, b)) { try check(gbt_addcdiv_(handle, a.handle, b.handle, value), "addcdiv") }
     }
 
+    /// One Adam step on this parameter in a single pass (the moments updated in place); false,
+    /// with nothing changed, when the tensors are not contiguous CPU floats of one shape and dtype.
+    public func fusedAdamStep(gradient: Tensor, firstMoment: Tensor, secondMoment: Tensor, learningRate: Double, betas: (Double, Double),
+                              eps: Double, weightDecay: Double, decoupled: Bool, step: Int) throws -> Bool {
+        var applied: Int32 = 0
+        try withExtendedLifetime((gradient, firstMoment, secondMoment)) {
+            try check(gbt_adam_step(handle, gradient.handle, firstMoment.handle, secondMoment.handle, learningRate, betas.0, betas.1, eps,
+                                    weightDecay, decoupled ? 1 : 0, Int64(step), &applied), "Adam step")
+        }
+        return applied != 0
+    }
+
     /// Copies `source`'s values into this tensor's storage.
     public func copyInPlace(from source: Tensor) throws {
         try withExtendedLifetime(source) {

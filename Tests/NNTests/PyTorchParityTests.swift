@@ -172,4 +172,31 @@ struct LayerParityTests {
         // Relative 1e-6: float32 rounding over three steps; values reach about 10.
         #expect(try relativeDifference(p.detached(), f["after.\(name)"]!) < 1e-6)
     }
+
+    @Test("the one-pass Adam kernel equals Adam's tensor operations in float64 for each kind of decay, and declines non-contiguous tensors")
+    func fusedAdamMatchesOperations() throws {
+        let g0 = Generator(seed: 9)
+        for (decay, decoupled) in [(0.0, false), (0.01, false), (0.1, true)] {
+            let (p, g) = (try Tensor.randn([300, 7], dtype: .float64, generator: g0), try Tensor.randn([300, 7], dtype: .float64, generator: g0))
+            let (m, v) = (try Tensor.randn([300, 7], dtype: .float64, generator: g0), try Tensor.rand([300, 7], dtype: .float64, generator: g0))
+            let (lr, b1, b2, eps, step) = (0.05, 0.9, 0.999, 1e-8, 4.0)
+            // The operations of torch.optim.Adam (and AdamW), out of place, with float64 scalars.
+            func c(_ x: Double) throws -> Tensor { try Tensor(scalar: x, dtype: .float64) }
+            let weights = decoupled ? try p * c(1 - lr * decay) : p
+            let gradient = decoupled ? g : try g + p * c(decay)
+            let first = try m * c(b1) + gradient * c(1 - b1), second = try v * c(b2) + gradient.square() * c(1 - b2)
+            let denominator = try second.sqrt() / c((1 - Foundation.pow(b2, step)).squareRoot()) + c(eps)
+            let expected = try weights - first / denominator * c(lr / (1 - Foundation.pow(b1, step)))
+            let applied = try p.fusedAdamStep(gradient: g, firstMoment: m, secondMoment: v, learningRate: lr, betas: (b1, b2), eps: eps,
+                                              weightDecay: decay, decoupled: decoupled, step: Int(step))
+            #expect(applied)
+            // float64 rounding of a handful of operations in another order.
+            #expect(try relativeDifference(p, expected) < 1e-14 && relativeDifference(m, first) < 1e-14 && relativeDifference(v, second) < 1e-14)
+        }
+        let p = try Tensor.randn([7, 300], generator: g0), transposed = try Tensor.randn([300, 7], generator: g0).t()
+        let before = try p.clone()
+        #expect(try !p.fusedAdamStep(gradient: transposed, firstMoment: p.zerosLike(), secondMoment: p.zerosLike(), learningRate: 0.1,
+                                     betas: (0.9, 0.999), eps: 1e-8, weightDecay: 0, decoupled: false, step: 1))
+        #expect(try maxDifference(p, before) == 0)
+    }
 }

@@ -282,6 +282,13 @@ int gbt_conv_plan_run(gbt_conv_plan plan, gbt_tensor input, gbt_tensor *out);
 // oneDNN's kernel name per op for this input shape, one per line (free with gbt_string_free).
 int gbt_conv_plan_kernels(gbt_conv_plan plan, gbt_tensor input, int recording, char **out);
 
+// ---- optimisers (adam.cpp) ----
+// One fused Adam step in place on contiguous CPU float32/float64 tensors of one shape (step: the
+// parameter's step count, from 1). *applied is 0, and nothing changes, when the tensors do not
+// qualify (the caller then runs the step as separate operations).
+int gbt_adam_step(gbt_tensor param, gbt_tensor grad, gbt_tensor first_moment, gbt_tensor second_moment, double lr, double beta1,
+                  double beta2, double eps, double weight_decay, int decoupled, int64_t step, int *applied);
+
 // ---- process groups (data-parallel training, see process_group.cpp) ----
 // Rank 0 hosts the rendezvous store at address:port; every rank joins within timeout_ms.
 typedef struct gbt_process_group_s *gbt_process_group;
