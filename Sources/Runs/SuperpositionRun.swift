@@ -156,7 +156,7 @@ public enum SuperpositionRun {
             page.heading("Feature dimensionality")
             page.paragraph("Equally important features, ReLU output; each dot is one feature's Dᵢ = ‖Wᵢ‖² / Σⱼ (Ŵᵢ·Wⱼ)², the fraction of a dimension it gets, against 1/(1 − S). Dashed: the sticky fractions Elhage et al. report (1, 3/4, 2/3, 1/2, 2/5, 1/3).")
             page.html(dimensionalitySVG(points))
-            page.table(header: ["1/(1 − S)", "loss", "features represented", "median Dᵢ", "Σ Dᵢ / m"], rows: points.map { point in
+            page.table(header: ["1/(1 − S)", "loss", "features represented", "median Dᵢ", "features per dimension ‖W‖²_F / m"], rows: points.map { point in
                 let represented = point.dimensionality.filter { $0 > 0.05 }.sorted()
                 return [String(format: "%.1f", point.inverseDensity), String(format: "%.4f", point.loss), "\(represented.count)",
                         represented.isEmpty ? "-" : String(format: "%.3f", represented[represented.count / 2]), String(format: "%.2f", point.featuresPerDimension)]

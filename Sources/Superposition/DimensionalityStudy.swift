@@ -11,7 +11,8 @@ public struct DimensionalityStudy {
         public var inverseDensity: Double
         public var dimensionality: [Double]
         public var loss: Double
-        /// Σᵢ Dᵢ / m: how many features the model fits per dimension.
+        /// ‖W‖²_F / m, the features the model represents per hidden dimension (Elhage et al. plot
+        /// its inverse, "dimensions per feature"; ΣDᵢ / m would stay near 1 by construction).
         public var featuresPerDimension: Double
     }
 
@@ -31,10 +32,12 @@ public struct DimensionalityStudy {
         let models = try ToyModels(hidden: hidden, importance: importance, density: density, reluOutput: inverseDensities.map { _ in true },
                                    generator: Generator(seed: seed))
         let losses = try models.train(steps: steps, batchSize: batchSize, learningRate: learningRate, seed: seed)
-        let dimensionality = try FeatureGeometry(weight: models.weight).dimensionality.scalars(as: Double.self)
+        let geometry = try FeatureGeometry(weight: models.weight)
+        let dimensionality = try geometry.dimensionality.scalars(as: Double.self)
+        let represented = try geometry.norms.square().sum(dims: [1]).scalars(as: Double.self)
         return inverseDensities.enumerated().map { index, inverse in
             let row = Array(dimensionality[(index * features)..<((index + 1) * features)])
-            return Point(inverseDensity: inverse, dimensionality: row, loss: losses[index], featuresPerDimension: row.reduce(0, +) / Double(hidden))
+            return Point(inverseDensity: inverse, dimensionality: row, loss: losses[index], featuresPerDimension: represented[index] / Double(hidden))
         }
     }
 

@@ -146,3 +146,28 @@ struct PrivilegedBasisTests {
         #expect(try plain[1].min().item() < 0)
     }
 }
+
+@Suite("Feature dimensionality")
+struct DimensionalityStudyTests {
+    @Test("sticky share counts represented features near 1, 3/4, 2/3, 1/2, 2/5 or 1/3")
+    func stickyShare() {
+        let point = DimensionalityStudy.Point(inverseDensity: 10, dimensionality: [1, 0.5, 0.52, 0, 0.41, 0.9], loss: 0, featuresPerDimension: 0)
+        // Represented: 1, 0.5, 0.52, 0.41, 0.9; within 0.03 of a fraction: all but 0.9.
+        #expect(DimensionalityStudy.stickyShare([point]) == 0.8)
+        #expect(DimensionalityStudy.stickyShare([point], tolerance: 0.005) == 0.4)
+        #expect(DimensionalityStudy.stickyShare([]) == 0)
+    }
+
+    @Test("dense features fill about one per dimension; sparse ones are packed several to a dimension, most at a sticky fraction (Elhage et al. 2022)")
+    func packingGrowsWithSparsity() throws {
+        var study = DimensionalityStudy()
+        (study.features, study.hidden, study.inverseDensities, study.steps) = (6, 2, [1.0, 20], 3000)
+        let points = try study.run(seed: 0)
+        // Here: 1.01 and 3.19 features per dimension; the sparse model puts five features in a
+        // pentagon (Dᵢ 0.37–0.40, the published 2/5).
+        #expect(points[0].featuresPerDimension < 1.3)
+        #expect(points[1].featuresPerDimension > 2)
+        #expect(DimensionalityStudy.stickyShare([points[1]]) >= 0.6)
+        #expect(points.allSatisfy { $0.dimensionality.count == 6 && $0.dimensionality.allSatisfy { $0 >= 0 && $0 <= 1 + 1e-6 } })
+    }
+}
