@@ -47,18 +47,15 @@ public struct CollectionBenchmark {
         let memory = FileManager.default.fileExists(atPath: "/dev/shm") ? URL(fileURLWithPath: "/dev/shm") : FileManager.default.temporaryDirectory
         let folder = memory.appendingPathComponent("glassbox-collect-bench-\(ProcessInfo.processInfo.processIdentifier)").path
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        func timedRun() throws -> Double {
-            try? FileManager.default.removeItem(atPath: folder)
-            let started = Date()
+        ProgressObserver.note("collecting \(tokens) tokens' activations at \(hookPoint)")
+        // Each run's writer replaces the previous run's shards (as bench/collect_bench.py clears its folder).
+        let (median, rows) = try medianTime(repeats: repeats) {
             let writer = try ActivationStore.Writer(folder: folder, rowsPerShard: rowsPerShard)
             try lm.forEachBatch(ofIDs: ids, at: [hookPoint]) { _, _, activations, _ in try writer.append(activations[0]) }
             try writer.finish()
-            guard writer.rows == tokens else { throw TorchError("collected \(writer.rows) rows for \(tokens) tokens") }
-            return Date().timeIntervalSince(started)
+            return writer.rows
         }
-        ProgressObserver.note("collecting \(tokens) tokens' activations at \(hookPoint)")
-        _ = try timedRun()
-        let median = try (0..<repeats).map { _ in try timedRun() }.sorted()[repeats / 2]
+        guard rows == tokens else { throw TorchError("collected \(rows) rows for \(tokens) tokens") }
         var result = Result(tokens: tokens, tokensPerSecond: Double(tokens) / median, peerNote: "PyTorch skipped (--no-peer).")
         guard let peer else { return result }
         let settings: [String: Any] = ["batch_size": 256, "rows_per_shard": rowsPerShard, "repeats": repeats, "threads": Torch.threads,

@@ -66,9 +66,9 @@ public struct LanguageModelFile {
             let lengths = try batch.ne(0).to(.int64).sum(dims: [1]).scalars(as: Int64.self).map(Int.init)
             let order = lengths.indices.sorted { (lengths[$0], $0) < (lengths[$1], $1) }
             // Each group's activations flattened to (texts × its length, …) and stacked; text i's
-            // token k sits at row start[i] + k of the stack.
+            // token k sits at row firstRow[i] + k of the stack.
             var groups = [[Tensor]](repeating: [], count: hookPoints.count)
-            var start = [Int](repeating: 0, count: lengths.count), stacked = 0
+            var firstRow = [Int](repeating: 0, count: lengths.count), stacked = 0
             for groupStart in stride(from: 0, to: order.count, by: 64) {
                 let members = Array(order[groupStart..<Swift.min(groupStart + 64, order.count)])
                 let group = try TokenBatch.trimmed(batch.indexSelect(dim: 0, index: Tensor(members.map { Int64($0) }, shape: [members.count])))
@@ -76,10 +76,10 @@ public struct LanguageModelFile {
                 for (point, activation) in activations.enumerated() {
                     groups[point].append(try activation.flattened(from: 0, to: 1))
                 }
-                for (slot, text) in members.enumerated() { start[text] = stacked + slot * group.shape[1] }
+                for (slot, text) in members.enumerated() { firstRow[text] = stacked + slot * group.shape[1] }
                 stacked += members.count * group.shape[1]
             }
-            let reading = lengths.indices.flatMap { text in (start[text]..<(start[text] + lengths[text])).map { Int64($0) } }
+            let reading = lengths.indices.flatMap { text in (firstRow[text]..<(firstRow[text] + lengths[text])).map { Int64($0) } }
             let rows = try Tensor(reading, shape: [reading.count])
             let activations = try groups.map { try Tensor.cat($0).indexSelect(dim: 0, index: rows) }
             try body(index, starts.count, activations, try realTokenRows(batch.unsqueezed(dim: 2), ids: batch).squeezed(dim: 1))

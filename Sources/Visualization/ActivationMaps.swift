@@ -30,11 +30,9 @@ public struct ActivationMaps {
         guard try x.allFinite() else { throw TorchError("the image holds NaN or infinite values") }
         guard !hookPoints.isEmpty else { throw TorchError("name at least one layer") }
         guard let module = model.module else { throw TorchError("activation maps read hook points, which need a native Glassbox model") }
-        try module.checkHookPoints(hookPoints)
-        let wanted = Set(hookPoints)
-        let cache = try noGrad { try module.runWithCache(try preprocess?(x) ?? x, names: { wanted.contains($0) }) }.cache.activations
-        return try hookPoints.map { point in
-            guard let activation = cache[point] else { throw TorchError("hook point '\(point)' was not reached in the forward pass") }
+        // Unknown hook points are refused (the model's list in the message) before anything runs.
+        let activations = try noGrad { try module.activations(at: hookPoints, for: try preprocess?(x) ?? x) }
+        return try zip(hookPoints, activations).map { point, activation in
             guard activation.rank == 4 else {
                 throw TorchError("hook point '\(point)' gives \(activation.shape), not feature maps (N, C, H, W); pick a convolutional layer")
             }
