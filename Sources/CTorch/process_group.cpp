@@ -7,7 +7,9 @@
 #ifdef GBT_HAS_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#include <csignal>
 #include <cstdlib>
+#include <mutex>
 
 struct gbt_process_group_s {
   c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
@@ -18,6 +20,11 @@ extern "C" int gbt_process_group_available(void) { return 1; }
 extern "C" int gbt_process_group_new(const char *address, int port, int rank, int world_size, int64_t timeout_ms,
                                      gbt_process_group *out) {
   GBT_TRY({
+    // A peer that dies mid-write would raise SIGPIPE here and kill this rank without a word
+    // (Python, which PyTorch's ranks run in, ignores it from the start); ignored, the write
+    // fails and the collective reports the closed connection.
+    static std::once_flag ignore_broken_pipes;
+    std::call_once(ignore_broken_pipes, [] { std::signal(SIGPIPE, SIG_IGN); });
     auto timeout = std::chrono::milliseconds(timeout_ms);
     c10d::TCPStoreOptions options;
     options.port = static_cast<uint16_t>(port);

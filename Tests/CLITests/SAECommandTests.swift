@@ -157,7 +157,8 @@ struct SAECommandTests {
         kill(pair[1].process.processIdentifier, SIGKILL)
         _ = pair[1].finish()
         let survivor = pair[0].finish()
-        #expect(survivor.failedCleanly && survivor.error.contains("A peer stopped or lost its connection"), "\(survivor.error)")
+        #expect(survivor.failedCleanly && survivor.error.contains("A peer stopped or lost its connection"),
+                "status \(survivor.status), crashed \(survivor.crashed): \(survivor.error)")
         #expect(FileManager.default.fileExists(atPath: checkpoint))
     }
 }
