@@ -7,12 +7,22 @@ import Torch
 /// `masks` is (P, features…) with 1 where the baseline replaces the input. The
 /// N·P perturbed inputs are built and evaluated in chunks of about `batchSize`
 /// rows, each chunk one broadcast and one forward call. Returns (N, P).
+///
+/// When every mask covers a small rectangle of an image and the model is native, each image's
+/// perturbed copies run as a `LocalChange` instead: each layer recomputes only the outputs the
+/// rectangle reaches (`Module.outputs(locally:)`, exact). `GLASSBOX_LOCAL_RECOMPUTATION=off`
+/// turns that off, for comparisons.
 public func maskedOutputs(_ model: Explainable, inputs: Tensor, baseline: Tensor, masks: Tensor, targets: Tensor,
                    batchSize: Int?) throws -> Tensor {
     let n = inputs.shape[0]
     let p = masks.shape[0]
     let featureShape = Array(inputs.shape.dropFirst())
     let perChunk = max(1, (batchSize ?? 4096) / max(n, 1))
+    if LocalRecomputation.isEnabled, let module = model.module, let rectangles = try MaskRectangles(masks, inputs: inputs),
+       let outputs = try locallyMaskedOutputs(module, inputs: inputs, baseline: baseline, masks: masks, rectangles: rectangles,
+                                              targets: targets, copiesPerCall: perChunk * n) {
+        return outputs
+    }
     let x = try inputs.unsqueezed(dim: 1)
     let b = try baseline.unsqueezed(dim: 1)
     var columns: [Tensor] = []

@@ -12,9 +12,21 @@ extension BatchNorm {
         guard !isTraining, hooks.isEmpty, convolution.hooks.isEmpty, x.rank == 4, expectedRanks.contains(4) else {
             return try self(convolution(x))
         }
-        let scale = try (runningVar + eps).rsqrt() * weight
-        let weight = try convolution.weight * scale.reshaped([-1, 1, 1, 1])
-        let shift = try (convolution.bias.map { try $0 - runningMean } ?? -runningMean) * scale + bias
+        let (weight, shift) = try folded(into: convolution)
         return try Functional.conv2d(x, weight: weight, bias: shift, stride: convolution.stride, padding: convolution.padding)
+    }
+
+    /// `self(convolution(x))` on a batch that may be a local change (eval mode, no hooks: see
+    /// `Module.outputs(locally:)`), as one folded convolution.
+    func applied(after convolution: Conv2d, to x: LocalActivations) throws -> LocalActivations {
+        let (weight, shift) = try folded(into: convolution)
+        return try x.convolved(weight: weight, bias: shift, stride: convolution.stride, padding: convolution.padding)
+    }
+
+    /// The convolution's weight and bias with this eval-mode batch norm folded in.
+    func folded(into convolution: Conv2d) throws -> (weight: Tensor, bias: Tensor) {
+        let scale = try (runningVar + eps).rsqrt() * weight
+        return (try convolution.weight * scale.reshaped([-1, 1, 1, 1]),
+                try (convolution.bias.map { try $0 - runningMean } ?? -runningMean) * scale + bias)
     }
 }

@@ -49,6 +49,10 @@ public final class Conv2d: Module {
     public override func forward(_ x: Tensor) throws -> Tensor {
         try Functional.conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding)
     }
+
+    public override func forward(locally x: LocalActivations) throws -> LocalActivations {
+        try x.convolved(weight: weight, bias: bias, stride: stride, padding: padding)
+    }
 }
 
 /// Transposed convolution (weight (in, out, k, k), as PyTorch's ConvTranspose2d).
@@ -101,6 +105,13 @@ public final class MaxPool2d: Module {
 
     public override func forward(_ x: Tensor) throws -> Tensor {
         try Functional.maxPool2d(x, kernelSize: (kernelSize, kernelSize), stride: (stride, stride), padding: (padding, padding))
+    }
+
+    public override func forward(locally x: LocalActivations) throws -> LocalActivations {
+        try x.throughWindowOperation(kernel: (kernelSize, kernelSize), stride: (stride, stride), padding: (padding, padding),
+                                     fill: -.infinity,
+                                     operation: { try Functional.maxPool2d($0, kernelSize: (kernelSize, kernelSize), stride: (stride, stride)) },
+                                     whole: forward)
     }
 }
 
@@ -167,6 +178,10 @@ public final class BatchNorm: Module {
         if isTraining { try noGrad { try batchesTracked.addInPlace(Tensor.ones([], dtype: .int64)) } }
         return try Functional.batchNorm(x, weight: weight, bias: bias, runningMean: runningMean, runningVar: runningVar,
                                         training: isTraining, momentum: momentum, eps: eps)
+    }
+
+    public override func forward(locally x: LocalActivations) throws -> LocalActivations {
+        try x.mapped(forward)
     }
 }
 
@@ -259,6 +274,10 @@ public final class ReLU: Module {
         let rule = backwardRule
         return try rule == .standard ? x.relu() : Functional.relu(x, backward: rule)
     }
+
+    public override func forward(locally x: LocalActivations) throws -> LocalActivations {
+        try x.mapped { try $0.relu() }
+    }
 }
 
 /// An elementwise activation without parameters.
@@ -279,6 +298,11 @@ public final class Activation: Module {
         case .solu: try Functional.solu(x)
         }
     }
+
+    /// Elementwise kinds keep a change local; SoLU mixes the last axis.
+    public override func forward(locally x: LocalActivations) throws -> LocalActivations {
+        kind == .solu ? .whole(try forward(x.materialized())) : try x.mapped(forward)
+    }
 }
 
 /// Layers applied in order; children are named "0", "1", … as in `torch.nn.Sequential`.
@@ -297,6 +321,10 @@ public final class Sequential: Module {
 
     public override func forward(_ x: Tensor) throws -> Tensor {
         try run(layers[...], x)
+    }
+
+    public override func forward(locally x: LocalActivations) throws -> LocalActivations {
+        try layers.reduce(x) { try $1.forward(locally: $0) }
     }
 
     /// A first convolution or linear layer (with its eval-mode batch norm) is the affine front.

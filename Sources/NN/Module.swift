@@ -38,6 +38,13 @@ open class Module {
     /// can change its output; nil otherwise.
     open var affineSplit: AffineSplit? { nil }
 
+    /// This module on a batch that may still be a local change of one map (`LocalChange`);
+    /// modules that can compute only the changed outputs override it, the rest run on whole maps.
+    /// Only called in eval mode with no hooks (`outputs(locally:)`).
+    open func forward(locally x: LocalActivations) throws -> LocalActivations {
+        .whole(try forward(x.materialized()))
+    }
+
     public final func callAsFunction(_ x: Tensor) throws -> Tensor {
         var y = try forward(x)
         for hook in hooks {

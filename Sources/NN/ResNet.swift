@@ -10,7 +10,7 @@ public final class ResNet18: Module {
     let avgpool = AdaptiveAvgPool2d((1, 1)), flatten = Flatten()
     let fc: Linear
     let planLock = NSLock()
-    var cachedPlans: [Bool: ConvolutionPlan] = [:]
+    var cachedPlans: [Start: ConvolutionPlan] = [:]
 
     public init(classes: Int = 1000, generator: Generator? = nil) throws {
         conv1 = try Conv2d(3, 64, kernelSize: 7, stride: 2, padding: 3, bias: false, generator: generator)
@@ -38,33 +38,63 @@ public final class ResNet18: Module {
     }
 
     public override func forward(_ x: Tensor) throws -> Tensor {
-        try run(x, fromStem: false)
+        try run(x, from: .image)
+    }
+
+    /// The stem and the first blocks compute only the outputs a local change reaches (with
+    /// libtorch's direct convolutions, on windows); once the change covers more than
+    /// `localShareLimit` of a block's input, the remaining blocks run on whole maps, on a
+    /// convolution plan where one applies.
+    public override func forward(locally x: LocalActivations) throws -> LocalActivations {
+        var y = try maxpool.forward(locally: bn1.applied(after: conv1, to: x).mapped { try $0.relu() })
+        for (index, block) in blocks.enumerated() {
+            guard case .local(let change) = y, change.areaShare <= Self.localShareLimit else {
+                return .whole(try run(y.materialized(), from: .block(index)))
+            }
+            y = try block.forward(locally: y)
+        }
+        return .whole(try fc(flatten(avgpool(y.materialized()))))
+    }
+
+    /// Where a local change hands over to whole maps (see `forward(locally:)`).
+    static let localShareLimit = 0.25
+
+    var blocks: [Module] { stages.flatMap(\.layers) }
+
+    /// Where `run` starts: at the image, after the stem's convolution and batch norm (the affine
+    /// split's rest), or at a block's input (a local change handing over).
+    enum Start: Hashable {
+        case image, stem, block(Int)
     }
 
     /// conv1 with its batch norm is the affine front.
     public override var affineSplit: AffineSplit? {
         guard hooks.isEmpty, conv1.hooks.isEmpty, bn1.hooks.isEmpty, !bn1.isTraining else { return nil }
         return AffineSplit(front: { try self.bn1.applied(after: self.conv1, to: $0) },
-                           rest: { try self.run($0, fromStem: true) })
+                           rest: { try self.run($0, from: .stem) })
     }
 
-    /// The network from the image, or from the stem (conv1 and bn1's output, the affine split's
-    /// rest): on a convolution plan where one applies, else on libtorch, in oneDNN's blocked
-    /// layout where that applies (no per-layer reordering, about a fifth faster on CPU).
-    func run(_ x: Tensor, fromStem: Bool) throws -> Tensor {
+    /// The network from `start`: on a convolution plan where one applies, else on libtorch, in
+    /// oneDNN's blocked layout where that applies (no per-layer reordering, about a fifth faster on CPU).
+    func run(_ x: Tensor, from start: Start) throws -> Tensor {
         // An input gradient through the stem: oneDNN 2.6 has only its reference backward kernel for
         // the 3-channel 7×7 stride-2 convolution (3.3 s per 224×224 image on the session-13 Intel
         // Xeon); libtorch's is fast, so libtorch runs the stem and the plan the rest.
-        if !fromStem, x.requiresGrad, Torch.isGradEnabled, usesPlan(x), let plan = try plan(fromStem: true) {
+        if start == .image, x.requiresGrad, Torch.isGradEnabled, usesPlan(x), let plan = try plan(from: .stem) {
             return try fc(flatten(avgpool(plan(bn1.applied(after: conv1, to: x)))))
         }
-        if usesPlan(x), let plan = try plan(fromStem: fromStem) {
+        if usesPlan(x), let plan = try plan(from: start) {
             return try fc(flatten(avgpool(plan(x))))
         }
         let blocked = usesBlockedLayout(x)
-        let input = blocked ? try x.contiguous().toMKLDNN() : x
-        var y = try maxpool(relu(fromStem ? input : bn1.applied(after: conv1, to: input)))
-        for stage in stages { y = try stage(y) }
+        var y = blocked ? try x.contiguous().toMKLDNN() : x
+        var first = 0
+        switch start {
+        case .image: y = try maxpool(relu(bn1.applied(after: conv1, to: y)))
+        case .stem: y = try maxpool(relu(y))
+        case .block(let index): first = index
+        }
+        for block in blocks[first...] { y = try block(y) }
         if blocked { y = try y.toDense() }
         return try fc(flatten(avgpool(y)))
     }
@@ -112,5 +142,10 @@ public final class BasicBlock: Module {
     public override func forward(_ x: Tensor) throws -> Tensor {
         let residual = try bn2.applied(after: conv2, to: relu1(bn1.applied(after: conv1, to: x)))
         return try relu2(residual + (downsample.map { try $0(x) } ?? x))
+    }
+
+    public override func forward(locally x: LocalActivations) throws -> LocalActivations {
+        let residual = try bn2.applied(after: conv2, to: bn1.applied(after: conv1, to: x).mapped { try $0.relu() })
+        return try (residual + (downsample.map { try $0.forward(locally: x) } ?? x)).mapped { try $0.relu() }
     }
 }

@@ -2,15 +2,14 @@ import Foundation
 import Torch
 
 extension ResNet18 {
-    /// The convolutional part as one oneDNN plan (see `ConvolutionPlan`): Winograd 3×3
-    /// convolutions, batch norm folded, residual sums and ReLUs fused. `fromStem`: the plan
-    /// starts after conv1 and bn1 (the affine split's rest), else at the image. Nil when this
-    /// build has no oneDNN plans.
-    func plan(fromStem: Bool) throws -> ConvolutionPlan? {
+    /// The convolutional part from `start` as one oneDNN plan (see `ConvolutionPlan`): Winograd
+    /// 3×3 convolutions, batch norm folded, residual sums and ReLUs fused. Nil when this build has
+    /// no oneDNN plans.
+    func plan(from start: Start) throws -> ConvolutionPlan? {
         guard ConvolutionPlan.isAvailable else { return nil }
         planLock.lock()
         defer { planLock.unlock() }
-        if let plan = cachedPlans[fromStem] { return plan }
+        if let plan = cachedPlans[start] { return plan }
         let plan = try ConvolutionPlan()
         func add(_ convolution: Conv2d, _ norm: BatchNorm, input: Int, residual: Int? = nil, relu: Bool) throws -> Int {
             try plan.addConvolution(input: input, weight: convolution.weight, bias: convolution.bias,
@@ -18,9 +17,14 @@ extension ResNet18 {
                                                      runningVariance: norm.runningVar, eps: norm.eps),
                                     stride: convolution.stride.0, padding: convolution.padding.0, residual: residual, relu: relu)
         }
-        var value = fromStem ? try plan.addReLU(input: 0) : try add(conv1, bn1, input: 0, relu: true)
-        value = try plan.addMaxPool(input: value, kernelSize: maxpool.kernelSize, stride: maxpool.stride, padding: maxpool.padding)
-        for block in stages.flatMap({ $0.layers.compactMap { $0 as? BasicBlock } }) {
+        var value = 0, first = 0
+        switch start {
+        case .image, .stem:
+            value = start == .stem ? try plan.addReLU(input: 0) : try add(conv1, bn1, input: 0, relu: true)
+            value = try plan.addMaxPool(input: value, kernelSize: maxpool.kernelSize, stride: maxpool.stride, padding: maxpool.padding)
+        case .block(let index): first = index
+        }
+        for block in blocks[first...].compactMap({ $0 as? BasicBlock }) {
             let inner = try add(block.conv1, block.bn1, input: value, relu: true)
             var skip = value
             if let downsample = block.downsample, let convolution = downsample.layers[0] as? Conv2d,
@@ -29,7 +33,7 @@ extension ResNet18 {
             }
             value = try add(block.conv2, block.bn2, input: inner, residual: skip, relu: true)
         }
-        cachedPlans[fromStem] = plan
+        cachedPlans[start] = plan
         return plan
     }
 
@@ -42,7 +46,7 @@ extension ResNet18 {
     /// oneDNN's kernel for each op of the plan from the image at this input's shape, in order
     /// (nil without plans), to check which algorithm runs.
     public func planKernels(for x: Tensor, withGradients: Bool = false) throws -> [String]? {
-        try plan(fromStem: false)?.kernels(for: x, withGradients: withGradients)
+        try plan(from: .image)?.kernels(for: x, withGradients: withGradients)
     }
 }
 
