@@ -7,13 +7,16 @@ final class ProgressBar {
     let unit: String
     let isTerminal: Bool
     let start: Date
+    let doneAtStart: Int
     var lastPrint = Date.distantPast
     var lastPlainPercent = -1
     private(set) var completed = 0
 
-    /// `start`: when the work began, if before now (for the rate and ETA).
-    init(_ label: String, total: Int, unit: String = "it", start: Date = Date()) {
+    /// `start`: when the loop was first seen, with `doneAtStart` units already done then (a resumed
+    /// run, a loop that reports every N units); the rate counts only the units done since.
+    init(_ label: String, total: Int, unit: String = "it", start: Date = Date(), doneAtStart: Int = 0) {
         self.start = start
+        self.doneAtStart = doneAtStart
         self.label = label
         self.total = max(total, 1)
         self.unit = unit
@@ -24,8 +27,8 @@ final class ProgressBar {
     func advance(by count: Int = 1, status: String = "") {
         completed = min(completed + count, total)
         let elapsed = Date().timeIntervalSince(start)
-        let rate = elapsed > 0 ? Double(completed) / elapsed : 0
-        let remaining = rate > 0 ? Double(total - completed) / rate : 0
+        let rate = elapsed > 0 ? Double(completed - doneAtStart) / elapsed : 0
+        let remaining = rate > 0 ? Double(total - completed) / rate : nil
         let done = completed == total
         if isTerminal {
             guard done || Date().timeIntervalSince(lastPrint) > 0.1 else { return }
@@ -45,9 +48,13 @@ final class ProgressBar {
         }
     }
 
-    func format(_ rate: Double) -> String { rate >= 100 ? String(format: "%.0f", rate) : String(format: "%.1f", rate) }
+    /// "–" until units have been done since the start.
+    func format(_ rate: Double) -> String {
+        rate <= 0 ? "–" : rate >= 100 ? String(format: "%.0f", rate) : String(format: "%.1f", rate)
+    }
 
-    func duration(_ seconds: Double) -> String {
+    func duration(_ seconds: Double?) -> String {
+        guard let seconds else { return "–" }
         let s = Int(seconds.rounded())
         return s >= 60 ? "\(s / 60)m\(String(format: "%02d", s % 60))s" : "\(s)s"
     }

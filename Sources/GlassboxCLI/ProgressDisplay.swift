@@ -11,7 +11,7 @@ final class ProgressDisplay: @unchecked Sendable {
     let lock = NSLock()
     var bar: ProgressBar?
     var loop: (label: String, total: Int)?
-    var loopStarted = Date()
+    var loopStarted = Date(), doneAtLoopStart = 0
 
     init(delay: TimeInterval = 0, prefix: String? = nil) {
         self.delay = delay
@@ -26,12 +26,12 @@ final class ProgressDisplay: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if loop == nil || loop! != (report.label, report.total) || report.done < (bar?.completed ?? 0) {
-            (bar, loop, loopStarted) = (nil, (report.label, report.total), Date())
+            (bar, loop, loopStarted, doneAtLoopStart) = (nil, (report.label, report.total), Date(), report.done)
         }
         if bar == nil {
             guard Date().timeIntervalSince(loopStarted) >= delay else { return }
             let title = prefix.map { "\($0): \(report.label)" } ?? report.label
-            bar = ProgressBar(title, total: report.total, unit: report.unit, start: loopStarted)
+            bar = ProgressBar(title, total: report.total, unit: report.unit, start: loopStarted, doneAtStart: doneAtLoopStart)
         }
         bar!.advance(by: report.done - bar!.completed, status: report.status)
     }

@@ -70,14 +70,15 @@ public struct LocalChange {
 
     /// (P, C, height, width) windows of every copy's whole map, padded by `padding` filled with
     /// `fill`, at per-copy origins given in padded coordinates: one index-select over the
-    /// unchanged map's pixels followed by the copies' changed values (channels last, so each
-    /// gathered row is one pixel's contiguous channels).
+    /// unchanged map's pixels followed by the copies' changed values. Channels last in memory
+    /// (each gathered row is one pixel's channels; the result is a channels-last view, which
+    /// libtorch's convolutions and pools take without reordering, about a quarter faster here).
     func windows(padding: Int, fill: Double, rowOrigins: [Int], columnOrigins: [Int], height: Int, width: Int) throws -> Tensor {
         let (channels, h, w) = (base.shape[1], rows.length, columns.length)
-        let padded = padding > 0 ? try base.padded([padding, padding, padding, padding], value: fill) : base
-        let paddedWidth = padded.shape[3], pixels = padded.shape[2] * paddedWidth
-        let source = try Tensor.cat([padded.permuted([0, 2, 3, 1]).reshaped([pixels, channels]),
-                                     values.permuted([0, 2, 3, 1]).reshaped([-1, channels])], dim: 0)
+        let pixelsLast = try base.permuted([0, 2, 3, 1]).contiguous()
+        let padded = padding > 0 ? try pixelsLast.padded([0, 0, padding, padding, padding, padding], value: fill) : pixelsLast
+        let paddedWidth = padded.shape[2], pixels = padded.shape[1] * paddedWidth
+        let source = try Tensor.cat([padded.reshaped([pixels, channels]), values.permuted([0, 2, 3, 1]).reshaped([-1, channels])], dim: 0)
         let copyCount = copies
         func coordinates(_ origins: [Int], _ count: Int) throws -> Tensor {
             try Tensor(origins, shape: [copyCount, 1]) + Tensor.arange(0, Double(count)).unsqueezed(dim: 0)
@@ -93,15 +94,14 @@ public struct LocalChange {
         let copyOffsets = try Tensor.arange(0, Double(copyCount)).reshaped([copyCount, 1, 1]) * integer(h * w) + integer(pixels)
         let valueIndex = try copyOffsets + localRows.unsqueezed(dim: 2) * integer(w) + localColumns.unsqueezed(dim: 1)
         let index = try Tensor.where(inside, valueIndex, baseIndex).reshaped([-1])
-        return try source.indexSelect(dim: 0, index: index).reshaped([copyCount, height, width, channels])
-            .permuted([0, 3, 1, 2]).contiguous()
+        return try source.indexSelect(dim: 0, index: index).reshaped([copyCount, height, width, channels]).permuted([0, 3, 1, 2])
     }
 
-    /// Every copy's whole map, (P, C, H, W).
+    /// Every copy's whole map, (P, C, H, W), contiguous.
     public func materialized() throws -> Tensor {
         let origins = Array(repeating: 0, count: copies)
         return try windows(padding: 0, fill: 0, rowOrigins: origins, columnOrigins: origins,
-                           height: base.shape[2], width: base.shape[3])
+                           height: base.shape[2], width: base.shape[3]).contiguous()
     }
 
     /// The same copies described over other rectangles, each holding every pixel where the
@@ -211,6 +211,8 @@ extension Module {
     /// layers then need whole maps, or the hooks would see partial ones).
     public func outputs(locally change: LocalChange) throws -> Tensor? {
         guard namedModules().allSatisfy({ !$0.module.isTraining && $0.module.hooks.isEmpty }) else { return nil }
-        return try forward(locally: .local(change)).materialized()
+        func channelsLast(_ x: Tensor) throws -> Tensor { try x.permuted([0, 2, 3, 1]).contiguous().permuted([0, 3, 1, 2]) }
+        let start = try LocalChange(base: channelsLast(change.base), values: channelsLast(change.values), rows: change.rows, columns: change.columns)
+        return try forward(locally: .local(start)).materialized().contiguous()
     }
 }
