@@ -245,7 +245,8 @@ extension AttributionBenchmark {
         let machine: [String: Any] = ["cpu": result.machine.cpu, "vector_extensions": result.machine.vectorExtensions,
                                       "cores": result.machine.cores, "threads": result.machine.threads,
                                       "busy_cores_before": result.machine.busyCores ?? NSNull(),
-                                      "convolution_path": result.machine.convolutionPath]
+                                      "convolution_path": result.machine.convolutionPath,
+                                      "local_recomputation": result.machine.localRecomputation ?? NSNull()]
         try AtomicFile.write(JSONSerialization.data(withJSONObject: ["machine": machine, "threads": result.machine.threads, "repeats": repeats,
                                                                      "peer": result.peerNote, "rows": records],
                                                     options: [.prettyPrinted, .sortedKeys]), to: path)

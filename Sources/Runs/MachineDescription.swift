@@ -1,3 +1,4 @@
+import ExplanationCore
 import Foundation
 import NN
 import Torch
@@ -15,6 +16,9 @@ public struct MachineDescription: Codable, Sendable {
     public var busyCores: Double?
     /// How ResNets run their convolutions here (`GLASSBOX_CONVOLUTION_PATH`; plans need oneDNN's headers at build time).
     public var convolutionPath: String
+    /// Whether occlusion and patch ablation recompute only what a window reaches
+    /// (`GLASSBOX_LOCAL_RECOMPUTATION`); nil in results written before it existed.
+    public var localRecomputation: Bool?
     /// OMP_WAIT_POLICY (Glassbox starts with PASSIVE; peers it launches inherit it).
     public var openMPWaitPolicy: String
     /// OpenBLAS's kernels (`Torch.blasCore`; peers it launches inherit the choice).
@@ -32,7 +36,8 @@ public struct MachineDescription: Codable, Sendable {
         return MachineDescription(cpu: field("model name") ?? "unknown CPU", vectorExtensions: isa,
                                   cores: ProcessInfo.processInfo.activeProcessorCount, threads: Torch.threads, busyCores: nil,
                                   convolutionPath: ConvolutionPath.chosen == .plan && !ConvolutionPlan.isAvailable ? "blocked (no oneDNN plans in this build)"
-                                      : ConvolutionPath.chosen.rawValue, openMPWaitPolicy: Torch.openMPWaitPolicy,
+                                      : ConvolutionPath.chosen.rawValue, localRecomputation: LocalRecomputation.isEnabled,
+                                  openMPWaitPolicy: Torch.openMPWaitPolicy,
                                   blasCore: Torch.blasCore)
     }
 
@@ -59,8 +64,9 @@ public struct MachineDescription: Codable, Sendable {
         return (after.busy - before.busy) / (after.total - before.total) * Double(ProcessInfo.processInfo.activeProcessorCount)
     }
 
-    /// "AMD EPYC (AVX-512), 2 cores, 2 threads (OpenMP waiting PASSIVE), ResNet convolutions: plan".
+    /// "AMD EPYC (AVX-512), 2 cores, 2 threads (OpenMP waiting PASSIVE), ResNet convolutions: plan, local recomputation: on".
     public var summary: String {
         "\(cpu) (\(vectorExtensions)), \(cores) cores, \(threads) threads (OpenMP waiting \(openMPWaitPolicy)), OpenBLAS kernels: \(blasCore ?? "?"), ResNet convolutions: \(convolutionPath)"
+            + (localRecomputation.map { ", local recomputation: \($0 ? "on" : "off")" } ?? "")
     }
 }
