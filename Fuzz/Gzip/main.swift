@@ -6,5 +6,6 @@ import Datasets
 runFuzzer { data in
     let path = "/dev/shm/glassbox-fuzz-\(getpid()).gz"
     guard FileManager.default.createFile(atPath: path, contents: data) else { return }
+    defer { unlink(path) }
     _ = try? IDX.read(path)
 }
