@@ -74,18 +74,47 @@ public final class ResNet18: Module {
                            rest: { try self.run($0, from: .stem) })
     }
 
-    /// The network from `start`: on a convolution plan where one applies, else on libtorch, in
-    /// oneDNN's blocked layout where that applies (no per-layer reordering, about a fifth faster on CPU).
+    /// The network from `start`: on a convolution plan where one applies and is faster here
+    /// (`planIsFaster`), else on libtorch.
     func run(_ x: Tensor, from start: Start) throws -> Tensor {
+        if usesPlan(x), try planIsFaster(for: x, from: start), let y = try runOnPlan(x, from: start) { return y }
+        return try runOnLibtorch(x, from: start)
+    }
+
+    /// The network on a convolution plan (nil when this build has none).
+    func runOnPlan(_ x: Tensor, from start: Start) throws -> Tensor? {
         // An input gradient through the stem: oneDNN 2.6 has only its reference backward kernel for
         // the 3-channel 7×7 stride-2 convolution (3.3 s per 224×224 image on the session-13 Intel
         // Xeon); libtorch's is fast, so libtorch runs the stem and the plan the rest.
-        if start == .image, x.requiresGrad, Torch.isGradEnabled, usesPlan(x), let plan = try plan(from: .stem) {
+        if start == .image, x.requiresGrad, Torch.isGradEnabled, let plan = try plan(from: .stem) {
             return try fc(flatten(avgpool(plan(bn1.applied(after: conv1, to: x)))))
         }
-        if usesPlan(x), let plan = try plan(from: start) {
-            return try fc(flatten(avgpool(plan(x))))
-        }
+        return try plan(from: start).map { try fc(flatten(avgpool($0(x)))) }
+    }
+
+    /// Whether the plan beats libtorch for this input's shape and mode on this machine: measured
+    /// once (`ConvolutionCalibration`), unless `GLASSBOX_CONVOLUTION_PATH` forces the plan.
+    func planIsFaster(for x: Tensor, from start: Start) throws -> Bool {
+        guard ConvolutionPath.chosen == .automatic, ConvolutionPlan.isAvailable else { return true }
+        let gradients = x.requiresGrad && Torch.isGradEnabled
+        let key = "ResNet-18 from \(start) on \(x.shape.map(String.init).joined(separator: "×")), \(gradients ? "input gradients" : "inference")"
+        return try ConvolutionCalibration.shared.measurement(for: key) {
+            func pass(onPlan: Bool) throws {
+                guard gradients else {
+                    _ = try noGrad { try onPlan ? runOnPlan(x, from: start) : runOnLibtorch(x, from: start) }
+                    return
+                }
+                let input = try x.detached().requiringGrad()
+                let y = try onPlan ? try runOnPlan(input, from: start)! : runOnLibtorch(input, from: start)
+                _ = try Tensor.grad(of: y.sum(), wrt: input)
+            }
+            return try ConvolutionCalibration.compare(plan: { try pass(onPlan: true) }, libtorch: { try pass(onPlan: false) })
+        }.planWins
+    }
+
+    /// The network on libtorch's operators, in oneDNN's blocked layout where that applies (no
+    /// per-layer reordering, about a fifth faster on CPU).
+    func runOnLibtorch(_ x: Tensor, from start: Start) throws -> Tensor {
         let blocked = usesBlockedLayout(x)
         var y = blocked ? try x.contiguous().toMKLDNN() : x
         var first = 0

@@ -40,7 +40,7 @@ extension ResNet18 {
     /// Whether `forward` (and the affine split's rest) run the convolutional part on a plan
     /// (`runsOnOneDNN`; the plan's backward pass gives the input's gradient only).
     func usesPlan(_ x: Tensor) -> Bool {
-        ConvolutionPath.chosen == .plan && ConvolutionPlan.isAvailable && runsOnOneDNN(x)
+        [.plan, .automatic].contains(ConvolutionPath.chosen) && ConvolutionPlan.isAvailable && runsOnOneDNN(x)
     }
 
     /// oneDNN's kernel for each op of the plan from the image at this input's shape, in order
@@ -50,14 +50,15 @@ extension ResNet18 {
     }
 }
 
-/// Which path a ResNet's convolutions take, for comparisons (`glassbox bench`, profiling): set
-/// `GLASSBOX_CONVOLUTION_PATH` to `plan` (the default: oneDNN plans where built), `blocked`
-/// (libtorch's operators on oneDNN's blocked layout) or `plain` (libtorch's operators on plain
-/// tensors); anything else means `plan`. Read once, at first use; `glassbox bench` prints it.
+/// Which path a ResNet's convolutions take: `automatic` (the default: a oneDNN plan where one
+/// is built and measured faster than libtorch on this machine, see `ConvolutionCalibration`), or,
+/// forced by `GLASSBOX_CONVOLUTION_PATH` for comparisons (`glassbox bench`, profiling), `plan`,
+/// `blocked` (libtorch's operators on oneDNN's blocked layout) or `plain` (libtorch's operators on
+/// plain tensors); anything else means `automatic`. Read once, at first use; `glassbox bench` prints it.
 public enum ConvolutionPath: String, Sendable {
-    case plan, blocked, plain
+    case automatic, plan, blocked, plain
 
     public static let chosen: ConvolutionPath = {
-        ProcessInfo.processInfo.environment["GLASSBOX_CONVOLUTION_PATH"].flatMap(ConvolutionPath.init(rawValue:)) ?? .plan
+        ProcessInfo.processInfo.environment["GLASSBOX_CONVOLUTION_PATH"].flatMap(ConvolutionPath.init(rawValue:)) ?? .automatic
     }()
 }

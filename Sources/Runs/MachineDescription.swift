@@ -14,7 +14,7 @@ public struct MachineDescription: Codable, Sendable {
     /// Cores busy with other work over half a second before a measurement (0…cores), when a
     /// benchmark measured it (`measuringBusyCores()`): other work on the cores skews timings.
     public var busyCores: Double?
-    /// How ResNets run their convolutions here (`GLASSBOX_CONVOLUTION_PATH`; plans need oneDNN's headers at build time).
+    /// How ResNets run their convolutions here (`GLASSBOX_CONVOLUTION_PATH`, `ConvolutionCalibration`; plans need oneDNN's headers at build time).
     public var convolutionPath: String
     /// Whether occlusion and patch ablation recompute only what a window reaches
     /// (`GLASSBOX_LOCAL_RECOMPUTATION`); nil in results written before it existed.
@@ -35,10 +35,15 @@ public struct MachineDescription: Codable, Sendable {
         let isa = flags.contains("avx512f") ? "AVX-512" : flags.contains("avx2") ? "AVX2" : "older than AVX2"
         return MachineDescription(cpu: field("model name") ?? "unknown CPU", vectorExtensions: isa,
                                   cores: ProcessInfo.processInfo.activeProcessorCount, threads: Torch.threads, busyCores: nil,
-                                  convolutionPath: ConvolutionPath.chosen == .plan && !ConvolutionPlan.isAvailable ? "blocked (no oneDNN plans in this build)"
-                                      : ConvolutionPath.chosen.rawValue, localRecomputation: LocalRecomputation.isEnabled,
+                                  convolutionPath: convolutionPath, localRecomputation: LocalRecomputation.isEnabled,
                                   openMPWaitPolicy: Torch.openMPWaitPolicy,
                                   blasCore: Torch.blasCore)
+    }
+
+    static var convolutionPath: String {
+        let path = ConvolutionPath.chosen
+        if [.plan, .automatic].contains(path), !ConvolutionPlan.isAvailable { return "blocked (no oneDNN plans in this build)" }
+        return path == .automatic ? "plan where measured faster than libtorch (\(ConvolutionCalibration.shared.file ?? "not kept"))" : path.rawValue
     }
 
     /// This machine with `busyCores` measured (it takes half a second): for benchmarks.
