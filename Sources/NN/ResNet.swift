@@ -123,7 +123,18 @@ public final class ResNet18: Module {
         case .stem: y = try maxpool(relu(y))
         case .block(let index): first = index
         }
-        for block in blocks[first...] { y = try block(y) }
+        // Whole stages run as modules, so hooks on "layer1"… fire; a start inside a stage (a local
+        // change handing over, never with hooks) runs that stage's remaining blocks.
+        var seen = 0
+        for stage in stages {
+            let done = first - seen
+            seen += stage.layers.count
+            if done <= 0 {
+                y = try stage(y)
+            } else if done < stage.layers.count {
+                for block in stage.layers[done...] { y = try block(y) }
+            }
+        }
         if blocked { y = try y.toDense() }
         return try fc(flatten(avgpool(y)))
     }

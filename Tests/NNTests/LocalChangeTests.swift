@@ -88,6 +88,19 @@ struct LocalChangeTests {
         }
     }
 
+    @Test("a ResNet-18 run from any block's input gives the whole network's logits (where local changes hand over)")
+    func resNetFromEveryBlock() throws {
+        let model = try resNet()
+        let x = try Tensor.randn([2, 3, 64, 48], generator: Generator(seed: 10))
+        let expected = try model(x).detached()
+        let scale = try expected.abs().max().item()
+        var y = try model.maxpool(model.bn1(model.conv1(x)).relu())
+        for (index, block) in model.blocks.enumerated() {
+            #expect(try maxDifference(model.run(y, from: .block(index)).detached(), expected) < 1e-5 * scale)
+            y = try block(y)
+        }
+    }
+
     @Test("a model in training mode or with hooks refuses local changes")
     func refusals() throws {
         let model = try Architectures.mnistCNN(generator: Generator(seed: 8))
