@@ -173,7 +173,7 @@ struct SAEEvaluate: ParsableCommand {
         """
     )
 
-    @Option(help: "sae.safetensors from `glassbox sae train`.") var sae: String
+    @Option(help: "sae.safetensors from `glassbox sae train` (or its checkpoint.safetensors: the dictionary so far).") var sae: String
     @Option(help: "The activation store to measure on.") var activations: String
     @Option(help: "The model the activations came from: a language model (loss recovered, interpretability) or the MiniLM probe (embeddings and probe accuracy with the reconstruction spliced in).") var model: String?
     @Option(help: "all-MiniLM-L6-v2's folder, for a MiniLM probe (else $GLASSBOX_MINILM or the cache).") var minilm: String?

@@ -134,14 +134,17 @@ public enum SAERun {
         return record
     }
 
-    /// A trained autoencoder and the hook point it was trained on.
+    /// A trained autoencoder and the hook point it was trained on; also a training checkpoint
+    /// (`checkpoint.safetensors`, the dictionary at its step, e.g. to look at a run that is still
+    /// training; checkpoints do not record the hook point).
     public static func load(_ path: String) throws -> (sae: SparseAutoencoder, hookPoint: String?) {
         let (tensors, metadata) = try Safetensors.read(path)
-        guard metadata["glassbox.architecture"] == "sparse-autoencoder", let configuration = metadata["glassbox.sae.configuration"] else {
+        let isCheckpoint = metadata["glassbox.sae.step"] != nil
+        guard metadata["glassbox.architecture"] == "sparse-autoencoder" || isCheckpoint, let configuration = metadata["glassbox.sae.configuration"] else {
             throw TorchError("\(path) is not a sparse autoencoder written by `glassbox sae train`")
         }
         let sae = try SparseAutoencoder(JSONDecoder().decode(SparseAutoencoder.Configuration.self, from: Data(configuration.utf8)))
-        try sae.loadStateDict(tensors)
+        try sae.loadStateDict(isCheckpoint ? tensors.reduce(into: [:]) { if $1.key.hasPrefix("sae.") { $0[String($1.key.dropFirst(4))] = $1.value } } : tensors)
         sae.eval()
         return (sae, metadata["glassbox.hook"])
     }

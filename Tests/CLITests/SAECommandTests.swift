@@ -34,6 +34,11 @@ struct SAECommandTests {
         #expect(otherSettings.failedCleanly && otherSettings.error.contains("other settings"), "\(otherSettings.error)")
         let evaluated = try glassbox(["sae", "evaluate", "--sae", "\(sae)/sae.safetensors", "--activations", held, "--model", "\(lm)/model.safetensors"])
         #expect(evaluated.status == 0 && evaluated.output.contains("loss recovered") && evaluated.output.contains("live of 128)") && evaluated.output.contains("neurons: one-token share"), "\(evaluated.error)")
+        // The last checkpoint holds the same dictionary as sae.safetensors.
+        let fromCheckpoint = try glassbox(["sae", "evaluate", "--sae", "\(sae)/checkpoint.safetensors", "--activations", held])
+        let varianceLine = { (text: String) in text.split(separator: "\n").first { $0.contains("variance explained") } }
+        #expect(fromCheckpoint.status == 0 && varianceLine(fromCheckpoint.output) != nil && varianceLine(fromCheckpoint.output) == varianceLine(evaluated.output),
+                "\(fromCheckpoint.output)\n\(fromCheckpoint.error)")
         let dashboard = try glassbox(["sae", "dashboard", "--sae", "\(sae)/sae.safetensors", "--model", "\(lm)/model.safetensors", "--count", "3",
                                       "--out", folder.appendingPathComponent("dash").path])
         #expect(dashboard.status == 0 && dashboard.output.components(separatedBy: "feature ").count == 4, "\(dashboard.error)")
