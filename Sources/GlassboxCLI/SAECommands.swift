@@ -106,17 +106,17 @@ struct SAETrain: ParsableCommand {
         commandName: "train",
         abstract: "Train a sparse autoencoder on an activation store; writes sae.safetensors and metrics.json.",
         discussion: """
-        Defaults: ×8 features, 10,000 steps of 4,096 activations, Adam at 1e-3 after a 1,000-step warm-up, λ = 1e-3, dead
-        features (silent for 2,500 steps) resampled at steps 2,500, 5,000 and 7,500. Progress shows L0, squared error and the
-        share of features dead since the last report.
+        Defaults: ×8 features, 10,000 steps of 4,096 activations, Adam at 1e-3 after a 1,000-step warm-up, \
+        λ = 1e-3, dead features (silent for 2,500 steps) resampled at steps 2,500, 5,000 and 7,500. Progress \
+        shows L0, squared error and the share of features dead since the last report.
 
-        --distributed: data-parallel training over processes on one machine or several, on libtorch's c10d Gloo engine.
-        Every rank runs this command with the same options and torchrun's environment (MASTER_ADDR, MASTER_PORT,
-        WORLD_SIZE, RANK), e.g. `torchrun --nproc-per-node 2 --no-python glassbox sae train --distributed …`. Rank k
-        reads shards k, k + n, … of the store (which needs at least one shard per rank; see activations collect
-        --rows-per-shard), the batch is split evenly over the ranks and the gradients averaged, so the result is
-        one process's training on the same global batch. Rank 0 writes --out (a folder only it needs). Without
-        --threads each rank takes cores / LOCAL_WORLD_SIZE threads.
+        --distributed: data-parallel training over processes on one machine or several, on libtorch's c10d \
+        Gloo engine. Every rank runs this command with the same options and torchrun's environment \
+        (MASTER_ADDR, MASTER_PORT, WORLD_SIZE, RANK), e.g. `torchrun --nproc_per_node 2 --no-python glassbox \
+        sae train --distributed …`. Rank k reads shards k, k + n, … of the store (which needs at least one \
+        shard per rank; see activations collect --rows-per-shard), the batch is split evenly over the ranks \
+        and the gradients averaged, so the result is one process's training on the same global batch. Rank 0 \
+        writes --out (a folder only it needs). Without --threads each rank takes cores / LOCAL_WORLD_SIZE threads.
         """
     )
 
