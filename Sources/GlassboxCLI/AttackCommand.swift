@@ -51,11 +51,11 @@ struct AttackStability: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stability",
         abstract: "Explanation stability (local Lipschitz) against adversarial robustness across MNIST classifiers: CNNs and SENNs.",
-        discussion: """
+        discussion: paragraphs("""
         For each --model (the demo CNN, an adversarially trained CNN, SENNs from `glassbox senn sweep --keep-models`): accuracy on
         the bundled test digits, clean and under PGD at each --eps, and the median local Lipschitz estimate of its saliency map (and
         of a SENN's relevances θ(x)); Spearman's ρ across models. Writes stability.json and stability.html to --out.
-        """
+        """)
     )
 
     @Option(name: .customLong("model"), help: "A model file (repeat: at least one; three or more for a correlation).") var models: [String] = []
@@ -101,7 +101,7 @@ struct AttackRun: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Accuracy under FGSM, BIM, PGD (L∞, L2) and Carlini–Wagner as ε grows, with transfer to a second model.",
-        discussion: """
+        discussion: paragraphs("""
         Attacks the model's cross-entropy (untargeted, or --targeted at label + 1) on inputs with values in [0, 1]; with --normalize the
         normalisation runs inside the model, so ε is in pixel units. For each attack and each ε: accuracy on the adversarial inputs,
         the share whose goal is met, mean L∞ and L2 perturbation norms and, with --transfer-to, the second model's accuracy on the same
@@ -109,7 +109,7 @@ struct AttackRun: ParsableCommand {
         Writes attack.json, attack.html (curves, table, examples) and adversarial.safetensors (each attack's examples at its largest ε)
         to --out. Inputs: the bundled MNIST test digits with their labels, or --input FILE (labels: the model's own predictions).
         Native Glassbox models and TorchScript models alike.
-        """
+        """)
     )
 
     @Option(help: "A Glassbox model file (see `glassbox train`) or a TorchScript file.") var model: String?

@@ -7,12 +7,12 @@ struct AttentionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attention",
         abstract: "Is attention explanation? Jain & Wallace's (2019) and Wiegreffe & Pinter's (2019) experiments on text classifiers.",
-        discussion: """
+        discussion: paragraphs("""
         Train the subject first: glassbox text train --arch bilstm-attention --out runs/text. Each experiment runs over the
         test split of the model's task, writes its JSON to --out, and rewrites attention.html with every experiment the
         folder holds. `agreement` and `permute` also take the one-layer transformer (--arch transformer) and the MiniLM
         probe (--arch minilm-probe): every layer and head, with attention rollout.
-        """,
+        """),
         subcommands: [AttentionAgreementCommand.self, AttentionPermuteCommand.self, AttentionAdversaryCommand.self, AttentionBaselineCommand.self, AttentionGuidedCommand.self, AttentionConsistentCommand.self, AttentionReportCommand.self]
     )
 }
@@ -32,12 +32,12 @@ struct AttentionAgreementCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agreement",
         abstract: "Kendall τ between attention and gradient / leave-one-out importance, per test text.",
-        discussion: """
+        discussion: paragraphs("""
         A BiLSTM: its attention vs |gradient × embedding| and leave-one-out (agreement.json). A one-layer transformer or the
         MiniLM probe: every layer's and head's attention (received, averaged over queries), each layer's head mean and
         attention rollout vs gradient × input, Integrated Gradients and leave-one-out (agreement-transformer.json or
         agreement-minilm-probe.json). MiniLM takes about 1.2 s per text on 2 cores (the whole binary test split: about 45 minutes); --limit for less.
-        """
+        """)
     )
 
     @OptionGroup var options: AttentionOptions
@@ -62,10 +62,10 @@ struct AttentionPermuteCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "permute",
         abstract: "Shuffle each text's attention weights many times: the median change of the output against the largest weight.",
-        discussion: """
+        discussion: paragraphs("""
         A BiLSTM: its attention weights over the tokens (permutation.json). A transformer or the MiniLM probe: every head's
         pattern at every layer with its key positions shuffled, one order per copy (permutation-<arch>.json). Rewrites attention.html.
-        """
+        """)
     )
 
     @OptionGroup var options: AttentionOptions
@@ -245,11 +245,11 @@ struct AttentionReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report",
         abstract: "Every attention experiment with its defaults, into one attention.html (the BiLSTM's: about 8 minutes on 2 cores; a MiniLM --transformer adds about 10).",
-        discussion: """
+        discussion: paragraphs("""
         agreement on each --transformer model first (a MiniLM probe on the first \(AttentionRun.minilmReportTexts) test texts
         unless --limit says otherwise), then on the BiLSTM: agreement, permute, adversary, baseline (3 seeds and uniform
         attention), guided and consistent, in that order.
-        """
+        """)
     )
 
     @OptionGroup var options: AttentionOptions

@@ -9,12 +9,12 @@ import Torch
 struct Attribute: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Explain a model's predictions with an attribution method; writes arrays and heat maps.",
-        discussion: """
+        discussion: paragraphs("""
         Writes to --out: attributions.safetensors (one tensor per input), <input>.<method>.npy, and for image-shaped
         attributions <input>.<method>.png (heat map) and <input>.<method>.blended.png (over the input).
         `glassbox attribute --list` names the methods and the options each takes.
         Methods marked "native" need a Glassbox model (they use hook points or ReLU modules); the rest also run TorchScript models.
-        """
+        """)
     )
 
     @Flag(help: "List the methods and their options, then exit.") var list = false

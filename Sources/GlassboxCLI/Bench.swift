@@ -27,13 +27,13 @@ struct BenchAttribution: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attribution",
         abstract: "Time IG, SmoothGrad, Occlusion and KernelSHAP against Captum on the same models and inputs.",
-        discussion: """
+        discussion: paragraphs("""
         Models: the demo MNIST CNN (32 bundled test digits; random weights) and a ResNet-18 at 3×224×224 (random weights,
         2 images). Settings: IG 50 steps, SmoothGrad 50 samples (σ 0.15), Occlusion windows 1×4×4 / 3×32×32 with
         half-window strides, KernelSHAP 200 coalitions over 49 patches.
         Captum runs in the same command through bench/captum_bench.py (PyTorch and captum, see `scripts/bench.sh`).
         Reports inputs per second, the speed-up, and how closely the results agree.
-        """
+        """)
     )
 
     @Option(help: "The peer script.") var script = "bench/captum_bench.py"
@@ -236,12 +236,12 @@ struct BenchSAE: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sae",
         abstract: "Time sparse-autoencoder training (×8 on 512 inputs, batches of 4,096) and activation collection from a one-layer language model against plain PyTorch loops.",
-        discussion: """
+        discussion: paragraphs("""
         PyTorch runs in the same command (see `scripts/bench.sh`): bench/sae_bench.py trains the same autoencoder from the same \
         starting weights on the same activations, steps and threads; bench/collect_bench.py collects the same language model's \
         blocks.0.hook_mlp_post activations at every real token of the same texts into safetensors shards, its forward pass \
         stopped after the MLP as Glassbox's is. Target: at least 1.5x PyTorch's activations (tokens) per second.
-        """
+        """)
     )
 
     @Option(help: "The peer script for training.") var script = "bench/sae_bench.py"

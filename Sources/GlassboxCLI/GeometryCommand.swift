@@ -9,7 +9,7 @@ struct GeometryCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "geometry",
         abstract: "The geometry of layers: Jacobians between two hook points, their spectra, effective ranks and shared directions.",
-        discussion: """
+        discussion: paragraphs("""
         For every input, the Jacobian of the activation at --to with respect to the one at --from ("input" for the model's input),
         by batched reverse mode. Writes geometry.json and geometry.html: the singular spectrum (median and 10th/90th percentiles),
         entropy rank, participation ratio and threshold rank, principal angles between inputs' top-k subspaces, and — when --to
@@ -21,7 +21,7 @@ struct GeometryCommand: ParsableCommand {
         A language model from `glassbox lm train`: its last MLP sublayer token by token, from "input" (the residual stream at
         hook_resid_mid) to blocks.L.hook_mlp_pre, blocks.L.hook_mlp_post (the neurons, with the invariance check) or "output"
         (hook_resid_post), on the validation tweets' token states.
-        """
+        """)
     )
 
     @Option(help: "A Glassbox model file (see `glassbox train`).") var model: String

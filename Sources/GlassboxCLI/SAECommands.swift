@@ -16,14 +16,14 @@ struct ActivationsCollect: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "collect",
         abstract: "Run a model over a split and store one hook point's activations as safetensors shards.",
-        discussion: """
+        discussion: paragraphs("""
         Sources: an MNIST CNN (`glassbox train`; the bundled digits, train or test), a tweet language model
         (`glassbox lm train`; every real token of the tweets' train, validation or test split), or the MiniLM probe
         (`glassbox text train --arch minilm-probe`; every WordPiece token, hook points under bert., e.g.
         bert.encoder.layer.3.hook_resid_post). Shards of --rows-per-shard rows (65,536),
         part-K-of-N-*.safetensors (data-parallel training gives each rank its own shards); --shard k/n takes every n-th batch from batch k, so n machines can collect into one
         folder (copied together afterwards); a rerun of a part replaces its shards.
-        """
+        """)
     )
 
     @Option(help: "A model file: an MNIST CNN or a language model.") var model: String
@@ -105,7 +105,7 @@ struct SAETrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train a sparse autoencoder on an activation store; writes sae.safetensors and metrics.json.",
-        discussion: """
+        discussion: paragraphs("""
         Defaults: ×8 features, 10,000 steps of 4,096 activations, Adam at 1e-3 after a 1,000-step warm-up, \
         λ = 1e-3, dead features (silent for 2,500 steps) resampled at steps 2,500, 5,000 and 7,500. Progress \
         shows L0, squared error and the share of features dead since the last report.
@@ -117,7 +117,7 @@ struct SAETrain: ParsableCommand {
         shard per rank; see activations collect --rows-per-shard), the batch is split evenly over the ranks \
         and the gradients averaged, so the result is one process's training on the same global batch. Rank 0 \
         writes --out (a folder only it needs). Without --threads each rank takes cores / LOCAL_WORLD_SIZE threads.
-        """
+        """)
     )
 
     @Option(help: "The activation store (glassbox activations collect).") var activations: String
@@ -165,12 +165,12 @@ struct SAEEvaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "evaluate",
         abstract: "Measure a trained autoencoder on a store; with --model (a language model), the loss recovered and how interpretable its features are.",
-        discussion: """
+        discussion: paragraphs("""
         Loss recovered = (CE zero-ablated − CE spliced) / (CE zero-ablated − CE clean), next-token loss on the first 1,000
         validation tweets. Interpretability, features vs the layer's neurons: the share of the top 20 activations on the first
         1,000 validation tweets that fall on one token, and the correlation on 1,000 test tweets of the activation predicted
         from its mean per token (a simulation score without a language model).
-        """
+        """)
     )
 
     @Option(help: "sae.safetensors from `glassbox sae train` (or its checkpoint.safetensors: the dictionary so far).") var sae: String
@@ -301,12 +301,12 @@ struct SAEMatch: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "match",
         abstract: "Match two autoencoders' features (and two language models' neurons) by activation correlation.",
-        discussion: """
+        discussion: paragraphs("""
         Per feature of the first, its largest Pearson correlation with a feature of the second (median reported), and the
         one-to-one matching with the largest total (Hungarian method). With --model and --other-model (language models from
         two seeds), the same for their neurons at the autoencoders' hook point, on the first 1,000 validation tweets.
         Bricken et al. (2023): median max correlation about 0.72 for features vs 0.46 for neurons.
-        """
+        """)
     )
 
     @Option(help: "The first sae.safetensors.") var sae: String
@@ -340,13 +340,13 @@ struct SAESplit: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "split",
         abstract: "Feature splitting: how a small dictionary's features become families of features in larger ones.",
-        discussion: """
+        discussion: paragraphs("""
         Give two or more autoencoders trained on the same activations (say ×2, ×8 and ×32; any order). Each feature of a
         larger dictionary hangs under its nearest feature of the next smaller one by decoder cosine (when it reaches
         --threshold); a family's activations summed are correlated with its parent's on the store's first 16,384 rows.
         With --model (the language model the activations came from) every feature is labelled with its most frequent token
         among its top activations on 500 validation tweets. Writes split.json and split.html (summary per size, family trees).
-        """
+        """)
     )
 
     @Option(name: .customLong("sae"), help: "An sae.safetensors (repeat: two or more).") var saes: [String] = []
@@ -378,11 +378,11 @@ struct SAESynthetic: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "synthetic",
         abstract: "Train on synthetic activations with a known dictionary and report how much of it the autoencoder recovers.",
-        discussion: """
+        discussion: paragraphs("""
         Recovery: for each true direction, the largest cosine similarity with a learned one, averaged (target ≥ 0.9).
         Defaults: ×2 features, 3,000 steps of 1,024 inputs, Adam at 3e-3 after 100 warm-up steps, λ = 0.3, resampling at
         steps 1,000 and 2,000.
-        """
+        """)
     )
 
     @Option(parsing: .unconditional, help: "True dictionary directions.") var features = 256

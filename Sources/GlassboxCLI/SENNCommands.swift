@@ -105,12 +105,12 @@ struct SENNStability: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stability",
         abstract: "Local Lipschitz stability and concept faithfulness of a SENN, optionally against post-hoc methods on a CNN.",
-        discussion: """
+        discussion: paragraphs("""
         Reports the gradient-ascent Lipschitz estimate of θ(x) (the paper's), the estimate as the authors' released code computes it
         (random points in x ± 0.01·σ per feature), the sampling estimate for θ of the predicted class, and
         concept faithfulness (correlation of θ with the probability drop when a concept is removed). With --cnn MODEL, the same
         sampling estimate for saliency, integrated gradients, LIME and occlusion on that model. Writes stability.html and stability.json.
-        """
+        """)
     )
 
     @Option(help: "A model.safetensors written by `glassbox senn train`.") var model: String

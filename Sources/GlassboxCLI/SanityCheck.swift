@@ -8,13 +8,13 @@ struct SanityCheck: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sanity-check",
         abstract: "Model-randomisation sanity checks (Adebayo et al. 2018) with a report page.",
-        discussion: """
+        discussion: paragraphs("""
         Randomises the model's layers from the output down (cascading) and one at a time (independent), recomputes each
         method's maps for the same test digits, and writes sanity-check.html: the cascading grid (rows = methods, columns =
         layers randomised), similarity-versus-layer curves (Spearman, |Spearman|, SSIM, HOG, Pearson), and the Sobel and Canny
         edge detectors compared with every method. With --label-randomization it also trains a copy of the architecture on
         permuted training labels and compares its maps with the trained model's (data randomisation test).
-        """
+        """)
     )
 
     @Option(help: "A Glassbox model.safetensors (native: layers are re-initialised).") var model: String

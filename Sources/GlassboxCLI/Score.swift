@@ -9,11 +9,11 @@ import Torch
 struct Score: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Score attribution methods with explanation metrics: a table of method × metric.",
-        discussion: """
+        discussion: paragraphs("""
         Metrics: \(MetricCatalog.names.joined(separator: ", ")).
         Each cell is the mean (± standard deviation) over the examples; ↑/↓ says which way is better.
         Writes scores.json (per-example values) and scores.html (the table) to --out. Without --input, scores the first --limit digits of the MNIST test split.
-        """
+        """)
     )
 
     @Option(help: "A Glassbox model.safetensors or a TorchScript file.") var model: String

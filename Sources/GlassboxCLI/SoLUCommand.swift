@@ -6,14 +6,14 @@ struct SoLUCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "solu",
         abstract: "SoLU vs GELU (Elhage et al. 2022): two tweet language models, their losses and how monosemantic their MLP neurons are.",
-        discussion: """
+        discussion: paragraphs("""
         Trains the one-layer language model twice with the same settings and seed, with a GELU MLP and with SoLU + LayerNorm,
         into --out/gelu and --out/solu (--reuse reloads them instead), then tests every MLP neuron: the share of its top
         activations on the validation texts that fall on one token (monosemantic at 0.8 or more) and how well its mean
         activation per token predicts its activation on the test texts. For SoLU also before its LayerNorm, and how many
         of a neuron's top examples the LayerNorm keeps. Writes solu.json and solu.html. The defaults train for about
         30 minutes on 2 cores (two models, 2 epochs each, 6–8 minutes an epoch).
-        """
+        """)
     )
 
     @Option(parsing: .unconditional, help: "Training epochs of each model.") var epochs = 2

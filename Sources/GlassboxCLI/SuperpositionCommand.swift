@@ -7,13 +7,13 @@ struct SuperpositionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "superposition",
         abstract: "Toy models of superposition (Elhage et al. 2022): the sparsity sweep, linear vs ReLU output, regenerated.",
-        discussion: """
+        discussion: paragraphs("""
         Trains n features into m dimensions for every sparsity, linear and ReLU output, all at once, and writes
         superposition.json and superposition.html (WᵀW, b, feature norms coloured by superposition, the published
         results beside ours), the n = 2, m = 1 phase diagram (relative importance × density), the single-neuron
         example, feature dimensionality against 1/(1 − S), and the privileged-basis comparison (a ReLU on the hidden layer
         or not). The SoLU language models are `glassbox solu`; Jacobian spectra between layers, `glassbox geometry`.
-        """
+        """)
     )
 
     @Option(help: "Features n.") var features = 20

