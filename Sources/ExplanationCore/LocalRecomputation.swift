@@ -41,12 +41,12 @@ struct MaskRectangles {
 }
 
 /// `maskedOutputs` through local changes: per image, chunks of `copiesPerCall` perturbed copies,
-/// each copy described by its rectangle's values. Nil when the model refuses local changes
+/// each copy described by its rectangle's values (built from the rectangles alone, so memory
+/// grows with the rectangles, not the image). Nil when the model refuses local changes
 /// (training mode, hooks).
 func locallyMaskedOutputs(_ module: Module, inputs: Tensor, baseline: Tensor, masks: Tensor, rectangles: MaskRectangles,
                           targets: Tensor, copiesPerCall: Int) throws -> Tensor? {
     let (n, p) = (inputs.shape[0], masks.shape[0])
-    let (height, width) = (inputs.shape[2], inputs.shape[3])
     var rows: [Tensor] = []
     return try noGrad { () throws -> Tensor? in
         for image in 0..<n {
@@ -55,13 +55,11 @@ func locallyMaskedOutputs(_ module: Module, inputs: Tensor, baseline: Tensor, ma
             var columns: [Tensor] = []
             for start in stride(from: 0, to: p, by: copiesPerCall) {
                 let end = min(p, start + copiesPerCall)
-                let m = try masks.slice(dim: 0, start: start, end: end).to(inputs.dtype)
-                let perturbed = try x + (b - x) * m
-                let whole = LocalChange.Span(starts: Array(repeating: 0, count: end - start), length: height)
-                let wide = LocalChange.Span(starts: Array(repeating: 0, count: end - start), length: width)
-                let change = try LocalChange(base: x, values: perturbed, rows: whole, columns: wide)
-                    .reframed(rows: .init(starts: Array(rectangles.rows.starts[start..<end]), length: rectangles.rows.length),
-                              columns: .init(starts: Array(rectangles.columns.starts[start..<end]), length: rectangles.columns.length))
+                let rowSpan = LocalChange.Span(starts: Array(rectangles.rows.starts[start..<end]), length: rectangles.rows.length)
+                let columnSpan = LocalChange.Span(starts: Array(rectangles.columns.starts[start..<end]), length: rectangles.columns.length)
+                func crops(_ maps: Tensor) throws -> Tensor { try windows(of: maps, rows: rowSpan, columns: columnSpan) }
+                let (xs, m) = (try crops(x), try crops(masks.slice(dim: 0, start: start, end: end).to(inputs.dtype)))
+                let change = try LocalChange(base: x, values: xs + (crops(b) - xs) * m, rows: rowSpan, columns: columnSpan)
                 guard let outputs = try module.outputs(locally: change) else { return nil }
                 let target = try targets.slice(dim: 0, start: image, end: image + 1).expanded(to: [end - start])
                 columns.append(try selectTargets(outputs, target))
@@ -71,4 +69,16 @@ func locallyMaskedOutputs(_ module: Module, inputs: Tensor, baseline: Tensor, ma
         }
         return try Tensor.stack(rows, dim: 0)
     }
+}
+
+/// Each copy's rectangle of `maps` ((1 or P, C, H, W)): (P, C, h, w), in one gather.
+func windows(of maps: Tensor, rows: LocalChange.Span, columns: LocalChange.Span) throws -> Tensor {
+    let (copies, channels, width) = (rows.starts.count, maps.shape[1], maps.shape[3])
+    let (h, w) = (rows.length, columns.length)
+    let rowIndex = try Tensor(rows.starts, shape: [copies, 1, 1]) + Tensor.arange(0, Double(h)).reshaped([1, h, 1])
+    let columnIndex = try Tensor(columns.starts, shape: [copies, 1, 1]) + Tensor.arange(0, Double(w)).reshaped([1, 1, w])
+    let index = try (rowIndex * Tensor(scalar: Double(width), dtype: .int64) + columnIndex)
+        .reshaped([copies, 1, h * w]).expanded(to: [copies, channels, h * w])
+    let source = try maps.reshaped([maps.shape[0], channels, -1]).expanded(to: [copies, channels, maps.shape[2] * width])
+    return try source.gather(dim: 2, index: index).reshaped([copies, channels, h, w])
 }
