@@ -45,11 +45,8 @@ public final class ConvolutionCalibration: @unchecked Sendable {
     /// What makes a measurement from one machine and build stand for another run: the CPU model,
     /// oneDNN's instruction-set cap and libtorch's version.
     public static let machineKey: String = {
-        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        let model = info.split(separator: "\n").first { $0.hasPrefix("model name") }
-            .flatMap { $0.split(separator: ":", maxSplits: 1).last }.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown CPU"
         let cap = ProcessInfo.processInfo.environment["ONEDNN_MAX_CPU_ISA"].map { ", oneDNN capped at \($0)" } ?? ""
-        return "\(model)\(cap), libtorch \(Torch.version)"
+        return "\(CPUInfo.model)\(cap), libtorch \(Torch.version)"
     }()
 
     /// The measurement for `key` on this machine, taking it with `measure` the first time.

@@ -25,15 +25,9 @@ public struct MachineDescription: Codable, Sendable {
     public var blasCore: String?
 
     public static var current: MachineDescription {
-        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-        let lines = info.split(separator: "\n")
-        func field(_ name: String) -> String? {
-            lines.first { $0.hasPrefix(name) }.flatMap { $0.split(separator: ":", maxSplits: 1).last }
-                .map { $0.trimmingCharacters(in: .whitespaces) }
-        }
-        let flags = Set((field("flags") ?? "").split(separator: " ").map(String.init))
+        let flags = Set((CPUInfo.field("flags") ?? "").split(separator: " ").map(String.init))
         let isa = flags.contains("avx512f") ? "AVX-512" : flags.contains("avx2") ? "AVX2" : "older than AVX2"
-        return MachineDescription(cpu: field("model name") ?? "unknown CPU", vectorExtensions: isa,
+        return MachineDescription(cpu: CPUInfo.model, vectorExtensions: isa,
                                   cores: ProcessInfo.processInfo.activeProcessorCount, threads: Torch.threads, busyCores: nil,
                                   convolutionPath: convolutionPath, localRecomputation: LocalRecomputation.isEnabled,
                                   openMPWaitPolicy: Torch.openMPWaitPolicy,
