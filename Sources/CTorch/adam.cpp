@@ -31,7 +31,7 @@ void adam_step(T *p, const T *g, T *m, T *v, int64_t n, double lr, double beta1,
   const T step_size = static_cast<T>(-lr / (1 - std::pow(beta1, static_cast<double>(step))));
   const T e = static_cast<T>(eps), decay = static_cast<T>(weight_decay), shrink = static_cast<T>(1 - lr * weight_decay);
   const int mode = weight_decay == 0 ? 0 : decoupled ? 2 : 1;
-  at::parallel_for(0, n, 65536, [&](int64_t begin, int64_t end) {
+  gbt::parallel_for(0, n, 65536, [&](int64_t begin, int64_t end) {
     auto run = [&](auto loop) {
       loop(p + begin, g + begin, m + begin, v + begin, end - begin, b1, b2, one_minus_b1, one_minus_b2, correction2_root, step_size, e, decay, shrink);
     };

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <atomic>
+#include <functional>
 #include <string>
 #include "ctorch.h"
 
@@ -44,6 +45,10 @@ inline void apply_requested_threads() {
     applied = wanted;
   }
 }
+
+// body(first, last) over shares of [begin, end) on libtorch's OpenMP threads (parallel.cpp); use
+// it instead of `at::parallel_for`, whose parallel region needs the caller built with OpenMP.
+void parallel_for(int64_t begin, int64_t end, int64_t grain, const std::function<void(int64_t, int64_t)> &body);
 
 // Convolutions over 1 to 3 input channels whose input gradient is wanted (small_input_convolution.cpp).
 bool small_input_convolution_applies(const at::Tensor &x, const at::Tensor &w, at::IntArrayRef dilation, int64_t groups);

@@ -17,7 +17,7 @@ namespace {
 
 template <typename T, bool keepCodes>
 void pool_forward(const T *x, T *y, uint8_t *code, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW) {
-  at::parallel_for(0, planes, 8, [&](int64_t begin, int64_t end) {
+  gbt::parallel_for(0, planes, 8, [&](int64_t begin, int64_t end) {
     for (int64_t plane = begin; plane < end; ++plane) {
       const T *in = x + plane * H * W;
       T *out = y + plane * OH * OW;
@@ -48,7 +48,7 @@ void pool_forward(const T *x, T *y, uint8_t *code, int64_t planes, int64_t H, in
 
 template <typename T>
 void pool_backward(const T *g, const uint8_t *code, T *gx, int64_t planes, int64_t H, int64_t W, int64_t OH, int64_t OW) {
-  at::parallel_for(0, planes, 8, [&](int64_t begin, int64_t end) {
+  gbt::parallel_for(0, planes, 8, [&](int64_t begin, int64_t end) {
     for (int64_t plane = begin; plane < end; ++plane) {
       const T *grad = g + plane * OH * OW;
       const uint8_t *won = code + plane * OH * OW;

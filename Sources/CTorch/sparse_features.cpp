@@ -31,7 +31,7 @@ extern "C" int gbt_sparse_features(gbt_tensor probability, int64_t batch, uint64
     const float *probabilities = p.data_ptr<float>();
     float *values = x.data_ptr<float>();
     const uint64_t stream = splitmix64(seed ^ splitmix64(draw));
-    at::parallel_for(0, instances * batch, 256, [&](int64_t begin, int64_t end) {
+    gbt::parallel_for(0, instances * batch, 256, [&](int64_t begin, int64_t end) {
       for (int64_t row = begin; row < end; ++row) {
         const float *rowProbability = probabilities + (row / batch) * features;
         for (int64_t f = 0; f < features; ++f) {

@@ -1,6 +1,6 @@
 // The two data-parallel kernels of CART growth (Transparent/TreeGrowing.swift): the best split of
 // every open node in every feature column, and the stable partition of the columns' sorted
-// sample order into the children. Both run one column per task (at::parallel_for): libtorch
+// sample order into the children. Both run one column per task (gbt::parallel_for): libtorch
 // 1.13's cumulative sums along a column run at ~10 ns per element, several times a scan's cost,
 // which made the same search written as tensor operations ten times slower than scikit-learn.
 #include <cmath>
@@ -65,7 +65,7 @@ extern "C" int gbt_tree_best_splits(gbt_tensor order, gbt_tensor features, gbt_t
     for (int64_t k = 0; k < nodes; ++k) {
       require(sp[2 * k] >= 0 && sp[2 * k] <= sp[2 * k + 1] && sp[2 * k + 1] <= m, "a segment lies outside the order");
     }
-    at::parallel_for(0, width, 8, [&](int64_t begin, int64_t end) {
+    gbt::parallel_for(0, width, 8, [&](int64_t begin, int64_t end) {
       std::vector<double> left(classes);
       for (int64_t f = begin; f < end; ++f) {
         const int64_t *column = op + f * m;
@@ -111,7 +111,7 @@ extern "C" int gbt_tree_partition(gbt_tensor order, gbt_tensor goes_left, gbt_te
     for (int64_t k = 0; k < nodes; ++k) {
       require(sp[2 * k] >= 0 && sp[2 * k] <= sp[2 * k + 1] && sp[2 * k + 1] <= m, "a segment lies outside the order");
     }
-    at::parallel_for(0, width, 8, [&](int64_t begin, int64_t end) {
+    gbt::parallel_for(0, width, 8, [&](int64_t begin, int64_t end) {
       for (int64_t f = begin; f < end; ++f) {
         const int64_t *column = op + f * m;
         int64_t *into = np + f * next_positions;

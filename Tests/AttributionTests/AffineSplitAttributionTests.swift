@@ -13,7 +13,7 @@ struct AffineSplitAttributionTests {
     func models() throws -> [Module] {
         let g = Generator(seed: 60)
         let resNet = try ResNet18(classes: 4, generator: g)
-        let sequential = Sequential([try Conv2d(3, 6, kernelSize: 3, padding: 1, generator: g), try BatchNorm.twoDimensional(6), ReLU(),
+        let sequential = Sequential([try Conv2d(3, 6, kernelSize: 5, padding: 2, generator: g), try BatchNorm.twoDimensional(6), ReLU(),
                                      MaxPool2d(2), Flatten(), try Linear(6 * 16 * 16, 4, generator: g)])
         for model in [resNet, sequential] as [Module] { model.eval() }
         return [resNet, sequential]

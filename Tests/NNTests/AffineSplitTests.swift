@@ -14,7 +14,7 @@ struct AffineSplitTests {
     @Test("an eval-mode ResNet-18 and a Sequential starting with conv + batch norm are rest(front(x)) with an affine front")
     func splitReproducesTheModel() throws {
         let g = Generator(seed: 51)
-        let sequential = Sequential([try Conv2d(3, 4, kernelSize: 3, padding: 1, generator: g), try BatchNorm.twoDimensional(4), ReLU(),
+        let sequential = Sequential([try Conv2d(3, 4, kernelSize: 5, padding: 2, generator: g), try BatchNorm.twoDimensional(4), ReLU(),
                                      Flatten(), try Linear(4 * 36, 3, generator: g)])
         sequential.eval()
         for model in [try resNet() as Module, sequential] {
@@ -43,6 +43,9 @@ struct AffineSplitTests {
         model.train()
         #expect(model.affineSplit == nil)
         #expect(Sequential([Flatten(), try Linear(4, 2)]).affineSplit == nil)
+        // A first convolution with few multiply-adds per value (one channel, 3×3) is cheaper to recompute.
+        #expect(Sequential([try Conv2d(1, 8, kernelSize: 3, padding: 1), ReLU()]).affineSplit == nil)
+        #expect(Sequential([try Conv2d(1, 8, kernelSize: 7, padding: 3), ReLU()]).affineSplit != nil)
     }
 
     @Test("first-order ResNet-18 input gradients in oneDNN's blocked layout equal the plain-layout ones")
