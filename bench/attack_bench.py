@@ -2,11 +2,12 @@
 """Times the torchattacks side of `glassbox bench attack`.
 
 Called with a folder holding, per model, its weights and inputs/labels (safetensors) and
-settings.json (models with ε and step size, steps, repeats, threads). Times
-torchattacks.PGD (L∞, random start) on each model's whole batch; then runs it once more after
-seeding torch and stores the random start it drew and the examples it returned, so Glassbox can
-replay the same walk. Writes attack_results.json (median seconds after a warm-up) and
-attack_examples.safetensors. Environment: Debian's torch 1.13 and torchattacks 3.5.1
+settings.json (models with ε and step size, steps, repeats, threads, examples). Times
+torchattacks.PGD (L∞, random start) on each model's whole batch; then, unless examples is false,
+runs it once more after seeding torch and stores the random start it drew and the examples it
+returned, so Glassbox can replay the same walk. Writes attack_results.json (median seconds after
+a warm-up) and attack_examples.safetensors. `glassbox bench attack` calls it once per round with
+repeats 1, alternating with its own runs. Environment: Debian's torch 1.13 and torchattacks 3.5.1
 (scripts/python-tools.sh).
 """
 import json
@@ -38,11 +39,14 @@ def main(folder):
         x, labels = data["inputs"], data["labels"]
         attack = torchattacks.PGD(model, eps=spec["epsilon"], alpha=spec["step_size"], steps=settings["steps"], random_start=True)
         seconds[name], _ = timed(lambda: attack(x, labels), settings["repeats"])
+        if not settings.get("examples", True):
+            continue
         torch.manual_seed(0)
         examples[f"{name}.start"] = torch.empty_like(x).uniform_(-spec["epsilon"], spec["epsilon"])
         torch.manual_seed(0)
         examples[f"{name}.adversarial"] = attack(x, labels)
-    save_file(examples, os.path.join(folder, "attack_examples.safetensors"))
+    if examples:
+        save_file(examples, os.path.join(folder, "attack_examples.safetensors"))
     json.dump({"torch": torch.__version__, "torchattacks": torchattacks.__version__, "seconds": seconds},
               open(os.path.join(folder, "attack_results.json"), "w"))
 

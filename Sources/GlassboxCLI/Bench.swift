@@ -281,11 +281,11 @@ struct BenchAttack: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attack",
         abstract: "Time PGD (L∞, 40 steps, random start) on the demo CNN (256 digits) and a ResNet-18 (4 images of 224×224) against torchattacks.",
-        discussion: "torchattacks runs in the same command through bench/attack_bench.py (see `scripts/bench.sh`): same weights, inputs, labels, ε, step and threads. Agreement: the share of values within 1e-6 of torchattacks' examples when Glassbox replays its random start. Target: at least 1.5x torchattacks' inputs per second."
+        discussion: "torchattacks runs in the same command through bench/attack_bench.py (see `scripts/bench.sh`): same weights, inputs, labels, ε, step and threads. The sides alternate, one timed run each per round (torchattacks in a fresh process after its own warm-up), so a busy spell on a shared machine falls on both. Agreement: the share of values within 1e-6 of torchattacks' examples when Glassbox replays its random start. Target: at least 1.5x torchattacks' inputs per second."
     )
 
     @Option(help: "The peer script.") var script = "bench/attack_bench.py"
-    @Option(parsing: .unconditional, help: "Timed runs per side (the median is reported), after a warm-up.") var repeats = 3
+    @Option(parsing: .unconditional, help: "Rounds, each one timed run per side (the median is reported), after a warm-up.") var repeats = 3
     @Flag(help: "The MNIST CNN only (leaves out the ResNet-18).") var quick = false
     @OptionGroup var peerOptions: PeerOptions
     @OptionGroup var common: CommonOptions
@@ -299,7 +299,7 @@ struct BenchAttack: ParsableCommand {
         let models = quick ? [AttackBenchmark.allModels[0]] : AttackBenchmark.allModels
         let benchmark = AttackBenchmark(models: models, repeats: repeats, seed: common.seed, peer: peerOptions.peer(script: script))
         let result = try showingProgress { try benchmark.run() }
-        print("\nPGD, L∞, \(AttackBenchmark.steps) steps (\(result.machine.summary); median of \(repeats) run(s) after a warm-up)\n")
+        print("\nPGD, L∞, \(AttackBenchmark.steps) steps (\(result.machine.summary); median of \(repeats) alternating round(s) after a warm-up)\n")
         var table = [["model", "inputs", "Glassbox", "torchattacks", "inputs/s", "speed-up", "agreement", "target"]]
         for row in result.rows {
             table.append([row.model, "\(row.inputs)", String(format: "%.2f s", row.glassboxSeconds),

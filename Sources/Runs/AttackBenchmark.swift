@@ -7,8 +7,11 @@ import Torch
 /// `glassbox bench attack`: PGD (L∞, 40 steps, random start) against torchattacks 3.5.1 on the
 /// same weights, inputs, labels and threads (bench/attack_bench.py): the demo CNN on 256 bundled
 /// digits (ε 0.3, step 0.01, Madry et al.'s MNIST setting) and a ResNet-18 with random weights on
-/// 4 random 224×224 images (ε 8/255, step 2/255). Agreement: the peer also runs once from a
-/// stored random start, which Glassbox replays (agreement: the share of values within 1e-6).
+/// 4 random 224×224 images (ε 8/255, step 2/255). The two sides take turns, one timed run each per
+/// round (the peer in a fresh process, after its own warm-up), so a busy spell on a shared
+/// machine falls on both rather than on whichever side ran then. Agreement: the peer's last
+/// round also runs once from a stored random start, which Glassbox replays (agreement: the share
+/// of values within 1e-6).
 public struct AttackBenchmark {
     public struct Model: Sendable {
         public var name: String
@@ -52,7 +55,8 @@ public struct AttackBenchmark {
 
     public func run() throws -> Result {
         var rows: [Row] = []
-        var prepared: [String: (Module, Tensor, Tensor)] = [:]
+        var peerNote = peer == nil ? "torchattacks skipped (--no-peer)." : ""
+        var peerRuns = peer != nil
         for spec in models {
             let generator = Generator(seed: seed)
             let model: Module, x: Tensor
@@ -66,41 +70,59 @@ public struct AttackBenchmark {
             model.eval()
             let labels = try noGrad { try model(x).argmax(dim: 1) }
             let attack = ProjectedGradientDescent(model, epsilon: spec.epsilon, steps: Self.steps, stepSize: spec.stepSize)
-            let (seconds, _) = try medianTime(repeats: repeats) { try attack.perturb(x, goal: .misclassify(labels: labels)) }
-            ProgressObserver.note("glassbox \(spec.name): \(String(format: "%.3f", seconds)) s")
-            rows.append(Row(model: spec.name, inputs: spec.inputs, glassboxSeconds: seconds))
-            prepared[spec.name] = (model, x, labels)
-        }
-        var result = Result(rows: rows, peerNote: "torchattacks skipped (--no-peer).", machine: MachineDescription.measuringBusyCores())
-        guard let peer else { return result }
-        let settings: [String: Any] = ["threads": Torch.threads, "repeats": repeats, "steps": Self.steps,
-                                       "models": models.map { ["name": $0.name, "epsilon": $0.epsilon, "step_size": $0.stepSize] }]
-        do {
-            ProgressObserver.note("torchattacks: PGD on the same models")
-            let (json, tensors) = try AttributionBenchmark.runPeer(peer, named: "attack", settings: settings, prepare: { folder in
-                for (name, (model, x, labels)) in prepared {
-                    try Safetensors.write(model.stateDict(), to: "\(folder)/\(name).weights.safetensors")
-                    try Safetensors.write(["inputs": x, "labels": labels], to: "\(folder)/\(name).inputs.safetensors")
+            var row = Row(model: spec.name, inputs: spec.inputs, glassboxSeconds: 0)
+            var ours: [Double] = [], theirs: [Double] = []
+            _ = try attack.perturb(x, goal: .misclassify(labels: labels))
+            for round in 0..<repeats {
+                let start = Date()
+                _ = try attack.perturb(x, goal: .misclassify(labels: labels))
+                ours.append(Date().timeIntervalSince(start))
+                ProgressObserver.note("glassbox \(spec.name), round \(round + 1): \(String(format: "%.3f", ours.last!)) s")
+                guard peerRuns, let peer else { continue }
+                do {
+                    let last = round == repeats - 1
+                    let (seconds, tensors, note) = try peerRound(peer, spec: spec, model: model, x: x, labels: labels, examples: last)
+                    theirs.append(seconds)
+                    peerNote = note
+                    ProgressObserver.note("torchattacks \(spec.name), round \(round + 1): \(String(format: "%.3f", seconds)) s")
+                    if let start = tensors["\(spec.name).start"], let adversarial = tensors["\(spec.name).adversarial"] {
+                        var replay = ProjectedGradientDescent(model, epsilon: spec.epsilon, steps: Self.steps, stepSize: spec.stepSize)
+                        replay.startingOffsets = start
+                        let close = try (replay.perturb(x, goal: .misclassify(labels: labels)) - adversarial).abs().le(1e-6)
+                        row.agreement = try close.to(.float64).mean().item()
+                    }
+                } catch let error as TorchError {
+                    peerNote = "torchattacks did not run: \(error.message)"
+                    peerRuns = false
                 }
-            }, read: { folder in
-                (try AttributionBenchmark.peerResults(folder, "attack_results.json"),
-                 try Safetensors.read("\(folder)/attack_examples.safetensors").tensors)
-            })
-            let seconds = json?["seconds"] as? [String: Double] ?? [:]
-            for index in result.rows.indices {
-                let spec = models[index]
-                result.rows[index].torchattacksSeconds = seconds[spec.name]
-                guard let (model, x, labels) = prepared[spec.name], let start = tensors["\(spec.name).start"],
-                      let theirs = tensors["\(spec.name).adversarial"] else { continue }
-                var replay = ProjectedGradientDescent(model, epsilon: spec.epsilon, steps: Self.steps, stepSize: spec.stepSize)
-                replay.startingOffsets = start
-                let close = try (replay.perturb(x, goal: .misclassify(labels: labels)) - theirs).abs().le(1e-6)
-                result.rows[index].agreement = try close.to(.float64).mean().item()
             }
-            result.peerNote = "torchattacks \(json?["torchattacks"] as? String ?? "?") on PyTorch \(json?["torch"] as? String ?? "?"), eager mode, same weights, inputs, labels and threads."
-        } catch let error as TorchError {
-            result.peerNote = "torchattacks did not run: \(error.message)"
+            row.glassboxSeconds = SENNAnalysis.median(ours)
+            row.torchattacksSeconds = theirs.isEmpty ? nil : SENNAnalysis.median(theirs)
+            rows.append(row)
         }
-        return result
+        return Result(rows: rows, peerNote: peerNote, machine: MachineDescription.measuringBusyCores())
+    }
+
+    /// One timed torchattacks run of `spec` (after the peer's warm-up) in a fresh process, with
+    /// its random start and examples when `examples`.
+    func peerRound(_ peer: (python: String, script: String), spec: Model, model: Module, x: Tensor, labels: Tensor,
+                   examples: Bool) throws -> (seconds: Double, tensors: [String: Tensor], note: String) {
+        let settings: [String: Any] = ["threads": Torch.threads, "repeats": 1, "steps": Self.steps, "examples": examples,
+                                       "models": [["name": spec.name, "epsilon": spec.epsilon, "step_size": spec.stepSize]]]
+        let (json, tensors) = try AttributionBenchmark.runPeer(peer, named: "attack", settings: settings, prepare: { folder in
+            try Safetensors.write(model.stateDict(), to: "\(folder)/\(spec.name).weights.safetensors")
+            try Safetensors.write(["inputs": x, "labels": labels], to: "\(folder)/\(spec.name).inputs.safetensors")
+        }, read: { folder in
+            // No examples file (an older or stand-in peer): no agreement, the times still count.
+            let file = "\(folder)/attack_examples.safetensors"
+            return (try AttributionBenchmark.peerResults(folder, "attack_results.json"),
+                    examples && FileManager.default.fileExists(atPath: file) ? try Safetensors.read(file).tensors : [:])
+        })
+        guard let seconds = (json?["seconds"] as? [String: Double])?[spec.name] else {
+            throw TorchError("bench/attack_bench.py wrote no time for \(spec.name)")
+        }
+        let note = "torchattacks \(json?["torchattacks"] as? String ?? "?") on PyTorch \(json?["torch"] as? String ?? "?"), eager mode, same weights, inputs, labels and threads; the two sides alternate, one run each per round."
+        return (seconds, tensors, note)
     }
 }
+
