@@ -85,15 +85,16 @@ public struct AttackBenchmark {
                     theirs.append(seconds)
                     peerNote = note
                     ProgressObserver.note("torchattacks \(spec.name), round \(round + 1): \(String(format: "%.3f", seconds)) s")
-                    if let start = tensors["\(spec.name).start"], let adversarial = tensors["\(spec.name).adversarial"] {
+                    if let offsets = tensors["\(spec.name).start"], let adversarial = tensors["\(spec.name).adversarial"] {
                         var replay = ProjectedGradientDescent(model, epsilon: spec.epsilon, steps: Self.steps, stepSize: spec.stepSize)
-                        replay.startingOffsets = start
+                        replay.startingOffsets = offsets
                         let close = try (replay.perturb(x, goal: .misclassify(labels: labels)) - adversarial).abs().le(1e-6)
                         row.agreement = try close.to(.float64).mean().item()
                     }
                 } catch let error as TorchError {
                     peerNote = "torchattacks did not run: \(error.message)"
                     peerRuns = false
+                    theirs = []
                 }
             }
             row.glassboxSeconds = SENNAnalysis.median(ours)
@@ -119,10 +120,9 @@ public struct AttackBenchmark {
                     examples && FileManager.default.fileExists(atPath: file) ? try Safetensors.read(file).tensors : [:])
         })
         guard let seconds = (json?["seconds"] as? [String: Double])?[spec.name] else {
-            throw TorchError("bench/attack_bench.py wrote no time for \(spec.name)")
+            throw TorchError("\(peer.script) wrote no time for \(spec.name)")
         }
         let note = "torchattacks \(json?["torchattacks"] as? String ?? "?") on PyTorch \(json?["torch"] as? String ?? "?"), eager mode, same weights, inputs, labels and threads; the two sides alternate, one run each per round."
         return (seconds, tensors, note)
     }
 }
-
