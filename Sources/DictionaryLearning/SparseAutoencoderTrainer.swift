@@ -132,6 +132,12 @@ public struct SparseAutoencoderTrainer {
         return reports
     }
 
+    /// The tensors a checkpoint keeps under `prefix` ("sae." for the dictionary, "adam." for the
+    /// optimiser), with the prefix removed.
+    public static func checkpointPart(_ tensors: [String: Tensor], prefix: String) -> [String: Tensor] {
+        tensors.reduce(into: [:]) { if $1.key.hasPrefix(prefix) { $0[String($1.key.dropFirst(prefix.count))] = $1.value } }
+    }
+
     func save(_ sae: SparseAutoencoder, optimizer: Adam, step: Int, lastFired: [Int], reports: [Report], to path: String) throws {
         var tensors = try sae.stateDict().reduce(into: [String: Tensor]()) { $0["sae.\($1.key)"] = $1.value }
         for (key, value) in try optimizer.state() { tensors["adam.\(key)"] = value }
@@ -162,8 +168,8 @@ public struct SparseAutoencoderTrainer {
               metadata["glassbox.sae.settings"] == settings else {
             throw TorchError("\(checkpointPath) was written with other settings (\(metadata["glassbox.sae.settings"] ?? "?"), \(saved)); resume with the same ones or start afresh")
         }
-        try sae.loadStateDict(tensors.filter { $0.key.hasPrefix("sae.") }.reduce(into: [:]) { $0[String($1.key.dropFirst(4))] = $1.value })
-        try optimizer.loadState(tensors.filter { $0.key.hasPrefix("adam.") }.reduce(into: [:]) { $0[String($1.key.dropFirst(5))] = $1.value })
+        try sae.loadStateDict(Self.checkpointPart(tensors, prefix: "sae."))
+        try optimizer.loadState(Self.checkpointPart(tensors, prefix: "adam."))
         return (step + 1, try lastFired.scalars(as: Int64.self).map { Int($0) }, try JSONDecoder().decode([Report].self, from: Data(reportsText.utf8)))
     }
 

@@ -70,8 +70,8 @@ public struct AttackBenchmark {
             model.eval()
             let labels = try noGrad { try model(x).argmax(dim: 1) }
             let attack = ProjectedGradientDescent(model, epsilon: spec.epsilon, steps: Self.steps, stepSize: spec.stepSize)
-            var row = Row(model: spec.name, inputs: spec.inputs, glassboxSeconds: 0)
             var ours: [Double] = [], theirs: [Double] = []
+            var agreement: Double?
             _ = try attack.perturb(x, goal: .misclassify(labels: labels))
             for round in 0..<repeats {
                 let start = Date()
@@ -89,7 +89,7 @@ public struct AttackBenchmark {
                         var replay = ProjectedGradientDescent(model, epsilon: spec.epsilon, steps: Self.steps, stepSize: spec.stepSize)
                         replay.startingOffsets = offsets
                         let close = try (replay.perturb(x, goal: .misclassify(labels: labels)) - adversarial).abs().le(1e-6)
-                        row.agreement = try close.to(.float64).mean().item()
+                        agreement = try close.to(.float64).mean().item()
                     }
                 } catch let error as TorchError {
                     peerNote = "torchattacks did not run: \(error.message)"
@@ -97,9 +97,8 @@ public struct AttackBenchmark {
                     theirs = []
                 }
             }
-            row.glassboxSeconds = SENNAnalysis.median(ours)
-            row.torchattacksSeconds = theirs.isEmpty ? nil : SENNAnalysis.median(theirs)
-            rows.append(row)
+            rows.append(Row(model: spec.name, inputs: spec.inputs, glassboxSeconds: SENNAnalysis.median(ours),
+                            torchattacksSeconds: theirs.isEmpty ? nil : SENNAnalysis.median(theirs), agreement: agreement))
         }
         return Result(rows: rows, peerNote: peerNote, machine: MachineDescription.measuringBusyCores())
     }

@@ -144,7 +144,7 @@ public enum SAERun {
             throw TorchError("\(path) is not a sparse autoencoder written by `glassbox sae train`")
         }
         let sae = try SparseAutoencoder(JSONDecoder().decode(SparseAutoencoder.Configuration.self, from: Data(configuration.utf8)))
-        try sae.loadStateDict(isCheckpoint ? tensors.reduce(into: [:]) { if $1.key.hasPrefix("sae.") { $0[String($1.key.dropFirst(4))] = $1.value } } : tensors)
+        try sae.loadStateDict(isCheckpoint ? SparseAutoencoderTrainer.checkpointPart(tensors, prefix: "sae.") : tensors)
         sae.eval()
         return (sae, metadata["glassbox.hook"])
     }
