@@ -77,7 +77,22 @@ struct ShapePlan {
   std::vector<dnnl::primitive> relu_backward; // per op that saves its output (recording)
   std::vector<dnnl::primitive> add;         // per value: in-place sum of two gradients (recording)
   std::vector<std::string> implementations; // per op, oneDNN's kernel name
+  std::vector<std::shared_ptr<WinogradGemm>> gemm_forward, gemm_backward; // per op: Winograd over sgemm instead of a primitive
 };
+
+// New plans' Winograd kernels for 3×3 stride-1 convolutions: GLASSBOX_WINOGRAD, else automatic.
+int default_winograd() {
+  static const int choice = [] {
+    const char *v = std::getenv("GLASSBOX_WINOGRAD");
+    std::string s(v ? v : "");
+    return s == "gemm" ? GBT_WINOGRAD_GEMM : s == "onednn" ? GBT_WINOGRAD_ONEDNN : s == "off" ? GBT_WINOGRAD_OFF : GBT_WINOGRAD_AUTOMATIC;
+  }();
+  return choice;
+}
+
+// Winograd over sgemm pays for its 4× larger transformed filters only with enough tiles to reuse them
+// (measured on ResNet-18's shapes with AVX2 kernels: from 16 tiles of 4×4 it beat oneDNN's direct ones).
+constexpr int64_t least_gemm_winograd_tiles = 16;
 
 // A recording run's activations, kept for the backward pass.
 struct Activations {
@@ -93,6 +108,7 @@ struct gbt_conv_plan_s {
   std::mutex mutex;
   std::vector<Op> ops;
   int values = 1; // value 0 is the input
+  int winograd = default_winograd();
   std::vector<int64_t> versions;
   std::list<std::pair<std::vector<int64_t>, std::shared_ptr<ShapePlan>>> shapes; // most recent first
 
@@ -172,6 +188,8 @@ struct gbt_conv_plan_s {
       plan->backward.emplace_back();
       plan->relu_backward.emplace_back();
       plan->copies_residual.push_back(false);
+      plan->gemm_forward.emplace_back();
+      plan->gemm_backward.emplace_back();
       memory::desc dst;
       if (op.kind == Kind::convolution) {
         auto w = op.weight.sizes();
@@ -194,16 +212,33 @@ struct gbt_conv_plan_s {
         };
         auto algorithm = dnnl::algorithm::convolution_direct;
         dnnl::convolution_forward::primitive_desc pd;
-        if (k == 3 && op.stride == 1) {
+        if (k == 3 && op.stride == 1 && (winograd == GBT_WINOGRAD_AUTOMATIC || winograd == GBT_WINOGRAD_ONEDNN)) {
           try {
             pd = forward_pd(dnnl::algorithm::convolution_winograd);
             algorithm = dnnl::algorithm::convolution_winograd;
           } catch (const dnnl::error &) {
           }
         }
+        const int64_t tiles = in[0] * ((oh + 3) / 4) * ((ow + 3) / 4);
+        const bool gemm = algorithm == dnnl::algorithm::convolution_direct && k == 3 && op.stride == 1 && op.padding == 1 &&
+                          src == memory::desc(in, f32, blocked) && w[0] % channel_block() == 0 && w[1] % channel_block() == 0 &&
+                          WinogradGemm::cpu_supported() &&
+                          (winograd == GBT_WINOGRAD_GEMM || (winograd == GBT_WINOGRAD_AUTOMATIC && tiles >= least_gemm_winograd_tiles));
+        auto [wf, bf] = folded(op);
+        if (gemm) {
+          plan->gemm_forward.back() = std::make_shared<WinogradGemm>(wf);
+          plan->biases.back() = memory(bias_desc, engine);
+          std::memcpy(plan->biases.back().get_data_handle(), bf.data_ptr<float>(), sizeof(float) * w[0]);
+          plan->forward.emplace_back();
+          plan->implementations.push_back("gemm_wino_4x3:avx2");
+          if (recording) {
+            plan->gemm_backward.back() = std::make_shared<WinogradGemm>(wf.transpose(0, 1).flip({2, 3}).contiguous());
+            plan->implementations.back() += " / backward gemm_wino_4x3:avx2";
+          }
+          dst = out;
+        } else {
         if (algorithm == dnnl::algorithm::convolution_direct) pd = forward_pd(algorithm);
         plan->implementations.push_back(pd.impl_info_str());
-        auto [wf, bf] = folded(op);
         memory user_weights({{w[0], w[1], k, k}, f32, Tag::oihw}, engine, wf.data_ptr<float>());
         auto reordered = [&](const memory::desc &desc) {
           memory m(desc, engine);
@@ -231,6 +266,7 @@ struct gbt_conv_plan_s {
           plan->implementations.back() += " / backward " + std::string(bpd.impl_info_str());
         }
         stream.wait();
+        }
       } else if (op.kind == Kind::max_pool) {
         int64_t oh = (in[2] + 2 * op.padding - op.kernel) / op.stride + 1, ow = (in[3] + 2 * op.padding - op.kernel) / op.stride + 1;
         if (oh <= 0 || ow <= 0) throw std::invalid_argument("the input is smaller than the pooling window");
@@ -339,7 +375,14 @@ struct gbt_conv_plan_s {
         state->workspaces[i] = memory(plan->workspaces[i], engine);
         args[DNNL_ARG_WORKSPACE] = state->workspaces[i];
       }
-      plan->forward[i].execute(stream, args);
+      if (const auto &gemm = plan->gemm_forward[i]) {
+        auto d = plan->descs[op.input].dims();
+        stream.wait();
+        gemm->run(static_cast<const float *>(value[op.input].get_data_handle()), static_cast<float *>(dst.get_data_handle()), d[0], d[2],
+                  d[3], channel_block(), static_cast<const float *>(plan->biases[i].get_data_handle()), op.residual >= 0, op.relu);
+      } else {
+        plan->forward[i].execute(stream, args);
+      }
       value[op.output] = dst;
     }
     const int output = values - 1;
@@ -397,7 +440,14 @@ struct gbt_conv_plan_s {
         plan.relu_backward[j].execute(stream, {{DNNL_ARG_DST, state.values[op.output]}, {DNNL_ARG_DIFF_DST, g_out}, {DNNL_ARG_DIFF_SRC, g_out}});
       if (op.residual >= 0 && op.residual != op.input) pass(op.residual);
       else if (op.residual >= 0) accumulate(op.residual, [&](memory &m) { dnnl::reorder(g_out, m).execute(stream, g_out, m); });
-      if (op.kind == Kind::convolution) {
+      if (const auto &gemm = plan.gemm_backward[j]) {
+        auto d = plan.descs[op.input].dims();
+        accumulate(op.input, [&](memory &m) {
+          stream.wait();
+          gemm->run(static_cast<const float *>(g_out.get_data_handle()), static_cast<float *>(m.get_data_handle()), d[0], d[2], d[3],
+                    channel_block(), nullptr, false, false);
+        });
+      } else if (op.kind == Kind::convolution) {
         accumulate(op.input, [&](memory &m) {
           plan.backward[j].execute(stream, {{DNNL_ARG_DIFF_DST, g_out}, {DNNL_ARG_WEIGHTS, plan.backward_weights[j]}, {DNNL_ARG_DIFF_SRC, m}});
         });
@@ -459,6 +509,19 @@ int add_op(gbt_conv_plan plan, Op op, int *out_value) {
 extern "C" {
 
 int gbt_conv_plan_available(void) { return 1; }
+
+int gbt_conv_plan_default_winograd(void) { return default_winograd(); }
+
+int gbt_winograd_gemm_supported(void) { return WinogradGemm::cpu_supported() ? 1 : 0; }
+
+int gbt_conv_plan_set_winograd(gbt_conv_plan plan, int choice) {
+  GBT_TRY({
+    if (choice < GBT_WINOGRAD_AUTOMATIC || choice > GBT_WINOGRAD_OFF) throw std::invalid_argument("convolution plan: unknown Winograd choice");
+    std::lock_guard<std::mutex> lock(plan->mutex);
+    plan->winograd = choice;
+    plan->shapes.clear();
+  })
+}
 
 int gbt_conv_plan_new(gbt_conv_plan *out) { GBT_TRY(*out = new gbt_conv_plan_s()) }
 
@@ -531,6 +594,9 @@ int unavailable() {
 
 extern "C" {
 int gbt_conv_plan_available(void) { return 0; }
+int gbt_conv_plan_default_winograd(void) { return GBT_WINOGRAD_OFF; }
+int gbt_winograd_gemm_supported(void) { return 0; }
+int gbt_conv_plan_set_winograd(gbt_conv_plan, int) { return unavailable(); }
 int gbt_conv_plan_new(gbt_conv_plan *) { return unavailable(); }
 void gbt_conv_plan_free(gbt_conv_plan) {}
 int gbt_conv_plan_add_convolution(gbt_conv_plan, int, gbt_tensor, gbt_tensor, gbt_tensor, gbt_tensor, gbt_tensor, gbt_tensor, double,

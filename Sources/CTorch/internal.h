@@ -59,6 +59,19 @@ at::Tensor small_input_convolution(const at::Tensor &x, const at::Tensor &w, con
 bool max_pool_2x2_applies(const at::Tensor &x);
 at::Tensor max_pool_2x2(const at::Tensor &x);
 
+// A 3×3 stride-1, padding-1 convolution as Winograd F(4×4, 3×3) over oneDNN's sgemm, on
+// activations in oneDNN's blocked layout (winograd_gemm.cpp; AVX2 and FMA needed).
+struct WinogradGemm {
+  static bool cpu_supported();
+  explicit WinogradGemm(const at::Tensor &weight); // (out, in, 3, 3), channel counts divisible by 8
+  // out (n, out_channels, height, width) = conv(x) + bias [+ out when accumulating], ReLU if asked;
+  // both blocked by `block` (8 or 16) channels.
+  void run(const float *x, float *out, int64_t n, int64_t height, int64_t width, int64_t block, const float *bias, bool accumulate,
+           bool relu) const;
+  int64_t out_channels, channels;
+  at::Tensor transformed; // (36, in, out)
+};
+
 } // namespace gbt
 
 // Wraps an entry point's body: every exception becomes an error message and status 1.

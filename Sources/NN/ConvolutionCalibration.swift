@@ -43,10 +43,11 @@ public final class ConvolutionCalibration: @unchecked Sendable {
     }()
 
     /// What makes a measurement from one machine and build stand for another run: the CPU model,
-    /// oneDNN's instruction-set cap and libtorch's version.
+    /// oneDNN's instruction-set cap, the plan's Winograd kernels and libtorch's version.
     public static let machineKey: String = {
         let cap = ProcessInfo.processInfo.environment["ONEDNN_MAX_CPU_ISA"].map { ", oneDNN capped at \($0)" } ?? ""
-        return "\(CPUInfo.model)\(cap), libtorch \(Torch.version)"
+        let winograd = ConvolutionPlan.canUseGemmWinograd ? ", Winograd \(ConvolutionPlan.defaultWinograd) with sgemm" : ""
+        return "\(CPUInfo.model)\(cap)\(winograd), libtorch \(Torch.version)"
     }()
 
     /// The measurement for `key` on this machine, taking it with `measure` the first time.

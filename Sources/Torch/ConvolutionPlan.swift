@@ -20,6 +20,31 @@ public final class ConvolutionPlan: @unchecked Sendable {
     /// Whether this build has oneDNN plans (they need libdnnl-dev's headers at build time).
     public static var isAvailable: Bool { gbt_conv_plan_available() != 0 }
 
+    /// Which Winograd kernels the 3×3 stride-1 convolutions of plans use (Lavin & Gray 2016).
+    public enum Winograd: Int32, Sendable {
+        /// oneDNN's where it has them (AVX-512 CPUs), else Winograd F(4×4, 3×3) over sgemm from 16
+        /// tiles of 4×4 outputs up (AVX2 CPUs), else direct kernels.
+        case automatic = 0
+        /// Winograd over sgemm wherever the shape allows (channel counts divisible by the layout's block).
+        case gemm = 1
+        /// oneDNN's only: direct kernels on CPUs without AVX-512.
+        case oneDNN = 2
+        /// Direct kernels only.
+        case off = 3
+    }
+
+    /// Whether this CPU can run Winograd over sgemm (it needs AVX2 and FMA).
+    public static var canUseGemmWinograd: Bool { gbt_winograd_gemm_supported() != 0 }
+
+    /// New plans' Winograd kernels: `GLASSBOX_WINOGRAD` (`auto`, `gemm`, `onednn`, `off`; for
+    /// comparing paths), else automatic.
+    public static var defaultWinograd: Winograd { Winograd(rawValue: Int32(gbt_conv_plan_default_winograd())) ?? .automatic }
+
+    /// Chooses this plan's Winograd kernels (its next run plans every shape again).
+    public func useWinograd(_ choice: Winograd) throws {
+        try check(gbt_conv_plan_set_winograd(handle, choice.rawValue), "convolution plan")
+    }
+
     public init() throws {
         _ = engineDefaults
         var out: gbt_conv_plan?

@@ -267,6 +267,13 @@ uint32_t gbt_crc32(uint32_t crc, const uint8_t *data, size_t n);
 // output's value. Parameters are read again when their version changes.
 typedef struct gbt_conv_plan_s *gbt_conv_plan;
 int gbt_conv_plan_available(void); // 0 when built without oneDNN's headers
+/* A plan's Winograd kernels for 3×3 stride-1 convolutions: oneDNN's where it has them (AVX-512),
+   else Winograd over sgemm from 16 tiles up (automatic); over sgemm wherever the shape allows;
+   oneDNN's only; none. New plans take GLASSBOX_WINOGRAD (auto, gemm, onednn, off). */
+enum { GBT_WINOGRAD_AUTOMATIC = 0, GBT_WINOGRAD_GEMM = 1, GBT_WINOGRAD_ONEDNN = 2, GBT_WINOGRAD_OFF = 3 };
+int gbt_conv_plan_default_winograd(void);
+int gbt_winograd_gemm_supported(void); // 1 when the CPU has the AVX2 and FMA the sgemm Winograd kernels need
+int gbt_conv_plan_set_winograd(gbt_conv_plan plan, int choice);
 int gbt_conv_plan_new(gbt_conv_plan *out);
 void gbt_conv_plan_free(gbt_conv_plan plan);
 // bias and the four batch-norm tensors may be NULL; residual -1 for none.
