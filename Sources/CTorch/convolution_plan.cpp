@@ -93,6 +93,10 @@ int default_winograd() {
 // Winograd over sgemm pays for its 4× larger transformed filters only with enough tiles to reuse them
 // (measured on ResNet-18's shapes with AVX2 kernels: from 16 tiles of 4×4 it beat oneDNN's direct ones).
 constexpr int64_t least_gemm_winograd_tiles = 16;
+// Where oneDNN has Winograd kernels (AVX-512), its backward pass on small maps is the slow part:
+// ResNet-18's last stage at 4×224² (7×7 maps, 16 tiles) ran forward and backward in 10 ms over
+// sgemm against 16 ms on oneDNN's; elsewhere the two were within this machine's noise.
+constexpr int64_t most_gemm_winograd_tiles_over_onednn = 16;
 
 // A recording run's activations, kept for the backward pass.
 struct Activations {
@@ -212,6 +216,10 @@ struct gbt_conv_plan_s {
         };
         auto algorithm = dnnl::algorithm::convolution_direct;
         dnnl::convolution_forward::primitive_desc pd;
+        const int64_t tiles = in[0] * ((oh + 3) / 4) * ((ow + 3) / 4);
+        const bool gemm_fits = k == 3 && op.stride == 1 && op.padding == 1 && src == memory::desc(in, f32, blocked) &&
+                               w[0] % channel_block() == 0 && w[1] % channel_block() == 0 && WinogradGemm::cpu_supported();
+        bool gemm = gemm_fits && winograd == GBT_WINOGRAD_GEMM;
         if (k == 3 && op.stride == 1 && (winograd == GBT_WINOGRAD_AUTOMATIC || winograd == GBT_WINOGRAD_ONEDNN)) {
           try {
             pd = forward_pd(dnnl::algorithm::convolution_winograd);
@@ -219,16 +227,14 @@ struct gbt_conv_plan_s {
           } catch (const dnnl::error &) {
           }
         }
-        const int64_t tiles = in[0] * ((oh + 3) / 4) * ((ow + 3) / 4);
-        const bool gemm = algorithm == dnnl::algorithm::convolution_direct && k == 3 && op.stride == 1 && op.padding == 1 &&
-                          src == memory::desc(in, f32, blocked) && w[0] % channel_block() == 0 && w[1] % channel_block() == 0 &&
-                          WinogradGemm::cpu_supported() &&
-                          (winograd == GBT_WINOGRAD_GEMM || (winograd == GBT_WINOGRAD_AUTOMATIC && tiles >= least_gemm_winograd_tiles));
+        if (gemm_fits && winograd == GBT_WINOGRAD_AUTOMATIC)
+          gemm = algorithm == dnnl::algorithm::convolution_direct ? tiles >= least_gemm_winograd_tiles
+                                                                  : recording && tiles <= most_gemm_winograd_tiles_over_onednn;
         auto [wf, bf] = folded(op);
+        plan->biases.back() = memory(bias_desc, engine);
+        std::memcpy(plan->biases.back().get_data_handle(), bf.data_ptr<float>(), sizeof(float) * w[0]);
         if (gemm) {
           plan->gemm_forward.back() = std::make_shared<WinogradGemm>(wf);
-          plan->biases.back() = memory(bias_desc, engine);
-          std::memcpy(plan->biases.back().get_data_handle(), bf.data_ptr<float>(), sizeof(float) * w[0]);
           plan->forward.emplace_back();
           plan->implementations.push_back("gemm_wino_4x3:avx2");
           if (recording) {
@@ -237,35 +243,33 @@ struct gbt_conv_plan_s {
           }
           dst = out;
         } else {
-        if (algorithm == dnnl::algorithm::convolution_direct) pd = forward_pd(algorithm);
-        plan->implementations.push_back(pd.impl_info_str());
-        memory user_weights({{w[0], w[1], k, k}, f32, Tag::oihw}, engine, wf.data_ptr<float>());
-        auto reordered = [&](const memory::desc &desc) {
-          memory m(desc, engine);
-          dnnl::reorder(user_weights, m).execute(stream, user_weights, m);
-          return m;
-        };
-        plan->weights.back() = reordered(pd.weights_desc());
-        plan->biases.back() = memory(bias_desc, engine);
-        std::memcpy(plan->biases.back().get_data_handle(), bf.data_ptr<float>(), sizeof(float) * w[0]);
-        plan->forward.push_back(dnnl::convolution_forward(pd));
-        dst = pd.dst_desc();
-        if (recording) {
-          auto backward_pd = [&](dnnl::algorithm a, const dnnl::convolution_forward::primitive_desc &hint) {
-            return dnnl::convolution_backward_data::primitive_desc(
-                dnnl::convolution_backward_data::desc(a, src, weights_any, dst, strides, pads, pads), engine, hint);
+          if (algorithm == dnnl::algorithm::convolution_direct) pd = forward_pd(algorithm);
+          plan->implementations.push_back(pd.impl_info_str());
+          memory user_weights({{w[0], w[1], k, k}, f32, Tag::oihw}, engine, wf.data_ptr<float>());
+          auto reordered = [&](const memory::desc &desc) {
+            memory m(desc, engine);
+            dnnl::reorder(user_weights, m).execute(stream, user_weights, m);
+            return m;
           };
-          dnnl::convolution_backward_data::primitive_desc bpd;
-          try {
-            bpd = backward_pd(algorithm, pd);
-          } catch (const dnnl::error &) {
-            bpd = backward_pd(dnnl::algorithm::convolution_direct, forward_pd(dnnl::algorithm::convolution_direct));
+          plan->weights.back() = reordered(pd.weights_desc());
+          plan->forward.push_back(dnnl::convolution_forward(pd));
+          dst = pd.dst_desc();
+          if (recording) {
+            auto backward_pd = [&](dnnl::algorithm a, const dnnl::convolution_forward::primitive_desc &hint) {
+              return dnnl::convolution_backward_data::primitive_desc(
+                  dnnl::convolution_backward_data::desc(a, src, weights_any, dst, strides, pads, pads), engine, hint);
+            };
+            dnnl::convolution_backward_data::primitive_desc bpd;
+            try {
+              bpd = backward_pd(algorithm, pd);
+            } catch (const dnnl::error &) {
+              bpd = backward_pd(dnnl::algorithm::convolution_direct, forward_pd(dnnl::algorithm::convolution_direct));
+            }
+            plan->backward_weights.back() = bpd.weights_desc() == pd.weights_desc() ? plan->weights.back() : reordered(bpd.weights_desc());
+            plan->backward.back() = dnnl::convolution_backward_data(bpd);
+            plan->implementations.back() += " / backward " + std::string(bpd.impl_info_str());
           }
-          plan->backward_weights.back() = bpd.weights_desc() == pd.weights_desc() ? plan->weights.back() : reordered(bpd.weights_desc());
-          plan->backward.back() = dnnl::convolution_backward_data(bpd);
-          plan->implementations.back() += " / backward " + std::string(bpd.impl_info_str());
-        }
-        stream.wait();
+          stream.wait();
         }
       } else if (op.kind == Kind::max_pool) {
         int64_t oh = (in[2] + 2 * op.padding - op.kernel) / op.stride + 1, ow = (in[3] + 2 * op.padding - op.kernel) / op.stride + 1;
@@ -514,6 +518,8 @@ int gbt_conv_plan_default_winograd(void) { return default_winograd(); }
 
 int gbt_winograd_gemm_supported(void) { return WinogradGemm::cpu_supported() ? 1 : 0; }
 
+int gbt_onednn_has_winograd(void) { return channel_block() == 16 ? 1 : 0; }
+
 int gbt_conv_plan_set_winograd(gbt_conv_plan plan, int choice) {
   GBT_TRY({
     if (choice < GBT_WINOGRAD_AUTOMATIC || choice > GBT_WINOGRAD_OFF) throw std::invalid_argument("convolution plan: unknown Winograd choice");
@@ -596,6 +602,7 @@ extern "C" {
 int gbt_conv_plan_available(void) { return 0; }
 int gbt_conv_plan_default_winograd(void) { return GBT_WINOGRAD_OFF; }
 int gbt_winograd_gemm_supported(void) { return 0; }
+int gbt_onednn_has_winograd(void) { return 0; }
 int gbt_conv_plan_set_winograd(gbt_conv_plan, int) { return unavailable(); }
 int gbt_conv_plan_new(gbt_conv_plan *) { return unavailable(); }
 void gbt_conv_plan_free(gbt_conv_plan) {}

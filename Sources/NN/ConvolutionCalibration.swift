@@ -46,8 +46,7 @@ public final class ConvolutionCalibration: @unchecked Sendable {
     /// oneDNN's instruction-set cap, the plan's Winograd kernels and libtorch's version.
     public static let machineKey: String = {
         let cap = ProcessInfo.processInfo.environment["ONEDNN_MAX_CPU_ISA"].map { ", oneDNN capped at \($0)" } ?? ""
-        let winograd = ConvolutionPlan.canUseGemmWinograd ? ", Winograd \(ConvolutionPlan.defaultWinograd) with sgemm" : ""
-        return "\(CPUInfo.model)\(cap)\(winograd), libtorch \(Torch.version)"
+        return "\(CPUInfo.model)\(cap), Winograd \(ConvolutionPlan.winogradDescription), libtorch \(Torch.version)"
     }()
 
     /// The measurement for `key` on this machine, taking it with `measure` the first time.

@@ -16,6 +16,8 @@ public struct MachineDescription: Codable, Sendable {
     public var busyCores: Double?
     /// How ResNets run their convolutions here (`GLASSBOX_CONVOLUTION_PATH`, `ConvolutionCalibration`; plans need oneDNN's headers at build time).
     public var convolutionPath: String
+    /// The plans' Winograd kernels (`ConvolutionPlan.winogradDescription`); nil in older results.
+    public var winograd: String?
     /// Whether occlusion and patch ablation recompute only what a window reaches
     /// (`GLASSBOX_LOCAL_RECOMPUTATION`); nil in results written before it existed.
     public var localRecomputation: Bool?
@@ -29,7 +31,8 @@ public struct MachineDescription: Codable, Sendable {
         let isa = flags.contains("avx512f") ? "AVX-512" : flags.contains("avx2") ? "AVX2" : "older than AVX2"
         return MachineDescription(cpu: CPUInfo.model, vectorExtensions: isa,
                                   cores: ProcessInfo.processInfo.activeProcessorCount, threads: Torch.threads, busyCores: nil,
-                                  convolutionPath: convolutionPath, localRecomputation: LocalRecomputation.isEnabled,
+                                  convolutionPath: convolutionPath, winograd: ConvolutionPlan.winogradDescription,
+                                  localRecomputation: LocalRecomputation.isEnabled,
                                   openMPWaitPolicy: Torch.openMPWaitPolicy,
                                   blasCore: Torch.blasCore)
     }
@@ -63,9 +66,9 @@ public struct MachineDescription: Codable, Sendable {
         return (after.busy - before.busy) / (after.total - before.total) * Double(ProcessInfo.processInfo.activeProcessorCount)
     }
 
-    /// "AMD EPYC (AVX-512), 2 cores, 2 threads (OpenMP waiting PASSIVE), ResNet convolutions: plan, local recomputation: on".
+    /// "AMD EPYC (AVX-512), 2 cores, 2 threads (OpenMP waiting PASSIVE), ResNet convolutions: plan, Winograd: oneDNN's, local recomputation: on".
     public var summary: String {
         "\(cpu) (\(vectorExtensions)), \(cores) cores, \(threads) threads (OpenMP waiting \(openMPWaitPolicy)), OpenBLAS kernels: \(blasCore ?? "?"), ResNet convolutions: \(convolutionPath)"
-            + (localRecomputation.map { ", local recomputation: \($0 ? "on" : "off")" } ?? "")
+            + (winograd.map { ", Winograd: \($0)" } ?? "") + (localRecomputation.map { ", local recomputation: \($0 ? "on" : "off")" } ?? "")
     }
 }

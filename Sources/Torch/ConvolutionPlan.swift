@@ -22,8 +22,10 @@ public final class ConvolutionPlan: @unchecked Sendable {
 
     /// Which Winograd kernels the 3×3 stride-1 convolutions of plans use (Lavin & Gray 2016).
     public enum Winograd: Int32, Sendable {
-        /// oneDNN's where it has them (AVX-512 CPUs), else Winograd F(4×4, 3×3) over sgemm from 16
-        /// tiles of 4×4 outputs up (AVX2 CPUs), else direct kernels.
+        /// oneDNN's where it has them (AVX-512 CPUs; there runs that keep activations for input
+        /// gradients use Winograd over sgemm on maps of at most 16 tiles of 4×4 outputs, where
+        /// oneDNN's backward is slow), else Winograd F(4×4, 3×3) over sgemm from 16 tiles up
+        /// (AVX2 CPUs), else direct kernels.
         case automatic = 0
         /// Winograd over sgemm wherever the shape allows (channel counts divisible by the layout's block).
         case gemm = 1
@@ -35,6 +37,19 @@ public final class ConvolutionPlan: @unchecked Sendable {
 
     /// Whether this CPU can run Winograd over sgemm (it needs AVX2 and FMA).
     public static var canUseGemmWinograd: Bool { gbt_winograd_gemm_supported() != 0 }
+
+    /// Which Winograd kernels new plans use on this CPU, for benchmark headers and calibration keys.
+    public static var winogradDescription: String {
+        let oneDNN = gbt_onednn_has_winograd() != 0
+        switch defaultWinograd {
+        case .automatic:
+            if oneDNN { return canUseGemmWinograd ? "oneDNN's (over sgemm for input gradients on at most 16 tiles)" : "oneDNN's" }
+            return canUseGemmWinograd ? "over sgemm from 16 tiles" : "none"
+        case .gemm: return "over sgemm (GLASSBOX_WINOGRAD=gemm)"
+        case .oneDNN: return oneDNN ? "oneDNN's" : "none (GLASSBOX_WINOGRAD=onednn)"
+        case .off: return "none (GLASSBOX_WINOGRAD=off)"
+        }
+    }
 
     /// New plans' Winograd kernels: `GLASSBOX_WINOGRAD` (`auto`, `gemm`, `onednn`, `off`; for
     /// comparing paths), else automatic.

@@ -273,6 +273,7 @@ int gbt_conv_plan_available(void); // 0 when built without oneDNN's headers
 enum { GBT_WINOGRAD_AUTOMATIC = 0, GBT_WINOGRAD_GEMM = 1, GBT_WINOGRAD_ONEDNN = 2, GBT_WINOGRAD_OFF = 3 };
 int gbt_conv_plan_default_winograd(void);
 int gbt_winograd_gemm_supported(void); // 1 when the CPU has the AVX2 and FMA the sgemm Winograd kernels need
+int gbt_onednn_has_winograd(void);      // 1 when oneDNN's instruction set (as capped) includes its AVX-512 Winograd kernels
 int gbt_conv_plan_set_winograd(gbt_conv_plan plan, int choice);
 int gbt_conv_plan_new(gbt_conv_plan *out);
 void gbt_conv_plan_free(gbt_conv_plan plan);
