@@ -1,4 +1,5 @@
 import CTorch
+import Foundation
 
 /// A fixed chain of convolutions, max pools and ReLUs, run on oneDNN directly rather than
 /// through libtorch's operators.
@@ -7,8 +8,9 @@ import CTorch
 /// kernels for 3×3 stride-1 convolutions (Lavin & Gray 2016, "Fast Algorithms for Convolutional
 /// Neural Networks"; about twice as fast as direct ones on AVX-512), folds eval-mode batch norm
 /// into the weights once, fuses residual sums and ReLUs into the convolution, and keeps
-/// activations in the blocked layout throughout. Results equal libtorch's up to float rounding
-/// (Winograd's transforms add a few 1e-6 of relative error).
+/// activations in the blocked layout throughout. Where oneDNN has no Winograd kernels (AVX2
+/// CPUs), the plan runs its own, F(4×4, 3×3) over oneDNN's sgemm (`Winograd`). Results equal
+/// libtorch's up to float rounding (Winograd's transforms add a few 1e-6 of relative error).
 ///
 /// The plan reads its parameters again when libtorch's version counter says they were changed
 /// in place (an optimizer step, `loadStateDict`), so it never runs stale weights. When gradients
@@ -43,8 +45,12 @@ public final class ConvolutionPlan: @unchecked Sendable {
         let oneDNN = gbt_onednn_has_winograd() != 0
         switch defaultWinograd {
         case .automatic:
-            if oneDNN { return canUseGemmWinograd ? "oneDNN's (over sgemm for input gradients on at most 16 tiles)" : "oneDNN's" }
-            return canUseGemmWinograd ? "over sgemm from 16 tiles" : "none"
+            // A value the shim did not understand falls back to automatic: say so where it shows.
+            let unknown = ProcessInfo.processInfo.environment["GLASSBOX_WINOGRAD"].flatMap {
+                ["", "auto", "gemm", "onednn", "off"].contains($0) ? nil : " (GLASSBOX_WINOGRAD=\($0) not understood: use auto, gemm, onednn or off)"
+            } ?? ""
+            if oneDNN { return (canUseGemmWinograd ? "oneDNN's (over sgemm for input gradients on at most 16 tiles)" : "oneDNN's") + unknown }
+            return (canUseGemmWinograd ? "over sgemm from 16 tiles" : "none") + unknown
         case .gemm: return "over sgemm (GLASSBOX_WINOGRAD=gemm)"
         case .oneDNN: return oneDNN ? "oneDNN's" : "none (GLASSBOX_WINOGRAD=onednn)"
         case .off: return "none (GLASSBOX_WINOGRAD=off)"
