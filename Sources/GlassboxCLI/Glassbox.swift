@@ -12,7 +12,7 @@ struct Glassbox: ParsableCommand {
         Start with `glassbox demo`: it trains a small CNN on the bundled MNIST digits and writes a report.
         Every command takes --seed (same seed, same numbers on the same machine) and --threads.
         """),
-        version: "0.1.0 (libtorch \(Torch.version); idle OpenMP threads wait \(Torch.openMPWaitPolicy); OpenBLAS kernels \(Torch.blasCore))",
+        version: "0.1.0 (libtorch \(Torch.version); idle OpenMP threads wait \(Torch.openMPWaitPolicy); OpenBLAS kernels \(Torch.blasCore); Winograd \(ConvolutionPlan.winogradDescription))",
         subcommands: [Demo.self, Train.self, Evaluate.self, Predict.self, Attribute.self, Score.self, MergeScores.self, SanityCheck.self, SENNCommand.self, TextCommand.self, AttentionCommand.self, SuperpositionCommand.self, SoLUCommand.self, GeometryCommand.self, AttackCommand.self, AdversarialTrain.self, VisualizeCommand.self, InvertCommand.self, DreamCommand.self, DeepImagePriorCommand.self, ActivationsCommand.self, SAECommand.self, LanguageModelCommand.self, TransparentCommand.self, ExplainByExample.self, Reproduce.self, Bench.self]
     )
 }
