@@ -80,22 +80,33 @@ struct ShapePlan {
   std::vector<std::shared_ptr<WinogradGemm>> gemm_forward, gemm_backward; // per op: Winograd over sgemm instead of a primitive
 };
 
-// New plans' Winograd kernels for 3×3 stride-1 convolutions: GLASSBOX_WINOGRAD, else automatic.
-int default_winograd() {
-  static const int choice = [] {
+// GLASSBOX_WINOGRAD as read once: the choice for new plans (automatic when unset or not understood)
+// and whether a value that was set was understood.
+struct WinogradSetting {
+  int choice = GBT_WINOGRAD_AUTOMATIC;
+  bool understood = true;
+};
+const WinogradSetting &winograd_setting() {
+  static const WinogradSetting setting = [] {
     const char *v = std::getenv("GLASSBOX_WINOGRAD");
-    std::string s(v ? v : "");
-    return s == "gemm" ? GBT_WINOGRAD_GEMM : s == "onednn" ? GBT_WINOGRAD_ONEDNN : s == "off" ? GBT_WINOGRAD_OFF : GBT_WINOGRAD_AUTOMATIC;
+    const std::string s(v ? v : "");
+    WinogradSetting read;
+    if (s == "gemm") read.choice = GBT_WINOGRAD_GEMM;
+    else if (s == "onednn") read.choice = GBT_WINOGRAD_ONEDNN;
+    else if (s == "off") read.choice = GBT_WINOGRAD_OFF;
+    else read.understood = s.empty() || s == "auto";
+    return read;
   }();
-  return choice;
+  return setting;
 }
 
 // Winograd over sgemm pays for its 4× larger transformed filters only with enough tiles to reuse them
-// (measured on ResNet-18's shapes with AVX2 kernels: from 16 tiles of 4×4 it beat oneDNN's direct ones).
+// (ResNet-18's shapes on an Intel Xeon with oneDNN capped at AVX2: from 16 tiles of 4×4 it beat oneDNN's
+// direct kernels; at 4 tiles a prototype ran at 0.3× their speed).
 constexpr int64_t least_gemm_winograd_tiles = 16;
-// Where oneDNN has Winograd kernels (AVX-512), its backward pass on small maps is the slow part:
-// ResNet-18's last stage at 4×224² (7×7 maps, 16 tiles) ran forward and backward in 10 ms over
-// sgemm against 16 ms on oneDNN's; elsewhere the two were within this machine's noise.
+// Where oneDNN has Winograd kernels (AVX-512), its backward pass on small maps is the slow part: on
+// an Intel Xeon with AVX-512, ResNet-18's last stage at 4×224² (7×7 maps, 16 tiles) ran forward and
+// backward in 10 ms over sgemm against 16 ms on oneDNN's; elsewhere the two were within noise.
 constexpr int64_t most_gemm_winograd_tiles_over_onednn = 16;
 
 // A recording run's activations, kept for the backward pass.
@@ -112,7 +123,7 @@ struct gbt_conv_plan_s {
   std::mutex mutex;
   std::vector<Op> ops;
   int values = 1; // value 0 is the input
-  int winograd = default_winograd();
+  int winograd = winograd_setting().choice;
   std::vector<int64_t> versions;
   std::list<std::pair<std::vector<int64_t>, std::shared_ptr<ShapePlan>>> shapes; // most recent first
 
@@ -514,7 +525,9 @@ extern "C" {
 
 int gbt_conv_plan_available(void) { return 1; }
 
-int gbt_conv_plan_default_winograd(void) { return default_winograd(); }
+int gbt_conv_plan_default_winograd(void) { return winograd_setting().choice; }
+
+int gbt_conv_plan_winograd_setting_understood(void) { return winograd_setting().understood ? 1 : 0; }
 
 int gbt_winograd_gemm_supported(void) { return WinogradGemm::cpu_supported() ? 1 : 0; }
 
@@ -601,6 +614,7 @@ int unavailable() {
 extern "C" {
 int gbt_conv_plan_available(void) { return 0; }
 int gbt_conv_plan_default_winograd(void) { return GBT_WINOGRAD_OFF; }
+int gbt_conv_plan_winograd_setting_understood(void) { return 1; }
 int gbt_winograd_gemm_supported(void) { return 0; }
 int gbt_onednn_has_winograd(void) { return 0; }
 int gbt_conv_plan_set_winograd(gbt_conv_plan, int) { return unavailable(); }

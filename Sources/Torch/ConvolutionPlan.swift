@@ -46,9 +46,8 @@ public final class ConvolutionPlan: @unchecked Sendable {
         switch defaultWinograd {
         case .automatic:
             // A value the shim did not understand falls back to automatic: say so where it shows.
-            let unknown = ProcessInfo.processInfo.environment["GLASSBOX_WINOGRAD"].flatMap {
-                ["", "auto", "gemm", "onednn", "off"].contains($0) ? nil : " (GLASSBOX_WINOGRAD=\($0) not understood: use auto, gemm, onednn or off)"
-            } ?? ""
+            let unknown = gbt_conv_plan_winograd_setting_understood() != 0 ? ""
+                : " (GLASSBOX_WINOGRAD=\(ProcessInfo.processInfo.environment["GLASSBOX_WINOGRAD"] ?? "") not understood: use auto, gemm, onednn or off)"
             if oneDNN { return (canUseGemmWinograd ? "oneDNN's (over sgemm for input gradients on at most 16 tiles)" : "oneDNN's") + unknown }
             return (canUseGemmWinograd ? "over sgemm from 16 tiles" : "none") + unknown
         case .gemm: return "over sgemm (GLASSBOX_WINOGRAD=gemm)"

@@ -272,6 +272,7 @@ int gbt_conv_plan_available(void); // 0 when built without oneDNN's headers
    oneDNN's only; none. New plans take GLASSBOX_WINOGRAD (auto, gemm, onednn, off). */
 enum { GBT_WINOGRAD_AUTOMATIC = 0, GBT_WINOGRAD_GEMM = 1, GBT_WINOGRAD_ONEDNN = 2, GBT_WINOGRAD_OFF = 3 };
 int gbt_conv_plan_default_winograd(void);
+int gbt_conv_plan_winograd_setting_understood(void); // 0 when GLASSBOX_WINOGRAD holds a value other than those four
 int gbt_winograd_gemm_supported(void); // 1 when the CPU has the AVX2 and FMA the sgemm Winograd kernels need
 int gbt_onednn_has_winograd(void);      // 1 when oneDNN's instruction set (as capped) includes its AVX-512 Winograd kernels
 int gbt_conv_plan_set_winograd(gbt_conv_plan plan, int choice);
