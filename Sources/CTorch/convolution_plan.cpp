@@ -15,6 +15,7 @@
 #include <dnnl.hpp>
 #include <torch/csrc/autograd/function.h>
 #include <torch/csrc/autograd/functions/utils.h>
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -57,7 +58,7 @@ struct Op {
   at::Tensor weight, bias, bn_weight, bn_bias, bn_mean, bn_var;
   double eps;
   int64_t kernel, stride, padding;
-  bool relu; // convolutions: a ReLU after the sum
+  bool relu; // convolutions: a ReLU after the sum; max pools: a ReLU after the pool
   bool saves_output() const { return kind == Kind::relu || (kind == Kind::convolution && relu); }
 };
 
@@ -71,7 +72,7 @@ struct ShapePlan {
   std::vector<dnnl::primitive> forward;     // per op
   std::vector<memory> weights, biases;      // per op (empty unless a convolution)
   std::vector<bool> copies_residual;        // per op: the residual is copied into the output first
-  std::vector<memory::desc> workspaces;     // per op: max pooling's argmax (recording)
+  std::vector<std::shared_ptr<BlockedMaxPool>> pools; // per op (empty unless a max pool)
   std::vector<dnnl::primitive> backward;    // per op: backward data / pooling backward (recording)
   std::vector<memory> backward_weights;     // per op (recording)
   std::vector<dnnl::primitive> relu_backward; // per op that saves its output (recording)
@@ -114,7 +115,8 @@ struct Activations {
   std::vector<Op> ops; // a copy: the backward pass may outlive the plan
   std::shared_ptr<ShapePlan> plan;
   std::vector<Buffer> buffers;
-  std::vector<memory> values, workspaces;
+  std::vector<memory> values;
+  std::vector<Buffer> won; // per op: a max pool's winning positions
 };
 
 } // namespace
@@ -155,7 +157,10 @@ struct gbt_conv_plan_s {
     plan->descs.resize(values);
     plan->buffer_of.assign(values, -1);
     const Tag blocked = blocked_layout();
-    plan->input_reordered = input_shape[1] % channel_block() == 0;
+    // A convolution reads plain (N, C, H, W) input as well (better, for few channels); max pools
+    // and ReLUs need the blocked layout.
+    plan->input_reordered = input_shape[1] % channel_block() == 0 ||
+                            std::any_of(ops.begin(), ops.end(), [](const Op &op) { return op.input == 0 && op.kind != Kind::convolution; });
     memory::dims input_dims(input_shape.begin(), input_shape.end());
     plan->descs[0] = memory::desc(input_dims, f32, plan->input_reordered ? blocked : Tag::nchw);
 
@@ -199,7 +204,7 @@ struct gbt_conv_plan_s {
       plan->weights.emplace_back();
       plan->biases.emplace_back();
       plan->backward_weights.emplace_back();
-      plan->workspaces.emplace_back();
+      plan->pools.emplace_back();
       plan->backward.emplace_back();
       plan->relu_backward.emplace_back();
       plan->copies_residual.push_back(false);
@@ -283,22 +288,12 @@ struct gbt_conv_plan_s {
           stream.wait();
         }
       } else if (op.kind == Kind::max_pool) {
-        int64_t oh = (in[2] + 2 * op.padding - op.kernel) / op.stride + 1, ow = (in[3] + 2 * op.padding - op.kernel) / op.stride + 1;
-        if (oh <= 0 || ow <= 0) throw std::invalid_argument("the input is smaller than the pooling window");
-        memory::desc out({in[0], in[1], oh, ow}, f32, blocked);
-        const memory::dims strides{op.stride, op.stride}, window{op.kernel, op.kernel}, pads{op.padding, op.padding};
-        dnnl::pooling_forward::primitive_desc pd(
-            dnnl::pooling_forward::desc(forward_kind, dnnl::algorithm::pooling_max, src, out, strides, window, pads, pads), engine);
-        plan->implementations.push_back(pd.impl_info_str());
-        plan->forward.push_back(dnnl::pooling_forward(pd));
-        dst = pd.dst_desc();
-        if (recording) {
-          plan->workspaces.back() = pd.workspace_desc();
-          dnnl::pooling_backward::primitive_desc bpd(
-              dnnl::pooling_backward::desc(dnnl::algorithm::pooling_max, src, dst, strides, window, pads, pads), engine, pd);
-          plan->backward.back() = dnnl::pooling_backward(bpd);
-          plan->implementations.back() += " / backward " + std::string(bpd.impl_info_str());
-        }
+        auto pool = std::make_shared<BlockedMaxPool>(op.kernel, op.stride, op.padding, op.relu);
+        pool->set_shape(in[0], in[1], in[2], in[3], channel_block());
+        dst = memory::desc({in[0], in[1], pool->out_height, pool->out_width}, f32, blocked);
+        plan->pools.back() = pool;
+        plan->forward.emplace_back();
+        plan->implementations.push_back(op.relu ? "glassbox max pool + ReLU" : "glassbox max pool");
       } else {
         dnnl::eltwise_forward::primitive_desc pd(dnnl::eltwise_forward::desc(forward_kind, dnnl::algorithm::eltwise_relu, src, 0.f, 0.f), engine);
         plan->implementations.push_back(pd.impl_info_str());
@@ -377,7 +372,8 @@ struct gbt_conv_plan_s {
     } else {
       value[0] = user;
     }
-    state->workspaces.resize(ops.size());
+    state->won.reserve(ops.size());
+    for (size_t i = 0; i < ops.size(); ++i) state->won.emplace_back(nullptr, &std::free);
     for (size_t i = 0; i < ops.size(); ++i) {
       const Op &op = ops[i];
       memory dst = memory_of(op.output);
@@ -386,11 +382,13 @@ struct gbt_conv_plan_s {
         if (plan->copies_residual[i]) dnnl::reorder(value[op.residual], dst).execute(stream, value[op.residual], dst);
         args[DNNL_ARG_WEIGHTS] = plan->weights[i];
         args[DNNL_ARG_BIAS] = plan->biases[i];
-      } else if (op.kind == Kind::max_pool && recording) {
-        state->workspaces[i] = memory(plan->workspaces[i], engine);
-        args[DNNL_ARG_WORKSPACE] = state->workspaces[i];
       }
-      if (const auto &gemm = plan->gemm_forward[i]) {
+      if (const auto &pool = plan->pools[i]) {
+        if (recording) state->won[i] = allocate(pool->output_values());
+        stream.wait();
+        pool->forward(static_cast<const float *>(value[op.input].get_data_handle()), static_cast<float *>(dst.get_data_handle()),
+                      static_cast<uint8_t *>(state->won[i].get()));
+      } else if (const auto &gemm = plan->gemm_forward[i]) {
         auto d = plan->descs[op.input].dims();
         stream.wait();
         gemm->run(static_cast<const float *>(value[op.input].get_data_handle()), static_cast<float *>(dst.get_data_handle()), d[0], d[2],
@@ -466,9 +464,11 @@ struct gbt_conv_plan_s {
         accumulate(op.input, [&](memory &m) {
           plan.backward[j].execute(stream, {{DNNL_ARG_DIFF_DST, g_out}, {DNNL_ARG_WEIGHTS, plan.backward_weights[j]}, {DNNL_ARG_DIFF_SRC, m}});
         });
-      } else if (op.kind == Kind::max_pool) {
+      } else if (const auto &pool = plan.pools[j]) {
         accumulate(op.input, [&](memory &m) {
-          plan.backward[j].execute(stream, {{DNNL_ARG_DIFF_DST, g_out}, {DNNL_ARG_WORKSPACE, state.workspaces[j]}, {DNNL_ARG_DIFF_SRC, m}});
+          stream.wait();
+          pool->backward(static_cast<const float *>(g_out.get_data_handle()), static_cast<const uint8_t *>(state.won[j].get()),
+                         static_cast<float *>(m.get_data_handle()));
         });
       } else {
         pass(op.input);
@@ -563,11 +563,10 @@ int gbt_conv_plan_add_convolution(gbt_conv_plan plan, int input, gbt_tensor weig
   })
 }
 
-int gbt_conv_plan_add_max_pool(gbt_conv_plan plan, int input, int64_t kernel, int64_t stride, int64_t padding, int *out_value) {
+int gbt_conv_plan_add_max_pool(gbt_conv_plan plan, int input, int64_t kernel, int64_t stride, int64_t padding, int relu, int *out_value) {
   GBT_TRY({
-    if (kernel < 1 || stride < 1 || padding < 0 || 2 * padding > kernel)
-      throw std::invalid_argument("convolution plan: max pooling needs kernel, stride ≥ 1 and padding at most half the kernel");
-    add_op(plan, Op{Kind::max_pool, input, -1, -1, {}, {}, {}, {}, {}, {}, 0, kernel, stride, padding, false}, out_value);
+    BlockedMaxPool check(kernel, stride, padding, relu != 0); // throws for windows it cannot take
+    add_op(plan, Op{Kind::max_pool, input, -1, -1, {}, {}, {}, {}, {}, {}, 0, kernel, stride, padding, relu != 0}, out_value);
   })
 }
 
@@ -622,7 +621,7 @@ int gbt_conv_plan_new(gbt_conv_plan *) { return unavailable(); }
 void gbt_conv_plan_free(gbt_conv_plan) {}
 int gbt_conv_plan_add_convolution(gbt_conv_plan, int, gbt_tensor, gbt_tensor, gbt_tensor, gbt_tensor, gbt_tensor, gbt_tensor, double,
                                   int64_t, int64_t, int, int, int *) { return unavailable(); }
-int gbt_conv_plan_add_max_pool(gbt_conv_plan, int, int64_t, int64_t, int64_t, int *) { return unavailable(); }
+int gbt_conv_plan_add_max_pool(gbt_conv_plan, int, int64_t, int64_t, int64_t, int, int *) { return unavailable(); }
 int gbt_conv_plan_add_relu(gbt_conv_plan, int, int *) { return unavailable(); }
 int gbt_conv_plan_run(gbt_conv_plan, gbt_tensor, gbt_tensor *) { return unavailable(); }
 int gbt_conv_plan_kernels(gbt_conv_plan, gbt_tensor, int, char **) { return unavailable(); }

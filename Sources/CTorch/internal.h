@@ -72,6 +72,22 @@ struct WinogradGemm {
   at::Tensor transformed; // (36, in, out)
 };
 
+// Max pooling on oneDNN's blocked layout for convolution plans, optionally followed by a ReLU
+// (blocked_max_pool.cpp).
+struct BlockedMaxPool {
+  BlockedMaxPool(int64_t kernel, int64_t stride, int64_t padding, bool relu);
+  // The input's shape: (n, channels, h, w) in blocks of `channel_block` (8 or 16) channels.
+  void set_shape(int64_t n, int64_t channels, int64_t h, int64_t w, int64_t channel_block);
+  // y = pool(x); `won` (one byte per output value, or null) keeps the winning positions.
+  void forward(const float *x, float *y, uint8_t *won) const;
+  // gx = the input gradient for the output gradient gy, from a forward pass's `won`.
+  void backward(const float *gy, const uint8_t *won, float *gx) const;
+  int64_t kernel, stride, padding;
+  bool relu;
+  int64_t block = 0, planes = 0, height = 0, width = 0, out_height = 0, out_width = 0;
+  int64_t output_values() const { return planes * out_height * out_width * block; }
+};
+
 } // namespace gbt
 
 // Wraps an entry point's body: every exception becomes an error message and status 1.

@@ -20,8 +20,10 @@ extension ResNet18 {
         var value = 0, first = 0
         switch start {
         case .image, .stem:
-            value = start == .stem ? try plan.addReLU(input: 0) : try add(conv1, bn1, input: 0, relu: true)
-            value = try plan.addMaxPool(input: value, kernelSize: maxpool.kernelSize, stride: maxpool.stride, padding: maxpool.padding)
+            // From the stem, the ReLU is the pool's (the two commute).
+            if start == .image { value = try add(conv1, bn1, input: 0, relu: true) }
+            value = try plan.addMaxPool(input: value, kernelSize: maxpool.kernelSize, stride: maxpool.stride, padding: maxpool.padding,
+                                        relu: start == .stem)
         case .block(let index): first = index
         }
         for block in blocks[first...].compactMap({ $0 as? BasicBlock }) {

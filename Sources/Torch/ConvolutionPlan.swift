@@ -100,11 +100,12 @@ public final class ConvolutionPlan: @unchecked Sendable {
         return Int(value)
     }
 
-    /// Adds a max pool (square window) and returns its value.
+    /// Adds a max pool (square window), followed by a ReLU if asked (the same as a ReLU before
+    /// it), and returns its value.
     @discardableResult
-    public func addMaxPool(input: Int, kernelSize: Int, stride: Int, padding: Int) throws -> Int {
+    public func addMaxPool(input: Int, kernelSize: Int, stride: Int, padding: Int, relu: Bool = false) throws -> Int {
         var value: Int32 = 0
-        try check(gbt_conv_plan_add_max_pool(handle, Int32(input), Int64(kernelSize), Int64(stride), Int64(padding), &value),
+        try check(gbt_conv_plan_add_max_pool(handle, Int32(input), Int64(kernelSize), Int64(stride), Int64(padding), relu ? 1 : 0, &value),
                   "convolution plan")
         return Int(value)
     }
