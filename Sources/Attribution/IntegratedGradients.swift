@@ -73,19 +73,37 @@ func pathAverage(along start: Tensor, to end: Tensor, steps: Int, rule: Integrat
     let chunk = max(1, batchSize ?? rows)
     let allTargets = try targets()
     let difference = try end - start
+    guard try start.allFinite(), try difference.allFinite() else {
+        throw TorchError("the path's ends hold NaN or infinite values (the baseline, or the activations along it)")
+    }
+    // With few examples, row r of the path (example r % n at node r / n) is one row of a product
+    // picking that example's start and α times its difference: each chunk of points is written in
+    // one pass (9 ms for 25 rows of 64×112×112 on 2 threads of an AVX-512 Xeon, 35 ms gathered). The
+    // product costs 2n multiply-adds per value, so many examples take the gathered form. OpenBLAS on
+    // one thread: its idle threads would spin through the model's passes that follow.
+    let ends = n <= 16 ? try Tensor.cat([start, difference]).reshaped([2 * n, -1]) : nil
     let trailingOnes = Array(repeating: 1, count: end.rank - 1)
     var total: Tensor?
     for first in stride(from: 0, to: rows, by: chunk) {
         let range = first..<min(rows, first + chunk)
         let owners = range.map { $0 % n }
         let index = try Tensor(owners.map { Int64($0) }, shape: [owners.count])
-        let alpha = try Tensor(range.map { Float(alphas[$0 / n]) }, shape: [owners.count] + trailingOnes).to(end.dtype)
-        let points = try start.indexSelect(dim: 0, index: index) + alpha * difference.indexSelect(dim: 0, index: index)
+        let points: Tensor
+        if let ends {
+            var coefficients = [Double](repeating: 0, count: range.count * 2 * n)
+            for (row, r) in range.enumerated() {
+                coefficients[row * 2 * n + r % n] = 1
+                coefficients[row * 2 * n + n + r % n] = alphas[r / n]
+            }
+            points = try Torch.withSingleThreadedBLAS { try Tensor(coefficients, shape: [range.count, 2 * n]).to(end.dtype).matmul(ends) }
+                .reshaped([range.count] + Array(end.shape.dropFirst()))
+        } else {
+            let alpha = try Tensor(range.map { alphas[$0 / n] }, shape: [owners.count] + trailingOnes).to(end.dtype)
+            points = try start.indexSelect(dim: 0, index: index) + alpha * difference.indexSelect(dim: 0, index: index)
+        }
         let grads = try gradient(points, allTargets.indexSelect(dim: 0, index: index), index)
-        let weight = try Tensor(range.map { Float(weights[$0 / n]) }, shape: [owners.count] + Array(repeating: 1, count: grads.rank - 1))
-            .to(grads.dtype)
         let zeros = try total ?? Tensor.zeros([n] + Array(grads.shape.dropFirst()), dtype: grads.dtype)
-        total = try accumulateRows(grads * weight, into: zeros, owners: owners)
+        total = try accumulateRows(grads, weights: range.map { weights[$0 / n] }, into: zeros, owners: owners)
         ProgressObserver.report("path points", done: range.upperBound, of: rows, unit: "rows")
     }
     return total!

@@ -57,8 +57,23 @@ package func sumPerExample(_ t: Tensor) throws -> Tensor {
     t.rank <= 1 ? t : try t.sum(dims: Array(1..<t.rank))
 }
 
-/// Adds each row of `rows` (R, …) into row `owners[r]` of `total` (N, …).
-package func accumulateRows(_ rows: Tensor, into total: Tensor, owners: [Int]) throws -> Tensor {
-    let index = try Tensor(owners.map { Int64($0) }, shape: [owners.count] + Array(repeating: 1, count: rows.rank - 1)).expanded(to: rows.shape)
-    return try total.scatter(dim: 0, index: index, source: rows, accumulate: true)
+/// Adds each row of `rows` (R, …), times its weight (1 without weights), into row `owners[r]` of
+/// `total` (N, …). One matrix product per owner over that owner's rows (a strided view when they
+/// are evenly spaced, as in path and noise batches): each row is read once, where a scatter ran
+/// element by element (20 ms for 25 rows of 64×112×112 on 2 threads of an AVX-512 Xeon, 5–8 as
+/// products), and a non-finite row reaches only its own owner's total. OpenBLAS runs on one thread:
+/// its idle threads would spin through the model's passes that follow.
+package func accumulateRows(_ rows: Tensor, weights: [Double]? = nil, into total: Tensor, owners: [Int]) throws -> Tensor {
+    let flat = try rows.reshaped([rows.shape[0], -1])
+    let groups = Dictionary(grouping: owners.indices, by: { owners[$0] }).sorted { $0.key < $1.key }
+    let sums = try Torch.withSingleThreadedBLAS { try groups.map { _, mine in
+        let step = mine.count > 1 ? mine[1] - mine[0] : 1
+        let evenlySpaced = zip(mine, mine.dropFirst()).allSatisfy { $1 - $0 == step }
+        let selected = evenlySpaced ? try flat.slice(dim: 0, start: mine[0], end: mine.last! + 1, step: step)
+                                    : try flat.indexSelect(dim: 0, index: Tensor(mine.map { Int64($0) }, shape: [mine.count]))
+        return try Tensor(mine.map { weights?[$0] ?? 1 }, shape: [1, mine.count]).to(rows.dtype).matmul(selected)
+    } }
+    let summed = try Tensor.cat(sums).reshaped([groups.count] + Array(total.shape.dropFirst()))
+    let index = try Tensor(groups.map { Int64($0.key) }, shape: [groups.count] + Array(repeating: 1, count: total.rank - 1)).expanded(to: summed.shape)
+    return try total.scatter(dim: 0, index: index, source: summed, accumulate: true)
 }
