@@ -23,7 +23,6 @@ constexpr uint8_t no_gradient = 255;
 typedef float v8 __attribute__((vector_size(32)));
 typedef int32_t v8i __attribute__((vector_size(32)));
 typedef uint8_t v8b __attribute__((vector_size(8)));
-#define GBT_CLONES __attribute__((target_clones("avx2", "default")))
 
 // Macros, not functions: vectors passed by value between the clones would change their ABI.
 #define STORE(p, v) do { auto v_ = (v); std::memcpy((p), &v_, sizeof v_); } while (0)
@@ -31,7 +30,7 @@ typedef uint8_t v8b __attribute__((vector_size(8)));
 
 // Output rows [first, last) of all planes (a plane: one image's block of 8·V channels),
 // row-major over (plane, row).
-GBT_CLONES void forward_rows(const BlockedMaxPool &p, const float *x, float *y, uint8_t *won, int64_t first, int64_t last) {
+GBT_CPU_CLONES void forward_rows(const BlockedMaxPool &p, const float *x, float *y, uint8_t *won, int64_t first, int64_t last) {
   const int V = static_cast<int>(p.block / 8);
   const int64_t B = p.block;
   for (int64_t r = first; r < last; ++r) {
@@ -68,7 +67,7 @@ GBT_CLONES void forward_rows(const BlockedMaxPool &p, const float *x, float *y, 
 
 // Input rows [first, last) of the input gradient, row-major over (plane, row): each input takes the
 // gradients of the windows whose code names it, summed in output order.
-GBT_CLONES void backward_rows(const BlockedMaxPool &p, const float *gy, const uint8_t *won, float *gx, int64_t first, int64_t last) {
+GBT_CPU_CLONES void backward_rows(const BlockedMaxPool &p, const float *gy, const uint8_t *won, float *gx, int64_t first, int64_t last) {
   const int V = static_cast<int>(p.block / 8);
   const int64_t B = p.block;
   for (int64_t r = first; r < last; ++r) {

@@ -55,6 +55,9 @@ bool small_input_convolution_applies(const at::Tensor &x, const at::Tensor &w, a
 at::Tensor small_input_convolution(const at::Tensor &x, const at::Tensor &w, const c10::optional<at::Tensor> &b, at::IntArrayRef stride,
                                    at::IntArrayRef padding);
 
+// A function compiled twice, for AVX2 and for baseline x86-64, the copy chosen at load time.
+#define GBT_CPU_CLONES __attribute__((target_clones("avx2", "default")))
+
 // Max pooling over 2×2 windows with stride 2 (max_pool.cpp).
 bool max_pool_2x2_applies(const at::Tensor &x);
 at::Tensor max_pool_2x2(const at::Tensor &x);
