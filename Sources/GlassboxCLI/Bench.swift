@@ -31,7 +31,8 @@ struct BenchAttribution: ParsableCommand {
         Models: the demo MNIST CNN (32 bundled test digits; random weights) and a ResNet-18 at 3×224×224 (random weights,
         2 images). Settings: IG 50 steps, SmoothGrad 50 samples (σ 0.15), Occlusion windows 1×4×4 / 3×32×32 with
         half-window strides, KernelSHAP 200 coalitions over 49 patches.
-        Captum runs in the same command through bench/captum_bench.py (PyTorch and captum, see `scripts/bench.sh`).
+        Captum runs in the same command through bench/captum_bench.py (PyTorch and captum, see `scripts/bench.sh`); the two
+        sides alternate, one run of each method per round, in a fresh Captum process each round.
         Reports inputs per second, the speed-up, and how closely the results agree.
         """)
     )

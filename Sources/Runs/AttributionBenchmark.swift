@@ -66,9 +66,13 @@ public struct AttributionBenchmark {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
 
-        var ours: [String: [String: Double]] = [:]
+        // Glassbox's methods, each warmed up once; then per round one timed run of each and one
+        // run of the peer (a fresh process, after its own warm-up), so a busy spell on a shared
+        // machine falls on both sides rather than on whichever ran then.
+        var ourTimes: [String: [String: [Double]]] = [:]
         var ourValues: [String: Tensor] = [:]
         var prepared: [(BenchModel, Module, Tensor, Tensor)] = []
+        var timedMethods: [(model: String, method: String, run: () throws -> Tensor)] = []
         for spec in models {
             let (model, x, mask) = try prepare(spec)
             let targets = try noGrad { try model(x).argmax(dim: 1) }
@@ -77,30 +81,43 @@ public struct AttributionBenchmark {
             prepared.append((spec, model, x, targets))
             let target = Target.indices(try targets.scalars(as: Int64.self).map { Int($0) })
             for (method, attribute) in try methods(spec, model: model, mask: mask, featureShape: Array(x.shape.dropFirst())) {
-                let (seconds, values) = try timed { try attribute.attribute(x, target: target).values }
-                ours[spec.name, default: [:]][method] = seconds
-                ourValues["\(spec.name).\(method)"] = values
-                ProgressObserver.note("glassbox \(spec.name) \(method): \(String(format: "%.3f", seconds)) s")
+                let run = { try attribute.attribute(x, target: target).values }
+                ourValues["\(spec.name).\(method)"] = try run()
+                timedMethods.append((spec.name, method, run))
             }
         }
 
-        var captum: [String: [String: Double]] = [:]
+        var captumTimes: [String: [String: [Double]]] = [:]
         var captumValues: [String: Tensor] = [:]
         var peerNote = "Captum skipped (--no-peer)."
-        if let peer {
-            let settings: [String: Any] = ["threads": Torch.threads, "repeats": repeats,
+        var peerRuns = peer != nil
+        for round in 0..<repeats {
+            for (model, method, run) in timedMethods {
+                let start = Date()
+                ourValues["\(model).\(method)"] = try run()
+                ourTimes[model, default: [:]][method, default: []].append(Date().timeIntervalSince(start))
+                ProgressObserver.note("glassbox \(model) \(method), round \(round + 1): \(String(format: "%.3f", ourTimes[model]![method]!.last!)) s")
+            }
+            guard let peer, peerRuns else { continue }
+            let settings: [String: Any] = ["threads": Torch.threads, "repeats": 1,
                                            "models": try models.map { try JSONSerialization.jsonObject(with: JSONEncoder().encode($0)) }]
             try AtomicFile.write(JSONSerialization.data(withJSONObject: settings), to: "\(folder)/settings.json")
             do {
                 try Self.runPeer(peer, folder: folder)
                 let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(folder)/captum_results.json"))) as? [String: Any]
-                captum = json?["seconds"] as? [String: [String: Double]] ?? [:]
+                for (model, seconds) in json?["seconds"] as? [String: [String: Double]] ?? [:] {
+                    for (method, value) in seconds {
+                        captumTimes[model, default: [:]][method, default: []].append(value)
+                    }
+                }
                 captumValues = try Safetensors.read("\(folder)/captum_attributions.safetensors").tensors
-                peerNote = "Captum \(json?["captum"] as? String ?? "?") on PyTorch \(json?["torch"] as? String ?? "?"), eager mode, same weights, inputs, targets and threads."
+                peerNote = "Captum \(json?["captum"] as? String ?? "?") on PyTorch \(json?["torch"] as? String ?? "?"), eager mode, same weights, inputs, targets and threads; the two sides alternate, one run each per round."
             } catch let error as TorchError {
                 peerNote = "Captum did not run: \(error.message)"
+                (peerRuns, captumTimes, captumValues) = (false, [:], [:])
             }
         }
+        func median(_ times: [Double]?) -> Double? { times.map { $0.sorted()[$0.count / 2] } }
 
         var rows: [Row] = []
         for (spec, model, x, targets) in prepared {
@@ -108,8 +125,8 @@ public struct AttributionBenchmark {
                 let agreement = try self.agreement(spec: spec, method: method, model: model, x: x, targets: targets,
                                                    ours: ourValues["\(spec.name).\(method)"], theirs: captumValues["\(spec.name).\(method)"],
                                                    draws: captumValues.filter { $0.key.hasPrefix("\(spec.name).") })
-                rows.append(Row(model: spec.name, method: method, inputs: x.shape[0], glassboxSeconds: ours[spec.name]?[method],
-                                captumSeconds: captum[spec.name]?[method], agreement: agreement))
+                rows.append(Row(model: spec.name, method: method, inputs: x.shape[0], glassboxSeconds: median(ourTimes[spec.name]?[method]),
+                                captumSeconds: median(captumTimes[spec.name]?[method]), agreement: agreement))
             }
         }
         return Result(rows: rows, peerNote: peerNote, machine: machine)
@@ -160,8 +177,6 @@ public struct AttributionBenchmark {
             try method("kernel-shap") { $0.featureMask = mask; $0.samples = spec.shapSamples },
         ]
     }
-
-    func timed(_ body: () throws -> Tensor) throws -> (Double, Tensor) { try medianTime(repeats: repeats, body) }
 
     /// How closely Glassbox reproduces Captum's result, replaying Captum's own random draws for the sampling methods.
     func agreement(spec: BenchModel, method: String, model: Module, x: Tensor, targets: Tensor, ours: Tensor?, theirs: Tensor?,

@@ -102,4 +102,29 @@ struct EvaluationCommandTests {
         let json = try String(contentsOf: folder.appendingPathComponent("attribution.json"), encoding: .utf8)
         #expect(json.contains("\"vector_extensions\"") && json.contains("\"convolution_path\" : \"plain\""))
     }
+
+    @Test("bench attribution runs the peer once per round with one timed run and reports the medians of the rounds")
+    func benchAlternates() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // A stand-in peer (run as `sh script folder`): logs its settings, reports 2 s, 4 s, then 6 s
+        // for every method, and writes an empty safetensors file (no attributions to compare).
+        let script = folder.appendingPathComponent("peer.sh").path, log = folder.appendingPathComponent("peer.log").path
+        try """
+        cat "$1/settings.json" >> \(log); echo >> \(log)
+        s=$(( $(wc -l < \(log)) * 2 ))
+        printf '{"seconds": {"mnist-cnn": {"integrated-gradients": %s, "smoothgrad": %s, "occlusion": %s, "kernel-shap": %s}}, "torch": "none", "captum": "stand-in"}' $s $s $s $s > "$1/captum_results.json"
+        printf '\\002\\000\\000\\000\\000\\000\\000\\000{}' > "$1/captum_attributions.safetensors"
+        """.write(toFile: script, atomically: true, encoding: .utf8)
+        let result = try glassbox(["bench", "attribution", "--quick", "--repeats", "3", "--python", "sh", "--script", script, "--out", folder.path])
+        #expect(result.status == 0, "\(result.error)")
+        let rounds = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:]
+        }
+        #expect(rounds.map { $0["repeats"] as? Int } == [1, 1, 1])
+        // 32 digits in a median of 4 s, and the stand-in's name.
+        #expect(result.output.split(separator: "\n").filter { $0.contains("mnist-cnn") && $0.contains(" 8.00 ") }.count == 4, "\(result.output)")
+        #expect(result.output.contains("Captum stand-in") && result.output.contains("the two sides alternate"))
+        #expect(result.output.split(separator: "\n").filter { $0.hasPrefix("glassbox mnist-cnn integrated-gradients, round") }.count == 3)
+    }
 }
