@@ -73,7 +73,7 @@ struct ShapePlan {
   std::vector<memory> weights, biases;      // per op (empty unless a convolution)
   std::vector<bool> copies_residual;        // per op: the residual is copied into the output first
   std::vector<std::shared_ptr<BlockedMaxPool>> pools; // per op (empty unless a max pool)
-  std::vector<dnnl::primitive> backward;    // per op: backward data / pooling backward (recording)
+  std::vector<dnnl::primitive> backward;    // per op: backward data (recording)
   std::vector<memory> backward_weights;     // per op (recording)
   std::vector<dnnl::primitive> relu_backward; // per op that saves its output (recording)
   std::vector<dnnl::primitive> add;         // per value: in-place sum of two gradients (recording)

@@ -91,18 +91,13 @@ struct AttackCommandTests {
     func benchAlternates() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        // A stand-in peer (run as `sh script folder`): logs its settings and reports 2 s, then 4 s.
-        let script = folder.appendingPathComponent("peer.sh").path, log = folder.appendingPathComponent("peer.log").path
-        try """
-        cat "$1/settings.json" >> \(log); echo >> \(log)
-        seconds=$(( $(wc -l < \(log)) * 2 ))
-        printf '{"seconds": {"mnist-cnn": %s}, "torch": "none", "torchattacks": "stand-in"}' "$seconds" > "$1/attack_results.json"
-        """.write(toFile: script, atomically: true, encoding: .utf8)
-        let result = try glassbox(["bench", "attack", "--quick", "--repeats", "2", "--python", "sh", "--script", script])
+        // Reports 2 s, then 4 s.
+        let peer = try StandInPeer(in: folder, report: """
+            printf '{"seconds": {"mnist-cnn": %s}, "torch": "none", "torchattacks": "stand-in"}' "$s" > "$1/attack_results.json"
+            """)
+        let result = try glassbox(["bench", "attack", "--quick", "--repeats", "2", "--python", "sh", "--script", peer.script])
         #expect(result.status == 0, "\(result.error)")
-        let rounds = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map {
-            try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:]
-        }
+        let rounds = try peer.rounds()
         #expect(rounds.map { $0["repeats"] as? Int } == [1, 1])
         #expect(rounds.map { $0["examples"] as? Bool } == [false, true])
         #expect(result.output.contains("3.00 s") && result.output.contains("torchattacks stand-in"))

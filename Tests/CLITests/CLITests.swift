@@ -21,6 +21,28 @@ func glassbox(_ arguments: [String], environment: [String: String] = [:], unsett
     try RunningCommand(arguments, environment: environment, unsetting: unset).finish()
 }
 
+/// A stand-in benchmark peer in `folder`, run as `sh script folder`: each run appends its
+/// settings.json to a log and runs `report`, shell lines that may use `$s` (2 seconds times the
+/// run's number) and `$1` (the benchmark's folder). `rounds()` reads back the logged settings.
+struct StandInPeer {
+    let script: String, log: String
+
+    init(in folder: URL, report: String) throws {
+        (script, log) = (folder.appendingPathComponent("peer.sh").path, folder.appendingPathComponent("peer.log").path)
+        try """
+        cat "$1/settings.json" >> \(log); echo >> \(log)
+        s=$(( $(wc -l < \(log)) * 2 ))
+        \(report)
+        """.write(toFile: script, atomically: true, encoding: .utf8)
+    }
+
+    func rounds() throws -> [[String: Any]] {
+        try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:]
+        }
+    }
+}
+
 /// A `glassbox` process started and not yet waited for (for commands that run side by side).
 final class RunningCommand {
     let process = Process()

@@ -107,20 +107,15 @@ struct EvaluationCommandTests {
     func benchAlternates() throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        // A stand-in peer (run as `sh script folder`): logs its settings, reports 2 s, 4 s, then 6 s
-        // for every method, and writes an empty safetensors file (no attributions to compare).
-        let script = folder.appendingPathComponent("peer.sh").path, log = folder.appendingPathComponent("peer.log").path
-        try """
-        cat "$1/settings.json" >> \(log); echo >> \(log)
-        s=$(( $(wc -l < \(log)) * 2 ))
-        printf '{"seconds": {"mnist-cnn": {"integrated-gradients": %s, "smoothgrad": %s, "occlusion": %s, "kernel-shap": %s}}, "torch": "none", "captum": "stand-in"}' $s $s $s $s > "$1/captum_results.json"
-        printf '\\002\\000\\000\\000\\000\\000\\000\\000{}' > "$1/captum_attributions.safetensors"
-        """.write(toFile: script, atomically: true, encoding: .utf8)
-        let result = try glassbox(["bench", "attribution", "--quick", "--repeats", "3", "--python", "sh", "--script", script, "--out", folder.path])
+        // Reports 2 s, 4 s, then 6 s for every method, and writes an empty safetensors file (no
+        // attributions to compare).
+        let peer = try StandInPeer(in: folder, report: """
+            printf '{"seconds": {"mnist-cnn": {"integrated-gradients": %s, "smoothgrad": %s, "occlusion": %s, "kernel-shap": %s}}, "torch": "none", "captum": "stand-in"}' $s $s $s $s > "$1/captum_results.json"
+            printf '\\002\\000\\000\\000\\000\\000\\000\\000{}' > "$1/captum_attributions.safetensors"
+            """)
+        let result = try glassbox(["bench", "attribution", "--quick", "--repeats", "3", "--python", "sh", "--script", peer.script, "--out", folder.path])
         #expect(result.status == 0, "\(result.error)")
-        let rounds = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map {
-            try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] ?? [:]
-        }
+        let rounds = try peer.rounds()
         #expect(rounds.map { $0["repeats"] as? Int } == [1, 1, 1])
         // 32 digits in a median of 4 s, and the stand-in's name.
         #expect(result.output.split(separator: "\n").filter { $0.contains("mnist-cnn") && $0.contains(" 8.00 ") }.count == 4, "\(result.output)")
