@@ -18,8 +18,8 @@ namespace {
 
 constexpr uint8_t no_gradient = 255;
 
-// Eight channels of one pixel; one or two of them (V) make a block. Written with vector extensions so that one
-// source serves every CPU: the AVX2 clone where the CPU has it, SSE pairs otherwise.
+// Eight channels of one pixel; one or two of them (V) make a block. Written with vector extensions
+// so that one source serves every CPU: the AVX2 clone where the CPU has it, SSE pairs otherwise.
 typedef float v8 __attribute__((vector_size(32)));
 typedef int32_t v8i __attribute__((vector_size(32)));
 typedef uint8_t v8b __attribute__((vector_size(8)));

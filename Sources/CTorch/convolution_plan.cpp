@@ -50,7 +50,7 @@ Buffer allocate(size_t bytes) {
   return Buffer(p, &std::free);
 }
 
-enum class Kind { convolution, max_pool, relu };
+enum class Kind { convolution, max_pool };
 
 struct Op {
   Kind kind;
@@ -59,7 +59,7 @@ struct Op {
   double eps;
   int64_t kernel, stride, padding;
   bool relu; // convolutions: a ReLU after the sum; max pools: a ReLU after the pool
-  bool saves_output() const { return kind == Kind::relu || (kind == Kind::convolution && relu); }
+  bool saves_output() const { return kind == Kind::convolution && relu; } // a max pool's codes carry its ReLU
 };
 
 // Everything that depends on the input's shape and on whether gradients are wanted.
@@ -158,7 +158,7 @@ struct gbt_conv_plan_s {
     plan->buffer_of.assign(values, -1);
     const Tag blocked = blocked_layout();
     // A convolution reads plain (N, C, H, W) input as well (better, for few channels); max pools
-    // and ReLUs need the blocked layout.
+    // need the blocked layout.
     plan->input_reordered = input_shape[1] % channel_block() == 0 ||
                             std::any_of(ops.begin(), ops.end(), [](const Op &op) { return op.input == 0 && op.kind != Kind::convolution; });
     memory::dims input_dims(input_shape.begin(), input_shape.end());
@@ -287,18 +287,13 @@ struct gbt_conv_plan_s {
           }
           stream.wait();
         }
-      } else if (op.kind == Kind::max_pool) {
+      } else {
         auto pool = std::make_shared<BlockedMaxPool>(op.kernel, op.stride, op.padding, op.relu);
         pool->set_shape(in[0], in[1], in[2], in[3], channel_block());
         dst = memory::desc({in[0], in[1], pool->out_height, pool->out_width}, f32, blocked);
         plan->pools.back() = pool;
         plan->forward.emplace_back();
         plan->implementations.push_back(op.relu ? "glassbox max pool + ReLU" : "glassbox max pool");
-      } else {
-        dnnl::eltwise_forward::primitive_desc pd(dnnl::eltwise_forward::desc(forward_kind, dnnl::algorithm::eltwise_relu, src, 0.f, 0.f), engine);
-        plan->implementations.push_back(pd.impl_info_str());
-        plan->forward.push_back(dnnl::eltwise_forward(pd));
-        dst = pd.dst_desc();
       }
       if (recording && op.saves_output()) {
         dnnl::eltwise_forward::primitive_desc hint(
@@ -464,14 +459,12 @@ struct gbt_conv_plan_s {
         accumulate(op.input, [&](memory &m) {
           plan.backward[j].execute(stream, {{DNNL_ARG_DIFF_DST, g_out}, {DNNL_ARG_WEIGHTS, plan.backward_weights[j]}, {DNNL_ARG_DIFF_SRC, m}});
         });
-      } else if (const auto &pool = plan.pools[j]) {
+      } else {
         accumulate(op.input, [&](memory &m) {
           stream.wait();
-          pool->backward(static_cast<const float *>(g_out.get_data_handle()), static_cast<const uint8_t *>(state.won[j].get()),
-                         static_cast<float *>(m.get_data_handle()));
+          plan.pools[j]->backward(static_cast<const float *>(g_out.get_data_handle()), static_cast<const uint8_t *>(state.won[j].get()),
+                                  static_cast<float *>(m.get_data_handle()));
         });
-      } else {
-        pass(op.input);
       }
     }
     auto dims = plan.descs[0].dims();
@@ -570,10 +563,6 @@ int gbt_conv_plan_add_max_pool(gbt_conv_plan plan, int input, int64_t kernel, in
   })
 }
 
-int gbt_conv_plan_add_relu(gbt_conv_plan plan, int input, int *out_value) {
-  GBT_TRY(add_op(plan, Op{Kind::relu, input, -1, -1, {}, {}, {}, {}, {}, {}, 0, 0, 0, 0, false}, out_value))
-}
-
 int gbt_conv_plan_run(gbt_conv_plan plan, gbt_tensor input, gbt_tensor *out) {
   GBT_TRY({
     const at::Tensor &x = T(input);
@@ -622,7 +611,6 @@ void gbt_conv_plan_free(gbt_conv_plan) {}
 int gbt_conv_plan_add_convolution(gbt_conv_plan, int, gbt_tensor, gbt_tensor, gbt_tensor, gbt_tensor, gbt_tensor, gbt_tensor, double,
                                   int64_t, int64_t, int, int, int *) { return unavailable(); }
 int gbt_conv_plan_add_max_pool(gbt_conv_plan, int, int64_t, int64_t, int64_t, int, int *) { return unavailable(); }
-int gbt_conv_plan_add_relu(gbt_conv_plan, int, int *) { return unavailable(); }
 int gbt_conv_plan_run(gbt_conv_plan, gbt_tensor, gbt_tensor *) { return unavailable(); }
 int gbt_conv_plan_kernels(gbt_conv_plan, gbt_tensor, int, char **) { return unavailable(); }
 }

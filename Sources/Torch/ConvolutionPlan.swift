@@ -1,8 +1,8 @@
 import CTorch
 import Foundation
 
-/// A fixed chain of convolutions, max pools and ReLUs, run on oneDNN directly rather than
-/// through libtorch's operators.
+/// A fixed chain of convolutions and max pools (ReLUs fused into them), run on oneDNN directly
+/// rather than through libtorch's operators.
 ///
 /// Why: libtorch always asks oneDNN for direct convolutions. A plan uses oneDNN's Winograd
 /// kernels for 3×3 stride-1 convolutions (Lavin & Gray 2016, "Fast Algorithms for Convolutional
@@ -107,14 +107,6 @@ public final class ConvolutionPlan: @unchecked Sendable {
         var value: Int32 = 0
         try check(gbt_conv_plan_add_max_pool(handle, Int32(input), Int64(kernelSize), Int64(stride), Int64(padding), relu ? 1 : 0, &value),
                   "convolution plan")
-        return Int(value)
-    }
-
-    /// Adds a ReLU and returns its value.
-    @discardableResult
-    public func addReLU(input: Int) throws -> Int {
-        var value: Int32 = 0
-        try check(gbt_conv_plan_add_relu(handle, Int32(input), &value), "convolution plan")
         return Int(value)
     }
 

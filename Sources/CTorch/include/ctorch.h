@@ -284,7 +284,6 @@ int gbt_conv_plan_add_convolution(gbt_conv_plan plan, int input, gbt_tensor weig
                                   int64_t padding, int residual, int relu, int *out_value);
 // relu: a ReLU after the pool.
 int gbt_conv_plan_add_max_pool(gbt_conv_plan plan, int input, int64_t kernel, int64_t stride, int64_t padding, int relu, int *out_value);
-int gbt_conv_plan_add_relu(gbt_conv_plan plan, int input, int *out_value);
 // Runs the plan on a float32 (N, C, H, W) tensor; returns the last op's output (strided).
 // When gradients are on and the input requires one, the output's backward gives the
 // input's gradient (first order; no gradient reaches the plan's parameters).
