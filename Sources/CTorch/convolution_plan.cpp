@@ -344,9 +344,13 @@ struct gbt_conv_plan_s {
     if (ops.empty()) throw std::invalid_argument("the plan has no operations");
     if (input_tensor.scalar_type() != at::kFloat || !input_tensor.device().is_cpu() || input_tensor.dim() != 4 || input_tensor.is_mkldnn())
       throw std::invalid_argument("the input must be a float32 CPU tensor (N, C, H, W)");
-    auto input = input_tensor.contiguous();
     std::unique_lock<std::mutex> lock(mutex);
-    auto plan = shape_plan(input.sizes().vec(), recording);
+    auto plan = shape_plan(input_tensor.sizes().vec(), recording);
+    // A channels-last input is reordered from where it lies and gives a channels-last output, as
+    // libtorch's convolutions do (the local path's windows are channels last).
+    const bool channels_last = plan->input_reordered && !input_tensor.is_contiguous() &&
+                               input_tensor.is_contiguous(at::MemoryFormat::ChannelsLast);
+    auto input = channels_last ? input_tensor : input_tensor.contiguous();
     auto state = std::make_shared<Activations>();
     state->plan = plan;
     if (recording) {
@@ -360,7 +364,7 @@ struct gbt_conv_plan_s {
     auto &value = state->values;
     value.resize(values);
     auto memory_of = [&](int v) { return memory(plan->descs[v], engine, buffers[plan->buffer_of[v]].get()); };
-    memory user(memory::desc(plan->descs[0].dims(), f32, Tag::nchw), engine, input.data_ptr<float>());
+    memory user(memory::desc(plan->descs[0].dims(), f32, channels_last ? Tag::nhwc : Tag::nchw), engine, input.data_ptr<float>());
     if (plan->input_reordered) {
       value[0] = memory_of(0);
       dnnl::reorder(user, value[0]).execute(stream, user, value[0]);
@@ -395,8 +399,9 @@ struct gbt_conv_plan_s {
     }
     const int output = values - 1;
     auto dims = plan->descs[output].dims();
-    auto result = at::empty(at::IntArrayRef(dims.data(), dims.size()), at::kFloat);
-    memory result_memory(memory::desc(dims, f32, Tag::nchw), engine, result.data_ptr<float>());
+    auto result = at::empty(at::IntArrayRef(dims.data(), dims.size()), at::TensorOptions(at::kFloat),
+                            channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous);
+    memory result_memory(memory::desc(dims, f32, channels_last ? Tag::nhwc : Tag::nchw), engine, result.data_ptr<float>());
     dnnl::reorder(value[output], result_memory).execute(stream, value[output], result_memory);
     stream.wait();
     if (kept) *kept = state;

@@ -17,10 +17,11 @@ extension BatchNorm {
     }
 
     /// `self(convolution(x))` on a batch that may be a local change (eval mode, no hooks: see
-    /// `Module.outputs(locally:)`), as one folded convolution.
-    func applied(after convolution: Conv2d, to x: LocalActivations) throws -> LocalActivations {
+    /// `Module.outputs(locally:)`), as one folded convolution; its windows on `windowPlan` when
+    /// given (see `LocalActivations.convolved`).
+    func applied(after convolution: Conv2d, to x: LocalActivations, windowPlan: ConvolutionPlan? = nil) throws -> LocalActivations {
         let (weight, shift) = try folded(into: convolution)
-        return try x.convolved(weight: weight, bias: shift, stride: convolution.stride, padding: convolution.padding)
+        return try x.convolved(weight: weight, bias: shift, stride: convolution.stride, padding: convolution.padding, windowPlan: windowPlan)
     }
 
     /// The convolution's weight and bias with this eval-mode batch norm folded in.

@@ -24,7 +24,8 @@ public final class ConvolutionCalibration: @unchecked Sendable {
 
     /// The file measurements are kept in (nil: this process only).
     public let file: String?
-    let lock = NSLock()
+    /// Recursive: a measurement may run code that takes another (a local pass hands over to a plan).
+    let lock = NSRecursiveLock()
     var measurements: [String: Measurement]
 
     public init(file: String?) {

@@ -171,10 +171,17 @@ public enum LocalActivations {
         return .whole(try whole(materialized()))
     }
 
-    /// A convolution (padding with zeros) computed locally where it pays.
-    func convolved(weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int)) throws -> LocalActivations {
+    /// A convolution (padding with zeros) computed locally where it pays. `windowPlan`, when
+    /// given, is the same 3×3 stride-1 convolution with padding 1 as a plan (see
+    /// `WindowConvolutionPlans`): each window runs on it and loses its border pixel, which leaves
+    /// exactly the window's valid outputs.
+    func convolved(weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), windowPlan: ConvolutionPlan? = nil) throws -> LocalActivations {
         try throughWindowOperation(kernel: (weight.shape[2], weight.shape[3]), stride: stride, padding: padding, fill: 0,
-                                   operation: { try Functional.conv2d($0, weight: weight, bias: bias, stride: stride) },
+                                   operation: { window in
+                                       guard let windowPlan else { return try Functional.conv2d(window, weight: weight, bias: bias, stride: stride) }
+                                       let y = try windowPlan(window)
+                                       return try y.slice(dim: 2, start: 1, end: y.shape[2] - 1).slice(dim: 3, start: 1, end: y.shape[3] - 1)
+                                   },
                                    whole: { try Functional.conv2d($0, weight: weight, bias: bias, stride: stride, padding: padding) })
     }
 

@@ -11,6 +11,7 @@ public final class ResNet18: Module {
     let fc: Linear
     let planLock = NSLock()
     var cachedPlans: [Start: ConvolutionPlan] = [:]
+    let windowPlans = WindowConvolutionPlans()
 
     public init(classes: Int = 1000, generator: Generator? = nil) throws {
         conv1 = try Conv2d(3, 64, kernelSize: 7, stride: 2, padding: 3, bias: false, generator: generator)
@@ -41,19 +42,38 @@ public final class ResNet18: Module {
         try run(x, from: .image)
     }
 
-    /// The stem and the first blocks compute only the outputs a local change reaches (with
-    /// libtorch's direct convolutions, on windows); once the change covers more than
-    /// `localShareLimit` of a block's input, the remaining blocks run on whole maps, on a
-    /// convolution plan where one applies.
+    /// The stem and the first blocks compute only the outputs a local change reaches (on windows:
+    /// 3×3 stride-1 convolutions on plans where measured faster, `windowPlansAreFaster`, the rest
+    /// on libtorch's direct convolutions); once the change covers more than `localShareLimit` of a
+    /// block's input, the remaining blocks run on whole maps, on a convolution plan where one applies.
     public override func forward(locally x: LocalActivations) throws -> LocalActivations {
+        try forward(locally: x, windowPlans: windowPlansAreFaster(for: x) ? windowPlans : nil)
+    }
+
+    func forward(locally x: LocalActivations, windowPlans: WindowConvolutionPlans?) throws -> LocalActivations {
         var y = try maxpool.forward(locally: bn1.applied(after: conv1, to: x).mapped { try $0.relu() })
         for (index, block) in blocks.enumerated() {
             guard case .local(let change) = y, change.areaShare <= Self.localShareLimit else {
                 return .whole(try run(y.materialized(), from: .block(index)))
             }
-            y = try block.forward(locally: y)
+            y = try (block as? BasicBlock)?.forward(locally: y, windowPlans: windowPlans) ?? block.forward(locally: y)
         }
         return .whole(try fc(flatten(avgpool(y.materialized()))))
+    }
+
+    /// Whether the local path's windows run faster on plans than on libtorch for this change's
+    /// shape on this machine: measured once (`ConvolutionCalibration`), unless
+    /// `GLASSBOX_CONVOLUTION_PATH` forces a path.
+    func windowPlansAreFaster(for x: LocalActivations) throws -> Bool {
+        guard case .local(let change) = x, [.plan, .automatic].contains(ConvolutionPath.chosen), ConvolutionPlan.isAvailable,
+              runsOnOneDNN(change.values) else { return false }
+        guard ConvolutionPath.chosen == .automatic else { return true }
+        let (map, window) = (change.base.shape.dropFirst(), change.values.shape)
+        let key = "ResNet-18 local change of \(window.map(String.init).joined(separator: "×")) in \(map.map(String.init).joined(separator: "×")), windows"
+        return try ConvolutionCalibration.shared.measurement(for: key) {
+            try ConvolutionCalibration.compare(plan: { _ = try forward(locally: x, windowPlans: windowPlans) },
+                                               libtorch: { _ = try forward(locally: x, windowPlans: nil) })
+        }.planWins
     }
 
     /// Where a local change hands over to whole maps (see `forward(locally:)`).
@@ -185,7 +205,13 @@ public final class BasicBlock: Module {
     }
 
     public override func forward(locally x: LocalActivations) throws -> LocalActivations {
-        let residual = try bn2.applied(after: conv2, to: bn1.applied(after: conv1, to: x).mapped { try $0.relu() })
+        try forward(locally: x, windowPlans: nil)
+    }
+
+    /// The local forward pass with 3×3 stride-1 windows on `windowPlans` when given.
+    func forward(locally x: LocalActivations, windowPlans: WindowConvolutionPlans?) throws -> LocalActivations {
+        let inner = try bn1.applied(after: conv1, to: x, windowPlan: windowPlans?.plan(for: conv1, bn1)).mapped { try $0.relu() }
+        let residual = try bn2.applied(after: conv2, to: inner, windowPlan: windowPlans?.plan(for: conv2, bn2))
         return try (residual + (downsample.map { try $0.forward(locally: x) } ?? x)).mapped { try $0.relu() }
     }
 }

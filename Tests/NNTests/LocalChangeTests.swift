@@ -88,6 +88,18 @@ struct LocalChangeTests {
         }
     }
 
+    @Test("a ResNet-18's local windows on plans (padded by one, then cropped) give the whole batch's logits")
+    func resNetWindowsOnPlans() throws {
+        guard ConvolutionPlan.isAvailable else { return }
+        let model = try resNet()
+        let image = try Tensor.randn([1, 3, 96, 80], generator: Generator(seed: 11))
+        let (change, whole) = try patches(of: image, size: 8, at: [(0, 0), (40, 36), (88, 72), (20, 60)], seed: 12)
+        let expected = try model(whole).detached()
+        let local = try noGrad { try model.forward(locally: .local(change), windowPlans: model.windowPlans).materialized() }
+        // Winograd's transforms: a few 1e-6 relative; a window cropped wrongly is off by the logits' size.
+        #expect(try maxDifference(local, expected) < 1e-4 * expected.abs().max().item())
+    }
+
     @Test("a ResNet-18 run from any block's input gives the whole network's logits (where local changes hand over)")
     func resNetFromEveryBlock() throws {
         let model = try resNet()

@@ -101,4 +101,16 @@ struct WinogradGemmTests {
         let plain = try noGrad { try direct(x) }
         #expect(try maxDifference(winograd, plain) < 2e-5 * plain.abs().max().item())
     }
+
+    @Test("a channels-last input is read where it lies and gives the contiguous input's values")
+    func channelsLastInput() throws {
+        guard ConvolutionPlan.isAvailable else { return }
+        let plan = try plan(layers(), winograd: .automatic)
+        let x = try Tensor.randn([3, 16, 13, 10], generator: Generator(seed: 9))
+        // A channels-last tensor seen as (N, C, H, W): what the local path's windows are.
+        let channelsLast = try x.permuted([0, 2, 3, 1]).contiguous().permuted([0, 3, 1, 2])
+        let (expected, actual) = try noGrad { (try plan(x), try plan(channelsLast)) }
+        #expect(actual.shape == expected.shape)
+        #expect(try maxDifference(actual, expected) == 0)
+    }
 }
