@@ -69,6 +69,18 @@ public final class ConvolutionCalibration: @unchecked Sendable {
         return taken
     }
 
+    /// A shape for a measurement's key, its batch size as a range between powers of two
+    /// ("129–256×3×224×224"): one measurement stands for the batch sizes near it, so a method whose
+    /// batches vary (KernelSHAP's distinct coalitions, a last partial chunk) is not measured anew
+    /// for each.
+    public static func shapeText(_ shape: [Int]) -> String {
+        guard let batch = shape.first else { return "" }
+        var upper = 1
+        while upper < batch { upper *= 2 }
+        let range = upper <= 2 ? "\(upper)" : "\(upper / 2 + 1)–\(upper)"
+        return ([range] + shape.dropFirst().map(String.init)).joined(separator: "×")
+    }
+
     /// The best of `runs` timed runs of each body after one untimed run of each, alternating so
     /// that a change in the machine's load falls on both.
     public static func compare(runs: Int = 2, plan: () throws -> Void, libtorch: () throws -> Void) throws -> Measurement {

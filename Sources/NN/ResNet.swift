@@ -69,7 +69,7 @@ public final class ResNet18: Module {
               runsOnOneDNN(change.values) else { return false }
         guard ConvolutionPath.chosen == .automatic else { return true }
         let (map, window) = (change.base.shape.dropFirst(), change.values.shape)
-        let key = "ResNet-18 local change of \(window.map(String.init).joined(separator: "×")) in \(map.map(String.init).joined(separator: "×")), windows"
+        let key = "ResNet-18 local change of \(ConvolutionCalibration.shapeText(window)) in \(map.map(String.init).joined(separator: "×")), windows"
         return try ConvolutionCalibration.shared.measurement(for: key) {
             try ConvolutionCalibration.compare(plan: { _ = try forward(locally: x, windowPlans: windowPlans) },
                                                libtorch: { _ = try forward(locally: x, windowPlans: nil) })
@@ -117,7 +117,7 @@ public final class ResNet18: Module {
     func planIsFaster(for x: Tensor, from start: Start) throws -> Bool {
         guard ConvolutionPath.chosen == .automatic, ConvolutionPlan.isAvailable else { return true }
         let gradients = x.requiresGrad && Torch.isGradEnabled
-        let key = "ResNet-18 from \(start) on \(x.shape.map(String.init).joined(separator: "×")), \(gradients ? "input gradients" : "inference")"
+        let key = "ResNet-18 from \(start) on \(ConvolutionCalibration.shapeText(x.shape)), \(gradients ? "input gradients" : "inference")"
         return try ConvolutionCalibration.shared.measurement(for: key) {
             func pass(onPlan: Bool) throws {
                 guard gradients else {

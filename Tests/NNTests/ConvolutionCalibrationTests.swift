@@ -49,6 +49,16 @@ struct ConvolutionCalibrationTests {
         #expect(!result.planWins)
     }
 
+    @Test("a measurement's key groups batch sizes between powers of two")
+    func batchRanges() {
+        #expect(ConvolutionCalibration.shapeText([1, 3, 8, 8]) == "1×3×8×8")
+        #expect(ConvolutionCalibration.shapeText([2, 64]) == "2×64")
+        #expect(ConvolutionCalibration.shapeText([3, 64]) == "3–4×64")
+        #expect(ConvolutionCalibration.shapeText([186, 3, 224, 224]) == "129–256×3×224×224")
+        #expect(ConvolutionCalibration.shapeText([256, 3]) == "129–256×3")
+        #expect(ConvolutionCalibration.shapeText([257, 3]) == "257–512×3")
+    }
+
     @Test("a ResNet-18 measured here gives libtorch's logits whichever path the measurement picked")
     func automaticPathAgrees() throws {
         guard ConvolutionPath.chosen == .automatic else { return }
