@@ -110,7 +110,8 @@ public final class ConvolutionPlan: @unchecked Sendable {
         return Int(value)
     }
 
-    /// Runs the plan on a float32 (N, C, H, W) CPU tensor and returns the last op's output.
+    /// Runs the plan on a float32 (N, C, H, W) CPU tensor and returns the last op's output
+    /// (channels last in memory when the input is, as libtorch's convolutions do).
     public func callAsFunction(_ input: Tensor) throws -> Tensor {
         try makeTensor("convolution plan on \(shapeText(input.shape))") { gbt_conv_plan_run(handle, input.handle, &$0) }
     }
