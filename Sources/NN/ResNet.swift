@@ -65,8 +65,7 @@ public final class ResNet18: Module {
     /// shape on this machine: measured once (`ConvolutionCalibration`), unless
     /// `GLASSBOX_CONVOLUTION_PATH` forces a path.
     func windowPlansAreFaster(for x: LocalActivations) throws -> Bool {
-        guard case .local(let change) = x, [.plan, .automatic].contains(ConvolutionPath.chosen), ConvolutionPlan.isAvailable,
-              runsOnOneDNN(change.values) else { return false }
+        guard case .local(let change) = x, usesPlan(change.values) else { return false }
         guard ConvolutionPath.chosen == .automatic else { return true }
         let (map, window) = (change.base.shape.dropFirst(), change.values.shape)
         let key = "ResNet-18 local change of \(ConvolutionCalibration.shapeText(window)) in \(map.map(String.init).joined(separator: "×")), windows"

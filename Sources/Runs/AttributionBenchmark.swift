@@ -91,6 +91,11 @@ public struct AttributionBenchmark {
         var captumValues: [String: Tensor] = [:]
         var peerNote = "Captum skipped (--no-peer)."
         var peerRuns = peer != nil
+        if peerRuns {
+            let settings: [String: Any] = ["threads": Torch.threads, "repeats": 1,
+                                           "models": try models.map { try JSONSerialization.jsonObject(with: JSONEncoder().encode($0)) }]
+            try AtomicFile.write(JSONSerialization.data(withJSONObject: settings), to: "\(folder)/settings.json")
+        }
         for round in 0..<repeats {
             for (model, method, run) in timedMethods {
                 let start = Date()
@@ -99,9 +104,6 @@ public struct AttributionBenchmark {
                 ProgressObserver.note("glassbox \(model) \(method), round \(round + 1): \(String(format: "%.3f", ourTimes[model]![method]!.last!)) s")
             }
             guard let peer, peerRuns else { continue }
-            let settings: [String: Any] = ["threads": Torch.threads, "repeats": 1,
-                                           "models": try models.map { try JSONSerialization.jsonObject(with: JSONEncoder().encode($0)) }]
-            try AtomicFile.write(JSONSerialization.data(withJSONObject: settings), to: "\(folder)/settings.json")
             do {
                 try Self.runPeer(peer, folder: folder)
                 let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(folder)/captum_results.json"))) as? [String: Any]
